@@ -1,0 +1,23 @@
+// `se node start`: a node in the foreground until SIGTERM or SIGINT.
+import { shortId } from '../../../core/node/identity.js'
+import { startLocalNode, type LocalNodeOptions } from '../local-node.js'
+import type { CliIO } from './program.js'
+
+export async function runDaemon (opts: LocalNodeOptions, io: CliIO): Promise<void> {
+  const local = await startLocalNode(opts)
+  const caps = await local.node.getCapabilities()
+  io.err(`node ${local.node.name} (${shortId(local.node.id)}) ready on ${local.socketPath}`)
+  io.err(`  engines: ${caps.engines.join(', ')}; tools: ${caps.tools.join(', ') || 'none'}; credentials: ${caps.credentials.join(', ') || 'none'}`)
+  await new Promise<void>(resolve => {
+    const stop = (signal: string): void => {
+      process.off('SIGTERM', onTerm)
+      process.off('SIGINT', onInt)
+      io.err(`${signal}: stopping (running steps get a grace period, then are checkpointed)`)
+      local.close().then(() => { io.err('node stopped'); resolve() }, err => { io.err(`stop failed: ${(err as Error).message}`); resolve() })
+    }
+    const onTerm = (): void => stop('SIGTERM')
+    const onInt = (): void => stop('SIGINT')
+    process.on('SIGTERM', onTerm)
+    process.on('SIGINT', onInt)
+  })
+}

@@ -1,0 +1,146 @@
+// `se execute`: check the workflow here, start it on the node, and with --wait
+// follow it to the end, answering interventions at the terminal when there is one.
+import { readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import readline from 'node:readline/promises'
+import { EXIT_CODES, SeError } from '../../../core/errors.js'
+import type { NodeApi, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../../../core/protocol/types.js'
+import { parseWorkflow } from '../../../core/workflow/validate.js'
+import { connectNode } from '../client.js'
+import { startLocalNode } from '../local-node.js'
+import type { CliIO } from './program.js'
+import { renderEvent, renderStatus, shortNode } from './render.js'
+
+export interface ExecuteOptions { inputs: string[], wait: boolean, block: boolean, json: boolean }
+
+export function exitCodeOf (status: WorkflowStatus): number {
+  switch (status.state) {
+    case 'completed': return EXIT_CODES.OK
+    case 'waiting_intervention': return EXIT_CODES.WAITING
+    case 'failed':
+    case 'cancelled': return EXIT_CODES.FAILED
+    default: return EXIT_CODES.OK
+  }
+}
+
+export function parseInputs (pairs: string[]): Record<string, string> {
+  const inputs: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw SeError.badInput(`--input '${pair}' is not of the form key=value`)
+    inputs[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return inputs
+}
+
+/** A file is read and validated here, so mistakes are reported before any node is involved. */
+export async function buildRequest (workflow: string, inputs: Record<string, string>): Promise<WorkflowRequest> {
+  const workdir = process.cwd()
+  const looksLikeFile = /[/\\]|\.(ya?ml|json)$/i.test(workflow)
+  const file = await stat(workflow).then(s => s.isFile(), () => false)
+  if (!file) {
+    if (looksLikeFile) throw SeError.badInput(`workflow file ${workflow} does not exist`, 'give a path to a YAML or JSON workflow, or a name from `se catalogue`')
+    return { definition: null, source: workflow, inputs, workdir, requestedBy: '' }
+  }
+  const text = await readFile(workflow, 'utf8')
+  parseWorkflow(text, workflow)
+  return { definition: text, source: path.resolve(workflow), inputs, workdir, requestedBy: '' }
+}
+
+export async function executeCommand (io: CliIO, dataDir: string, workflow: string, opts: ExecuteOptions): Promise<number> {
+  const request = await buildRequest(workflow, parseInputs(opts.inputs))
+  let api: NodeApi
+  let close: () => Promise<void>
+  try {
+    const conn = await connectNode(dataDir)
+    api = conn.api
+    close = async () => conn.close()
+  } catch (err) {
+    if (!(err instanceof SeError) || err.code !== 'NO_NODE' || !opts.wait) {
+      if (err instanceof SeError && err.code === 'NO_NODE') throw new SeError('NO_NODE', err.reason, { hint: 'start one with `se node start`, or add --wait to run this workflow in an embedded node' })
+      throw err
+    }
+    const quiet = { info: () => {}, warn: (m: string) => io.err(`warning: ${m}`), error: (m: string) => io.err(`error: ${m}`) }
+    const local = await startLocalNode({ dataDir, log: quiet })
+    if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call`)
+    api = local.node
+    close = () => local.close()
+  }
+  try {
+    const started = await api.executeWorkflow(request)
+    if (!opts.wait) {
+      if (opts.json) io.out(JSON.stringify(started, null, 2))
+      else io.out(started.id)
+      return EXIT_CODES.OK
+    }
+    const final = await follow(io, api, started, opts)
+    if (opts.json) io.out(JSON.stringify(final, null, 2))
+    else io.out(renderStatus(final))
+    return exitCodeOf(final)
+  } finally {
+    await close()
+  }
+}
+
+async function follow (io: CliIO, api: NodeApi, started: WorkflowStatus, opts: ExecuteOptions): Promise<WorkflowStatus> {
+  if (!opts.json) io.err(`▶ ${started.name} ${started.id} on ${shortNode(started.node)}`)
+  const asker = !opts.json && opts.block && io.isTTY && process.stdin.isTTY ? new InterventionAsker(io, api, started.id) : null
+  try {
+    return await api.watchWorkflow(started.id, (event: WorkflowEvent) => {
+      if (!opts.json && !(event.kind === 'WORKFLOW' && event.state === 'running')) {
+        const line = renderEvent(event)
+        if (line !== null) io.err(line)
+      }
+      if (event.kind === 'INTERVENTION') {
+        if (!opts.block) return false
+        if (asker !== null) void asker.ask()
+        else if (!opts.json) io.err(`    waiting: answer with \`se approve ${started.id}\` (or --choice C) from another terminal`)
+      } else {
+        asker?.dismiss()
+      }
+      return true
+    })
+  } catch (err) {
+    if (err instanceof SeError && err.code === 'CANCELLED') return await api.getWorkflowStatus(started.id)
+    throw err
+  } finally {
+    asker?.dismiss()
+  }
+}
+
+// Asks at the terminal; an answer given elsewhere (se approve, the dashboard) dismisses the question.
+class InterventionAsker {
+  private pending: AbortController | null = null
+
+  constructor (private readonly io: CliIO, private readonly api: NodeApi, private readonly id: string) {}
+
+  async ask (): Promise<void> {
+    this.dismiss()
+    const status = await this.api.getWorkflowStatus(this.id)
+    const intervention = status.intervention
+    if (intervention === null) return
+    const controller = new AbortController()
+    this.pending = controller
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      while (!controller.signal.aborted) {
+        const answer = (await rl.question(`    choose ${intervention.choices.join('/')} (or wait for another terminal): `, { signal: controller.signal })).trim()
+        if (answer === '') continue
+        const [choice, ...comment] = answer.split(' ')
+        if (choice === undefined || !intervention.choices.includes(choice)) { this.io.err(`    '${choice ?? ''}' is not one of ${intervention.choices.join(', ')}`); continue }
+        await this.api.resumeWorkflow(this.id, { choice, comment: comment.length > 0 ? comment.join(' ') : null, decidedBy: process.env.USER ?? '' })
+        return
+      }
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') this.io.err(`    ${(err as Error).message}`)
+    } finally {
+      rl.close()
+      if (this.pending === controller) this.pending = null
+    }
+  }
+
+  dismiss (): void {
+    this.pending?.abort()
+    this.pending = null
+  }
+}

@@ -1,0 +1,276 @@
+// Every `se` command, built once per invocation (and once per line in `se shell`).
+import { Command } from 'commander'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { EXIT_CODES, SeError } from '../../../core/errors.js'
+import { VERSION } from '../../../core/constants.js'
+import { Catalogue } from '../../../core/node/catalogue.js'
+import { formatAuditLine } from '../../../core/audit/format.js'
+import { summariseAudit } from '../../../core/audit/summary.js'
+import { parseWorkflow } from '../../../core/workflow/validate.js'
+import type { NodeApi } from '../../../core/protocol/types.js'
+import { catalogueDirs, defaultDataDir } from '../config.js'
+import { connectNode } from '../client.js'
+import { NodeFileSystem } from '../fs.js'
+import { openAuditOffline } from './offline-audit.js'
+import { executeCommand } from './execute.js'
+import { renderCapabilities, renderList, renderStatus, seconds, shortNode, table } from './render.js'
+
+export interface CliIO {
+  out (text: string): void
+  err (text: string): void
+  isTTY: boolean
+}
+
+export interface CliState {
+  exitCode: number
+  /** Set by `se shell` to run its loop after parsing. */
+  shell?: { dataDir: string }
+  /** Set by `se node start`: resolves when the node has shut down. */
+  daemon?: Promise<void>
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+function dataDirOf (cmd: Command): string {
+  const opts = cmd.optsWithGlobals<{ dataDir?: string }>()
+  return opts.dataDir === undefined ? defaultDataDir() : path.resolve(opts.dataDir)
+}
+
+async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Promise<T> {
+  const conn = await connectNode(dataDirOf(cmd))
+  try {
+    return await fn(conn.api)
+  } finally {
+    conn.close()
+  }
+}
+
+function json (io: CliIO, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2))
+}
+
+export function createProgram (io: CliIO, state: CliState): Command {
+  const program = new Command('se')
+    .description('SE Mesh: run development workflows on this machine and its peers')
+    .version(VERSION, '-V, --version')
+    .option('--data-dir <dir>', 'node data directory (env SE_DATA_DIR; default ~/.local/share/se-mesh)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: s => io.out(s.replace(/\n$/, '')), writeErr: s => io.err(s.replace(/\n$/, '')) })
+    .exitOverride()
+
+  const node = program.command('node').description('run an SE node')
+  node.command('start')
+    .description('run a node in the foreground until SIGTERM or SIGINT')
+    .option('--name <name>', 'label shown to people (env SE_NODE_NAME; default the hostname)')
+    .option('--capability <tag>', 'add a capability tag (repeatable; env SE_CAPABILITIES)', collect)
+    .addHelpText('after', '\nExample:\n  se node start --data-dir ~/.se --name laptop --capability gpu')
+    .action(async (opts: { name?: string, capability?: string[] }, cmd: Command) => {
+      const { runDaemon } = await import('./daemon.js')
+      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [] }, io)
+      await state.daemon
+    })
+
+  program.command('execute')
+    .description('start a workflow from a file or the catalogue')
+    .argument('<workflow>', 'a workflow file (YAML or JSON) or a catalogue name')
+    .option('-i, --input <key=value>', 'set an input (repeatable)', collect)
+    .option('-w, --wait', 'follow progress until the workflow finishes (runs an embedded node if none is running)')
+    .option('--no-block', 'with --wait: exit 3 as soon as the workflow waits for an intervention')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  se execute VERSION_TRANSITION --input repo=. --wait\n  se execute ./release.yaml -i level=minor --json')
+    .action(async (workflow: string, opts: { input?: string[], wait?: boolean, block: boolean, json?: boolean }, cmd: Command) => {
+      state.exitCode = await executeCommand(io, dataDirOf(cmd), workflow, {
+        inputs: opts.input ?? [], wait: opts.wait === true, block: opts.block, json: opts.json === true
+      })
+    })
+
+  program.command('status')
+    .description('show one workflow, or list them all')
+    .argument('[id]', 'workflow id (a unique prefix will do)')
+    .option('--state <state>', 'list only workflows in this state (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  se status\n  se status wf-m3k2 --json')
+    .action(async (id: string | undefined, opts: { state?: string[], json?: boolean }, cmd: Command) => {
+      await withNode(cmd, async api => {
+        if (id !== undefined) {
+          const s = await api.getWorkflowStatus(id)
+          if (opts.json === true) json(io, s)
+          else io.out(renderStatus(s))
+          return
+        }
+        const list = await api.listWorkflows(opts.state ?? [])
+        if (opts.json === true) json(io, list)
+        else io.out(renderList(list, Date.now()))
+      })
+    })
+
+  const decide = (name: string, description: string, defaultChoice: string | null): void => {
+    const c = program.command(name)
+      .description(description)
+      .argument('<id>', 'workflow id (a unique prefix will do)')
+      .option('--comment <text>', 'why, for the audit trail')
+      .option('--json', 'print JSON')
+    if (defaultChoice === null) c.option('--choice <choice>', 'which of the offered choices (default: approve)')
+    c.addHelpText('after', `\nExample:\n  se ${name} wf-m3k2${defaultChoice === null ? ' --choice retry' : ''} --comment "looks right"`)
+    c.action(async (id: string, opts: { choice?: string, comment?: string, json?: boolean }, cmd: Command) => {
+      await withNode(cmd, async api => {
+        let choice = opts.choice ?? defaultChoice ?? 'approve'
+        if (defaultChoice === 'reject') {
+          // A failed step offers retry/skip/abort: rejecting it means abort.
+          const current = await api.getWorkflowStatus(id)
+          if (current.intervention !== null && !current.intervention.choices.includes('reject') && current.intervention.choices.includes('abort')) choice = 'abort'
+        }
+        const s = await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '' })
+        if (opts.json === true) json(io, s)
+        else io.out(`${s.id}: ${choice} → ${s.state}`)
+      })
+    })
+  }
+  decide('approve', 'answer a waiting intervention (approve, or --choice C)', null)
+  decide('reject', 'reject a waiting intervention (abort, for a failed step)', 'reject')
+
+  program.command('cancel')
+    .description('cancel a workflow; a running step is stopped')
+    .argument('<id>', 'workflow id')
+    .option('--reason <text>', 'why, for the audit trail', 'cancelled by user')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  se cancel wf-m3k2 --reason "wrong branch"')
+    .action(async (id: string, opts: { reason: string, json?: boolean }, cmd: Command) => {
+      await withNode(cmd, async api => {
+        const s = await api.cancelWorkflow(id, opts.reason)
+        if (opts.json === true) json(io, s)
+        else io.out(`${s.id}: ${s.state}`)
+      })
+    })
+
+  program.command('audit')
+    .description('print, filter, summarise or verify the audit trail (works with the node stopped)')
+    .option('--workflow <id>', 'only entries of this workflow')
+    .option('--limit <n>', 'only the newest n entries', v => Number.parseInt(v, 10))
+    .option('--verify', 'check every entry against its hash chain and signature; exit 1 on any problem')
+    .option('--summary', 'per workflow: steps, failures, interventions, durations, nodes')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  se audit --workflow wf-m3k2\n  se audit --verify\n  se audit --summary --json')
+    .action(async (opts: { workflow?: string, limit?: number, verify?: boolean, summary?: boolean, json?: boolean }, cmd: Command) => {
+      const audit = await openAudit(cmd)
+      try {
+        if (opts.verify === true) {
+          const v = await audit.verifyAudit()
+          if (opts.json === true) json(io, v)
+          else if (v.ok) io.out(`audit trail intact: ${v.entries} entries, hash chain and signatures verified`)
+          else io.out([`audit trail TAMPERED: ${v.problems.length} problem(s) in ${v.entries} entries`, ...v.problems.map(p => `  ${p.kind}: ${p.message}`)].join('\n'))
+          state.exitCode = v.ok ? EXIT_CODES.OK : EXIT_CODES.FAILED
+          return
+        }
+        if (opts.summary === true) {
+          const summary = await audit.getDistributedAuditSummary(opts.workflow ?? null)
+          if (opts.json === true) { json(io, summary); return }
+          const rows = summary.map(s => [s.workflowId, s.name, s.state, String(s.steps), String(s.stepFailures), String(s.interventions), seconds(s.durationMs), s.nodes.map(shortNode).join(',')])
+          const totals = `${summary.length} workflow(s): ${count(summary, 'completed')} completed, ${count(summary, 'failed')} failed, ${count(summary, 'cancelled')} cancelled; ` +
+            `${sum(summary, 'steps')} steps run, ${sum(summary, 'stepFailures')} step failures, ${sum(summary, 'interventions')} interventions`
+          io.out(summary.length === 0 ? 'the audit trail records no workflows yet' : `${table(['WORKFLOW', 'NAME', 'STATE', 'STEPS', 'FAILURES', 'INTERVENTIONS', 'DURATION', 'NODES'], rows)}\n\n${totals}`)
+          return
+        }
+        const records = await audit.readAudit({ workflowId: opts.workflow ?? null, fromSeq: 0, limit: opts.limit ?? 1_000_000 })
+        if (opts.json === true) json(io, records)
+        else io.out(records.map(formatAuditLine).join('\n'))
+      } finally {
+        audit.close()
+      }
+    })
+
+  program.command('capabilities')
+    .description("show what this node offers: engines, tools, credentials, CPUs, memory")
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  se capabilities --json')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withNode(cmd, async api => {
+        const caps = await api.getCapabilities()
+        if (opts.json === true) json(io, caps)
+        else io.out(renderCapabilities(caps))
+      })
+    })
+
+  program.command('catalogue')
+    .description('list the workflows that can be started by name')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  se catalogue')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const entries = await new Catalogue(new NodeFileSystem(), catalogueDirs(dataDirOf(cmd))).list()
+      if (opts.json === true) json(io, entries)
+      else io.out(table(['NAME', 'INPUTS', 'DESCRIPTION'], entries.map(e => [e.name, e.inputs.join(','), e.description])))
+    })
+
+  program.command('validate')
+    .description('check workflow files without running them')
+    .argument('<files...>', 'workflow files')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  se validate examples/workflows/*.yaml')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      const results: Array<{ file: string, ok: boolean, name?: string, error?: SeError }> = []
+      for (const file of files) {
+        try {
+          const def = parseWorkflow(await readText(file), file)
+          results.push({ file, ok: true, name: def.name })
+        } catch (err) {
+          if (!(err instanceof SeError)) throw err
+          results.push({ file, ok: false, error: err })
+        }
+      }
+      const bad = results.filter(r => !r.ok)
+      if (opts.json === true) json(io, results.map(r => r.ok ? { file: r.file, ok: true, name: r.name } : { file: r.file, ok: false, code: r.error?.code, details: r.error?.details }))
+      else {
+        for (const r of results) {
+          if (r.ok) io.out(`ok  ${r.file} (${r.name ?? ''})`)
+          else io.err([`invalid  ${r.file}`, ...(r.error?.details ?? []).map(d => `  ${d.file ?? ''}${d.line === undefined ? '' : `:${d.line}`} ${d.path ?? ''}: ${d.message}`)].join('\n'))
+        }
+      }
+      state.exitCode = bad.length > 0 ? EXIT_CODES.USAGE : EXIT_CODES.OK
+    })
+
+  program.command('shell')
+    .description('an interactive se> prompt with the same commands, history and completion')
+    .addHelpText('after', '\nExample:\n  se shell\n  se> execute VERSION_TRANSITION --input repo=. --wait')
+    .action((_opts: unknown, cmd: Command) => {
+      state.shell = { dataDir: dataDirOf(cmd) }
+    })
+
+  return program
+}
+
+type AuditAccess = Pick<NodeApi, 'readAudit' | 'verifyAudit' | 'getDistributedAuditSummary'> & { close (): void }
+
+// The trail is plain files: with no node running it is read straight from the data dir.
+async function openAudit (cmd: Command): Promise<AuditAccess> {
+  try {
+    const conn = await connectNode(dataDirOf(cmd))
+    return { readAudit: q => conn.api.readAudit(q), verifyAudit: () => conn.api.verifyAudit(), getDistributedAuditSummary: id => conn.api.getDistributedAuditSummary(id), close: () => conn.close() }
+  } catch (err) {
+    if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+    const log = await openAuditOffline(dataDirOf(cmd))
+    return {
+      readAudit: q => log.read(q),
+      verifyAudit: () => log.verify(),
+      getDistributedAuditSummary: async id => summariseAudit(await log.read(id === null ? {} : { workflowId: id }), id),
+      close: () => {}
+    }
+  }
+}
+
+async function readText (file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw SeError.badInput(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
+}
+
+function count (list: Array<{ state: string }>, state: string): number {
+  return list.filter(s => s.state === state).length
+}
+
+function sum<K extends string> (list: Array<Record<K, unknown>>, key: K): number {
+  return list.reduce((n, s) => n + Number(s[key]), 0)
+}
+

@@ -1,0 +1,93 @@
+// How the CLI shows things to a person. JSON output never passes through here.
+import { SeError } from '../../../core/errors.js'
+import type { NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
+
+const STEP_MARK: Record<string, string> = {
+  pending: '·', running: '▶', waiting_intervention: '?', completed: '✓', failed: '✗', skipped: '↷'
+}
+
+export function seconds (ms: number | null): string {
+  if (ms === null) return ''
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
+}
+
+export function shortNode (id: string | null): string {
+  return id === null ? '' : id.slice(0, 12)
+}
+
+export function renderStatus (s: WorkflowStatus): string {
+  const lines = [`${s.id}  ${s.name}  ${s.state}${s.error === null ? '' : `: ${s.error}`}`]
+  const width = Math.max(...s.steps.map(step => step.id.length))
+  for (const step of s.steps) lines.push(`  ${renderStep(step, width)}`)
+  if (s.intervention !== null) {
+    lines.push(`  waiting for a person at ${s.intervention.stepId}: ${s.intervention.prompt}`)
+    lines.push(`    choices: ${s.intervention.choices.join(', ')}   →   se approve ${s.id}${s.intervention.choices.includes('approve') ? '' : ` --choice ${s.intervention.choices[0] ?? ''}`}`)
+  }
+  return lines.join('\n')
+}
+
+function renderStep (step: StepStatus, width: number): string {
+  const parts = [`${STEP_MARK[step.state] ?? ' '} ${step.id.padEnd(width)}  ${step.state.padEnd(20)}`]
+  if (step.attempts > 1) parts.push(`attempts ${step.attempts}`)
+  if (step.exitCode !== null) parts.push(`exit ${step.exitCode}`)
+  if (step.durationMs !== null && step.state !== 'waiting_intervention') parts.push(seconds(step.durationMs))
+  if (step.node !== null) parts.push(`on ${shortNode(step.node)}`)
+  if (step.choice !== null) parts.push(`chose ${step.choice}`)
+  if (step.error !== null && step.state === 'failed') parts.push(`— ${step.error}`)
+  return parts.join('  ')
+}
+
+export function renderList (list: WorkflowStatus[], now: number): string {
+  if (list.length === 0) return 'no workflows on this node'
+  const rows = list.map(s => [s.id, s.name, s.state, s.currentStep ?? '', age(now - s.createdAt)])
+  return table(['ID', 'NAME', 'STATE', 'STEP', 'AGE'], rows)
+}
+
+export function renderCapabilities (c: NodeCapabilities): string {
+  return [
+    `node         ${c.name} (${c.nodeId})`,
+    `runtime      ${c.runtime} on ${c.platform}/${c.arch}, se ${c.version}`,
+    `engines      ${c.engines.join(', ')}`,
+    `tools        ${c.tools.join(', ') || 'none found'}`,
+    `credentials  ${c.credentials.join(', ') || 'none'}`,
+    `tags         ${c.tags.join(', ') || 'none'}`,
+    `cpus         ${c.cpus} (load ${c.loadAverage.toFixed(2)})`,
+    `memory       ${c.memoryFreeMb} MiB free of ${c.memoryTotalMb} MiB`
+  ].join('\n')
+}
+
+export function renderEvent (e: WorkflowEvent): string | null {
+  switch (e.kind) {
+    case 'WORKFLOW': return `${e.state === 'completed' ? '✓' : e.state === 'running' ? '▶' : e.state === 'pending' ? '·' : '✗'} ${e.text}`
+    case 'STEP': return `  ${STEP_MARK[e.state] ?? ' '} ${e.text}`
+    case 'INTERVENTION': return `  ? ${e.stepId ?? ''}: ${e.text}`
+    case 'OUTPUT': return e.text.replace(/\n$/, '').split('\n').map(l => `    │ ${l}`).join('\n')
+  }
+}
+
+export function renderError (err: SeError): string {
+  const lines = [`error: ${err.reason}`]
+  for (const d of err.details) {
+    const where = [d.file === undefined ? '' : `${d.file}${d.line === undefined ? '' : `:${d.line}`}`, d.path ?? ''].filter(s => s !== '').join(' ')
+    lines.push(`  ${where === '' ? '' : `${where}: `}${d.message}`)
+  }
+  if (err.hint !== undefined) lines.push(`hint: ${err.hint}`)
+  return lines.join('\n')
+}
+
+export function errorJson (err: SeError): unknown {
+  return { error: { code: err.code, message: err.reason, details: err.details, ...(err.hint === undefined ? {} : { hint: err.hint }) } }
+}
+
+export function table (header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  return [header, ...rows].map(r => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)).join('  ')).join('\n')
+}
+
+function age (ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m`
+  if (s < 86400) return `${Math.floor(s / 3600)}h`
+  return `${Math.floor(s / 86400)}d`
+}

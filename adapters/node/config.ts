@@ -1,0 +1,40 @@
+// Node configuration: flags over environment variables over defaults.
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const EXAMPLES_DIR = path.join(PACKAGE_ROOT, 'examples', 'workflows')
+export const CLI_ENTRY = path.join(PACKAGE_ROOT, 'adapters', 'node', 'bin', 'se.js')
+export const SOCKET_NAME = 'se.sock'
+
+export function defaultDataDir (): string {
+  const fromEnv = process.env.SE_DATA_DIR
+  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(fromEnv)
+  const base = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share')
+  return path.join(base, 'se-mesh')
+}
+
+export function socketPath (dataDir: string): string {
+  return path.join(dataDir, SOCKET_NAME)
+}
+
+export function listFromEnv (name: string): string[] | undefined {
+  const value = process.env[name]
+  if (value === undefined) return undefined
+  return value.split(',').map(s => s.trim()).filter(s => s !== '')
+}
+
+export function numberFromEnv (name: string): number | undefined {
+  const value = process.env[name]
+  if (value === undefined || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got '${value}'`)
+  return n
+}
+
+/** Where named workflows are looked up: the node's own, SE_WORKFLOW_PATH, then the shipped examples. */
+export function catalogueDirs (dataDir: string): string[] {
+  const extra = (process.env.SE_WORKFLOW_PATH ?? '').split(':').filter(s => s !== '').map(p => path.resolve(p))
+  return [path.join(dataDir, 'catalogue'), ...extra, EXAMPLES_DIR]
+}

@@ -1,0 +1,95 @@
+// Step processes through execa: no shell, arguments as an array, a timeout that
+// escalates to SIGKILL, and only the tail of the output kept.
+import { execa } from 'execa'
+import { stat } from 'node:fs/promises'
+import { OUTPUT_TAIL_BYTES } from '../../core/constants.js'
+import type { ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../../core/ports.js'
+
+const FORCE_KILL_AFTER_MS = 5000
+
+export class ExecaProcessRunner implements ProcessRunner {
+  constructor (private readonly tailBytes = OUTPUT_TAIL_BYTES) {}
+
+  run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
+    const started = performance.now()
+    const child = execa(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      extendEnv: true,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      encoding: 'utf8',
+      stripFinalNewline: false,
+      forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+      ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs })
+    })
+    const tails = { stdout: new Tail(this.tailBytes), stderr: new Tail(this.tailBytes) }
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream]
+      source?.setEncoding('utf8')
+      source?.on('data', (text: string) => {
+        tails[stream].push(text)
+        onOutput?.(stream, text)
+      })
+    }
+    const result = child.then(async (r): Promise<ProcessResult> => {
+      const durationMs = Math.round(performance.now() - started)
+      let spawnError: string | null = null
+      if (r.exitCode === undefined && r.signal === undefined && !r.timedOut) {
+        spawnError = await explainSpawnFailure(spec, r.message ?? '')
+      }
+      return {
+        exitCode: r.exitCode ?? null,
+        signal: r.signal ?? null,
+        stdout: tails.stdout.text(),
+        stderr: tails.stderr.text(),
+        durationMs,
+        timedOut: r.timedOut,
+        spawnError
+      }
+    })
+    return {
+      result,
+      kill: signal => { child.kill((signal ?? 'SIGTERM') as NodeJS.Signals) }
+    }
+  }
+}
+
+// Node reports a missing cwd and a missing command alike as `spawn X ENOENT`.
+async function explainSpawnFailure (spec: ProcessSpec, message: string): Promise<string> {
+  if (spec.cwd !== undefined) {
+    const dir = await stat(spec.cwd).catch(() => null)
+    if (dir === null) return `working directory ${spec.cwd} does not exist`
+    if (!dir.isDirectory()) return `working directory ${spec.cwd} is not a directory`
+  }
+  if (/ENOENT/.test(message)) return `command '${spec.command}' not found on PATH`
+  if (/EACCES/.test(message)) return `command '${spec.command}' is not executable`
+  return message.split('\n')[0] ?? message
+}
+
+/** The newest `limit` characters of a stream. */
+class Tail {
+  private parts: string[] = []
+  private length = 0
+
+  constructor (private readonly limit: number) {}
+
+  push (text: string): void {
+    this.parts.push(text)
+    this.length += text.length
+    if (this.length > this.limit * 2) this.compact()
+  }
+
+  private compact (): void {
+    const joined = this.parts.join('')
+    const kept = joined.slice(-this.limit)
+    this.parts = [kept]
+    this.length = kept.length
+  }
+
+  text (): string {
+    this.compact()
+    return this.parts[0] ?? ''
+  }
+}

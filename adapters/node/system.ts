@@ -1,0 +1,53 @@
+// The machine as core sees it: CPUs, memory, load, tools on PATH, and whether
+// podman really runs here.
+import { execa } from 'execa'
+import { constants } from 'node:fs'
+import { access } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { SystemInfo } from '../../core/ports.js'
+
+const PODMAN_PROBE_TIMEOUT_MS = 15_000
+
+export class NodeSystemInfo implements SystemInfo {
+  readonly runtime = `node ${process.version}`
+  readonly platform = process.platform
+  readonly arch = process.arch
+  readonly hostname = os.hostname()
+  private readonly toolCache = new Map<string, Promise<boolean>>()
+
+  get cpus (): number { return os.availableParallelism() }
+  get memoryTotalMb (): number { return Math.round(os.totalmem() / 2 ** 20) }
+  get memoryFreeMb (): number { return Math.round(os.freemem() / 2 ** 20) }
+  get loadAverage (): number { return os.loadavg()[0] ?? 0 }
+
+  env (name: string): string | undefined {
+    return process.env[name]
+  }
+
+  hasTool (name: string): Promise<boolean> {
+    let found = this.toolCache.get(name)
+    if (found === undefined) {
+      found = onPath(name)
+      this.toolCache.set(name, found)
+    }
+    return found
+  }
+
+  async podmanWorks (): Promise<boolean> {
+    if (!(await this.hasTool('podman'))) return false
+    const probe = await execa('podman', ['info', '--format', 'json'], { reject: false, timeout: PODMAN_PROBE_TIMEOUT_MS, stdin: 'ignore' })
+    return probe.exitCode === 0
+  }
+}
+
+async function onPath (name: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue
+    try {
+      await access(path.join(dir, name), constants.X_OK)
+      return true
+    } catch {}
+  }
+  return false
+}

@@ -1,0 +1,269 @@
+// The node's append-only audit trail: one JSON line per entry, hash-chained and
+// signed with the node's key. Appends are group-committed: every caller waits for
+// durability, and callers that arrive during an fsync share the next one.
+import b4a from 'b4a'
+import { AUDIT_HEAD_INTERVAL_MS, EXECUTION_CONTEXT } from '../constants.js'
+import { SeError } from '../errors.js'
+import { join } from '../paths.js'
+import type { AppendFile, Clock, Crypto, FileSystem, KeyPair } from '../ports.js'
+import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, DistributedAuditEntry, SignedAuditEntry } from '../protocol/types.js'
+import { GENESIS_HASH, chainHash, entryHash, fromHex, isValidEntry, toHex } from './entry.js'
+
+export type AuditEvent =
+  | 'node_start' | 'node_stop'
+  | 'workflow_start' | 'workflow_resume' | 'workflow_complete' | 'workflow_failed' | 'workflow_cancelled'
+  | 'step_start' | 'step_complete' | 'step_failed' | 'step_skipped' | 'step_retry'
+  | 'intervention_request' | 'intervention_resolved'
+  | 'command_execute' | 'rpc_refused'
+
+export interface AuditInput {
+  event: AuditEvent
+  message: string
+  workflowId?: string
+  workflowStep?: string
+  domains?: string[]
+  files?: string[]
+  interventionRequired?: boolean
+  performanceMetrics?: Record<string, number>
+}
+
+interface Head { seq: number, hash: string, signature: string }
+
+const TRAIL_FILE = 'trail.jsonl'
+const HEAD_FILE = 'head.json'
+
+export interface AuditLogOptions {
+  dir: string
+  fs: FileSystem
+  crypto: Crypto
+  clock: Clock
+  identity: KeyPair
+  headIntervalMs?: number
+}
+
+export class AuditLog {
+  readonly nodeId: string
+  private file: AppendFile | null = null
+  private seq = 0
+  private lastHash = GENESIS_HASH
+  private queue: string[] = []
+  private waiters: Array<{ resolve (): void, reject (err: Error): void }> = []
+  private flushing: Promise<void> | null = null
+  private headTimer: ReturnType<typeof setTimeout> | null = null
+  private closed = false
+  private readonly listeners = new Set<(record: AuditRecord) => void>()
+
+  constructor (private readonly opts: AuditLogOptions) {
+    this.nodeId = toHex(opts.identity.publicKey)
+  }
+
+  private get trailPath (): string { return join(this.opts.dir, TRAIL_FILE) }
+  private get headPath (): string { return join(this.opts.dir, HEAD_FILE) }
+
+  /** Opens the trail, dropping a line torn by a crash mid-append. */
+  async open (): Promise<void> {
+    await this.opts.fs.mkdirp(this.opts.dir)
+    const bytes = await this.opts.fs.read(this.trailPath)
+    if (bytes !== null && bytes.byteLength > 0) {
+      // A crash mid-append leaves a prefix of the batch: everything after the last newline is torn.
+      const text = b4a.toString(bytes, 'utf8')
+      const end = text.lastIndexOf('\n') + 1
+      if (end < text.length) await this.opts.fs.truncate(this.trailPath, b4a.byteLength(text.slice(0, end)))
+      const lines = text.slice(0, end).split('\n')
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const last = parseRecord(lines[i] as string)
+        if (last !== null) { this.seq = last.seq; this.lastHash = last.hash; break }
+      }
+    }
+    this.file = await this.opts.fs.openAppend(this.trailPath)
+  }
+
+  onRecord (listener: (record: AuditRecord) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Records an event of this node. Resolves once the entry is durable. */
+  append (input: AuditInput): Promise<AuditRecord> {
+    const entry: DistributedAuditEntry = {
+      timestamp: this.opts.clock.now(),
+      sourceNodeId: this.nodeId,
+      workflowId: input.workflowId ?? '',
+      workflowStep: input.workflowStep ?? '',
+      executionContext: EXECUTION_CONTEXT,
+      domains: input.domains ?? [],
+      files: input.files ?? [],
+      interventionRequired: input.interventionRequired ?? false,
+      performanceMetrics: input.performanceMetrics ?? {},
+      event: input.event,
+      message: input.message
+    }
+    return this.record(entry, null)
+  }
+
+  /** Signs an entry as its source, for sending it to the node that keeps the trail. */
+  signEntry (entry: DistributedAuditEntry): SignedAuditEntry {
+    return { entry, signature: toHex(this.opts.crypto.sign(entryHash(this.opts.crypto, entry), this.opts.identity.secretKey)) }
+  }
+
+  /** Records an entry another node made, after checking its source's signature. */
+  appendRemote (signed: SignedAuditEntry): Promise<AuditRecord> {
+    if (!isValidEntry(signed.entry)) return Promise.reject(new SeError('BAD_REQUEST', 'audit entry does not fit DistributedAuditEntry'))
+    if (!verifyHex(this.opts.crypto, entryHash(this.opts.crypto, signed.entry), signed.signature, signed.entry.sourceNodeId)) {
+      return Promise.reject(new SeError('BAD_REQUEST', `audit entry signature does not verify against its source node ${signed.entry.sourceNodeId.slice(0, 12)}`))
+    }
+    return this.record(signed.entry, signed.signature)
+  }
+
+  private record (entry: DistributedAuditEntry, originSignature: string | null): Promise<AuditRecord> {
+    if (this.closed || this.file === null) return Promise.reject(new SeError('SHUTTING_DOWN', 'the audit trail is closed'))
+    const { crypto, identity } = this.opts
+    const prevHash = this.lastHash
+    const hash = chainHash(crypto, prevHash, entryHash(crypto, entry))
+    const record: AuditRecord = {
+      seq: ++this.seq,
+      entry,
+      prevHash,
+      hash,
+      signature: toHex(crypto.sign(fromHex(hash), identity.secretKey)),
+      originSignature
+    }
+    this.lastHash = hash
+    this.queue.push(JSON.stringify(record) + '\n')
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
+    if (this.flushing === null) this.flushing = this.flush()
+    for (const l of this.listeners) l(record)
+    return durable.then(() => record)
+  }
+
+  private async flush (): Promise<void> {
+    // Yield once so appends made in the same tick share this fsync.
+    await Promise.resolve()
+    while (this.queue.length > 0) {
+      const lines = this.queue.join('')
+      const waiters = this.waiters
+      this.queue = []
+      this.waiters = []
+      try {
+        await (this.file as AppendFile).append(lines)
+        await (this.file as AppendFile).sync()
+        for (const w of waiters) w.resolve()
+      } catch (err) {
+        for (const w of waiters) w.reject(err as Error)
+      }
+    }
+    this.flushing = null
+    this.scheduleHead()
+  }
+
+  private scheduleHead (): void {
+    if (this.headTimer !== null || this.closed) return
+    this.headTimer = setTimeout(() => { this.headTimer = null; void this.writeHead() }, this.opts.headIntervalMs ?? AUDIT_HEAD_INTERVAL_MS)
+    ;(this.headTimer as { unref?: () => void }).unref?.()
+  }
+
+  // The head checkpoint makes a trail cut short at the end detectable.
+  private async writeHead (): Promise<void> {
+    const head: Head = { seq: this.seq, hash: this.lastHash, signature: toHex(this.opts.crypto.sign(fromHex(this.lastHash), this.opts.identity.secretKey)) }
+    await this.opts.fs.writeAtomic(this.headPath, JSON.stringify(head) + '\n')
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    while (this.flushing !== null) await this.flushing
+    this.closed = true
+    if (this.headTimer !== null) clearTimeout(this.headTimer)
+    if (this.seq > 0) await this.writeHead()
+    await this.file?.close()
+    this.file = null
+  }
+
+  get lastSeq (): number { return this.seq }
+
+  async read (query: Partial<AuditQuery> = {}): Promise<AuditRecord[]> {
+    const out: AuditRecord[] = []
+    const from = query.fromSeq ?? 0
+    const limit = query.limit ?? Number.MAX_SAFE_INTEGER
+    for (const { record } of await this.lines()) {
+      if (record === null || record.seq < from) continue
+      if (query.workflowId !== undefined && query.workflowId !== null && record.entry.workflowId !== query.workflowId) continue
+      out.push(record)
+    }
+    return out.length > limit ? out.slice(out.length - limit) : out
+  }
+
+  private async lines (): Promise<Array<{ line: number, text: string, record: AuditRecord | null }>> {
+    const bytes = await this.opts.fs.read(this.trailPath)
+    if (bytes === null) return []
+    const text = b4a.toString(bytes, 'utf8')
+    return text.split('\n').map((t, i) => ({ line: i + 1, text: t, record: parseRecord(t) })).filter(l => l.text !== '')
+  }
+
+  /** Checks the whole trail: every entry's content, order, chain and signatures. */
+  async verify (): Promise<AuditVerification> {
+    const { crypto } = this.opts
+    const problems: AuditProblem[] = []
+    let expectedSeq = 1
+    let prevHash = GENESIS_HASH
+    let entries = 0
+    for (const { line, record } of await this.lines()) {
+      if (record === null) {
+        problems.push({ seq: expectedSeq, line, kind: 'garbled', message: `line ${line} is not an audit record` })
+        continue
+      }
+      entries++
+      const at = { seq: record.seq, line }
+      if (record.seq !== expectedSeq) {
+        if (record.seq > expectedSeq) problems.push({ ...at, kind: 'dropped', message: `entr${record.seq - expectedSeq === 1 ? 'y' : 'ies'} ${expectedSeq}${record.seq - expectedSeq > 1 ? `..${record.seq - 1}` : ''} missing before entry ${record.seq} (line ${line})` })
+        else problems.push({ ...at, kind: 'reordered', message: `entry ${record.seq} at line ${line} is out of order (expected entry ${expectedSeq})` })
+      }
+      const recomputed = chainHash(crypto, record.prevHash, entryHash(crypto, record.entry))
+      if (recomputed !== record.hash) {
+        problems.push({ ...at, kind: 'edited', message: `entry ${record.seq} (line ${line}) was edited: its content does not match its hash` })
+      } else if (!verifyHex(crypto, fromHex(record.hash), record.signature, this.nodeId)) {
+        problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) is not signed by this node` })
+      }
+      if (record.prevHash !== prevHash && record.seq === expectedSeq) {
+        problems.push({ ...at, kind: 'inserted', message: `entry ${record.seq} (line ${line}) does not follow the entry before it: an entry was inserted, removed or moved` })
+      }
+      if (record.entry.sourceNodeId !== this.nodeId) {
+        const ok = record.originSignature !== null && verifyHex(crypto, entryHash(crypto, record.entry), record.originSignature, record.entry.sourceNodeId)
+        if (!ok) problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) claims to come from node ${record.entry.sourceNodeId.slice(0, 12)} but its signature does not verify` })
+      }
+      prevHash = record.hash
+      expectedSeq = record.seq + 1
+    }
+    const head = await this.readHead()
+    if (head !== null && head.seq >= expectedSeq) {
+      problems.push({ seq: head.seq, line: 0, kind: 'truncated', message: `entries ${expectedSeq}..${head.seq} were removed from the end of the trail (the head checkpoint records ${head.seq})` })
+    }
+    return { ok: problems.length === 0, entries, problems }
+  }
+
+  private async readHead (): Promise<Head | null> {
+    const bytes = await this.opts.fs.read(this.headPath)
+    if (bytes === null) return null
+    try {
+      const head = JSON.parse(b4a.toString(bytes, 'utf8')) as Head
+      return verifyHex(this.opts.crypto, fromHex(head.hash), head.signature, this.nodeId) ? head : null
+    } catch {
+      return null
+    }
+  }
+}
+
+function parseRecord (text: string): AuditRecord | null {
+  if (text === '') return null
+  try {
+    const record = JSON.parse(text) as AuditRecord
+    if (typeof record.seq !== 'number' || typeof record.hash !== 'string' || !isValidEntry(record.entry)) return null
+    return record
+  } catch {
+    return null
+  }
+}
+
+function verifyHex (crypto: Crypto, message: Uint8Array, signatureHex: string, publicKeyHex: string): boolean {
+  if (!/^[0-9a-f]{128}$/.test(signatureHex) || !/^[0-9a-f]{64}$/.test(publicKeyHex)) return false
+  return crypto.verify(message, fromHex(signatureHex), fromHex(publicKeyHex))
+}

@@ -1,0 +1,30 @@
+// Limits and defaults in one place, so no number hides in the middle of logic.
+
+export const VERSION = '0.1.0'
+
+export const EXECUTION_CONTEXT = 'SE_DISTRIBUTED'
+
+/** Bytes of stdout/stderr kept per step: the tail, the newest output. */
+export const OUTPUT_TAIL_BYTES = 16 * 1024
+/** Largest single RPC frame a peer may send; larger ones close the connection. */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024
+/** Workflows that run at once on one node; the rest wait in `pending`. */
+export const MAX_CONCURRENT_WORKFLOWS = 8
+/** Longest timeout a step may ask for: a week. */
+export const MAX_STEP_TIMEOUT_SEC = 7 * 24 * 3600
+/** How long running steps may finish after SIGTERM before they are checkpointed. */
+export const SHUTDOWN_GRACE_MS = 10_000
+/** How long an RPC call waits for its reply by default. */
+export const RPC_TIMEOUT_MS = 30_000
+/** How often the audit head checkpoint is rewritten while entries arrive. */
+export const AUDIT_HEAD_INTERVAL_MS = 1000
+
+export const DEFAULT_TOOLS = ['git', 'node', 'npm', 'podman', 'docker', 'python3', 'make', 'go', 'cargo', 'java', 'tmux', 'ssh', 'curl']
+export const DEFAULT_CREDENTIALS = ['GITHUB_TOKEN', 'GH_TOKEN', 'GITLAB_TOKEN', 'NPM_TOKEN', 'AWS_ACCESS_KEY_ID', 'AZURE_CLIENT_ID', 'GOOGLE_APPLICATION_CREDENTIALS', 'SSH_AUTH_SOCK', 'DOCKER_AUTH_CONFIG']
+
+export const WORKFLOW_STATES = ['pending', 'running', 'waiting_intervention', 'completed', 'failed', 'cancelled'] as const
+export const STEP_STATES = ['pending', 'running', 'waiting_intervention', 'completed', 'failed', 'skipped'] as const
+export const FAILURE_CHOICES = ['retry', 'skip', 'abort'] as const
+export const DEFAULT_INTERVENTION_CHOICES = ['approve', 'reject'] as const
+/** Choices that end a workflow when picked at an intervention step. */
+export const STOPPING_CHOICES = ['reject', 'abort'] as const

@@ -1,0 +1,326 @@
+// An SE node: identity, audit trail, workflow engine and catalogue behind the
+// node API that every client (CLI, shell, dashboard, peers) uses.
+import { DEFAULT_CREDENTIALS, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import { SeError } from '../errors.js'
+import { join, resolve } from '../paths.js'
+import type { Runtime } from '../ports.js'
+import { AuditLog } from '../audit/log.js'
+import { summariseAudit } from '../audit/summary.js'
+import { toHex } from '../audit/entry.js'
+import type {
+  AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ExecutionResult, InterventionResult,
+  NodeApi, NodeCapabilities, NodeInfo, NodeMatch, Requirements, SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent,
+  WorkflowRequest, WorkflowStatus
+} from '../protocol/types.js'
+import { workflowSchema, type WorkflowDefinition } from '../workflow/definition.js'
+import { WorkflowEngine, type StepExecutor } from '../workflow/engine.js'
+import { resolveInputs } from '../workflow/inputs.js'
+import { isFinished, type WorkflowRun } from '../workflow/run.js'
+import { toStatus } from '../workflow/status.js'
+import { WorkflowStore } from '../workflow/store.js'
+import { parseWorkflow } from '../workflow/validate.js'
+import { Catalogue } from './catalogue.js'
+import { detectCapabilities, unmetRequirements } from './capabilities.js'
+import { loadOrCreateIdentity, shortId, type NodeIdentity } from './identity.js'
+
+export interface NodeConfig {
+  dataDir: string
+  name?: string
+  tags?: string[]
+  tools?: string[]
+  credentials?: string[]
+  catalogueDirs?: string[]
+  maxConcurrentWorkflows?: number
+  shutdownGraceMs?: number
+  /** Commands `execute` may run; null lets the local owner run anything. */
+  allowCommands?: string[] | null
+  /** A command line that runs this node's CLI, for ${node.cli}. */
+  cli?: string
+  pid?: number
+  executors?: StepExecutor[]
+}
+
+interface PeerRecord { capabilities: NodeCapabilities, lastSeen: number, latencyMs: number | null }
+
+export class SeNode implements NodeApi {
+  private identity: NodeIdentity | null = null
+  private auditLog: AuditLog | null = null
+  private workflowEngine: WorkflowEngine | null = null
+  private capabilities: NodeCapabilities | null = null
+  private readonly peers = new Map<string, PeerRecord>()
+  private readonly catalogue: Catalogue
+  private startedAt = 0
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
+
+  constructor (private readonly runtime: Runtime, private readonly config: NodeConfig) {
+    this.catalogue = new Catalogue(runtime.fs, config.catalogueDirs ?? [join(config.dataDir, 'catalogue')])
+  }
+
+  get id (): string { return this.must(this.identity).id }
+  get name (): string { return this.must(this.identity).name }
+  get audit (): AuditLog { return this.must(this.auditLog) }
+  get engine (): WorkflowEngine { return this.must(this.workflowEngine) }
+  get dataDir (): string { return this.config.dataDir }
+
+  private must<T> (value: T | null): T {
+    if (value === null) throw new SeError('INTERNAL', 'the node has not been started')
+    return value
+  }
+
+  async start (): Promise<{ resumed: number, unreadable: Array<{ file: string, reason: string }> }> {
+    if (this.state !== 'new') throw new SeError('INTERNAL', `node cannot start from state ${this.state}`)
+    this.state = 'starting'
+    const { fs, crypto, clock, system } = this.runtime
+    const dataDir = this.config.dataDir
+    await fs.mkdirp(dataDir)
+    this.identity = await loadOrCreateIdentity(fs, crypto, dataDir, this.config.name ?? system.hostname, clock.now())
+    if (this.config.name !== undefined) this.identity.name = this.config.name
+    const id = this.identity.id
+    this.auditLog = new AuditLog({ dir: join(dataDir, 'audit'), fs, crypto, clock, identity: this.identity.keyPair })
+    await this.auditLog.open()
+    const store = new WorkflowStore(fs, join(dataDir, 'workflows'))
+    await store.open()
+    const opts: ConstructorParameters<typeof WorkflowEngine>[0] = {
+      node: { id, name: this.identity.name, dataDir, cli: this.config.cli ?? 'se' },
+      store,
+      audit: this.auditLog,
+      processes: this.runtime.processes,
+      clock,
+      newId: () => `wf-${clock.now().toString(36)}-${toHex(crypto.randomBytes(4))}`,
+      env: name => system.env(name),
+      maxConcurrent: this.config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS
+    }
+    if (this.config.executors !== undefined) opts.executors = this.config.executors
+    this.workflowEngine = new WorkflowEngine(opts)
+    this.capabilities = await detectCapabilities(system, {
+      nodeId: id,
+      name: this.identity.name,
+      version: VERSION,
+      tools: this.config.tools ?? DEFAULT_TOOLS,
+      credentials: this.config.credentials ?? DEFAULT_CREDENTIALS,
+      tags: this.config.tags ?? []
+    })
+    this.startedAt = clock.now()
+    await this.auditLog.append({ event: 'node_start', message: `node ${this.identity.name} (${shortId(id)}) started with ${this.capabilities.engines.join(', ')}; tools ${this.capabilities.tools.join(', ') || 'none'}`, domains: ['node'] })
+    const recovered = await this.workflowEngine.recover()
+    this.state = 'running'
+    return recovered
+  }
+
+  async stop (): Promise<void> {
+    if (this.state !== 'running') return
+    this.state = 'stopping'
+    await this.engine.shutdown(this.config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
+    const counts = this.engine.counts()
+    await this.audit.append({ event: 'node_stop', message: `node ${this.name} stopped; ${counts.running + counts.pending} workflow(s) checkpointed, ${counts.waiting} waiting for an intervention`, domains: ['node'] })
+    await this.audit.close()
+    this.state = 'stopped'
+  }
+
+  private find (idOrPrefix: string): WorkflowRun {
+    const exact = this.engine.get(idOrPrefix)
+    if (exact !== undefined) return exact
+    const matches = idOrPrefix.length >= 4 ? this.engine.list().filter(r => r.id.startsWith(idOrPrefix)) : []
+    if (matches.length === 1) return matches[0] as WorkflowRun
+    if (matches.length > 1) throw new SeError('BAD_INPUT', `'${idOrPrefix}' matches ${matches.length} workflows: ${matches.map(r => r.id).join(', ')}`)
+    throw SeError.unknownWorkflow(idOrPrefix)
+  }
+
+  // ---- SENodeCoordination
+
+  async executeWorkflow (request: WorkflowRequest): Promise<WorkflowStatus> {
+    if (this.state !== 'running') throw new SeError('SHUTTING_DOWN', 'this node is not accepting workflows')
+    let definition: WorkflowDefinition
+    let sourceFile: string | null
+    if (request.definition === null || request.definition === '') {
+      const item = await this.catalogue.find(request.source)
+      definition = item.definition
+      sourceFile = item.file
+    } else {
+      sourceFile = resolve(request.workdir, request.source)
+      definition = parseWorkflow(request.definition, request.source)
+    }
+    const caps = await this.getCapabilities()
+    const unmet = [
+      ...unmetRequirements(caps, definition.requires),
+      ...definition.steps.flatMap(s => unmetRequirements(caps, s.requires).map(u => `${u} for step ${s.id}`))
+    ]
+    if (unmet.length > 0) {
+      throw new SeError('NO_CAPABLE_NODE', `${definition.name} needs ${unmet.join(', ')}, which node ${this.name} does not have`, {
+        hint: 'install what is missing, add a tag with --capability, or run it on a node that has it'
+      })
+    }
+    const inputs = resolveInputs(definition, request.inputs, request.workdir, request.source)
+    const run = await this.engine.start({ definition, source: sourceFile ?? request.source, sourceFile, inputs, workdir: request.workdir, requestedBy: request.requestedBy === '' ? this.id : request.requestedBy })
+    return toStatus(run)
+  }
+
+  async getWorkflowStatus (workflowId: string): Promise<WorkflowStatus> {
+    return toStatus(this.find(workflowId))
+  }
+
+  async resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
+    return toStatus(await this.engine.resolve(this.find(workflowId).id, result))
+  }
+
+  async getCapabilities (): Promise<NodeCapabilities> {
+    const caps = this.must(this.capabilities)
+    const { system } = this.runtime
+    return { ...caps, memoryFreeMb: system.memoryFreeMb, loadAverage: system.loadAverage }
+  }
+
+  async requestWorkflowHandoff (workflowId: string, snapshot: string, fromNode: string): Promise<WorkflowStatus> {
+    let run: WorkflowRun
+    try {
+      run = JSON.parse(snapshot) as WorkflowRun
+      const parsed = workflowSchema.safeParse(run.definition)
+      if (!parsed.success || run.id !== workflowId || !Array.isArray(run.steps) || run.steps.length !== parsed.data.steps.length) throw new Error('not a run record of that workflow')
+      run.definition = parsed.data
+    } catch (err) {
+      throw new SeError('BAD_REQUEST', `handoff snapshot for ${workflowId} is unusable: ${(err as Error).message}`)
+    }
+    return toStatus(await this.engine.adopt(run, fromNode))
+  }
+
+  async notifyWorkflowComplete (status: WorkflowStatus): Promise<boolean> {
+    const run = this.find(status.id)
+    return isFinished(run)
+  }
+
+  // ---- SENodeCapabilities
+
+  async registerCapabilities (capabilities: NodeCapabilities): Promise<boolean> {
+    const known = this.peers.get(capabilities.nodeId)
+    this.peers.set(capabilities.nodeId, { capabilities, lastSeen: this.runtime.clock.now(), latencyMs: known?.latencyMs ?? null })
+    return true
+  }
+
+  async findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]> {
+    const candidates: Array<{ caps: NodeCapabilities, latencyMs: number | null }> = [{ caps: await this.getCapabilities(), latencyMs: 0 }]
+    for (const peer of this.peers.values()) candidates.push({ caps: peer.capabilities, latencyMs: peer.latencyMs })
+    return rankNodes(candidates, requirements)
+  }
+
+  async submitAuditEntry (entry: SignedAuditEntry): Promise<boolean> {
+    await this.audit.appendRemote(entry)
+    return true
+  }
+
+  async getDistributedAuditSummary (workflowId: string | null): Promise<WorkflowAuditSummary[]> {
+    return summariseAudit(await this.audit.read(workflowId === null ? {} : { workflowId }), workflowId)
+  }
+
+  // ---- SPlectrumEngine
+
+  async execute (command: Command): Promise<ExecutionResult> {
+    const allow = this.config.allowCommands ?? null
+    if (allow !== null && !allow.includes(command.command)) {
+      await this.audit.append({ event: 'rpc_refused', message: `execute of '${command.command}' refused: not on the allowlist`, domains: ['engine'] })
+      throw new SeError('COMMAND_NOT_ALLOWED', `'${command.command}' is not on this node's command allowlist`, { hint: `allowed: ${allow.join(', ') || 'nothing'}` })
+    }
+    const spec: { command: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs?: number } = {
+      command: command.command,
+      args: command.args,
+      cwd: command.workdir ?? this.config.dataDir,
+      env: command.env
+    }
+    if (command.timeoutMs !== null) spec.timeoutMs = command.timeoutMs
+    const result = await this.runtime.processes.run(spec).result
+    await this.audit.append({
+      event: 'command_execute',
+      message: `${[command.command, ...command.args].join(' ')} → ${result.spawnError ?? `exit ${result.exitCode ?? result.signal ?? '?'}`}`,
+      domains: ['engine'],
+      files: [spec.cwd],
+      performanceMetrics: { durationMs: result.durationMs }
+    })
+    return {
+      exitCode: result.exitCode ?? (result.spawnError !== null ? 127 : 128),
+      stdout: result.stdout,
+      stderr: result.spawnError ?? result.stderr,
+      duration: result.durationMs,
+      sessionId: command.sessionId
+    }
+  }
+
+  async executeBatch (job: BatchJob): Promise<BatchResult> {
+    const results: ExecutionResult[] = []
+    for (const command of job.commands) {
+      const result = await this.execute({ ...command, sessionId: command.sessionId ?? job.sessionId })
+      results.push(result)
+      if (result.exitCode !== 0 && job.stopOnError) return { results, completed: false }
+    }
+    return { results, completed: true }
+  }
+
+  // ---- SENodeControl
+
+  async ping (): Promise<NodeInfo> {
+    const counts = this.engine.counts()
+    return {
+      nodeId: this.id,
+      name: this.name,
+      version: VERSION,
+      dataDir: this.config.dataDir,
+      pid: this.config.pid ?? 0,
+      startedAt: this.startedAt,
+      workflowsRunning: counts.running + counts.pending,
+      workflowsWaiting: counts.waiting
+    }
+  }
+
+  async listWorkflows (states: string[]): Promise<WorkflowStatus[]> {
+    return this.engine.list().filter(r => states.length === 0 || states.includes(r.state)).map(toStatus)
+  }
+
+  async cancelWorkflow (workflowId: string, reason: string): Promise<WorkflowStatus> {
+    return toStatus(await this.engine.cancel(this.find(workflowId).id, reason))
+  }
+
+  /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
+  watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void): Promise<WorkflowStatus> {
+    const run = this.find(workflowId)
+    if (isFinished(run)) return Promise.resolve(toStatus(run))
+    return new Promise(resolve => {
+      let stopped = false
+      const deliver = (event: WorkflowEvent): void => {
+        if (stopped || event.workflowId !== run.id) return
+        const wanted = onEvent(event)
+        if (wanted === false || (event.kind === 'WORKFLOW' && isFinished(run))) {
+          stopped = true
+          stop()
+          resolve(toStatus(run))
+        }
+      }
+      const stop = this.engine.onEvent(deliver)
+      // A watcher that arrives while the workflow already waits must still hear the question.
+      if (run.intervention !== null) {
+        deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: run.intervention.stepId, text: run.intervention.prompt, at: this.runtime.clock.now() })
+      }
+    })
+  }
+
+  async listCatalogue (): Promise<CatalogueEntry[]> {
+    return await this.catalogue.list()
+  }
+
+  async readAudit (query: AuditQuery): Promise<AuditRecord[]> {
+    return await this.audit.read(query)
+  }
+
+  async verifyAudit (): Promise<AuditVerification> {
+    return await this.audit.verify()
+  }
+}
+
+/** Capable nodes first; then least loaded, lowest latency, and node id so ties are broken the same way everywhere. */
+export function rankNodes (candidates: Array<{ caps: NodeCapabilities, latencyMs: number | null }>, requirements: Partial<Requirements>): NodeMatch[] {
+  const matches = candidates.map(({ caps, latencyMs }): NodeMatch => {
+    const unmet = unmetRequirements(caps, requirements)
+    return { nodeId: caps.nodeId, name: caps.name, capable: unmet.length === 0, unmet, loadAverage: caps.loadAverage / Math.max(caps.cpus, 1), latencyMs }
+  })
+  return matches.sort((a, b) =>
+    Number(b.capable) - Number(a.capable) ||
+    a.loadAverage - b.loadAverage ||
+    (a.latencyMs ?? Infinity) - (b.latencyMs ?? Infinity) ||
+    a.nodeId.localeCompare(b.nodeId))
+}

@@ -1,0 +1,109 @@
+// What core needs from the runtime. Implemented by adapters/node and adapters/bare;
+// core never reaches for a runtime module itself.
+
+export interface FileSystem {
+  /** The file's bytes, or null when it does not exist. */
+  read (path: string): Promise<Uint8Array | null>
+  /** Write to a temporary file, fsync it, rename it over `path`, fsync the directory. */
+  writeAtomic (path: string, data: Uint8Array | string, opts?: { mode?: number }): Promise<void>
+  openAppend (path: string): Promise<AppendFile>
+  list (dir: string): Promise<string[]>
+  mkdirp (dir: string): Promise<void>
+  remove (path: string): Promise<void>
+  /** Truncate a file to `size` bytes (drops a torn tail after a crash). */
+  truncate (path: string, size: number): Promise<void>
+}
+
+export interface AppendFile {
+  append (data: Uint8Array | string): Promise<void>
+  /** Make everything appended so far durable. */
+  sync (): Promise<void>
+  close (): Promise<void>
+}
+
+export interface ProcessSpec {
+  command: string
+  args: string[]
+  cwd?: string
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+export interface ProcessResult {
+  exitCode: number | null
+  signal: string | null
+  stdout: string
+  stderr: string
+  durationMs: number
+  timedOut: boolean
+  /** Set when the process could not start at all (command not found, bad cwd). */
+  spawnError: string | null
+}
+
+export interface ProcessHandle {
+  readonly result: Promise<ProcessResult>
+  kill (signal?: string): void
+}
+
+export interface ProcessRunner {
+  run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
+}
+
+export interface Clock {
+  now (): number
+}
+
+export interface Crypto {
+  sha256 (data: Uint8Array): Uint8Array
+  randomBytes (n: number): Uint8Array
+  /** A new ed25519 key pair; secretKey in the 64-byte seed+public form Hyperswarm uses. */
+  generateKeyPair (): KeyPair
+  sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array
+  verify (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean
+}
+
+export interface KeyPair {
+  publicKey: Uint8Array
+  secretKey: Uint8Array
+}
+
+/** A byte stream to one peer (a Unix socket client, later a Hyperswarm connection). */
+export interface Connection {
+  readonly label: string
+  write (data: Uint8Array): void
+  onData (listener: (data: Uint8Array) => void): void
+  onClose (listener: (err?: Error) => void): void
+  close (): void
+}
+
+/** What a node learns about the machine it runs on. */
+export interface SystemInfo {
+  runtime: string
+  platform: string
+  arch: string
+  cpus: number
+  memoryTotalMb: number
+  memoryFreeMb: number
+  loadAverage: number
+  hostname: string
+  env (name: string): string | undefined
+  /** Whether an executable of that name is on PATH. */
+  hasTool (name: string): Promise<boolean>
+  /** Whether podman really runs containers here (not merely installed). */
+  podmanWorks (): Promise<boolean>
+}
+
+export interface Logger {
+  info (message: string): void
+  warn (message: string): void
+  error (message: string): void
+}
+
+export interface Runtime {
+  fs: FileSystem
+  processes: ProcessRunner
+  clock: Clock
+  crypto: Crypto
+  system: SystemInfo
+  log: Logger
+}

@@ -1,0 +1,305 @@
+// The node protocol as Avro protocol declarations (.avpr form). One definition
+// serves every transport: the Unix socket here, Hyperswarm and HTTP later.
+// A message with `stream` sends events of that type before its response.
+
+const nullable = (type: unknown): unknown[] => ['null', type]
+
+export const NAMESPACE = 'se.mesh'
+
+export const TYPES: unknown[] = [
+  {
+    type: 'record', name: 'Requirements', fields: [
+      { name: 'capabilities', type: { type: 'array', items: 'string' }, default: [] },
+      { name: 'memoryMb', type: nullable('long'), default: null },
+      { name: 'cpus', type: nullable('double'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'NodeCapabilities', fields: [
+      { name: 'nodeId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'runtime', type: 'string' },
+      { name: 'version', type: 'string' },
+      { name: 'platform', type: 'string' },
+      { name: 'arch', type: 'string' },
+      { name: 'engines', type: { type: 'array', items: 'string' } },
+      { name: 'tools', type: { type: 'array', items: 'string' } },
+      { name: 'credentials', type: { type: 'array', items: 'string' } },
+      { name: 'tags', type: { type: 'array', items: 'string' } },
+      { name: 'cpus', type: 'int' },
+      { name: 'memoryTotalMb', type: 'long' },
+      { name: 'memoryFreeMb', type: 'long' },
+      { name: 'loadAverage', type: 'double', default: 0 }
+    ]
+  },
+  {
+    type: 'record', name: 'NodeMatch', fields: [
+      { name: 'nodeId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'capable', type: 'boolean' },
+      { name: 'unmet', type: { type: 'array', items: 'string' } },
+      { name: 'loadAverage', type: 'double' },
+      { name: 'latencyMs', type: nullable('double'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkflowRequest', fields: [
+      { name: 'definition', type: nullable('string'), default: null, doc: 'workflow file text (YAML or JSON); null to look `source` up in the catalogue' },
+      { name: 'source', type: 'string', doc: 'file path of the definition, or a catalogue name' },
+      { name: 'inputs', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'workdir', type: 'string', doc: "the caller's working directory" },
+      { name: 'requestedBy', type: 'string', default: '' }
+    ]
+  },
+  {
+    type: 'record', name: 'StepStatus', fields: [
+      { name: 'id', type: 'string' },
+      { name: 'kind', type: 'string' },
+      { name: 'state', type: 'string' },
+      { name: 'attempts', type: 'int' },
+      { name: 'exitCode', type: nullable('int'), default: null },
+      { name: 'node', type: nullable('string'), default: null },
+      { name: 'startedAt', type: nullable('long'), default: null },
+      { name: 'endedAt', type: nullable('long'), default: null },
+      { name: 'durationMs', type: nullable('long'), default: null },
+      { name: 'stdout', type: 'string', default: '' },
+      { name: 'stderr', type: 'string', default: '' },
+      { name: 'error', type: nullable('string'), default: null },
+      { name: 'choice', type: nullable('string'), default: null },
+      { name: 'comment', type: nullable('string'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'InterventionRequest', fields: [
+      { name: 'stepId', type: 'string' },
+      { name: 'prompt', type: 'string' },
+      { name: 'choices', type: { type: 'array', items: 'string' } },
+      { name: 'reason', type: 'string' },
+      { name: 'requestedAt', type: 'long' }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkflowStatus', fields: [
+      { name: 'id', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'state', type: 'string' },
+      { name: 'source', type: 'string' },
+      { name: 'node', type: 'string' },
+      { name: 'requestedBy', type: 'string' },
+      { name: 'createdAt', type: 'long' },
+      { name: 'startedAt', type: nullable('long'), default: null },
+      { name: 'endedAt', type: nullable('long'), default: null },
+      { name: 'currentStep', type: nullable('string'), default: null },
+      { name: 'error', type: nullable('string'), default: null },
+      { name: 'inputs', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'steps', type: { type: 'array', items: 'StepStatus' } },
+      { name: 'intervention', type: nullable('InterventionRequest'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'InterventionResult', fields: [
+      { name: 'choice', type: 'string' },
+      { name: 'comment', type: nullable('string'), default: null },
+      { name: 'decidedBy', type: 'string', default: '' }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkflowEvent', fields: [
+      { name: 'workflowId', type: 'string' },
+      { name: 'kind', type: { type: 'enum', name: 'WorkflowEventKind', symbols: ['WORKFLOW', 'STEP', 'OUTPUT', 'INTERVENTION'] } },
+      { name: 'state', type: 'string', default: '' },
+      { name: 'stepId', type: nullable('string'), default: null },
+      { name: 'text', type: 'string', default: '' },
+      { name: 'at', type: 'long' }
+    ]
+  },
+  {
+    type: 'record', name: 'CatalogueEntry', fields: [
+      { name: 'name', type: 'string' },
+      { name: 'description', type: 'string' },
+      { name: 'source', type: 'string' },
+      { name: 'inputs', type: { type: 'array', items: 'string' } }
+    ]
+  },
+  {
+    type: 'record', name: 'Command', fields: [
+      { name: 'command', type: 'string' },
+      { name: 'args', type: { type: 'array', items: 'string' }, default: [] },
+      { name: 'workdir', type: nullable('string'), default: null },
+      { name: 'sessionId', type: nullable('string'), default: null },
+      { name: 'env', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'timeoutMs', type: nullable('long'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'ExecutionResult', fields: [
+      { name: 'exitCode', type: 'int' },
+      { name: 'stdout', type: 'string' },
+      { name: 'stderr', type: 'string' },
+      { name: 'duration', type: 'long', doc: 'milliseconds' },
+      { name: 'sessionId', type: nullable('string'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'BatchJob', fields: [
+      { name: 'commands', type: { type: 'array', items: 'Command' } },
+      { name: 'stopOnError', type: 'boolean', default: true },
+      { name: 'sessionId', type: nullable('string'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'BatchResult', fields: [
+      { name: 'results', type: { type: 'array', items: 'ExecutionResult' } },
+      { name: 'completed', type: 'boolean' }
+    ]
+  },
+  {
+    type: 'record', name: 'DistributedAuditEntry', fields: [
+      { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      { name: 'sourceNodeId', type: 'string' },
+      { name: 'workflowId', type: 'string' },
+      { name: 'workflowStep', type: 'string' },
+      { name: 'executionContext', type: 'string' },
+      { name: 'domains', type: { type: 'array', items: 'string' } },
+      { name: 'files', type: { type: 'array', items: 'string' } },
+      { name: 'interventionRequired', type: 'boolean' },
+      { name: 'performanceMetrics', type: { type: 'map', values: 'double' } },
+      { name: 'event', type: 'string' },
+      { name: 'message', type: 'string' }
+    ]
+  },
+  {
+    type: 'record', name: 'AuditRecord', fields: [
+      { name: 'seq', type: 'long' },
+      { name: 'entry', type: 'DistributedAuditEntry' },
+      { name: 'prevHash', type: 'string' },
+      { name: 'hash', type: 'string' },
+      { name: 'signature', type: 'string', doc: "the recording node's ed25519 signature of hash" },
+      { name: 'originSignature', type: nullable('string'), default: null, doc: "the source node's signature of the entry, when another node sent it" }
+    ]
+  },
+  {
+    type: 'record', name: 'SignedAuditEntry', fields: [
+      { name: 'entry', type: 'DistributedAuditEntry' },
+      { name: 'signature', type: 'string' }
+    ]
+  },
+  {
+    type: 'record', name: 'AuditQuery', fields: [
+      { name: 'workflowId', type: nullable('string'), default: null },
+      { name: 'fromSeq', type: 'long', default: 0 },
+      { name: 'limit', type: 'int', default: 1000 }
+    ]
+  },
+  {
+    type: 'record', name: 'AuditProblem', fields: [
+      { name: 'seq', type: 'long' },
+      { name: 'line', type: 'int' },
+      { name: 'kind', type: 'string' },
+      { name: 'message', type: 'string' }
+    ]
+  },
+  {
+    type: 'record', name: 'AuditVerification', fields: [
+      { name: 'ok', type: 'boolean' },
+      { name: 'entries', type: 'long' },
+      { name: 'problems', type: { type: 'array', items: 'AuditProblem' } }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkflowAuditSummary', fields: [
+      { name: 'workflowId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'state', type: 'string' },
+      { name: 'startedAt', type: nullable('long'), default: null },
+      { name: 'endedAt', type: nullable('long'), default: null },
+      { name: 'durationMs', type: nullable('long'), default: null },
+      { name: 'steps', type: 'int' },
+      { name: 'stepFailures', type: 'int' },
+      { name: 'interventions', type: 'int' },
+      { name: 'nodes', type: { type: 'array', items: 'string' } },
+      { name: 'stepDurationsMs', type: { type: 'map', values: 'double' } },
+      { name: 'routingMs', type: nullable('double'), default: null },
+      { name: 'networkLatencyMs', type: nullable('double'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'NodeInfo', fields: [
+      { name: 'nodeId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'version', type: 'string' },
+      { name: 'dataDir', type: 'string' },
+      { name: 'pid', type: 'int' },
+      { name: 'startedAt', type: 'long' },
+      { name: 'workflowsRunning', type: 'int' },
+      { name: 'workflowsWaiting', type: 'int' }
+    ]
+  },
+  {
+    type: 'record', name: 'RemoteError', fields: [
+      { name: 'code', type: 'string' },
+      { name: 'message', type: 'string' },
+      { name: 'hint', type: nullable('string'), default: null },
+      { name: 'details', type: { type: 'array', items: { type: 'record', name: 'RemoteErrorDetail', fields: [
+        { name: 'file', type: nullable('string'), default: null },
+        { name: 'path', type: nullable('string'), default: null },
+        { name: 'line', type: nullable('int'), default: null },
+        { name: 'message', type: 'string' }
+      ] } }, default: [] }
+    ]
+  }
+]
+
+const p = (name: string, type: unknown): { name: string, type: unknown } => ({ name, type })
+
+export interface MessageDeclaration {
+  request: Array<{ name: string, type: unknown }>
+  response: unknown
+  stream?: string
+  doc?: string
+}
+
+export interface ProtocolDeclaration {
+  protocol: string
+  namespace: string
+  doc: string
+  types: unknown[]
+  messages: Record<string, MessageDeclaration>
+}
+
+const protocol = (name: string, doc: string, messages: Record<string, MessageDeclaration>): ProtocolDeclaration =>
+  ({ protocol: name, namespace: NAMESPACE, doc, types: TYPES, messages })
+
+export const SENodeCoordination = protocol('SENodeCoordination', 'Running workflows on a node and steering them.', {
+  executeWorkflow: { request: [p('request', 'WorkflowRequest')], response: 'WorkflowStatus' },
+  getWorkflowStatus: { request: [p('workflowId', 'string')], response: 'WorkflowStatus' },
+  resumeWorkflow: { request: [p('workflowId', 'string'), p('result', 'InterventionResult')], response: 'WorkflowStatus' },
+  getCapabilities: { request: [], response: 'NodeCapabilities' },
+  requestWorkflowHandoff: { request: [p('workflowId', 'string'), p('snapshot', 'string'), p('fromNode', 'string')], response: 'WorkflowStatus', doc: 'take over a workflow from its last known state (a JSON snapshot of its run record)' },
+  notifyWorkflowComplete: { request: [p('status', 'WorkflowStatus')], response: 'boolean' }
+})
+
+export const SENodeCapabilities = protocol('SENodeCapabilities', 'What nodes can do, and the audit trail they share.', {
+  registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean' },
+  findNodesForWorkflow: { request: [p('requirements', 'Requirements')], response: { type: 'array', items: 'NodeMatch' } },
+  submitAuditEntry: { request: [p('entry', 'SignedAuditEntry')], response: 'boolean' },
+  getDistributedAuditSummary: { request: [p('workflowId', nullable('string'))], response: { type: 'array', items: 'WorkflowAuditSummary' } }
+})
+
+export const SPlectrumEngine = protocol('SPlectrumEngine', 'Running single commands and batches of them.', {
+  execute: { request: [p('command', 'Command')], response: 'ExecutionResult' },
+  executeBatch: { request: [p('job', 'BatchJob')], response: 'BatchResult' }
+})
+
+/** What the CLI and the dashboard need beyond the three protocols above. */
+export const SENodeControl = protocol('SENodeControl', 'Local control of a node: listing, cancelling, following, reading the audit trail.', {
+  ping: { request: [], response: 'NodeInfo' },
+  listWorkflows: { request: [p('states', { type: 'array', items: 'string' })], response: { type: 'array', items: 'WorkflowStatus' } },
+  cancelWorkflow: { request: [p('workflowId', 'string'), p('reason', 'string')], response: 'WorkflowStatus' },
+  watchWorkflow: { request: [p('workflowId', 'string')], response: 'WorkflowStatus', stream: 'WorkflowEvent', doc: 'streams events until the workflow finishes or waits for a person' },
+  listCatalogue: { request: [], response: { type: 'array', items: 'CatalogueEntry' } },
+  readAudit: { request: [p('query', 'AuditQuery')], response: { type: 'array', items: 'AuditRecord' } },
+  verifyAudit: { request: [], response: 'AuditVerification' }
+})
+
+export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SENodeControl]

@@ -1,0 +1,169 @@
+// TypeScript shapes of the Avro records in schema.ts. The round-trip test in
+// test/protocol.test.ts keeps the two in step.
+
+export interface Requirements { capabilities: string[], memoryMb: number | null, cpus: number | null }
+
+export interface NodeCapabilities {
+  nodeId: string
+  name: string
+  runtime: string
+  version: string
+  platform: string
+  arch: string
+  engines: string[]
+  tools: string[]
+  credentials: string[]
+  tags: string[]
+  cpus: number
+  memoryTotalMb: number
+  memoryFreeMb: number
+  loadAverage: number
+}
+
+export interface NodeMatch { nodeId: string, name: string, capable: boolean, unmet: string[], loadAverage: number, latencyMs: number | null }
+
+export interface WorkflowRequest {
+  definition: string | null
+  source: string
+  inputs: Record<string, string>
+  workdir: string
+  requestedBy: string
+}
+
+export interface StepStatus {
+  id: string
+  kind: string
+  state: string
+  attempts: number
+  exitCode: number | null
+  node: string | null
+  startedAt: number | null
+  endedAt: number | null
+  durationMs: number | null
+  stdout: string
+  stderr: string
+  error: string | null
+  choice: string | null
+  comment: string | null
+}
+
+export interface InterventionRequest { stepId: string, prompt: string, choices: string[], reason: string, requestedAt: number }
+
+export interface WorkflowStatus {
+  id: string
+  name: string
+  state: string
+  source: string
+  node: string
+  requestedBy: string
+  createdAt: number
+  startedAt: number | null
+  endedAt: number | null
+  currentStep: string | null
+  error: string | null
+  inputs: Record<string, string>
+  steps: StepStatus[]
+  intervention: InterventionRequest | null
+}
+
+export interface InterventionResult { choice: string, comment: string | null, decidedBy: string }
+
+export type WorkflowEventKind = 'WORKFLOW' | 'STEP' | 'OUTPUT' | 'INTERVENTION'
+export interface WorkflowEvent { workflowId: string, kind: WorkflowEventKind, state: string, stepId: string | null, text: string, at: number }
+
+export interface CatalogueEntry { name: string, description: string, source: string, inputs: string[] }
+
+export interface Command { command: string, args: string[], workdir: string | null, sessionId: string | null, env: Record<string, string>, timeoutMs: number | null }
+export interface ExecutionResult { exitCode: number, stdout: string, stderr: string, duration: number, sessionId: string | null }
+export interface BatchJob { commands: Command[], stopOnError: boolean, sessionId: string | null }
+export interface BatchResult { results: ExecutionResult[], completed: boolean }
+
+export interface DistributedAuditEntry {
+  timestamp: number
+  sourceNodeId: string
+  workflowId: string
+  workflowStep: string
+  executionContext: string
+  domains: string[]
+  files: string[]
+  interventionRequired: boolean
+  performanceMetrics: Record<string, number>
+  event: string
+  message: string
+}
+
+export interface AuditRecord {
+  seq: number
+  entry: DistributedAuditEntry
+  prevHash: string
+  hash: string
+  signature: string
+  originSignature: string | null
+}
+
+export interface SignedAuditEntry { entry: DistributedAuditEntry, signature: string }
+export interface AuditQuery { workflowId: string | null, fromSeq: number, limit: number }
+export interface AuditProblem { seq: number, line: number, kind: string, message: string }
+export interface AuditVerification { ok: boolean, entries: number, problems: AuditProblem[] }
+
+export interface WorkflowAuditSummary {
+  workflowId: string
+  name: string
+  state: string
+  startedAt: number | null
+  endedAt: number | null
+  durationMs: number | null
+  steps: number
+  stepFailures: number
+  interventions: number
+  nodes: string[]
+  stepDurationsMs: Record<string, number>
+  routingMs: number | null
+  networkLatencyMs: number | null
+}
+
+export interface NodeInfo {
+  nodeId: string
+  name: string
+  version: string
+  dataDir: string
+  pid: number
+  startedAt: number
+  workflowsRunning: number
+  workflowsWaiting: number
+}
+
+export interface RemoteError {
+  code: string
+  message: string
+  hint: string | null
+  details: Array<{ file: string | null, path: string | null, line: number | null, message: string }>
+}
+
+/** The node API: what a node answers, locally in-process or through any transport. */
+export interface NodeApi {
+  // SENodeCoordination
+  executeWorkflow (request: WorkflowRequest): Promise<WorkflowStatus>
+  getWorkflowStatus (workflowId: string): Promise<WorkflowStatus>
+  resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
+  getCapabilities (): Promise<NodeCapabilities>
+  requestWorkflowHandoff (workflowId: string, snapshot: string, fromNode: string): Promise<WorkflowStatus>
+  notifyWorkflowComplete (status: WorkflowStatus): Promise<boolean>
+  // SENodeCapabilities
+  registerCapabilities (capabilities: NodeCapabilities): Promise<boolean>
+  findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
+  submitAuditEntry (entry: SignedAuditEntry): Promise<boolean>
+  getDistributedAuditSummary (workflowId: string | null): Promise<WorkflowAuditSummary[]>
+  // SPlectrumEngine
+  execute (command: Command): Promise<ExecutionResult>
+  executeBatch (job: BatchJob): Promise<BatchResult>
+  // SENodeControl
+  ping (): Promise<NodeInfo>
+  listWorkflows (states: string[]): Promise<WorkflowStatus[]>
+  cancelWorkflow (workflowId: string, reason: string): Promise<WorkflowStatus>
+  /** Streams events until the workflow finishes; a listener returning false stops it early (a remote call then rejects with CANCELLED). */
+  watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void): Promise<WorkflowStatus>
+  listCatalogue (): Promise<CatalogueEntry[]>
+  readAudit (query: AuditQuery): Promise<AuditRecord[]>
+  verifyAudit (): Promise<AuditVerification>
+}

@@ -1,0 +1,58 @@
+// Binds the NodeApi to RPC messages in both directions: a node's handlers from
+// its API, and a typed client that turns method calls into messages.
+import { MESSAGES } from '../protocol/codec.js'
+import type { NodeApi } from '../protocol/types.js'
+import type { CallOptions, Handler, RpcPeer } from './peer.js'
+
+type ApiMethod = (...args: unknown[]) => Promise<unknown>
+
+export function handlersFor (api: NodeApi): Map<string, Handler> {
+  const handlers = new Map<string, Handler>()
+  for (const codec of MESSAGES.values()) {
+    const method = (api as unknown as Record<string, ApiMethod | undefined>)[codec.name]
+    if (typeof method !== 'function') continue
+    handlers.set(codec.name, async (request, ctx) => {
+      const args = codec.params.map(p => request[p])
+      if (codec.stream !== null) {
+        // A streaming call ends early when the caller cancels or goes away.
+        let cancelled = false
+        ctx.onCancel(() => { cancelled = true })
+        args.push((event: unknown) => { if (!cancelled) ctx.emit(event) })
+      }
+      return await method.apply(api, args)
+    })
+  }
+  return handlers
+}
+
+export function nodeClient (peer: RpcPeer, defaults: CallOptions = {}): NodeApi {
+  const client: Record<string, ApiMethod> = {}
+  for (const codec of MESSAGES.values()) {
+    client[codec.name] = async (...args: unknown[]) => {
+      const request: Record<string, unknown> = {}
+      codec.params.forEach((p, i) => { request[p] = args[i] })
+      const opts: CallOptions = { ...defaults }
+      if (codec.stream !== null) {
+        // A listener that returns false ends the stream: the call is cancelled and rejects with CANCELLED.
+        const listener = args[codec.params.length] as (e: unknown) => unknown
+        const abort = new CancelToken()
+        opts.signal = abort
+        opts.onEvent = event => { if (listener(event) === false) abort.cancel() }
+        opts.timeoutMs = 0
+      }
+      return await peer.call(codec.name, request, opts)
+    }
+  }
+  return client as unknown as NodeApi
+}
+
+class CancelToken {
+  aborted = false
+  private readonly listeners: Array<() => void> = []
+  addEventListener (_type: 'abort', listener: () => void): void { this.listeners.push(listener) }
+  cancel (): void {
+    if (this.aborted) return
+    this.aborted = true
+    for (const l of this.listeners) l()
+  }
+}

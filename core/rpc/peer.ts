@@ -1,0 +1,271 @@
+// Avro RPC over any byte stream, in an envelope of our own so that the same
+// bytes work on Node and Bare (avsc's Service does not run on Bare). Both ends
+// may call: one connection carries many concurrent calls, each with a timeout
+// and cancellation; a message may stream events before its reply.
+import b4a from 'b4a'
+import { RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
+import { SeError, toSeError, type SeErrorCode } from '../errors.js'
+import type { Connection } from '../ports.js'
+import { MESSAGES, REMOTE_ERROR, typeOf, type MessageCodec } from '../protocol/codec.js'
+import type { RemoteError } from '../protocol/types.js'
+import { FrameDecoder, encodeFrame } from './framing.js'
+
+const FRAME = typeOf({
+  type: 'record',
+  name: 'Frame',
+  fields: [
+    { name: 'id', type: 'long' },
+    { name: 'kind', type: { type: 'enum', name: 'FrameKind', symbols: ['CALL', 'REPLY', 'ERROR', 'EVENT', 'CANCEL'] } },
+    { name: 'message', type: 'string' },
+    { name: 'body', type: 'bytes' }
+  ]
+})
+
+type FrameKind = 'CALL' | 'REPLY' | 'ERROR' | 'EVENT' | 'CANCEL'
+interface Frame { id: number, kind: FrameKind, message: string, body: Uint8Array }
+
+export interface CallContext {
+  readonly peer: string
+  emit (event: unknown): void
+  onCancel (listener: () => void): void
+}
+
+export type Handler = (request: Record<string, unknown>, ctx: CallContext) => Promise<unknown>
+
+export interface CallOptions {
+  timeoutMs?: number
+  onEvent?: (event: any) => void
+  signal?: { aborted: boolean, addEventListener (type: 'abort', listener: () => void): void }
+}
+
+interface PendingCall {
+  codec: MessageCodec
+  resolve (value: unknown): void
+  reject (err: Error): void
+  onEvent: ((event: unknown) => void) | undefined
+  timer: ReturnType<typeof setTimeout> | null
+}
+
+export interface RpcPeerOptions {
+  handlers?: Map<string, Handler>
+  maxFrameBytes?: number
+  timeoutMs?: number
+  /** Told about bytes from the other end that break the protocol. */
+  onProtocolError?: (err: SeError) => void
+}
+
+export class RpcPeer {
+  private readonly pending = new Map<number, PendingCall>()
+  private readonly serving = new Map<number, Set<() => void>>()
+  private readonly decoder: FrameDecoder
+  private readonly handlers: Map<string, Handler>
+  private readonly timeoutMs: number
+  private nextId = 1
+  private closed = false
+  private readonly closeListeners: Array<() => void> = []
+
+  constructor (private readonly conn: Connection, private readonly opts: RpcPeerOptions = {}) {
+    this.decoder = new FrameDecoder(opts.maxFrameBytes ?? MAX_FRAME_BYTES)
+    this.handlers = opts.handlers ?? new Map()
+    this.timeoutMs = opts.timeoutMs ?? RPC_TIMEOUT_MS
+    conn.onData(data => this.receive(data))
+    conn.onClose(() => this.shutdown())
+  }
+
+  get label (): string { return this.conn.label }
+  get isClosed (): boolean { return this.closed }
+
+  onClose (listener: () => void): void {
+    if (this.closed) listener()
+    else this.closeListeners.push(listener)
+  }
+
+  call (message: string, request: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
+    const codec = MESSAGES.get(message)
+    if (codec === undefined) return Promise.reject(new SeError('UNKNOWN_MESSAGE', `no message '${message}' in the protocol`))
+    if (this.closed) return Promise.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} is closed`))
+    let body: Uint8Array
+    try {
+      body = codec.request.toBuffer(request)
+    } catch (err) {
+      return Promise.reject(new SeError('BAD_REQUEST', `request for ${message} does not fit its schema: ${(err as Error).message}`))
+    }
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? this.timeoutMs
+      const call: PendingCall = { codec, resolve, reject, onEvent: opts.onEvent, timer: null }
+      if (timeoutMs > 0) {
+        call.timer = setTimeout(() => {
+          this.pending.delete(id)
+          setTimeout(() => this.send({ id, kind: 'CANCEL', message, body: EMPTY }), 0)
+          reject(new SeError('TIMEOUT', `${message} to ${this.conn.label} got no reply within ${timeoutMs} ms`))
+        }, timeoutMs)
+      }
+      this.pending.set(id, call)
+      opts.signal?.addEventListener('abort', () => {
+        if (!this.pending.has(id)) return
+        this.settle(id)
+        reject(new SeError('CANCELLED', `${message} was cancelled`))
+        this.send({ id, kind: 'CANCEL', message, body: EMPTY })
+      })
+      this.send({ id, kind: 'CALL', message, body })
+    })
+  }
+
+  close (): void {
+    this.conn.close()
+    this.shutdown()
+  }
+
+  private shutdown (): void {
+    if (this.closed) return
+    this.closed = true
+    for (const [id, call] of this.pending) {
+      this.settle(id)
+      call.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} closed before ${call.codec.name} replied`))
+    }
+    for (const listeners of this.serving.values()) for (const l of listeners) l()
+    this.serving.clear()
+    for (const l of this.closeListeners.splice(0)) l()
+  }
+
+  private settle (id: number): void {
+    const call = this.pending.get(id)
+    if (call?.timer !== null && call?.timer !== undefined) clearTimeout(call.timer)
+    this.pending.delete(id)
+  }
+
+  private send (frame: Frame): void {
+    if (this.closed) return
+    this.conn.write(encodeFrame(FRAME.toBuffer(frame)))
+  }
+
+  private receive (data: Uint8Array): void {
+    let payloads: Uint8Array[]
+    try {
+      payloads = this.decoder.push(data)
+    } catch (err) {
+      // The stream cannot be resynchronised after a bad length: say why, then drop this peer alone.
+      const error = toSeError(err)
+      this.protocolError(error)
+      this.sendError(0, '', error)
+      this.close()
+      return
+    }
+    for (const payload of payloads) {
+      let frame: Frame
+      try {
+        frame = FRAME.fromBuffer(payload)
+      } catch (err) {
+        const error = new SeError('BAD_FRAME', `a ${payload.byteLength}-byte frame from ${this.conn.label} is not a protocol frame: ${(err as Error).message}`)
+        this.protocolError(error)
+        this.sendError(0, '', error)
+        continue
+      }
+      this.dispatch(frame)
+    }
+  }
+
+  private protocolError (err: SeError): void {
+    this.opts.onProtocolError?.(err)
+  }
+
+  private dispatch (frame: Frame): void {
+    switch (frame.kind) {
+      case 'CALL': void this.serve(frame); return
+      case 'CANCEL': {
+        const listeners = this.serving.get(frame.id)
+        this.serving.delete(frame.id)
+        for (const l of listeners ?? []) l()
+        return
+      }
+      case 'EVENT': {
+        const call = this.pending.get(frame.id)
+        if (call?.onEvent === undefined || call.codec.stream === null) return
+        try {
+          call.onEvent(call.codec.stream.fromBuffer(frame.body))
+        } catch (err) {
+          this.protocolError(new SeError('BAD_FRAME', `bad event for ${call.codec.name}: ${(err as Error).message}`))
+        }
+        return
+      }
+      case 'REPLY':
+      case 'ERROR': {
+        const call = this.pending.get(frame.id)
+        if (call === undefined) {
+          if (frame.kind === 'ERROR' && frame.id === 0) this.protocolError(fromRemote(decodeRemoteError(frame.body)))
+          return
+        }
+        this.settle(frame.id)
+        try {
+          if (frame.kind === 'REPLY') call.resolve(call.codec.response.fromBuffer(frame.body))
+          else call.reject(fromRemote(decodeRemoteError(frame.body)))
+        } catch (err) {
+          call.reject(new SeError('BAD_FRAME', `reply to ${call.codec.name} does not fit its schema: ${(err as Error).message}`))
+        }
+      }
+    }
+  }
+
+  private async serve (frame: Frame): Promise<void> {
+    const codec = MESSAGES.get(frame.message)
+    const handler = this.handlers.get(frame.message)
+    if (codec === undefined || handler === undefined) {
+      this.sendError(frame.id, frame.message, new SeError('UNKNOWN_MESSAGE', `this node does not answer '${frame.message}'`))
+      return
+    }
+    let request: Record<string, unknown>
+    try {
+      request = codec.request.fromBuffer(frame.body)
+    } catch (err) {
+      this.sendError(frame.id, frame.message, new SeError('BAD_REQUEST', `request body for ${frame.message} does not decode: ${(err as Error).message}`))
+      return
+    }
+    const cancelListeners = new Set<() => void>()
+    this.serving.set(frame.id, cancelListeners)
+    const ctx: CallContext = {
+      peer: this.conn.label,
+      emit: event => {
+        if (codec.stream === null || !this.serving.has(frame.id)) return
+        this.send({ id: frame.id, kind: 'EVENT', message: frame.message, body: codec.stream.toBuffer(event) })
+      },
+      onCancel: listener => { cancelListeners.add(listener) }
+    }
+    try {
+      const response = await handler(request, ctx)
+      if (!this.serving.delete(frame.id)) return
+      this.send({ id: frame.id, kind: 'REPLY', message: frame.message, body: codec.response.toBuffer(response) })
+    } catch (err) {
+      if (!this.serving.delete(frame.id)) return
+      this.sendError(frame.id, frame.message, toSeError(err))
+    }
+  }
+
+  private sendError (id: number, message: string, err: SeError): void {
+    const remote: RemoteError = {
+      code: err.code,
+      message: err.reason,
+      hint: err.hint ?? null,
+      details: err.details.map(d => ({ file: d.file ?? null, path: d.path ?? null, line: d.line ?? null, message: d.message }))
+    }
+    this.send({ id, kind: 'ERROR', message, body: REMOTE_ERROR.toBuffer(remote) })
+  }
+}
+
+// avsc's bytes type takes only Buffers (b4a gives the runtime's own).
+const EMPTY = b4a.alloc(0)
+
+function decodeRemoteError (body: Uint8Array): RemoteError {
+  return REMOTE_ERROR.fromBuffer(body) as RemoteError
+}
+
+function fromRemote (remote: RemoteError): SeError {
+  const details = remote.details.map(d => {
+    const out: { file?: string, path?: string, line?: number, message: string } = { message: d.message }
+    if (d.file !== null) out.file = d.file
+    if (d.path !== null) out.path = d.path
+    if (d.line !== null) out.line = d.line
+    return out
+  })
+  return new SeError(remote.code as SeErrorCode, remote.message, remote.hint === null ? { details } : { details, hint: remote.hint })
+}

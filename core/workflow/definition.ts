@@ -1,0 +1,90 @@
+// The workflow file format. This schema is the contract with users' files:
+// extend it, never break it. Semantic checks that a schema cannot express
+// (step references, templates) live in validate.ts.
+import { z } from 'zod'
+import { MAX_STEP_TIMEOUT_SEC } from '../constants.js'
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+const timeoutSec = z.number({ error: 'expected a number of seconds' })
+  .positive({ error: 'expected a number of seconds greater than 0' })
+  .max(MAX_STEP_TIMEOUT_SEC, { error: `expected at most ${MAX_STEP_TIMEOUT_SEC} seconds (a week)` })
+
+export const requirementsSchema = z.strictObject({
+  capabilities: z.array(z.string().min(1)).optional(),
+  memoryMb: z.number().int().positive({ error: 'expected a whole number of MiB greater than 0' }).optional(),
+  cpus: z.number().positive({ error: 'expected a number of CPUs greater than 0' }).optional()
+})
+
+export const inputSchema = z.strictObject({
+  description: z.string().optional(),
+  required: z.boolean().optional(),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  /** `path` inputs are resolved against the caller's working directory. */
+  type: z.enum(['string', 'path', 'number', 'boolean']).optional()
+})
+
+export const mountSchema = z.strictObject({
+  source: z.string().min(1),
+  target: z.string().min(1),
+  readOnly: z.boolean().optional()
+})
+
+export const runSchema = z.strictObject({
+  command: z.string().min(1, { error: 'expected a command to run' }).optional(),
+  args: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+  timeoutSec: timeoutSec.optional(),
+  // Container steps (run with an image); the engine for them is a later issue's.
+  image: z.string().min(1).optional(),
+  mounts: z.array(mountSchema).optional(),
+  memory: z.string().regex(/^\d+(\.\d+)?[bkmgBKMG]?$/, { error: 'expected a size such as 512m or 2g' }).optional(),
+  cpus: z.number().positive().optional(),
+  workdir: z.string().min(1).optional()
+})
+
+export const interventionSchema = z.strictObject({
+  prompt: z.string().min(1, { error: 'expected the question to put to a person' }),
+  choices: z.array(z.string().regex(ID, { error: 'expected a choice name of letters, digits, - or _' })).min(1).optional()
+})
+
+export const onFailureSchema = z.union([
+  z.enum(['intervene', 'abort']),
+  z.strictObject({ retry: z.number().int().min(1, { error: 'expected 1 or more retries' }).max(100) })
+], { error: "expected 'intervene', 'abort' or { retry: N }" })
+
+export const stepSchema = z.strictObject({
+  id: z.string({ error: 'expected a step id' }).regex(ID, { error: 'expected an id of letters, digits, ., - or _' }),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  run: runSchema.optional(),
+  intervention: interventionSchema.optional(),
+  onFailure: onFailureSchema.optional(),
+  idempotent: z.boolean().optional(),
+  requires: requirementsSchema.optional()
+})
+
+export const workflowSchema = z.strictObject({
+  name: z.string({ error: 'expected a workflow name' }).regex(ID, { error: 'expected a name of letters, digits, ., - or _' }),
+  description: z.string().optional(),
+  version: z.union([z.string(), z.number()]).optional(),
+  requires: requirementsSchema.optional(),
+  inputs: z.record(z.string().regex(ID), inputSchema).optional(),
+  steps: z.array(stepSchema).min(1, { error: 'expected at least one step' })
+})
+
+export type Requirements = z.infer<typeof requirementsSchema>
+export type InputDefinition = z.infer<typeof inputSchema>
+export type RunDefinition = z.infer<typeof runSchema>
+export type InterventionDefinition = z.infer<typeof interventionSchema>
+export type OnFailure = z.infer<typeof onFailureSchema>
+export type StepDefinition = z.infer<typeof stepSchema>
+export type WorkflowDefinition = z.infer<typeof workflowSchema>
+
+export type StepKind = 'run' | 'container' | 'intervention'
+
+export function stepKind (step: StepDefinition): StepKind {
+  if (step.intervention !== undefined) return 'intervention'
+  return step.run?.image !== undefined ? 'container' : 'run'
+}

@@ -1,0 +1,559 @@
+// The workflow state machine. Every transition is written to the run's file (and
+// its audit entry made durable) before it takes effect, so `kill -9` at any
+// instant leaves a record the next start resumes from.
+import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, STOPPING_CHOICES } from '../constants.js'
+import { SeError } from '../errors.js'
+import { dirname, resolve } from '../paths.js'
+import type { AuditInput, AuditLog } from '../audit/log.js'
+import type { Clock, ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../ports.js'
+import type { InterventionResult, WorkflowEvent, WorkflowEventKind } from '../protocol/types.js'
+import { stepKind, type StepDefinition, type WorkflowDefinition } from './definition.js'
+import { currentStepIndex, isFinished, newStepRun, type StepRun, type WorkflowRun, type WorkflowState } from './run.js'
+import type { WorkflowStore } from './store.js'
+import { TemplateSyntaxError, expand } from './template.js'
+
+export interface NodeIdentityInfo {
+  id: string
+  name: string
+  dataDir: string
+  /** A command line that runs this node's CLI, for ${node.cli}. */
+  cli: string
+}
+
+/** Runs a step somewhere other than a local process (containers, peers). */
+export interface StepExecutor {
+  canRun (run: WorkflowRun, step: StepDefinition): boolean
+  run (run: WorkflowRun, step: StepDefinition, spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
+}
+
+export interface EngineOptions {
+  node: NodeIdentityInfo
+  store: WorkflowStore
+  audit: AuditLog
+  processes: ProcessRunner
+  clock: Clock
+  newId: () => string
+  env: (name: string) => string | undefined
+  maxConcurrent?: number
+  executors?: StepExecutor[]
+}
+
+export interface StartRequest {
+  definition: WorkflowDefinition
+  source: string
+  sourceFile: string | null
+  inputs: Record<string, string>
+  workdir: string
+  requestedBy: string
+}
+
+type Outcome = 'continue' | 'parked' | 'done'
+
+export class WorkflowEngine {
+  private readonly runs = new Map<string, WorkflowRun>()
+  private readonly active = new Set<string>()
+  private readonly queue: string[] = []
+  /** Runs resumed while their previous driver was still winding down. */
+  private readonly rerun = new Set<string>()
+  private readonly handles = new Map<string, ProcessHandle>()
+  private readonly drivers = new Set<Promise<void>>()
+  private readonly listeners = new Set<(event: WorkflowEvent) => void>()
+  private readonly maxConcurrent: number
+  private stopping = false
+
+  constructor (private readonly opts: EngineOptions) {
+    this.maxConcurrent = opts.maxConcurrent ?? MAX_CONCURRENT_WORKFLOWS
+  }
+
+  onEvent (listener: (event: WorkflowEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  get (id: string): WorkflowRun | undefined {
+    return this.runs.get(id)
+  }
+
+  list (): WorkflowRun[] {
+    return [...this.runs.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+  }
+
+  counts (): { running: number, waiting: number, pending: number } {
+    let running = 0; let waiting = 0; let pending = 0
+    for (const run of this.runs.values()) {
+      if (run.state === 'running') running++
+      else if (run.state === 'waiting_intervention') waiting++
+      else if (run.state === 'pending') pending++
+    }
+    return { running, waiting, pending }
+  }
+
+  /** Loads every run from disk and resumes those that were not finished. */
+  async recover (): Promise<{ resumed: number, unreadable: Array<{ file: string, reason: string }> }> {
+    const { runs, unreadable } = await this.opts.store.loadAll()
+    let resumed = 0
+    for (const run of runs) {
+      this.runs.set(run.id, run)
+      if (isFinished(run) || run.state === 'waiting_intervention') continue
+      resumed++
+      await this.resumeRun(run, 'after restart')
+    }
+    return { resumed, unreadable }
+  }
+
+  /** Takes over a run another node was executing, from its last known state. */
+  async adopt (run: WorkflowRun, fromNode: string): Promise<WorkflowRun> {
+    if (this.stopping) throw new SeError('SHUTTING_DOWN', 'this node is shutting down and takes no new workflows')
+    const known = this.runs.get(run.id)
+    if (known !== undefined && !isFinished(known)) throw new SeError('BAD_REQUEST', `workflow ${run.id} is already active on this node`)
+    run.node = this.opts.node.id
+    this.runs.set(run.id, run)
+    if (run.state === 'waiting_intervention') {
+      await this.commit(run, [{ event: 'workflow_resume', message: `${run.name} ${run.id} handed over from ${fromNode.slice(0, 12)}, waiting for an intervention`, workflowId: run.id, domains: ['workflow'] }])
+    } else if (!isFinished(run)) {
+      await this.resumeRun(run, `handed over from ${fromNode.slice(0, 12)}`)
+    }
+    return run
+  }
+
+  // Applies the restart rules: an interrupted idempotent step runs again, any other
+  // interrupted step counts as failed and its onFailure decides.
+  private async resumeRun (run: WorkflowRun, why: string): Promise<void> {
+    const index = currentStepIndex(run)
+    const step = index === -1 ? undefined : run.steps[index]
+    const def = run.definition.steps[index]
+    let note = `${run.name} ${run.id} resumed ${why}`
+    if (step !== undefined && def !== undefined && step.state === 'running') {
+      if (def.idempotent === true) {
+        step.state = 'pending'
+        note += ` at step ${step.id}, which is idempotent and runs again`
+      } else {
+        step.state = 'failed'
+        step.endedAt = this.opts.clock.now()
+        step.error = 'interrupted: the node stopped while this step was running'
+        note += ` at step ${step.id}, which was interrupted and is not idempotent: its onFailure applies`
+      }
+    } else if (step !== undefined) {
+      note += ` at step ${step.id}`
+    }
+    if (run.state === 'running') run.state = 'pending'
+    await this.commit(run, [{ event: 'workflow_resume', message: note, workflowId: run.id, workflowStep: step?.id ?? '', domains: ['workflow'] }])
+    if (step?.state === 'failed') {
+      const outcome = await this.applyFailure(run, index)
+      if (outcome !== 'continue') return
+    }
+    this.schedule(run)
+  }
+
+  async start (req: StartRequest): Promise<WorkflowRun> {
+    if (this.stopping) throw new SeError('SHUTTING_DOWN', 'this node is shutting down and takes no new workflows')
+    const now = this.opts.clock.now()
+    const run: WorkflowRun = {
+      id: this.opts.newId(),
+      name: req.definition.name,
+      definition: req.definition,
+      source: req.source,
+      sourceDir: req.sourceFile === null ? req.workdir : dirname(req.sourceFile),
+      inputs: req.inputs,
+      workdir: req.workdir,
+      state: 'pending',
+      node: this.opts.node.id,
+      requestedBy: req.requestedBy,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
+      updatedAt: now,
+      error: null,
+      intervention: null,
+      steps: req.definition.steps.map(s => newStepRun(s.id, stepKind(s))),
+      revision: 0
+    }
+    this.runs.set(run.id, run)
+    await this.commit(run, [{
+      event: 'workflow_start',
+      message: `${run.name} on ${this.opts.node.name}`,
+      workflowId: run.id,
+      domains: ['workflow'],
+      files: req.sourceFile === null ? [] : [req.sourceFile],
+      performanceMetrics: { steps: run.steps.length }
+    }])
+    this.emit(run, 'WORKFLOW', run.state, null, `${run.name} started`)
+    this.schedule(run)
+    return run
+  }
+
+  async resolve (id: string, result: InterventionResult): Promise<WorkflowRun> {
+    const run = this.mustGet(id)
+    const pending = run.intervention
+    if (run.state !== 'waiting_intervention' || pending === null) throw SeError.notWaiting(id, run.state)
+    if (!pending.choices.includes(result.choice)) {
+      throw new SeError('INVALID_CHOICE', `'${result.choice}' is not a choice at step ${pending.stepId} of ${id}`, { hint: `choose one of: ${pending.choices.join(', ')}` })
+    }
+    const index = run.steps.findIndex(s => s.id === pending.stepId)
+    const step = run.steps[index] as StepRun
+    const now = this.opts.clock.now()
+    step.choice = result.choice
+    step.comment = result.comment
+    step.decidedBy = result.decidedBy
+    run.intervention = null
+    const by = result.decidedBy === '' ? '' : ` by ${result.decidedBy}`
+    const comment = result.comment === null || result.comment === '' ? '' : ` (${result.comment})`
+    const entries: AuditInput[] = [{
+      event: 'intervention_resolved',
+      message: `${run.name} step ${step.id}: ${result.choice}${by}${comment}`,
+      workflowId: id,
+      workflowStep: step.id,
+      domains: ['intervention'],
+      performanceMetrics: { waitMs: now - pending.requestedAt }
+    }]
+    let next: WorkflowState = 'running'
+    if (pending.reason === 'step') {
+      step.endedAt = now
+      step.durationMs = now - (step.startedAt ?? now)
+      if ((STOPPING_CHOICES as readonly string[]).includes(result.choice)) {
+        step.state = 'failed'
+        step.error = `${result.choice}ed${by}${comment}`
+        next = 'cancelled'
+      } else {
+        step.state = 'completed'
+      }
+    } else if (result.choice === 'retry') {
+      step.state = 'pending'
+      step.error = null
+    } else if (result.choice === 'skip') {
+      step.state = 'skipped'
+    } else {
+      next = 'failed'
+    }
+    if (next === 'running') {
+      entries.push({ event: 'workflow_resume', message: `${run.name} ${id} resumed after ${result.choice} at step ${step.id}`, workflowId: id, workflowStep: step.id, domains: ['workflow'] })
+      run.state = this.active.size < this.maxConcurrent ? 'running' : 'pending'
+      await this.commit(run, entries)
+      this.emit(run, 'STEP', step.state, step.id, `${step.id} ${result.choice}`)
+      this.schedule(run)
+    } else {
+      const reason = next === 'cancelled' ? `${result.choice}ed at step ${step.id}${by}${comment}` : `aborted at step ${step.id}${by}${comment}`
+      await this.finish(run, next, reason, entries)
+    }
+    return run
+  }
+
+  async cancel (id: string, reason: string): Promise<WorkflowRun> {
+    const run = this.mustGet(id)
+    if (isFinished(run)) throw new SeError('ALREADY_FINISHED', `workflow ${id} is already ${run.state}`)
+    const index = currentStepIndex(run)
+    const step = run.steps[index]
+    if (step !== undefined && (step.state === 'running' || step.state === 'waiting_intervention')) {
+      step.state = 'failed'
+      step.error = 'cancelled'
+      step.endedAt = this.opts.clock.now()
+    }
+    run.intervention = null
+    const queued = this.queue.indexOf(id)
+    if (queued !== -1) this.queue.splice(queued, 1)
+    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [])
+    this.handles.get(id)?.kill('SIGTERM')
+    return run
+  }
+
+  /** Stops taking work; lets running steps finish for graceMs, then stops them (their state stays checkpointed). */
+  async shutdown (graceMs: number): Promise<void> {
+    this.stopping = true
+    this.queue.length = 0
+    const all = Promise.all([...this.drivers])
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const grace = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), graceMs) })
+    const outcome = await Promise.race([all.then(() => 'done' as const), grace])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      for (const handle of this.handles.values()) handle.kill('SIGTERM')
+      await all
+    }
+  }
+
+  private mustGet (id: string): WorkflowRun {
+    const run = this.runs.get(id)
+    if (run === undefined) throw SeError.unknownWorkflow(id)
+    return run
+  }
+
+  private schedule (run: WorkflowRun): void {
+    if (this.stopping) return
+    if (this.active.has(run.id)) { this.rerun.add(run.id); return }
+    if (this.active.size >= this.maxConcurrent) {
+      if (!this.queue.includes(run.id)) this.queue.push(run.id)
+      return
+    }
+    this.active.add(run.id)
+    const driver = this.drive(run).catch(err => {
+      // A failure to persist leaves the last durable state on disk; the next start resumes from it.
+      this.emit(run, 'WORKFLOW', run.state, null, `engine error: ${(err as Error).message}`)
+    }).finally(() => {
+      this.active.delete(run.id)
+      this.drivers.delete(driver)
+      if (this.rerun.delete(run.id)) { this.schedule(run); return }
+      const next = this.queue.shift()
+      const queued = next === undefined ? undefined : this.runs.get(next)
+      if (queued !== undefined) this.schedule(queued)
+    })
+    this.drivers.add(driver)
+  }
+
+  private async drive (run: WorkflowRun): Promise<void> {
+    if (run.state === 'pending') {
+      run.state = 'running'
+      run.startedAt ??= this.opts.clock.now()
+      await this.commit(run, [])
+      this.emit(run, 'WORKFLOW', 'running', null, `${run.name} running`)
+    }
+    while (!this.stopping && run.state === 'running') {
+      const index = currentStepIndex(run)
+      if (index === -1) {
+        await this.finish(run, 'completed', null, [])
+        return
+      }
+      const step = run.steps[index] as StepRun
+      const def = run.definition.steps[index] as StepDefinition
+      if (step.state !== 'pending') return
+      const outcome = def.intervention !== undefined
+        ? await this.requestIntervention(run, index, 'step')
+        : await this.runStep(run, index)
+      if (outcome !== 'continue') return
+    }
+  }
+
+  private async runStep (run: WorkflowRun, index: number): Promise<Outcome> {
+    const step = run.steps[index] as StepRun
+    const def = run.definition.steps[index] as StepDefinition
+    const now = this.opts.clock.now()
+    let spec: ProcessSpec
+    let executor: StepExecutor | undefined
+    try {
+      spec = this.buildSpec(run, def)
+      executor = this.opts.executors?.find(e => e.canRun(run, def))
+      if (def.run?.image !== undefined && executor === undefined) throw SeError.noContainerEngine(def.run.image)
+    } catch (err) {
+      const message = err instanceof SeError ? err.reason : (err as Error).message
+      step.attempts++
+      step.node = this.opts.node.id
+      return await this.stepFailed(run, index, { startedAt: now, error: message, result: null })
+    }
+    step.state = 'running'
+    step.attempts++
+    step.startedAt = now
+    step.endedAt = null
+    step.node = this.opts.node.id
+    step.error = null
+    await this.commit(run, [{
+      event: 'step_start',
+      message: `${run.name} step ${step.id} (attempt ${step.attempts}): ${[spec.command, ...spec.args].join(' ')}`,
+      workflowId: run.id,
+      workflowStep: step.id,
+      domains: ['step'],
+      files: spec.cwd === undefined ? [] : [spec.cwd]
+    }])
+    this.emit(run, 'STEP', 'running', step.id, `${step.id} running (attempt ${step.attempts})`)
+    const onOutput = (stream: 'stdout' | 'stderr', text: string): void => this.emit(run, 'OUTPUT', stream, step.id, text)
+    const handle = executor !== undefined ? executor.run(run, def, spec, onOutput) : this.opts.processes.run(spec, onOutput)
+    this.handles.set(run.id, handle)
+    let result: ProcessResult
+    try {
+      result = await handle.result
+    } finally {
+      this.handles.delete(run.id)
+    }
+    // Cancelled meanwhile, or stopped by shutdown: the persisted state already says what happens next.
+    if (run.state !== 'running' || (this.stopping && result.signal !== null)) return 'done'
+    if (result.exitCode === 0 && !result.timedOut) {
+      const end = this.opts.clock.now()
+      step.state = 'completed'
+      step.exitCode = 0
+      step.endedAt = end
+      step.durationMs = result.durationMs
+      step.stdout = result.stdout
+      step.stderr = result.stderr
+      await this.commit(run, [{
+        event: 'step_complete',
+        message: `${run.name} step ${step.id} completed in ${result.durationMs} ms`,
+        workflowId: run.id,
+        workflowStep: step.id,
+        domains: ['step'],
+        performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts }
+      }])
+      this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`)
+      return 'continue'
+    }
+    return await this.stepFailed(run, index, { startedAt: now, error: describeFailure(result), result })
+  }
+
+  private async stepFailed (run: WorkflowRun, index: number, failure: { startedAt: number, error: string, result: ProcessResult | null }): Promise<Outcome> {
+    const step = run.steps[index] as StepRun
+    const end = this.opts.clock.now()
+    step.state = 'failed'
+    step.startedAt ??= failure.startedAt
+    step.endedAt = end
+    step.error = failure.error
+    step.exitCode = failure.result?.exitCode ?? null
+    step.durationMs = failure.result?.durationMs ?? end - failure.startedAt
+    if (failure.result !== null) {
+      step.stdout = failure.result.stdout
+      step.stderr = failure.result.stderr
+    }
+    const entry: AuditInput = {
+      event: 'step_failed',
+      message: `${run.name} step ${step.id} failed (attempt ${step.attempts}): ${failure.error}`,
+      workflowId: run.id,
+      workflowStep: step.id,
+      domains: ['step'],
+      performanceMetrics: { durationMs: step.durationMs, attempts: step.attempts, ...(step.exitCode === null ? {} : { exitCode: step.exitCode }) }
+    }
+    this.emit(run, 'STEP', 'failed', step.id, `${step.id} failed: ${failure.error}`)
+    return await this.applyFailure(run, index, [entry])
+  }
+
+  /** The step at `index` has failed: retry it, ask a person, or fail the workflow, as its onFailure says. */
+  private async applyFailure (run: WorkflowRun, index: number, entries: AuditInput[] = []): Promise<Outcome> {
+    const step = run.steps[index] as StepRun
+    const policy = run.definition.steps[index]?.onFailure ?? 'abort'
+    if (typeof policy === 'object' && step.attempts <= policy.retry) {
+      step.state = 'pending'
+      entries.push({ event: 'step_retry', message: `${run.name} step ${step.id} retries (${step.attempts} of ${policy.retry + 1} attempts used)`, workflowId: run.id, workflowStep: step.id, domains: ['step'] })
+      await this.commit(run, entries)
+      return 'continue'
+    }
+    if (policy === 'intervene') {
+      return await this.requestIntervention(run, index, 'failure', entries)
+    }
+    await this.finish(run, 'failed', `step ${step.id} failed: ${step.error ?? 'unknown error'}`, entries)
+    return 'done'
+  }
+
+  private async requestIntervention (run: WorkflowRun, index: number, reason: 'step' | 'failure', entries: AuditInput[] = []): Promise<Outcome> {
+    const step = run.steps[index] as StepRun
+    const def = run.definition.steps[index] as StepDefinition
+    const now = this.opts.clock.now()
+    let prompt: string
+    let choices: string[]
+    if (reason === 'step') {
+      choices = def.intervention?.choices ?? [...DEFAULT_INTERVENTION_CHOICES]
+      try {
+        prompt = this.expand(run, def.intervention?.prompt ?? '')
+      } catch (err) {
+        prompt = `${def.intervention?.prompt ?? ''} (${(err as Error).message})`
+      }
+      step.startedAt = now
+      step.attempts++
+      step.node = this.opts.node.id
+    } else {
+      choices = [...FAILURE_CHOICES]
+      prompt = `Step ${step.id} failed: ${step.error ?? 'unknown error'}. Retry it, skip it, or abort the workflow?`
+    }
+    step.state = 'waiting_intervention'
+    run.state = 'waiting_intervention'
+    run.intervention = { stepId: step.id, prompt, choices, reason, requestedAt: now }
+    entries.push({
+      event: 'intervention_request',
+      message: `${run.name} step ${step.id}: ${prompt} [${choices.join('/')}]`,
+      workflowId: run.id,
+      workflowStep: step.id,
+      domains: ['intervention'],
+      interventionRequired: true
+    })
+    await this.commit(run, entries)
+    this.emit(run, 'INTERVENTION', 'waiting_intervention', step.id, prompt)
+    return 'parked'
+  }
+
+  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[]): Promise<void> {
+    const now = this.opts.clock.now()
+    run.state = state
+    run.error = error
+    run.endedAt = now
+    run.intervention = null
+    const event = state === 'completed' ? 'workflow_complete' : state === 'failed' ? 'workflow_failed' : 'workflow_cancelled'
+    const duration = now - (run.startedAt ?? run.createdAt)
+    entries.push({
+      event,
+      message: `${run.name} ${run.id} ${state}${error === null ? '' : `: ${error}`} in ${duration} ms`,
+      workflowId: run.id,
+      domains: ['workflow'],
+      performanceMetrics: { durationMs: duration, steps: run.steps.filter(s => s.state === 'completed').length }
+    })
+    await this.commit(run, entries)
+    this.emit(run, 'WORKFLOW', state, null, `${run.name} ${state}${error === null ? '' : `: ${error}`}`)
+  }
+
+  /** Persists the run and makes its audit entries durable, both before anything acts on them. */
+  private async commit (run: WorkflowRun, entries: AuditInput[]): Promise<void> {
+    run.updatedAt = this.opts.clock.now()
+    await Promise.all([this.opts.store.save(run), ...entries.map(e => this.opts.audit.append(e))])
+  }
+
+  private emit (run: WorkflowRun, kind: WorkflowEventKind, state: string, stepId: string | null, text: string): void {
+    if (this.listeners.size === 0) return
+    const event: WorkflowEvent = { workflowId: run.id, kind, state, stepId, text, at: this.opts.clock.now() }
+    for (const l of this.listeners) l(event)
+  }
+
+  private expand (run: WorkflowRun, value: string): string {
+    return expand(value, ref => this.lookup(run, ref))
+  }
+
+  private lookup (run: WorkflowRun, ref: string[]): string | undefined {
+    const [root, name, field] = ref
+    if (name === undefined) return undefined
+    switch (root) {
+      case 'inputs': return run.inputs[name] ?? ''
+      case 'env': return this.opts.env(name) ?? ''
+      case 'workflow':
+        return { id: run.id, name: run.name, dir: run.sourceDir, file: run.source }[name]
+      case 'node': {
+        const n = this.opts.node
+        return { id: n.id, name: n.name, dataDir: n.dataDir, cli: n.cli }[name]
+      }
+      case 'steps': {
+        const step = run.steps.find(s => s.id === name)
+        if (step === undefined || field === undefined) return undefined
+        switch (field) {
+          case 'stdout': return step.stdout.trim()
+          case 'stderr': return step.stderr.trim()
+          case 'exitCode': return step.exitCode === null ? '' : String(step.exitCode)
+          case 'choice': return step.choice ?? ''
+          case 'comment': return step.comment ?? ''
+          case 'state': return step.state
+          default: return undefined
+        }
+      }
+      default: return undefined
+    }
+  }
+
+  private buildSpec (run: WorkflowRun, def: StepDefinition): ProcessSpec {
+    const r = def.run
+    if (r === undefined) throw new TemplateSyntaxError(`step ${def.id} has nothing to run`)
+    const env: Record<string, string> = {
+      SE_WORKFLOW_ID: run.id,
+      SE_WORKFLOW_NAME: run.name,
+      SE_STEP_ID: def.id,
+      SE_NODE_ID: this.opts.node.id,
+      SE_DATA_DIR: this.opts.node.dataDir
+    }
+    for (const [k, v] of Object.entries(r.env ?? {})) env[k] = this.expand(run, v)
+    const spec: ProcessSpec = {
+      command: this.expand(run, r.command ?? ''),
+      args: (r.args ?? []).map(a => this.expand(run, a)),
+      cwd: resolve(run.workdir, this.expand(run, r.cwd ?? '.')),
+      env
+    }
+    if (r.timeoutSec !== undefined) spec.timeoutMs = Math.round(r.timeoutSec * 1000)
+    return spec
+  }
+}
+
+function describeFailure (result: ProcessResult): string {
+  if (result.spawnError !== null) return result.spawnError
+  if (result.timedOut) return `timed out after ${result.durationMs} ms`
+  const lastLine = result.stderr.trim().split('\n').pop() ?? ''
+  const why = result.signal !== null ? `killed by ${result.signal}` : `exit code ${result.exitCode ?? '?'}`
+  return lastLine === '' ? why : `${why}: ${lastLine.slice(0, 200)}`
+}

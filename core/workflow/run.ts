@@ -1,0 +1,78 @@
+// The persistent record of one workflow execution. Everything the engine knows
+// about a workflow is in here, so a restart resumes from this record alone.
+import type { WORKFLOW_STATES, STEP_STATES } from '../constants.js'
+import type { StepKind, WorkflowDefinition } from './definition.js'
+
+export type WorkflowState = typeof WORKFLOW_STATES[number]
+export type StepState = typeof STEP_STATES[number]
+
+export interface PendingIntervention {
+  stepId: string
+  prompt: string
+  choices: string[]
+  /** `step`: an intervention step; `failure`: a run step failed with onFailure: intervene. */
+  reason: 'step' | 'failure'
+  requestedAt: number
+}
+
+export interface StepRun {
+  id: string
+  kind: StepKind
+  state: StepState
+  attempts: number
+  exitCode: number | null
+  node: string | null
+  startedAt: number | null
+  endedAt: number | null
+  durationMs: number | null
+  stdout: string
+  stderr: string
+  error: string | null
+  choice: string | null
+  comment: string | null
+  decidedBy: string | null
+}
+
+export interface WorkflowRun {
+  id: string
+  name: string
+  definition: WorkflowDefinition
+  /** Where the definition came from: a file path or a catalogue name. */
+  source: string
+  /** The directory of the definition file, for ${workflow.dir}. */
+  sourceDir: string
+  inputs: Record<string, string>
+  /** The caller's working directory: relative cwd values resolve against it. */
+  workdir: string
+  state: WorkflowState
+  node: string
+  requestedBy: string
+  createdAt: number
+  startedAt: number | null
+  endedAt: number | null
+  updatedAt: number
+  error: string | null
+  intervention: PendingIntervention | null
+  steps: StepRun[]
+  /** Bumped on every persisted change; lets readers see they have the newest. */
+  revision: number
+}
+
+export const TERMINAL_WORKFLOW_STATES: readonly WorkflowState[] = ['completed', 'failed', 'cancelled']
+export const DONE_STEP_STATES: readonly StepState[] = ['completed', 'skipped']
+
+export function isFinished (run: WorkflowRun): boolean {
+  return TERMINAL_WORKFLOW_STATES.includes(run.state)
+}
+
+export function newStepRun (id: string, kind: StepKind): StepRun {
+  return {
+    id, kind, state: 'pending', attempts: 0, exitCode: null, node: null, startedAt: null, endedAt: null,
+    durationMs: null, stdout: '', stderr: '', error: null, choice: null, comment: null, decidedBy: null
+  }
+}
+
+/** The step the workflow is at: the first one not completed or skipped. */
+export function currentStepIndex (run: WorkflowRun): number {
+  return run.steps.findIndex(s => !DONE_STEP_STATES.includes(s.state))
+}

@@ -1,0 +1,182 @@
+// Turns a workflow file's text into a checked WorkflowDefinition, or an error
+// naming every problem by file, path inside it (steps[2].run.timeoutSec) and line.
+import { LineCounter, parseDocument } from 'yaml'
+import type { z } from 'zod'
+import { SeError, type ErrorDetail } from '../errors.js'
+import { type StepDefinition, type WorkflowDefinition, workflowSchema } from './definition.js'
+import { NODE_FIELDS, STEP_FIELDS, TemplateSyntaxError, WORKFLOW_FIELDS, references } from './template.js'
+
+type PathSegment = string | number
+
+export function formatPath (path: readonly PathSegment[]): string {
+  let out = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else out += out === '' ? segment : `.${segment}`
+  }
+  return out === '' ? '(top level)' : out
+}
+
+export function parseWorkflow (text: string, file: string): WorkflowDefinition {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const lineOf = (path: PathSegment[]): number | undefined => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined
+      if (node?.range !== undefined) return lineCounter.linePos(node.range[0]).line
+    }
+    return undefined
+  }
+  if (doc.errors.length > 0) {
+    throw SeError.validation(`workflow ${file}`, doc.errors.map(err => ({
+      file,
+      line: err.linePos?.[0].line,
+      message: `not valid YAML or JSON: ${err.message.split('\n')[0]}`
+    })))
+  }
+  const raw: unknown = doc.toJS()
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw SeError.validation(`workflow ${file}`, [{ file, message: 'expected a mapping with name and steps at the top level' }])
+  }
+  const parsed = workflowSchema.safeParse(raw)
+  const details: ErrorDetail[] = []
+  const add = (path: PathSegment[], message: string): void => {
+    const line = lineOf(path)
+    details.push(line === undefined ? { file, path: formatPath(path), message } : { file, path: formatPath(path), line, message })
+  }
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol')
+      if (issue.code === 'unrecognized_keys') {
+        const allowed = allowedKeys(path)
+        for (const key of issue.keys) add([...path, key], `unknown key '${key}'${allowed === undefined ? '' : ` (expected one of: ${allowed.join(', ')})`}`)
+      } else {
+        add(path, describeIssue(issue, raw))
+      }
+    }
+    throw SeError.validation(`workflow ${file}`, details)
+  }
+  checkSemantics(parsed.data, add)
+  if (details.length > 0) throw SeError.validation(`workflow ${file}`, details)
+  return parsed.data
+}
+
+function describeIssue (issue: z.core.$ZodIssue, raw: unknown): string {
+  const value = valueAt(raw, issue.path)
+  if (issue.code === 'invalid_type' && value === undefined) return `missing (${issue.message})`
+  const shown = value === undefined ? '' : `, got ${JSON.stringify(value)}`
+  return `${issue.message}${shown}`
+}
+
+function valueAt (raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = (cur as Record<PropertyKey, unknown>)[key]
+  }
+  return cur
+}
+
+// Walks the schema along a path to list the keys an object there accepts.
+function allowedKeys (path: PathSegment[]): string[] | undefined {
+  let schema: any = workflowSchema
+  for (const segment of path) {
+    schema = unwrap(schema)
+    const def = schema?._zod?.def
+    if (def === undefined) return undefined
+    if (def.type === 'object') schema = def.shape[segment]
+    else if (def.type === 'array') schema = def.element
+    else if (def.type === 'record') schema = def.valueType
+    else return undefined
+  }
+  const def = unwrap(schema)?._zod?.def
+  return def?.type === 'object' ? Object.keys(def.shape) : undefined
+}
+
+function unwrap (schema: any): any {
+  let s = schema
+  while (s?._zod?.def !== undefined && ['optional', 'nullable', 'default', 'pipe'].includes(s._zod.def.type)) {
+    s = s._zod.def.type === 'pipe' ? s._zod.def.in : s._zod.def.innerType
+  }
+  if (s?._zod?.def?.type === 'union') return s._zod.def.options.find((o: any) => unwrap(o)?._zod?.def?.type === 'object') ?? s
+  return s
+}
+
+type Add = (path: PathSegment[], message: string) => void
+
+function checkSemantics (def: WorkflowDefinition, add: Add): void {
+  const firstIndex = new Map<string, number>()
+  def.steps.forEach((step, i) => {
+    const seen = firstIndex.get(step.id)
+    if (seen !== undefined) add(['steps', i, 'id'], `duplicate step id '${step.id}' (first used at steps[${seen}])`)
+    else firstIndex.set(step.id, i)
+  })
+  def.steps.forEach((step, i) => {
+    const at: PathSegment[] = ['steps', i]
+    if ((step.run === undefined) === (step.intervention === undefined)) {
+      add(at, "expected exactly one of 'run' (a command or image) or 'intervention' (a question for a person)")
+    }
+    if (step.run !== undefined && step.run.command === undefined && step.run.image === undefined) {
+      add([...at, 'run', 'command'], 'missing command (expected the program to run, e.g. command: git)')
+    }
+    if (step.intervention !== undefined && step.onFailure !== undefined) {
+      add([...at, 'onFailure'], 'onFailure applies to run steps only; an intervention step ends with the choice a person makes')
+    }
+    for (const [path, value] of templatedStrings(step)) checkReferences(def, i, firstIndex, [...at, ...path], value, add)
+  })
+}
+
+function templatedStrings (step: StepDefinition): Array<[PathSegment[], string]> {
+  const out: Array<[PathSegment[], string]> = []
+  const run = step.run
+  if (run !== undefined) {
+    for (const key of ['command', 'cwd', 'image', 'workdir'] as const) {
+      const v = run[key]
+      if (v !== undefined) out.push([['run', key], v])
+    }
+    run.args?.forEach((arg, n) => out.push([['run', 'args', n], arg]))
+    for (const [k, v] of Object.entries(run.env ?? {})) out.push([['run', 'env', k], v])
+    run.mounts?.forEach((m, n) => { out.push([['run', 'mounts', n, 'source'], m.source]); out.push([['run', 'mounts', n, 'target'], m.target]) })
+  }
+  if (step.intervention !== undefined) out.push([['intervention', 'prompt'], step.intervention.prompt])
+  return out
+}
+
+function checkReferences (def: WorkflowDefinition, stepIndex: number, stepIndexById: Map<string, number>, path: PathSegment[], value: string, add: Add): void {
+  let refs: string[][]
+  try {
+    refs = references(value)
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) { add(path, err.message); return }
+    throw err
+  }
+  for (const ref of refs) {
+    const [root, name, field] = ref
+    const shown = `\${${ref.join('.')}}`
+    switch (root) {
+      case 'inputs':
+        if (name === undefined || ref.length !== 2) add(path, `${shown}: expected \${inputs.NAME}`)
+        else if (def.inputs?.[name] === undefined) add(path, `${shown} refers to input '${name}', which is not declared under inputs`)
+        break
+      case 'steps': {
+        if (name === undefined || field === undefined || ref.length !== 3) { add(path, `${shown}: expected \${steps.ID.FIELD}`); break }
+        const target = stepIndexById.get(name)
+        if (target === undefined) add(path, `${shown} refers to step '${name}', which does not exist`)
+        else if (target >= stepIndex) add(path, `${shown} refers to step '${name}', which has not run yet at this point`)
+        if (!(STEP_FIELDS as readonly string[]).includes(field)) add(path, `${shown}: unknown step field '${field}' (expected one of: ${STEP_FIELDS.join(', ')})`)
+        break
+      }
+      case 'workflow':
+        if (ref.length !== 2 || !(WORKFLOW_FIELDS as readonly string[]).includes(name ?? '')) add(path, `${shown}: expected one of ${WORKFLOW_FIELDS.map(f => `\${workflow.${f}}`).join(', ')}`)
+        break
+      case 'node':
+        if (ref.length !== 2 || !(NODE_FIELDS as readonly string[]).includes(name ?? '')) add(path, `${shown}: expected one of ${NODE_FIELDS.map(f => `\${node.${f}}`).join(', ')}`)
+        break
+      case 'env':
+        if (ref.length !== 2) add(path, `${shown}: expected \${env.NAME}`)
+        break
+      default:
+        add(path, `${shown}: unknown reference root '${root ?? ''}' (expected inputs, steps, workflow, node or env)`)
+    }
+  }
+}
