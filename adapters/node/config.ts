@@ -1,9 +1,18 @@
 // Node configuration: flags over environment variables over defaults.
+import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+// Found by walking up, so it holds both for the sources and for the bundle in dist/.
+export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)))
+
+function findPackageRoot (from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'examples'))) return dir
+    if (path.dirname(dir) === dir) return path.resolve(from, '../..')
+  }
+}
 export const EXAMPLES_DIR = path.join(PACKAGE_ROOT, 'examples', 'workflows')
 export const CLI_ENTRY = path.join(PACKAGE_ROOT, 'adapters', 'node', 'bin', 'se.js')
 export const SOCKET_NAME = 'se.sock'

@@ -54,6 +54,10 @@ export function parseWorkflow (text: string, file: string): WorkflowDefinition {
         add(path, describeIssue(issue, raw))
       }
     }
+    // Report the cross-step problems too, as far as the malformed file lets us read them.
+    if (Array.isArray((raw as { steps?: unknown }).steps)) {
+      try { checkSemantics(raw as WorkflowDefinition, add) } catch {}
+    }
     throw SeError.validation(`workflow ${file}`, details)
   }
   checkSemantics(parsed.data, add)

@@ -7,7 +7,6 @@ import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import type { NodeApi, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../../../core/protocol/types.js'
 import { parseWorkflow } from '../../../core/workflow/validate.js'
 import { connectNode } from '../client.js'
-import { startLocalNode } from '../local-node.js'
 import type { CliIO } from './program.js'
 import { renderEvent, renderStatus, shortNode } from './render.js'
 
@@ -61,6 +60,7 @@ export async function executeCommand (io: CliIO, dataDir: string, workflow: stri
       throw err
     }
     const quiet = { info: () => {}, warn: (m: string) => io.err(`warning: ${m}`), error: (m: string) => io.err(`error: ${m}`) }
+    const { startLocalNode } = await import('../local-node.js')
     const local = await startLocalNode({ dataDir, log: quiet })
     if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call`)
     api = local.node

@@ -4,16 +4,12 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
-import { Catalogue } from '../../../core/node/catalogue.js'
 import { formatAuditLine } from '../../../core/audit/format.js'
 import { summariseAudit } from '../../../core/audit/summary.js'
-import { parseWorkflow } from '../../../core/workflow/validate.js'
 import type { NodeApi } from '../../../core/protocol/types.js'
 import { catalogueDirs, defaultDataDir } from '../config.js'
 import { connectNode } from '../client.js'
-import { NodeFileSystem } from '../fs.js'
 import { openAuditOffline } from './offline-audit.js'
-import { executeCommand } from './execute.js'
 import { renderCapabilities, renderList, renderStatus, seconds, shortNode, table } from './render.js'
 
 export interface CliIO {
@@ -80,6 +76,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  se execute VERSION_TRANSITION --input repo=. --wait\n  se execute ./release.yaml -i level=minor --json')
     .action(async (workflow: string, opts: { input?: string[], wait?: boolean, block: boolean, json?: boolean }, cmd: Command) => {
+      const { executeCommand } = await import('./execute.js')
       state.exitCode = await executeCommand(io, dataDirOf(cmd), workflow, {
         inputs: opts.input ?? [], wait: opts.wait === true, block: opts.block, json: opts.json === true
       })
@@ -197,6 +194,9 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se catalogue')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      // Loaded on use: the schema and YAML libraries cost more start-up time than most commands need.
+      const { Catalogue } = await import('../../../core/node/catalogue.js')
+      const { NodeFileSystem } = await import('../fs.js')
       const entries = await new Catalogue(new NodeFileSystem(), catalogueDirs(dataDirOf(cmd))).list()
       if (opts.json === true) json(io, entries)
       else io.out(table(['NAME', 'INPUTS', 'DESCRIPTION'], entries.map(e => [e.name, e.inputs.join(','), e.description])))
@@ -208,6 +208,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se validate examples/workflows/*.yaml')
     .action(async (files: string[], opts: { json?: boolean }) => {
+      const { parseWorkflow } = await import('../../../core/workflow/validate.js')
       const results: Array<{ file: string, ok: boolean, name?: string, error?: SeError }> = []
       for (const file of files) {
         try {

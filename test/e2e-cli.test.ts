@@ -1,0 +1,75 @@
+// The CLI's contract with people and scripts: help, exit codes, validation errors.
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { test } from 'node:test'
+import { json, se, startNode, tempDir } from './helpers/cli.js'
+
+test('se --help lists every command; each command has usage and an example', async t => {
+  const dataDir = await tempDir(t)
+  const help = await se(['--help'], { dataDir })
+  assert.equal(help.code, 0)
+  for (const c of ['node', 'execute', 'status', 'approve', 'reject', 'cancel', 'audit', 'capabilities', 'catalogue', 'validate', 'shell']) {
+    assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`), `${c} is listed`)
+  }
+  const execute = await se(['execute', '--help'], { dataDir })
+  assert.match(execute.stdout, /Usage: se execute/)
+  assert.match(execute.stdout, /Examples?:\n\s+se execute/)
+})
+
+test('a malformed workflow is refused with file, path and line, and nothing runs', async t => {
+  const dir = await tempDir(t)
+  const file = path.join(dir, 'bad.yaml')
+  await writeFile(file, [
+    'name: BAD',
+    'steps:',
+    '  - id: one',
+    '    run: { command: touch, args: [ran] }',
+    '  - id: two',
+    '    run: { command: "true", timeoutSec: -5 }',
+    '  - id: one',
+    '    run: { command: echo, args: ["${steps.missing.stdout}"], colour: red }'
+  ].join('\n'))
+  const r = await se(['execute', file, '--wait'], { dataDir: dir, cwd: dir })
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /bad\.yaml:6 steps\[1\]\.run\.timeoutSec: expected a number of seconds greater than 0, got -5/)
+  assert.match(r.stderr, /steps\[2\]\.id: duplicate step id 'one'/)
+  assert.match(r.stderr, /steps\[2\]\.run\.colour: unknown key 'colour' \(expected one of: command, args/)
+  const { readdir } = await import('node:fs/promises')
+  assert.ok(!(await readdir(dir)).includes('ran'), 'no step ran')
+  const v = await se(['validate', file, '--json'], { dataDir: dir })
+  assert.equal(v.code, 2)
+  assert.equal(json(v)[0].ok, false)
+})
+
+test('exit codes: 4 without a node, 2 for usage, 0/1 for completed/failed', async t => {
+  const dataDir = await tempDir(t)
+  const none = await se(['status'], { dataDir })
+  assert.equal(none.code, 4)
+  assert.match(none.stderr, /no node is running.*\nhint: start one with `se node start`/s)
+  assert.equal((await se(['execute'], { dataDir })).code, 2)
+  assert.equal((await se(['execute', 'NO_SUCH_WORKFLOW', '--wait'], { dataDir })).code, 2)
+
+  const file = path.join(dataDir, 'fails.yaml')
+  await writeFile(file, 'name: FAILS\nsteps:\n  - id: boom\n    run: { command: sh, args: [-c, "echo broken >&2; exit 7"] }\n')
+  await startNode(t, dataDir)
+  const failed = await se(['execute', file, '--wait', '--json'], { dataDir })
+  assert.equal(failed.code, 1)
+  const s = json(failed)
+  assert.equal(s.state, 'failed')
+  assert.equal(s.steps[0].exitCode, 7)
+  assert.match(s.error, /exit code 7: broken/)
+  const caps = json(await se(['capabilities', '--json'], { dataDir }))
+  assert.ok(caps.engines.includes('process'))
+  assert.ok(caps.tools.includes('git'))
+  assert.equal(JSON.stringify(caps).includes('secretKey'), false)
+})
+
+test('a container step fails clearly on a node without a container engine', async t => {
+  const dataDir = await tempDir(t)
+  const file = path.join(dataDir, 'container.yaml')
+  await writeFile(file, 'name: BOXED\nsteps:\n  - id: inside\n    run: { image: localhost/busybox, command: echo, args: [hi] }\n')
+  const r = await se(['execute', file, '--wait', '--json'], { dataDir })
+  assert.equal(r.code, 1)
+  assert.match(json(r).steps[0].error, /no container engine is available on this node/)
+})
