@@ -73,3 +73,18 @@ test('a container step fails clearly on a node without a container engine', asyn
   assert.equal(r.code, 1)
   assert.match(json(r).steps[0].error, /no container engine is available on this node/)
 })
+
+test('se shell runs the same commands at an se> prompt and keeps history', async t => {
+  const dataDir = await tempDir(t)
+  const file = path.join(dataDir, 'hello.yaml')
+  await writeFile(file, 'name: HELLO\nsteps:\n  - id: greet\n    run: { command: echo, args: [hello from the shell] }\n')
+  await startNode(t, dataDir)
+  const r = await se(['shell'], { dataDir, input: `execute ${file} --wait\nstatus\nnot-a-command\nexit\n` })
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /se> /)
+  assert.match(r.stdout, /HELLO\s+completed/)
+  assert.match(r.stderr, /hello from the shell/)
+  assert.match(r.stderr, /unknown command 'not-a-command'/)
+  const { readFile } = await import('node:fs/promises')
+  assert.match(await readFile(path.join(dataDir, 'shell_history'), 'utf8'), /^execute .*--wait\nstatus\nnot-a-command\n/)
+})

@@ -1,6 +1,7 @@
 // Files for core, with the durability core asks for: atomic replace is
 // write → fsync → rename → fsync of the directory.
 import { randomBytes } from 'node:crypto'
+import fsSync from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { AppendFile, FileSystem } from '../../core/ports.js'
@@ -15,30 +16,32 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  // Synchronous on purpose: eight thread-pool round trips cost more than the
+  // event loop waits for one small durable write (see bench/steps.ts).
   async writeAtomic (file: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`
-    const handle = await fs.open(tmp, 'w', opts.mode ?? 0o644)
+    const fd = fsSync.openSync(tmp, 'w', opts.mode ?? 0o644)
     try {
-      await handle.writeFile(data)
-      await handle.datasync()
+      fsSync.writeFileSync(fd, data)
+      fsSync.fdatasyncSync(fd)
     } finally {
-      await handle.close()
+      fsSync.closeSync(fd)
     }
     try {
-      await fs.rename(tmp, file)
+      fsSync.renameSync(tmp, file)
     } catch (err) {
-      await fs.rm(tmp, { force: true })
+      fsSync.rmSync(tmp, { force: true })
       throw err
     }
-    await syncDir(path.dirname(file))
+    syncDir(path.dirname(file))
   }
 
   async openAppend (file: string): Promise<AppendFile> {
-    const handle = await fs.open(file, 'a', 0o600)
+    const fd = fsSync.openSync(file, 'a', 0o600)
     return {
-      append: async data => { await handle.appendFile(data) },
-      sync: async () => { await handle.datasync() },
-      close: async () => { await handle.close() }
+      append: async data => { fsSync.writeFileSync(fd, data) },
+      sync: async () => { fsSync.fdatasyncSync(fd) },
+      close: async () => { fsSync.closeSync(fd) }
     }
   }
 
@@ -64,15 +67,15 @@ export class NodeFileSystem implements FileSystem {
   }
 }
 
-// A rename is durable only once its directory is synced. Directories are opened
-// read-only for that; filesystems that refuse it lose nothing more by skipping.
-async function syncDir (dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined
+// A rename is durable only once its directory is synced. Filesystems that refuse
+// to sync a directory lose nothing more by skipping it.
+function syncDir (dir: string): void {
+  let fd: number | undefined
   try {
-    handle = await fs.open(dir, 'r')
-    await handle.sync()
+    fd = fsSync.openSync(dir, 'r')
+    fsSync.fsyncSync(fd)
   } catch {
   } finally {
-    await handle?.close()
+    if (fd !== undefined) fsSync.closeSync(fd)
   }
 }

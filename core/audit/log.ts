@@ -164,7 +164,7 @@ export class AuditLog {
 
   // The head checkpoint makes a trail cut short at the end detectable.
   private async writeHead (): Promise<void> {
-    const head: Head = { seq: this.seq, hash: this.lastHash, signature: toHex(this.opts.crypto.sign(fromHex(this.lastHash), this.opts.identity.secretKey)) }
+    const head: Head = { seq: this.seq, hash: this.lastHash, signature: toHex(this.opts.crypto.sign(headMessage(this.seq, this.lastHash), this.opts.identity.secretKey)) }
     await this.opts.fs.writeAtomic(this.headPath, JSON.stringify(head) + '\n')
   }
 
@@ -206,6 +206,7 @@ export class AuditLog {
     let expectedSeq = 1
     let prevHash = GENESIS_HASH
     let entries = 0
+    const hashes = new Map<number, string>()
     for (const { line, record } of await this.lines()) {
       if (record === null) {
         problems.push({ seq: expectedSeq, line, kind: 'garbled', message: `line ${line} is not an audit record` })
@@ -231,25 +232,38 @@ export class AuditLog {
         if (!ok) problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) claims to come from node ${record.entry.sourceNodeId.slice(0, 12)} but its signature does not verify` })
       }
       prevHash = record.hash
+      hashes.set(record.seq, record.hash)
       expectedSeq = record.seq + 1
     }
     const head = await this.readHead()
-    if (head !== null && head.seq >= expectedSeq) {
-      problems.push({ seq: head.seq, line: 0, kind: 'truncated', message: `entries ${expectedSeq}..${head.seq} were removed from the end of the trail (the head checkpoint records ${head.seq})` })
+    if (head === 'forged') {
+      problems.push({ seq: 0, line: 0, kind: 'forged', message: 'the head checkpoint (audit/head.json) is not signed by this node' })
+    } else if (head !== null) {
+      if (head.seq >= expectedSeq) {
+        problems.push({ seq: head.seq, line: 0, kind: 'truncated', message: `entries ${expectedSeq}..${head.seq} were removed from the end of the trail (the head checkpoint records ${head.seq})` })
+      } else if (hashes.get(head.seq) !== head.hash) {
+        problems.push({ seq: head.seq, line: 0, kind: 'truncated', message: `entry ${head.seq} is not the one the head checkpoint recorded: the trail was cut and rewritten after it` })
+      }
     }
     return { ok: problems.length === 0, entries, problems }
   }
 
-  private async readHead (): Promise<Head | null> {
+  // The head is written a moment after appends (and at close), so after a crash it may lag the trail: that is fine.
+  private async readHead (): Promise<Head | 'forged' | null> {
     const bytes = await this.opts.fs.read(this.headPath)
     if (bytes === null) return null
     try {
       const head = JSON.parse(b4a.toString(bytes, 'utf8')) as Head
-      return verifyHex(this.opts.crypto, fromHex(head.hash), head.signature, this.nodeId) ? head : null
+      if (typeof head.seq !== 'number' || typeof head.hash !== 'string' || typeof head.signature !== 'string') return 'forged'
+      return verifyHex(this.opts.crypto, headMessage(head.seq, head.hash), head.signature, this.nodeId) ? head : 'forged'
     } catch {
-      return null
+      return 'forged'
     }
   }
+}
+
+function headMessage (seq: number, hash: string): Uint8Array {
+  return b4a.from(`se-audit-head:${seq}:${hash}`)
 }
 
 function parseRecord (text: string): AuditRecord | null {

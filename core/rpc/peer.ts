@@ -61,6 +61,7 @@ export class RpcPeer {
   private readonly handlers: Map<string, Handler>
   private readonly timeoutMs: number
   private nextId = 1
+  private badFrames = 0
   private closed = false
   private readonly closeListeners: Array<() => void> = []
 
@@ -143,7 +144,8 @@ export class RpcPeer {
   private receive (data: Uint8Array): void {
     let payloads: Uint8Array[]
     try {
-      payloads = this.decoder.push(data)
+      // avsc decodes only Buffers; a transport may hand over plain Uint8Arrays.
+      payloads = this.decoder.push(b4a.from(data.buffer, data.byteOffset, data.byteLength))
     } catch (err) {
       // The stream cannot be resynchronised after a bad length: say why, then drop this peer alone.
       const error = toSeError(err)
@@ -159,6 +161,8 @@ export class RpcPeer {
       } catch (err) {
         const error = new SeError('BAD_FRAME', `a ${payload.byteLength}-byte frame from ${this.conn.label} is not a protocol frame: ${(err as Error).message}`)
         this.protocolError(error)
+        // A peer that keeps sending garbage is dropped rather than answered forever.
+        if (++this.badFrames > MAX_BAD_FRAMES) { this.close(); return }
         this.sendError(0, '', error)
         continue
       }
@@ -231,14 +235,21 @@ export class RpcPeer {
       },
       onCancel: listener => { cancelListeners.add(listener) }
     }
+    let body: Uint8Array
     try {
       const response = await handler(request, ctx)
-      if (!this.serving.delete(frame.id)) return
-      this.send({ id: frame.id, kind: 'REPLY', message: frame.message, body: codec.response.toBuffer(response) })
+      try {
+        body = codec.response.toBuffer(response)
+      } catch (err) {
+        throw new SeError('INTERNAL', `the reply to ${frame.message} does not fit its schema: ${(err as Error).message}`)
+      }
     } catch (err) {
       if (!this.serving.delete(frame.id)) return
       this.sendError(frame.id, frame.message, toSeError(err))
+      return
     }
+    if (!this.serving.delete(frame.id)) return
+    this.send({ id: frame.id, kind: 'REPLY', message: frame.message, body })
   }
 
   private sendError (id: number, message: string, err: SeError): void {
@@ -254,6 +265,8 @@ export class RpcPeer {
 
 // avsc's bytes type takes only Buffers (b4a gives the runtime's own).
 const EMPTY = b4a.alloc(0)
+/** Undecodable frames tolerated from one peer before its connection is closed. */
+const MAX_BAD_FRAMES = 16
 
 function decodeRemoteError (body: Uint8Array): RemoteError {
   return REMOTE_ERROR.fromBuffer(body) as RemoteError

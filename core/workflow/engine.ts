@@ -55,6 +55,8 @@ export class WorkflowEngine {
   private readonly queue: string[] = []
   /** Runs resumed while their previous driver was still winding down. */
   private readonly rerun = new Set<string>()
+  /** Audit entries of a step completion, written with the run's next commit (one durable write per step). */
+  private readonly deferred = new Map<string, AuditInput[]>()
   private readonly handles = new Map<string, ProcessHandle>()
   private readonly drivers = new Set<Promise<void>>()
   private readonly listeners = new Set<(event: WorkflowEvent) => void>()
@@ -223,6 +225,7 @@ export class WorkflowEngine {
     } else if (result.choice === 'skip') {
       step.state = 'skipped'
     } else {
+      step.state = 'failed'
       next = 'failed'
     }
     if (next === 'running') {
@@ -230,6 +233,7 @@ export class WorkflowEngine {
       run.state = this.active.size < this.maxConcurrent ? 'running' : 'pending'
       await this.commit(run, entries)
       this.emit(run, 'STEP', step.state, step.id, `${step.id} ${result.choice}`)
+      this.emit(run, 'WORKFLOW', run.state, null, `${run.name} resumed after ${result.choice}`)
       this.schedule(run)
     } else {
       const reason = next === 'cancelled' ? `${result.choice}ed at step ${step.id}${by}${comment}` : `aborted at step ${step.id}${by}${comment}`
@@ -314,12 +318,13 @@ export class WorkflowEngine {
       }
       const step = run.steps[index] as StepRun
       const def = run.definition.steps[index] as StepDefinition
-      if (step.state !== 'pending') return
+      if (step.state !== 'pending') break
       const outcome = def.intervention !== undefined
         ? await this.requestIntervention(run, index, 'step')
         : await this.runStep(run, index)
-      if (outcome !== 'continue') return
+      if (outcome !== 'continue') break
     }
+    if (this.deferred.has(run.id)) await this.commit(run, [])
   }
 
   private async runStep (run: WorkflowRun, index: number): Promise<Outcome> {
@@ -372,7 +377,8 @@ export class WorkflowEngine {
       step.durationMs = result.durationMs
       step.stdout = result.stdout
       step.stderr = result.stderr
-      await this.commit(run, [{
+      // Made durable together with the next transition, which always comes before anything acts on it.
+      this.defer(run, [{
         event: 'step_complete',
         message: `${run.name} step ${step.id} completed in ${result.durationMs} ms`,
         workflowId: run.id,
@@ -485,8 +491,18 @@ export class WorkflowEngine {
 
   /** Persists the run and makes its audit entries durable, both before anything acts on them. */
   private async commit (run: WorkflowRun, entries: AuditInput[]): Promise<void> {
+    const deferred = this.deferred.get(run.id)
+    if (deferred !== undefined) {
+      this.deferred.delete(run.id)
+      entries = [...deferred, ...entries]
+    }
     run.updatedAt = this.opts.clock.now()
     await Promise.all([this.opts.store.save(run), ...entries.map(e => this.opts.audit.append(e))])
+  }
+
+  private defer (run: WorkflowRun, entries: AuditInput[]): void {
+    run.updatedAt = this.opts.clock.now()
+    this.deferred.set(run.id, [...(this.deferred.get(run.id) ?? []), ...entries])
   }
 
   private emit (run: WorkflowRun, kind: WorkflowEventKind, state: string, stepId: string | null, text: string): void {

@@ -30,7 +30,7 @@ export function parseWorkflow (text: string, file: string): WorkflowDefinition {
   if (doc.errors.length > 0) {
     throw SeError.validation(`workflow ${file}`, doc.errors.map(err => ({
       file,
-      line: err.linePos?.[0].line,
+      line: lineCounter.linePos(err.pos[0]).line,
       message: `not valid YAML or JSON: ${err.message.split('\n')[0]}`
     })))
   }

@@ -44,8 +44,8 @@ export async function runShell (dataDir: string): Promise<number> {
   for await (const line of rl) {
     const text = line.trim()
     if (text === '') { rl.prompt(); continue }
-    await appendFile(historyFile, text + '\n').catch(() => {})
     if (text === 'exit' || text === 'quit') break
+    await appendFile(historyFile, text + '\n').catch(() => {})
     const argv = parse(text).filter((t): t is string => typeof t === 'string')
     const args = argv[0] === 'help' ? ['--help'] : argv
     if (args[0] === 'shell' || (args[0] === 'node' && args[1] === 'start')) {

@@ -1,0 +1,50 @@
+// The benchmark suite: `npm run bench`. Each benchmark is measured against a baseline
+// taken in the same run and reports the ratio and whether the goal is met. It writes
+// nothing in the repository (temp dirs only) and exits 0 even when a goal is missed.
+import os from 'node:os'
+import { benchAudit } from './audit.js'
+import { benchRpc } from './rpc.js'
+import { benchSteps } from './steps.js'
+import { cleanupTempDirs, formatResult, met, section, type Result } from './lib.js'
+
+const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
+  { title: '1. per-step overhead: 200-step workflow of `true` vs plain spawns', run: benchSteps },
+  { title: '2. audit: durable appends vs write+fsync loop', run: benchAudit },
+  { title: '3. rpc: ping over the Unix socket vs raw echo', run: benchRpc }
+]
+
+async function main (): Promise<void> {
+  const started = performance.now()
+  process.stdout.write(`SE Mesh benchmarks — node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} cpu(s), tmp ${os.tmpdir()}\n`)
+  const results: Result[] = []
+  const failures: string[] = []
+  try {
+    for (const b of BENCHMARKS) {
+      section(b.title)
+      try {
+        const rs = await b.run()
+        for (const r of rs) process.stdout.write(formatResult(r) + '\n')
+        results.push(...rs)
+      } catch (err) {
+        failures.push(b.title)
+        process.stdout.write(`  ERROR: ${(err as Error).stack ?? String(err)}\n`)
+      }
+    }
+  } finally {
+    await cleanupTempDirs()
+  }
+  section('summary')
+  for (const r of results) process.stdout.write(formatResult(r).split('\n')[0] + '\n')
+  const goals = results.filter(r => r.goal !== null)
+  const missed = goals.filter(r => met(r) === false)
+  process.stdout.write(`\n${goals.length - missed.length}/${goals.length} goals met` +
+    (missed.length > 0 ? `; MISSED: ${missed.map(r => r.name).join(', ')}` : '') +
+    (failures.length > 0 ? `; ${failures.length} benchmark(s) failed to run` : '') +
+    ` (${((performance.now() - started) / 1000).toFixed(1)} s)\n`)
+}
+
+main().then(
+  // Exit explicitly: a report must not hang on a stray timer or socket.
+  () => process.exit(0),
+  err => { process.stderr.write(`${(err as Error).stack ?? String(err)}\n`); process.exit(1) }
+)

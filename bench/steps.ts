@@ -1,0 +1,207 @@
+// Benchmark 1: per-step overhead of the workflow engine against plain process spawns,
+// plus a breakdown of where an engine step's time goes.
+import { spawn } from 'node:child_process'
+import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs'
+import path from 'node:path'
+import { execa } from 'execa'
+import { SeNode } from '../core/node/se-node.js'
+import type { ProcessHandle, ProcessResult, ProcessRunner, Runtime } from '../core/ports.js'
+import type { WorkflowRun } from '../core/workflow/run.js'
+import { WorkflowStore } from '../core/workflow/store.js'
+import { nodeRuntime } from '../adapters/node/runtime.js'
+import { NodeFileSystem } from '../adapters/node/fs.js'
+import { ExecaProcessRunner } from '../adapters/node/process.js'
+import { info, median, ms, now, quietLogger, tempDir, timed, type Result } from './lib.js'
+
+const STEPS = 200
+const ROUNDS = 3
+const WARMUP_STEPS = 20
+
+function definitionText (steps: number): string {
+  // JSON is YAML; the engine parses it with the same parser as a .yaml file.
+  return JSON.stringify({
+    name: `bench-${steps}-steps`,
+    steps: Array.from({ length: steps }, (_, i) => ({ id: `s${i}`, run: { command: 'true' } }))
+  })
+}
+
+async function startNode (runtime: Runtime, prefix: string): Promise<{ node: SeNode, workdir: string }> {
+  const dataDir = await tempDir(prefix)
+  const workdir = await tempDir(`${prefix}-work`)
+  const node = new SeNode(runtime, { dataDir, catalogueDirs: [] })
+  await node.start()
+  return { node, workdir }
+}
+
+/** Runs an n-step workflow to completion; returns wall ms and the finished run. */
+async function runWorkflow (node: SeNode, workdir: string, steps: number): Promise<{ elapsed: number, run: WorkflowRun }> {
+  const definition = definitionText(steps)
+  const start = now()
+  const status = await node.executeWorkflow({ definition, source: 'bench.yaml', inputs: {}, workdir, requestedBy: '' })
+  const final = await node.watchWorkflow(status.id, () => {})
+  const elapsed = now() - start
+  if (final.state !== 'completed') throw new Error(`bench workflow ended ${final.state}: ${final.error ?? ''}`)
+  const run = node.engine.get(status.id)
+  if (run === undefined) throw new Error('finished run not found')
+  return { elapsed, run }
+}
+
+function spawnTrue (): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('true', [], { stdio: 'ignore' })
+    child.once('error', reject)
+    child.once('close', () => resolve())
+  })
+}
+
+async function sequential (n: number, fn: () => Promise<unknown>): Promise<number> {
+  const start = now()
+  for (let i = 0; i < n; i++) await fn()
+  return now() - start
+}
+
+/** A process runner whose processes finish at once: what is left is the engine and its persistence. */
+class InstantRunner implements ProcessRunner {
+  run (): ProcessHandle {
+    const result: ProcessResult = { exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 0, timedOut: false, spawnError: null }
+    return { result: Promise.resolve(result), kill: () => {} }
+  }
+}
+
+/** writeAtomic's steps (tmp write → fdatasync → rename → fsync dir) with synchronous calls, for comparison. */
+function writeAtomicSync (file: string, data: string): void {
+  const tmp = `${file}.tmp`
+  const fd = openSync(tmp, 'w', 0o644)
+  try {
+    writeSync(fd, data)
+    fdatasyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, file)
+  const dir = openSync(path.dirname(file), 'r')
+  try { fsyncSync(dir) } finally { closeSync(dir) }
+}
+
+export async function benchSteps (): Promise<Result[]> {
+  const real = await startNode(nodeRuntime(quietLogger), 'steps')
+  const instant = await startNode({ ...nodeRuntime(quietLogger), processes: new InstantRunner() }, 'steps-instant')
+
+  // Warm up: module code paths, JIT, the fs thread pool, the page cache for `true`.
+  await runWorkflow(real.node, real.workdir, WARMUP_STEPS)
+  await runWorkflow(instant.node, instant.workdir, WARMUP_STEPS)
+  await sequential(WARMUP_STEPS, spawnTrue)
+  await sequential(WARMUP_STEPS, () => execa('true'))
+
+  // Interleaved rounds so that drift in machine load hits every contender alike.
+  const engine: number[] = []
+  const spawns: number[] = []
+  const execas: number[] = []
+  const instantEngine: number[] = []
+  let lastRun: WorkflowRun | null = null
+  for (let round = 0; round < ROUNDS; round++) {
+    spawns.push(await sequential(STEPS, spawnTrue) / STEPS)
+    execas.push(await sequential(STEPS, () => execa('true')) / STEPS)
+    const r = await runWorkflow(real.node, real.workdir, STEPS)
+    engine.push(r.elapsed / STEPS)
+    lastRun = r.run
+    instantEngine.push((await runWorkflow(instant.node, instant.workdir, STEPS)).elapsed / STEPS)
+  }
+  const engineMs = median(engine)
+  const spawnMs = median(spawns)
+  const execaMs = median(execas)
+
+  // ---- where an engine step's time goes
+  // Per step the engine makes two commits (step_start, step_complete), each = state-file
+  // writeAtomic ‖ audit append+fsync, and runs the process through ExecaProcessRunner.
+  const diag = await breakdown(real.node, real.workdir, lastRun as WorkflowRun)
+  info(`rounds (ms/step): engine ${engine.map(ms).join(' / ')}   spawn ${spawns.map(ms).join(' / ')}   execa ${execas.map(ms).join(' / ')}`)
+  info('where an engine step goes (medians, ms):')
+  info(`  engine with instant processes (no spawn)   ${ms(median(instantEngine)).padStart(7)} /step   = persistence + engine CPU`)
+  info(`  ExecaProcessRunner.run(true) as the engine  ${ms(diag.runner).padStart(7)} /run    (plain spawn ${ms(spawnMs)}, execa('true') ${ms(execaMs)})`)
+  info(`  commit: state save ‖ audit append          ${ms(diag.commit).padStart(7)} /commit (×2 per step)`)
+  info(`    state save (writeAtomic ${(diag.runBytes / 1024).toFixed(0)} KiB run record) ${ms(diag.saveBig).padStart(7)}   same, 200 B record ${ms(diag.saveSmall)}   sync-call equivalent ${ms(diag.saveSync)}`)
+  info(`    JSON.stringify of the run record         ${ms(diag.stringify).padStart(7)}`)
+  info(`    audit append (sequential)                ${ms(diag.append).padStart(7)}`)
+  info(`  2×commit + runner, summed separately        ${ms(2 * diag.commit + diag.runner).padStart(7)}   run back to back (commit→run→commit) ${ms(diag.interleaved)}   engine measured ${ms(engineMs)}`)
+  info(`  floor with one durable append per step: spawn + append = ${ms(spawnMs + diag.append)} ms (${((spawnMs + diag.append) / spawnMs).toFixed(2)}x spawn)`)
+
+  await real.node.stop()
+  await instant.node.stop()
+
+  return [
+    {
+      name: 'step overhead',
+      subject: `${ms(engineMs)} ms/step`,
+      baseline: `${ms(spawnMs)} ms/spawn`,
+      ratio: engineMs / spawnMs,
+      goal: { kind: 'lt', limit: 1.5 },
+      note: `engine overhead ${ms(engineMs - spawnMs)} ms/step beyond a plain spawn (${STEPS}-step workflow of \`true\`)`
+    },
+    {
+      name: 'step overhead vs execa',
+      subject: `${ms(engineMs)} ms/step`,
+      baseline: `${ms(execaMs)} ms/execa`,
+      ratio: engineMs / execaMs,
+      goal: null
+    }
+  ]
+}
+
+interface Breakdown {
+  runner: number
+  commit: number
+  /** One engine step's I/O outside the engine: commit → run → commit. */
+  interleaved: number
+  saveBig: number
+  saveSmall: number
+  saveSync: number
+  stringify: number
+  append: number
+  runBytes: number
+}
+
+async function breakdown (node: SeNode, workdir: string, finished: WorkflowRun): Promise<Breakdown> {
+  const N = 100
+  const fs = new NodeFileSystem()
+  const dir = await tempDir('steps-store')
+  const store = new WorkflowStore(fs, dir)
+  await store.open()
+  const big = structuredClone(finished)
+  big.id = 'bench-big'
+  const small = structuredClone(finished)
+  small.id = 'bench-small'
+  small.steps = small.steps.slice(0, 1)
+  small.definition = { ...small.definition, steps: small.definition.steps.slice(0, 1) }
+  const runBytes = Buffer.byteLength(JSON.stringify(big))
+  const sample = async (fn: () => Promise<unknown>): Promise<number> => {
+    for (let i = 0; i < 10; i++) await fn()
+    const times: number[] = []
+    for (let i = 0; i < N; i++) times.push(await timed(fn))
+    return median(times)
+  }
+  const runner = new ExecaProcessRunner()
+  const spec = {
+    command: 'true',
+    args: [],
+    cwd: workdir,
+    env: { SE_WORKFLOW_ID: finished.id, SE_WORKFLOW_NAME: finished.name, SE_STEP_ID: 's0', SE_NODE_ID: node.id, SE_DATA_DIR: node.dataDir }
+  }
+  const audit = node.audit
+  const entry = { event: 'step_start' as const, message: `${finished.name} step s0 (attempt 1): true`, workflowId: finished.id, workflowStep: 's0', domains: ['step'], files: [workdir] }
+  const syncFile = path.join(dir, 'sync.json')
+  const bigText = JSON.stringify(big)
+  const run = (): Promise<unknown> => runner.run(spec).result
+  const commit = (): Promise<unknown> => Promise.all([store.save(big), audit.append(entry)])
+  return {
+    runner: await sample(run),
+    commit: await sample(commit),
+    interleaved: await sample(async () => { await commit(); await run(); await commit() }),
+    saveBig: await sample(() => store.save(big)),
+    saveSmall: await sample(() => store.save(small)),
+    saveSync: await sample(async () => { writeAtomicSync(syncFile, bigText) }),
+    stringify: await sample(async () => JSON.stringify(big)),
+    append: await sample(() => audit.append(entry)),
+    runBytes
+  }
+}
