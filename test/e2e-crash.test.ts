@@ -88,3 +88,39 @@ test('SIGKILL while waiting for an intervention: still waiting after restart, th
   assert.deepEqual(await lines(path.join(work, 'log')), ['before', 'after'])
   await node.stop()
 })
+
+test('SIGTERM lets a running step finish within the grace period, checkpoints a longer one, and exits 0', async t => {
+  const dataDir = await tempDir(t)
+  const work = await tempDir(t, 'se-work-')
+  const file = path.join(work, 'slow.yaml')
+  await writeFile(file, [
+    'name: SLOW',
+    'steps:',
+    `  - { id: short, run: { command: node, args: [-e, "require('fs').appendFileSync('${work}/log', 'short\\\\n'); setTimeout(() => {}, 400)"] } }`,
+    `  - { id: long, onFailure: intervene, run: ${gated('long', work)} }`,
+    `  - { id: last, run: ${once('last', work)} }`
+  ].join('\n'))
+  let node = await startNode(t, dataDir)
+  const id = json(await se(['execute', file, '--json'], { dataDir })).id
+  await waitFor('the short step to start', async () => (await lines(path.join(work, 'log'))).includes('short'))
+  assert.equal(await node.stop(), 0)
+  let s = json(await se(['audit', '--workflow', id, '--json'], { dataDir }))
+  assert.ok(s.some((r: any) => r.entry.event === 'step_complete' && r.entry.workflowStep === 'short'), 'the short step finished during the grace period')
+  assert.ok(!(await lines(path.join(work, 'log'))).includes('long'), 'no new step started while stopping')
+
+  node = await startNode(t, dataDir)
+  await waitFor('the long step to start', async () => (await lines(path.join(work, 'log'))).includes('long'))
+  const stopping = Date.now()
+  assert.equal(await node.stop(), 0)
+  assert.ok(Date.now() - stopping < 10_000, 'the grace period (2 s in tests) bounds the stop')
+
+  node = await startNode(t, dataDir)
+  s = await waitFor('the checkpointed step to ask', async () => {
+    const st = json(await se(['status', id, '--json'], { dataDir }))
+    return st.state === 'waiting_intervention' ? st : undefined
+  })
+  assert.equal(s.intervention.stepId, 'long')
+  assert.deepEqual(s.steps.map((x: any) => x.state), ['completed', 'waiting_intervention', 'pending'])
+  assert.equal((await se(['audit', '--verify'], { dataDir })).code, 0)
+  await node.stop()
+})

@@ -9,9 +9,11 @@ export async function runDaemon (opts: LocalNodeOptions, io: CliIO): Promise<voi
   io.err(`node ${local.node.name} (${shortId(local.node.id)}) ready on ${local.socketPath}`)
   io.err(`  engines: ${caps.engines.join(', ')}; tools: ${caps.tools.join(', ') || 'none'}; credentials: ${caps.credentials.join(', ') || 'none'}`)
   await new Promise<void>(resolve => {
+    let stopping = false
+    // The handlers stay installed until exit: execa's child cleanup re-raises a signal nobody else listens to.
     const stop = (signal: string): void => {
-      process.off('SIGTERM', onTerm)
-      process.off('SIGINT', onInt)
+      if (stopping) { io.err(`${signal}: already stopping`); return }
+      stopping = true
       io.err(`${signal}: stopping (running steps get a grace period, then are checkpointed)`)
       local.close().then(() => { io.err('node stopped'); resolve() }, err => { io.err(`stop failed: ${(err as Error).message}`); resolve() })
     }
