@@ -102,6 +102,7 @@ export function exitCodeFor (code: SeErrorCode): number {
     case 'COMMAND_NOT_ALLOWED':
       return EXIT_CODES.USAGE
     case 'NO_NODE':
+    case 'CONNECTION_CLOSED':
       return EXIT_CODES.NO_NODE
     default:
       return EXIT_CODES.FAILED

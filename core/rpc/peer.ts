@@ -197,7 +197,13 @@ export class RpcPeer {
       case 'ERROR': {
         const call = this.pending.get(frame.id)
         if (call === undefined) {
-          if (frame.kind === 'ERROR' && frame.id === 0) this.protocolError(fromRemote(decodeRemoteError(frame.body)))
+          if (frame.kind === 'ERROR' && frame.id === 0) {
+            try {
+              this.protocolError(fromRemote(decodeRemoteError(frame.body)))
+            } catch (err) {
+              this.protocolError(new SeError('BAD_FRAME', `an undecodable error frame from ${this.conn.label}: ${(err as Error).message}`))
+            }
+          }
           return
         }
         this.settle(frame.id)

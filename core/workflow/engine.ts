@@ -55,6 +55,7 @@ export class WorkflowEngine {
   private readonly queue: string[] = []
   /** Runs resumed while their previous driver was still winding down. */
   private readonly rerun = new Set<string>()
+  private readonly killedForShutdown = new WeakSet<ProcessHandle>()
   /** Audit entries of a step completion, written with the run's next commit (one durable write per step). */
   private readonly deferred = new Map<string, AuditInput[]>()
   private readonly handles = new Map<string, ProcessHandle>()
@@ -270,7 +271,7 @@ export class WorkflowEngine {
     const outcome = await Promise.race([all.then(() => 'done' as const), grace])
     clearTimeout(timer)
     if (outcome === 'timeout') {
-      for (const handle of this.handles.values()) handle.kill('SIGTERM')
+      for (const handle of this.handles.values()) { this.killedForShutdown.add(handle); handle.kill('SIGTERM') }
       await all
     }
   }
@@ -367,8 +368,8 @@ export class WorkflowEngine {
     } finally {
       this.handles.delete(run.id)
     }
-    // Cancelled meanwhile, or stopped by shutdown: the persisted state already says what happens next.
-    if (run.state !== 'running' || (this.stopping && result.signal !== null)) return 'done'
+    // Cancelled meanwhile, or stopped by shutdown (however it exited): the persisted state already says what happens next.
+    if (run.state !== 'running' || this.killedForShutdown.has(handle)) return 'done'
     if (result.exitCode === 0 && !result.timedOut) {
       const end = this.opts.clock.now()
       step.state = 'completed'

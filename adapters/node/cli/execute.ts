@@ -94,7 +94,7 @@ async function follow (io: CliIO, api: NodeApi, started: WorkflowStatus, opts: E
       if (event.kind === 'INTERVENTION') {
         if (!opts.block) return false
         if (asker !== null) void asker.ask()
-        else if (!opts.json) io.err(`    waiting: answer with \`se approve ${started.id}\` (or --choice C) from another terminal`)
+        else if (!opts.json) io.err(`    waiting: answer from another terminal with \`se approve ${started.id} --choice C\``)
       } else {
         asker?.dismiss()
       }

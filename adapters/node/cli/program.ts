@@ -224,7 +224,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
       else {
         for (const r of results) {
           if (r.ok) io.out(`ok  ${r.file} (${r.name ?? ''})`)
-          else io.err([`invalid  ${r.file}`, ...(r.error?.details ?? []).map(d => `  ${d.file ?? ''}${d.line === undefined ? '' : `:${d.line}`} ${d.path ?? ''}: ${d.message}`)].join('\n'))
+          else io.err([`invalid  ${r.file}${r.error?.details.length === 0 ? `: ${r.error.reason}` : ''}`, ...(r.error?.details ?? []).map(d => `  ${d.file ?? ''}${d.line === undefined ? '' : `:${d.line}`} ${d.path ?? ''}: ${d.message}`)].join('\n'))
         }
       }
       state.exitCode = bad.length > 0 ? EXIT_CODES.USAGE : EXIT_CODES.OK
