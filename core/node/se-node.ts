@@ -175,7 +175,7 @@ export class SeNode implements NodeApi {
       run = JSON.parse(snapshot) as WorkflowRun
       const parsed = workflowSchema.safeParse(run.definition)
       if (!/^wf-[a-z0-9]+-[0-9a-f]+$/.test(workflowId)) throw new Error(`'${workflowId}' is not a workflow id`)
-      if (!parsed.success || run.steps.some(s => s === null || typeof s !== 'object' || typeof s.state !== 'string') || run.id !== workflowId || !Array.isArray(run.steps) || run.steps.length !== parsed.data.steps.length) throw new Error('not a run record of that workflow')
+      if (!parsed.success || run.id !== workflowId || !Array.isArray(run.steps) || run.steps.length !== parsed.data.steps.length || run.steps.some(s => s === null || typeof s !== 'object' || typeof s.state !== 'string')) throw new Error('not a run record of that workflow')
       run.definition = parsed.data
     } catch (err) {
       throw new SeError('BAD_REQUEST', `handoff snapshot for ${workflowId} is unusable: ${(err as Error).message}`)
