@@ -22,7 +22,7 @@ export const AUDIT_HEAD_INTERVAL_MS = 1000
 export const DEFAULT_TOOLS = ['git', 'node', 'npm', 'podman', 'docker', 'python3', 'make', 'go', 'cargo', 'java', 'tmux', 'ssh', 'curl']
 export const DEFAULT_CREDENTIALS = ['GITHUB_TOKEN', 'GH_TOKEN', 'GITLAB_TOKEN', 'NPM_TOKEN', 'AWS_ACCESS_KEY_ID', 'AZURE_CLIENT_ID', 'GOOGLE_APPLICATION_CREDENTIALS', 'SSH_AUTH_SOCK', 'DOCKER_AUTH_CONFIG']
 
-export const WORKFLOW_STATES = ['pending', 'running', 'waiting_intervention', 'completed', 'failed', 'cancelled'] as const
+export const WORKFLOW_STATES = ['pending', 'running', 'waiting_intervention', 'waiting_node', 'completed', 'failed', 'cancelled'] as const
 export const STEP_STATES = ['pending', 'running', 'waiting_intervention', 'completed', 'failed', 'skipped'] as const
 export const FAILURE_CHOICES = ['retry', 'skip', 'abort'] as const
 export const DEFAULT_INTERVENTION_CHOICES = ['approve', 'reject'] as const

@@ -23,6 +23,9 @@ export type SeErrorCode =
   | 'CONNECTION_CLOSED'
   | 'STORE_CORRUPT'
   | 'SHUTTING_DOWN'
+  | 'PEER_REJECTED'
+  | 'NOT_ALLOWED'
+  | 'NOT_IN_MESH'
   | 'INTERNAL'
 
 export interface ErrorDetail {
@@ -100,6 +103,7 @@ export function exitCodeFor (code: SeErrorCode): number {
     case 'ALREADY_FINISHED':
     case 'NO_CAPABLE_NODE':
     case 'COMMAND_NOT_ALLOWED':
+    case 'NOT_IN_MESH':
       return EXIT_CODES.USAGE
     case 'NO_NODE':
     case 'CONNECTION_CLOSED':

@@ -8,6 +8,7 @@ export interface FileSystem {
   writeAtomic (path: string, data: Uint8Array | string, opts?: { mode?: number }): Promise<void>
   openAppend (path: string): Promise<AppendFile>
   list (dir: string): Promise<string[]>
+  isDirectory (path: string): Promise<boolean>
   mkdirp (dir: string): Promise<void>
   remove (path: string): Promise<void>
   /** Truncate a file to `size` bytes (drops a torn tail after a crash). */
@@ -38,6 +39,10 @@ export interface ProcessResult {
   timedOut: boolean
   /** Set when the process could not start at all (command not found, bad cwd). */
   spawnError: string | null
+  /** Set when the step ran on another node and that node was lost before it answered. */
+  lostNode?: string
+  /** For a routed step: the round trip minus the time the step itself took. */
+  networkMs?: number
 }
 
 export interface ProcessHandle {
@@ -60,6 +65,8 @@ export interface Crypto {
   generateKeyPair (): KeyPair
   sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array
   verify (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean
+  /** A 32-byte keyed hash (BLAKE2b), to prove knowledge of a shared key. */
+  mac (key: Uint8Array, data: Uint8Array): Uint8Array
 }
 
 export interface KeyPair {
@@ -74,6 +81,31 @@ export interface Connection {
   onData (listener: (data: Uint8Array) => void): void
   onClose (listener: (err?: Error) => void): void
   close (): void
+}
+
+/** An encrypted connection to another mesh node, whose key the transport has authenticated. */
+export interface PeerLink extends Connection {
+  readonly remotePublicKey: Uint8Array
+  /** Unique to this connection's Noise session: binds a proof to it so it cannot be replayed. */
+  readonly handshakeHash: Uint8Array
+}
+
+/** Peer discovery and connections (Hyperswarm on Node and Bare). */
+export interface MeshTransport {
+  readonly publicKey: Uint8Array
+  onConnection (listener: (link: PeerLink) => void): void
+  /** Announces on the topic and connects to everyone else who does. */
+  join (topic: Uint8Array): Promise<void>
+  /** Looks the topic up again, for peers that announced after our last look. */
+  refresh (topic: Uint8Array): Promise<void>
+  /** Keeps connecting to one node by its key, topic or not. */
+  joinPeer (publicKey: Uint8Array): void
+  /** Announces a provider record without taking connections for it. */
+  announce (topic: Uint8Array): Promise<void>
+  unannounce (topic: Uint8Array): Promise<void>
+  /** The keys of nodes announcing the topic, found within timeoutMs. */
+  lookup (topic: Uint8Array, timeoutMs: number): Promise<Uint8Array[]>
+  destroy (): Promise<void>
 }
 
 /** What a node learns about the machine it runs on. */

@@ -350,9 +350,9 @@ test('appendRemote keeps an entry signed by another node, and it verifies', asyn
   }
   const signed = other.signEntry(remoteEntry)
   const r = await log.appendRemote(signed)
-  assert.equal(r.seq, 2)
-  assert.equal(r.originSignature, signed.signature)
-  assert.equal(r.entry.sourceNodeId, other.nodeId)
+  assert.equal(r!.seq, 2)
+  assert.equal(r!.originSignature, signed.signature)
+  assert.equal(r!.entry.sourceNodeId, other.nodeId)
   await log.append(entry(3))
   assert.deepEqual(await log.verify(), { ok: true, entries: 3, problems: [] })
 })

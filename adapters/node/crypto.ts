@@ -36,4 +36,10 @@ export class NodeCrypto implements Crypto {
     if (signature.byteLength !== sodium.crypto_sign_BYTES || publicKey.byteLength !== sodium.crypto_sign_PUBLICKEYBYTES) return false
     return sodium.crypto_sign_verify_detached(asBuffer(signature), asBuffer(message), asBuffer(publicKey))
   }
+
+  mac (key: Uint8Array, data: Uint8Array): Uint8Array {
+    const out = Buffer.allocUnsafe(32)
+    sodium.crypto_generichash(out, asBuffer(data), asBuffer(key))
+    return out
+  }
 }

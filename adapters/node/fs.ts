@@ -45,6 +45,10 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  async isDirectory (path: string): Promise<boolean> {
+    return await fs.stat(path).then(s => s.isDirectory(), () => false)
+  }
+
   async list (dir: string): Promise<string[]> {
     try {
       return await fs.readdir(dir)

@@ -2,7 +2,7 @@
 import { numberFromEnv, listFromEnv, catalogueDirs, socketPath, CLI_ENTRY } from './config.js'
 import { nodeRuntime } from './runtime.js'
 import { listenUnix, type UnixServer } from './unix-socket.js'
-import { SeNode, type NodeConfig } from '../../core/node/se-node.js'
+import { SeNode, type MeshConfig, type NodeConfig } from '../../core/node/se-node.js'
 import { RpcPeer } from '../../core/rpc/peer.js'
 import { handlersFor } from '../../core/rpc/node-api.js'
 import type { Runtime } from '../../core/ports.js'
@@ -12,6 +12,7 @@ export interface LocalNodeOptions {
   name?: string
   tags?: string[]
   log?: Runtime['log']
+  mesh?: MeshConfig
 }
 
 export interface LocalNode {
@@ -39,6 +40,7 @@ export function nodeConfigFromEnv (opts: LocalNodeOptions): NodeConfig {
   if (max !== undefined) config.maxConcurrentWorkflows = Math.floor(max)
   const grace = numberFromEnv('SE_SHUTDOWN_GRACE_SEC')
   if (grace !== undefined) config.shutdownGraceMs = grace * 1000
+  if (opts.mesh !== undefined) config.mesh = opts.mesh
   return config
 }
 

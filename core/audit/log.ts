@@ -15,6 +15,9 @@ export type AuditEvent =
   | 'step_start' | 'step_complete' | 'step_failed' | 'step_skipped' | 'step_retry'
   | 'intervention_request' | 'intervention_resolved'
   | 'command_execute' | 'rpc_refused'
+  | 'node_join' | 'node_up' | 'node_suspect' | 'node_down' | 'peer_rejected' | 'peer_protocol_error'
+  | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff'
+  | 'step_exec_start' | 'step_exec_complete' | 'step_exec_failed'
 
 export interface AuditInput {
   event: AuditEvent
@@ -46,6 +49,7 @@ export class AuditLog {
   private file: AppendFile | null = null
   private seq = 0
   private lastHash = GENESIS_HASH
+  private readonly remoteSignatures = new Set<string>()
   private queue: string[] = []
   private waiters: Array<{ resolve (): void, reject (err: Error): void }> = []
   private flushing: Promise<void> | null = null
@@ -70,6 +74,12 @@ export class AuditLog {
       const end = text.lastIndexOf('\n') + 1
       if (end < text.length) await this.opts.fs.truncate(this.trailPath, b4a.byteLength(text.slice(0, end)))
       const lines = text.slice(0, end).split('\n')
+      // Remote entries are delivered at least once; their origin signatures let a repeat be recognised.
+      for (const line of lines) {
+        if (!line.includes('"originSignature":"')) continue
+        const record = parseRecord(line)
+        if (record?.originSignature != null) this.remoteSignatures.add(record.originSignature)
+      }
       for (let i = lines.length - 1; i >= 0; i--) {
         const last = parseRecord(lines[i] as string)
         if (last !== null) { this.seq = last.seq; this.lastHash = last.hash; break }
@@ -85,7 +95,12 @@ export class AuditLog {
 
   /** Records an event of this node. Resolves once the entry is durable. */
   append (input: AuditInput): Promise<AuditRecord> {
-    const entry: DistributedAuditEntry = {
+    return this.record(this.makeEntry(input), null)
+  }
+
+  /** An entry of this node, not recorded here: for signing and sending to the node that keeps the trail. */
+  makeEntry (input: AuditInput): DistributedAuditEntry {
+    return {
       timestamp: this.opts.clock.now(),
       sourceNodeId: this.nodeId,
       workflowId: input.workflowId ?? '',
@@ -98,7 +113,6 @@ export class AuditLog {
       event: input.event,
       message: input.message
     }
-    return this.record(entry, null)
   }
 
   /** Signs an entry as its source, for sending it to the node that keeps the trail. */
@@ -106,12 +120,19 @@ export class AuditLog {
     return { entry, signature: toHex(this.opts.crypto.sign(entryHash(this.opts.crypto, entry), this.opts.identity.secretKey)) }
   }
 
-  /** Records an entry another node made, after checking its source's signature. */
-  appendRemote (signed: SignedAuditEntry): Promise<AuditRecord> {
+  /** Whether an entry from another node with this origin signature is already in the trail. */
+  hasRemote (signature: string): boolean {
+    return this.remoteSignatures.has(signature)
+  }
+
+  /** Records an entry another node made, after checking its source's signature. One already held is not recorded again (null). */
+  appendRemote (signed: SignedAuditEntry): Promise<AuditRecord | null> {
+    if (this.remoteSignatures.has(signed.signature)) return Promise.resolve(null)
     if (!isValidEntry(signed.entry)) return Promise.reject(new SeError('BAD_REQUEST', 'audit entry does not fit DistributedAuditEntry'))
     if (!verifyHex(this.opts.crypto, entryHash(this.opts.crypto, signed.entry), signed.signature, signed.entry.sourceNodeId)) {
       return Promise.reject(new SeError('BAD_REQUEST', `audit entry signature does not verify against its source node ${signed.entry.sourceNodeId.slice(0, 12)}`))
     }
+    this.remoteSignatures.add(signed.signature)
     return this.record(signed.entry, signed.signature)
   }
 

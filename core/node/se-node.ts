@@ -9,7 +9,7 @@ import { summariseAudit } from '../audit/summary.js'
 import { toHex } from '../audit/entry.js'
 import type {
   AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ExecutionResult, InterventionResult,
-  NodeApi, NodeCapabilities, NodeInfo, NodeMatch, Requirements, SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent,
+  MeshNode, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, NodeSample, ProviderRecord, Requirements, SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent,
   WorkflowRequest, WorkflowStatus
 } from '../protocol/types.js'
 import { workflowSchema, type WorkflowDefinition } from '../workflow/definition.js'
@@ -22,6 +22,12 @@ import { parseWorkflow } from '../workflow/validate.js'
 import { Catalogue } from './catalogue.js'
 import { detectCapabilities, unmetRequirements } from './capabilities.js'
 import { loadOrCreateIdentity, shortId, type NodeIdentity } from './identity.js'
+import type { KeyPair, MeshTransport } from '../ports.js'
+import { meshKeys } from '../mesh/keys.js'
+import { DEFAULT_TIMING, Mesh, type Member, type MeshTiming } from '../mesh/mesh.js'
+import { Outbox } from '../mesh/outbox.js'
+import { MeshRouter, rankNodes } from '../mesh/router.js'
+import { StepServer } from '../mesh/step-server.js'
 
 export interface NodeConfig {
   dataDir: string
@@ -38,6 +44,19 @@ export interface NodeConfig {
   cli?: string
   pid?: number
   executors?: StepExecutor[]
+  mesh?: MeshConfig
+}
+
+export interface MeshConfig {
+  name: string
+  secret: string
+  /** Opens the transport with the node's own key pair, so peers know the node by its id. */
+  transport: (keyPair: KeyPair) => Promise<MeshTransport>
+  /** Hex public keys allowed to join; null for anyone holding the secret. */
+  allow: string[] | null
+  /** Hex public keys to connect to directly. */
+  peers: string[]
+  timing?: Partial<MeshTiming>
 }
 
 interface PeerRecord { capabilities: NodeCapabilities, lastSeen: number, latencyMs: number | null }
@@ -50,6 +69,10 @@ export class SeNode implements NodeApi {
   private readonly peers = new Map<string, PeerRecord>()
   private readonly catalogue: Catalogue
   private startedAt = 0
+  private meshNode: Mesh | null = null
+  private router: MeshRouter | null = null
+  private stepServer: StepServer | null = null
+  private outbox: Outbox | null = null
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
 
   constructor (private readonly runtime: Runtime, private readonly config: NodeConfig) {
@@ -91,6 +114,7 @@ export class SeNode implements NodeApi {
       maxConcurrent: this.config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS
     }
     if (this.config.executors !== undefined) opts.executors = this.config.executors
+    opts.placement = { place: (run, index) => this.router?.place(run, index) ?? null }
     this.workflowEngine = new WorkflowEngine(opts)
     this.capabilities = await detectCapabilities(system, {
       nodeId: id,
@@ -101,16 +125,85 @@ export class SeNode implements NodeApi {
       tags: this.config.tags ?? []
     })
     this.startedAt = clock.now()
-    await this.auditLog.append({ event: 'node_start', message: `node ${this.identity.name} (${shortId(id)}) started with ${this.capabilities.engines.join(', ')}; tools ${this.capabilities.tools.join(', ') || 'none'}`, domains: ['node'] })
+    await this.auditLog.append({ event: 'node_start', message: `node ${this.identity.name} (${shortId(id)}) started with ${this.capabilities.engines.join(', ')}; tools ${this.capabilities.tools.join(', ') || 'none'}${this.config.mesh === undefined ? '' : `; mesh ${this.config.mesh.name}`}`, domains: ['node'] })
+    if (this.config.mesh !== undefined) await this.startMesh(this.config.mesh)
     const recovered = await this.workflowEngine.recover()
     this.state = 'running'
     return recovered
+  }
+
+  private async startMesh (config: MeshConfig): Promise<void> {
+    const { fs, crypto, clock, log } = this.runtime
+    const outbox = new Outbox(fs, join(this.config.dataDir, 'outbox'), log)
+    await outbox.open()
+    this.outbox = outbox
+    const deliver = async (nodeId: string): Promise<void> => {
+      const member = this.meshNode?.member(nodeId)
+      const api = member?.api
+      if (api == null || outbox.pending(nodeId) === 0) return
+      await outbox.drain(nodeId, async entry => await api.submitAuditEntry(entry))
+    }
+    this.stepServer = new StepServer({ runtime: this.runtime, audit: this.audit, outbox, dataDir: this.config.dataDir, nodeId: this.id, deliver })
+    const mesh = new Mesh({
+      transport: await config.transport(this.must(this.identity).keyPair),
+      keys: meshKeys(crypto, config.name, config.secret),
+      crypto,
+      clock,
+      log,
+      nodeId: this.id,
+      name: this.name,
+      allow: config.allow === null ? null : new Set(config.allow),
+      peers: config.peers,
+      timing: { ...DEFAULT_TIMING, ...config.timing },
+      host: {
+        capabilities: async () => await this.getCapabilities(),
+        sample: () => this.sample(),
+        audit: input => { this.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) },
+        findNodesForWorkflow: async req => await this.findNodesForWorkflow(req),
+        runStep: async (from, req, emit, onCancel) => await this.must(this.stepServer).run(from, req, emit, onCancel),
+        cancelStep: async (from, workflowId, stepId) => await this.must(this.stepServer).cancel(from, workflowId, stepId),
+        acceptAuditEntry: async (from, entry) => {
+          // Only entries about workflows this node asked for belong in its trail.
+          if (this.engine.get(entry.entry.workflowId) === undefined) throw new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${entry.entry.workflowId}, which this node did not start`)
+          await this.audit.appendRemote(entry)
+          return true
+        },
+        membersChanged: (member: Member) => {
+          if (member.usable) {
+            this.engine.wake()
+            void deliver(member.nodeId).catch(() => {})
+          }
+        }
+      }
+    })
+    this.meshNode = mesh
+    this.router = new MeshRouter(mesh, () => this.must(this.capabilities), clock, input => { this.audit.append(input).catch(() => {}) })
+    // Joining waits on the DHT; the node serves its own clients meanwhile.
+    mesh.start()
+      .then(async () => await mesh.provide((await this.catalogue.list()).map(c => c.name)))
+      .catch(err => log.warn(`mesh ${config.name}: ${(err as Error).message}`))
+  }
+
+  private sample (): NodeSample {
+    const { system, clock } = this.runtime
+    const caps = this.must(this.capabilities)
+    return {
+      nodeId: this.id,
+      loadAverage: system.loadAverage,
+      cpus: caps.cpus,
+      memoryUsedMb: Math.max(0, system.memoryTotalMb - system.memoryFreeMb),
+      memoryTotalMb: system.memoryTotalMb,
+      workflowsRunning: this.engine.counts().running,
+      workloadsRunning: this.stepServer?.count ?? 0,
+      sentAt: clock.now()
+    }
   }
 
   async stop (): Promise<void> {
     if (this.state !== 'running') return
     this.state = 'stopping'
     await this.engine.shutdown(this.config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
+    await this.meshNode?.stop().catch(err => this.runtime.log.warn(`leaving the mesh: ${(err as Error).message}`))
     const counts = this.engine.counts()
     await this.audit.append({ event: 'node_stop', message: `node ${this.name} stopped; ${counts.running + counts.pending} workflow(s) checkpointed, ${counts.waiting} waiting for an intervention`, domains: ['node'] })
     await this.audit.close()
@@ -140,19 +233,34 @@ export class SeNode implements NodeApi {
       sourceFile = resolve(request.workdir, request.source)
       definition = parseWorkflow(request.definition, request.source)
     }
-    const caps = await this.getCapabilities()
-    const unmet = [
-      ...unmetRequirements(caps, definition.requires),
-      ...definition.steps.flatMap(s => unmetRequirements(caps, s.requires).map(u => `${u} for step ${s.id}`))
-    ]
-    if (unmet.length > 0) {
-      throw new SeError('NO_CAPABLE_NODE', `${definition.name} needs ${unmet.join(', ')}, which node ${this.name} does not have`, {
-        hint: 'install what is missing, add a tag with --capability, or run it on a node that has it'
-      })
-    }
+    const routing = this.route(definition)
     const inputs = resolveInputs(definition, request.inputs, request.workdir, request.source)
-    const run = await this.engine.start({ definition, source: sourceFile ?? request.source, sourceFile, inputs, workdir: request.workdir, requestedBy: request.requestedBy === '' ? this.id : request.requestedBy })
+    const run = await this.engine.start({ definition, source: sourceFile ?? request.source, sourceFile, inputs, workdir: request.workdir, requestedBy: request.requestedBy === '' ? this.id : request.requestedBy, ...(routing === undefined ? {} : { routing }) })
     return toStatus(run)
+  }
+
+  /** Decides where the workflow runs, after checking every step with its own requirements has somewhere to run. */
+  private route (definition: WorkflowDefinition): { nodeId: string | null, name: string, ms: number } | undefined {
+    const started = this.runtime.clock.now()
+    if (this.router === null) {
+      const caps = this.must(this.capabilities)
+      const unmet = [
+        ...unmetRequirements(caps, definition.requires),
+        ...definition.steps.flatMap(s => unmetRequirements(caps, s.requires).map(u => `${u} for step ${s.id}`))
+      ]
+      if (unmet.length > 0) {
+        throw new SeError('NO_CAPABLE_NODE', `${definition.name} needs ${unmet.join(', ')}, which node ${this.name} does not have`, {
+          hint: 'install what is missing, add a tag with --capability, or join a mesh with a node that has it'
+        })
+      }
+      return undefined
+    }
+    for (const s of definition.steps) if (s.requires !== undefined) this.router.choose(s.requires, `step ${s.id} of ${definition.name}`)
+    const choice = this.router.choose(definition.requires, definition.name)
+    const ms = this.runtime.clock.now() - started
+    return choice === null
+      ? { nodeId: null, name: `this node ${this.name}`, ms }
+      : { nodeId: choice.nodeId, name: `${choice.name} (${shortId(choice.nodeId)})`, ms }
   }
 
   async getWorkflowStatus (workflowId: string): Promise<WorkflowStatus> {
@@ -197,8 +305,8 @@ export class SeNode implements NodeApi {
   }
 
   async findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]> {
-    const candidates: Array<{ caps: NodeCapabilities, latencyMs: number | null }> = [{ caps: await this.getCapabilities(), latencyMs: 0 }]
-    for (const peer of this.peers.values()) candidates.push({ caps: peer.capabilities, latencyMs: peer.latencyMs })
+    const candidates = this.router?.candidates() ?? [{ caps: await this.getCapabilities(), latencyMs: 0 }]
+    for (const peer of this.peers.values()) if (!candidates.some(c => c.caps.nodeId === peer.capabilities.nodeId)) candidates.push({ caps: peer.capabilities, latencyMs: peer.latencyMs })
     return rankNodes(candidates, requirements)
   }
 
@@ -311,17 +419,15 @@ export class SeNode implements NodeApi {
   async verifyAudit (): Promise<AuditVerification> {
     return await this.audit.verify()
   }
-}
 
-/** Capable nodes first; then least loaded, lowest latency, and node id so ties are broken the same way everywhere. */
-export function rankNodes (candidates: Array<{ caps: NodeCapabilities, latencyMs: number | null }>, requirements: Partial<Requirements>): NodeMatch[] {
-  const matches = candidates.map(({ caps, latencyMs }): NodeMatch => {
-    const unmet = unmetRequirements(caps, requirements)
-    return { nodeId: caps.nodeId, name: caps.name, capable: unmet.length === 0, unmet, loadAverage: caps.loadAverage / Math.max(caps.cpus, 1), latencyMs }
-  })
-  return matches.sort((a, b) =>
-    Number(b.capable) - Number(a.capable) ||
-    a.loadAverage - b.loadAverage ||
-    (a.latencyMs ?? Infinity) - (b.latencyMs ?? Infinity) ||
-    a.nodeId.localeCompare(b.nodeId))
+  async listNodes (): Promise<MeshNode[]> {
+    const self: MeshNode = { nodeId: this.id, name: this.name, self: true, state: 'up', lastSeen: this.runtime.clock.now(), capabilities: await this.getCapabilities(), sample: this.sample(), latencyMs: 0 }
+    return [self, ...(this.meshNode?.view() ?? [])]
+  }
+
+  async findProviders (id: string): Promise<ProviderRecord[]> {
+    if (this.meshNode !== null) return await this.meshNode.findProviders(id)
+    const local = (await this.catalogue.list()).some(c => c.name === id)
+    return local ? [{ id, nodeId: this.id, name: this.name, state: 'up' }] : []
+  }
 }

@@ -236,6 +236,71 @@ export const TYPES: unknown[] = [
     ]
   },
   {
+    type: 'record', name: 'NodeSample', doc: 'a heartbeat: what a node is doing right now', fields: [
+      { name: 'nodeId', type: 'string' },
+      { name: 'loadAverage', type: 'double' },
+      { name: 'cpus', type: 'int' },
+      { name: 'memoryUsedMb', type: 'long' },
+      { name: 'memoryTotalMb', type: 'long' },
+      { name: 'workflowsRunning', type: 'int' },
+      { name: 'workloadsRunning', type: 'int' },
+      { name: 'sentAt', type: 'long' }
+    ]
+  },
+  {
+    type: 'record', name: 'MeshNode', fields: [
+      { name: 'nodeId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'self', type: 'boolean' },
+      { name: 'state', type: 'string', doc: 'up | suspect | down' },
+      { name: 'lastSeen', type: nullable('long'), default: null },
+      { name: 'capabilities', type: 'NodeCapabilities' },
+      { name: 'sample', type: nullable('NodeSample'), default: null },
+      { name: 'latencyMs', type: nullable('double'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'StepRequest', doc: 'one step of a workflow that another node routed here, already expanded', fields: [
+      { name: 'workflowId', type: 'string' },
+      { name: 'workflowName', type: 'string' },
+      { name: 'stepId', type: 'string' },
+      { name: 'attempt', type: 'int' },
+      { name: 'command', type: 'string' },
+      { name: 'args', type: { type: 'array', items: 'string' } },
+      { name: 'cwd', type: nullable('string'), default: null },
+      { name: 'env', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'timeoutMs', type: nullable('long'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'StepOutcome', fields: [
+      { name: 'exitCode', type: nullable('int'), default: null },
+      { name: 'signal', type: nullable('string'), default: null },
+      { name: 'stdout', type: 'string' },
+      { name: 'stderr', type: 'string' },
+      { name: 'durationMs', type: 'long' },
+      { name: 'timedOut', type: 'boolean' },
+      { name: 'spawnError', type: nullable('string'), default: null },
+      { name: 'cwd', type: 'string', doc: 'where it ran on the executing node' }
+    ]
+  },
+  {
+    type: 'record', name: 'ProviderRecord', fields: [
+      { name: 'id', type: 'string', doc: 'the workflow or manifest name looked up' },
+      { name: 'nodeId', type: 'string' },
+      { name: 'name', type: nullable('string'), default: null, doc: 'the node name, when the node is a known member' },
+      { name: 'state', type: 'string', doc: 'up | suspect | down | unknown' }
+    ]
+  },
+  {
+    type: 'record', name: 'MeshHello', doc: 'the first frame each side sends on a peer connection', fields: [
+      { name: 'version', type: 'int' },
+      { name: 'nodeId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'proof', type: 'bytes', doc: "keyed hash of the Noise handshake hash and the sender's key, under the mesh key" }
+    ]
+  },
+  {
     type: 'record', name: 'RemoteError', fields: [
       { name: 'code', type: 'string' },
       { name: 'message', type: 'string' },
@@ -291,6 +356,13 @@ export const SPlectrumEngine = protocol('SPlectrumEngine', 'Running single comma
   executeBatch: { request: [p('job', 'BatchJob')], response: 'BatchResult' }
 })
 
+/** Between mesh members only, after each has proved it holds the mesh secret. */
+export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps between the nodes of a mesh.', {
+  heartbeat: { request: [p('sample', 'NodeSample')], response: 'NodeSample' },
+  runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
+  cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' }
+})
+
 /** What the CLI and the dashboard need beyond the three protocols above. */
 export const SENodeControl = protocol('SENodeControl', 'Local control of a node: listing, cancelling, following, reading the audit trail.', {
   ping: { request: [], response: 'NodeInfo' },
@@ -299,7 +371,9 @@ export const SENodeControl = protocol('SENodeControl', 'Local control of a node:
   watchWorkflow: { request: [p('workflowId', 'string')], response: 'WorkflowStatus', stream: 'WorkflowEvent', doc: 'streams events until the workflow finishes or waits for a person' },
   listCatalogue: { request: [], response: { type: 'array', items: 'CatalogueEntry' } },
   readAudit: { request: [p('query', 'AuditQuery')], response: { type: 'array', items: 'AuditRecord' } },
-  verifyAudit: { request: [], response: 'AuditVerification' }
+  verifyAudit: { request: [], response: 'AuditVerification' },
+  listNodes: { request: [], response: { type: 'array', items: 'MeshNode' }, doc: 'this node and every mesh member it knows' },
+  findProviders: { request: [p('id', 'string')], response: { type: 'array', items: 'ProviderRecord' }, doc: 'nodes announcing a workflow or manifest on the DHT' }
 })
 
-export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SENodeControl]
+export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SEMeshPeer, SENodeControl]

@@ -141,6 +141,68 @@ export interface RemoteError {
 }
 
 /** The node API: what a node answers, locally in-process or through any transport. */
+export interface NodeSample {
+  nodeId: string
+  loadAverage: number
+  cpus: number
+  memoryUsedMb: number
+  memoryTotalMb: number
+  workflowsRunning: number
+  workloadsRunning: number
+  sentAt: number
+}
+
+export type MemberState = 'up' | 'suspect' | 'down'
+
+export interface MeshNode {
+  nodeId: string
+  name: string
+  self: boolean
+  state: MemberState
+  lastSeen: number | null
+  capabilities: NodeCapabilities
+  sample: NodeSample | null
+  latencyMs: number | null
+}
+
+export interface StepRequest {
+  workflowId: string
+  workflowName: string
+  stepId: string
+  attempt: number
+  command: string
+  args: string[]
+  cwd: string | null
+  env: Record<string, string>
+  timeoutMs: number | null
+}
+
+export interface StepOutcome {
+  exitCode: number | null
+  signal: string | null
+  stdout: string
+  stderr: string
+  durationMs: number
+  timedOut: boolean
+  spawnError: string | null
+  cwd: string
+}
+
+export interface ProviderRecord { id: string, nodeId: string, name: string | null, state: string }
+
+export interface MeshHello { version: number, nodeId: string, name: string, proof: Uint8Array }
+
+/** What one mesh member may ask of another (SEMeshPeer plus parts of SENodeCapabilities). */
+export interface MeshPeerApi {
+  heartbeat (sample: NodeSample): Promise<NodeSample>
+  runStep (request: StepRequest, onEvent: (event: WorkflowEvent) => boolean | void): Promise<StepOutcome>
+  cancelStep (workflowId: string, stepId: string): Promise<boolean>
+  registerCapabilities (capabilities: NodeCapabilities): Promise<boolean>
+  getCapabilities (): Promise<NodeCapabilities>
+  findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
+  submitAuditEntry (entry: SignedAuditEntry): Promise<boolean>
+}
+
 export interface NodeApi {
   // SENodeCoordination
   executeWorkflow (request: WorkflowRequest): Promise<WorkflowStatus>
@@ -166,4 +228,6 @@ export interface NodeApi {
   listCatalogue (): Promise<CatalogueEntry[]>
   readAudit (query: AuditQuery): Promise<AuditRecord[]>
   verifyAudit (): Promise<AuditVerification>
+  listNodes (): Promise<MeshNode[]>
+  findProviders (id: string): Promise<ProviderRecord[]>
 }

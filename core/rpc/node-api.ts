@@ -26,6 +26,11 @@ export function handlersFor (api: NodeApi): Map<string, Handler> {
 }
 
 export function nodeClient (peer: RpcPeer, defaults: CallOptions = {}): NodeApi {
+  return rpcClient<NodeApi>(peer, defaults)
+}
+
+/** A typed promise client over every message of the protocol; T says which of them the caller means to use. */
+export function rpcClient<T> (peer: RpcPeer, defaults: CallOptions = {}): T {
   const client: Record<string, ApiMethod> = {}
   for (const codec of MESSAGES.values()) {
     client[codec.name] = async (...args: unknown[]) => {
@@ -43,7 +48,7 @@ export function nodeClient (peer: RpcPeer, defaults: CallOptions = {}): NodeApi 
       return await peer.call(codec.name, request, opts)
     }
   }
-  return client as unknown as NodeApi
+  return client as unknown as T
 }
 
 class CancelToken {

@@ -52,6 +52,8 @@ export interface RpcPeerOptions {
   timeoutMs?: number
   /** Told about bytes from the other end that break the protocol. */
   onProtocolError?: (err: SeError) => void
+  /** Told about a call to a message this end does not answer. */
+  onUnknownMessage?: (message: string) => void
 }
 
 export class RpcPeer {
@@ -221,6 +223,7 @@ export class RpcPeer {
     const codec = MESSAGES.get(frame.message)
     const handler = this.handlers.get(frame.message)
     if (codec === undefined || handler === undefined) {
+      this.opts.onUnknownMessage?.(frame.message)
       this.sendError(frame.id, frame.message, new SeError('UNKNOWN_MESSAGE', `this node does not answer '${frame.message}'`))
       return
     }

@@ -26,6 +26,18 @@ export interface StepExecutor {
   run (run: WorkflowRun, step: StepDefinition, spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
 }
 
+/** A node other than this one that a step is sent to. */
+export interface Placement {
+  nodeId: string
+  name: string
+  run (spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
+}
+
+export interface StepPlacement {
+  /** Where the step at `index` runs: null for here. Throws NO_CAPABLE_NODE when no node that is up can run it. */
+  place (run: WorkflowRun, index: number): Placement | null
+}
+
 export interface EngineOptions {
   node: NodeIdentityInfo
   store: WorkflowStore
@@ -36,6 +48,7 @@ export interface EngineOptions {
   env: (name: string) => string | undefined
   maxConcurrent?: number
   executors?: StepExecutor[]
+  placement?: StepPlacement
 }
 
 export interface StartRequest {
@@ -45,6 +58,8 @@ export interface StartRequest {
   inputs: Record<string, string>
   workdir: string
   requestedBy: string
+  /** Where routing sent the workflow and how long deciding took; absent for a plain local run. */
+  routing?: { nodeId: string | null, name: string, ms: number }
 }
 
 type Outcome = 'continue' | 'parked' | 'done'
@@ -139,7 +154,7 @@ export class WorkflowEngine {
     } else if (step !== undefined) {
       note += ` at step ${step.id}`
     }
-    if (run.state === 'running') run.state = 'pending'
+    if (run.state === 'running' || run.state === 'waiting_node') run.state = 'pending'
     await this.commit(run, [{ event: 'workflow_resume', message: note, workflowId: run.id, workflowStep: step?.id ?? '', domains: ['workflow'] }])
     if (step?.state === 'failed') {
       const outcome = await this.applyFailure(run, index)
@@ -169,16 +184,18 @@ export class WorkflowEngine {
       error: null,
       intervention: null,
       steps: req.definition.steps.map(s => newStepRun(s.id, stepKind(s))),
-      revision: 0
+      revision: 0,
+      routedTo: req.routing?.nodeId ?? null
     }
     this.runs.set(run.id, run)
+    const routing = req.routing
     await this.commit(run, [{
       event: 'workflow_start',
-      message: `${run.name} on ${this.opts.node.name}`,
+      message: routing === undefined ? `${run.name} on ${this.opts.node.name}` : `${run.name} routed to ${routing.name} in ${routing.ms.toFixed(2)} ms`,
       workflowId: run.id,
       domains: ['workflow'],
       files: req.sourceFile === null ? [] : [req.sourceFile],
-      performanceMetrics: { steps: run.steps.length }
+      performanceMetrics: { steps: run.steps.length, ...(routing === undefined ? {} : { routingMs: routing.ms }) }
     }])
     this.emit(run, 'WORKFLOW', run.state, null, `${run.name} started`)
     this.schedule(run)
@@ -334,11 +351,15 @@ export class WorkflowEngine {
     const now = this.opts.clock.now()
     let spec: ProcessSpec
     let executor: StepExecutor | undefined
+    let placement: Placement | null = null
     try {
       spec = this.buildSpec(run, def)
-      executor = this.opts.executors?.find(e => e.canRun(run, def))
+      // Container steps run where the engine is: routing them comes with the podman engine.
+      if (def.run?.image === undefined) placement = this.opts.placement?.place(run, index) ?? null
+      executor = placement === null ? this.opts.executors?.find(e => e.canRun(run, def)) : undefined
       if (def.run?.image !== undefined && executor === undefined) throw SeError.noContainerEngine(def.run.image)
     } catch (err) {
+      if (err instanceof SeError && err.code === 'NO_CAPABLE_NODE') return await this.waitForNode(run, index, err.reason)
       const message = err instanceof SeError ? err.reason : (err as Error).message
       step.attempts++
       step.node = this.opts.node.id
@@ -348,11 +369,12 @@ export class WorkflowEngine {
     step.attempts++
     step.startedAt = now
     step.endedAt = null
-    step.node = this.opts.node.id
+    step.node = placement?.nodeId ?? this.opts.node.id
     step.error = null
+    const where = placement === null ? '' : ` on ${placement.name} (${placement.nodeId.slice(0, 8)})`
     await this.commit(run, [{
       event: 'step_start',
-      message: `${run.name} step ${step.id} (attempt ${step.attempts}): ${[spec.command, ...spec.args].join(' ')}`,
+      message: `${run.name} step ${step.id} (attempt ${step.attempts})${where}: ${[spec.command, ...spec.args].join(' ')}`,
       workflowId: run.id,
       workflowStep: step.id,
       domains: ['step'],
@@ -360,7 +382,9 @@ export class WorkflowEngine {
     }])
     this.emit(run, 'STEP', 'running', step.id, `${step.id} running (attempt ${step.attempts})`)
     const onOutput = (stream: 'stdout' | 'stderr', text: string): void => this.emit(run, 'OUTPUT', stream, step.id, text)
-    const handle = executor !== undefined ? executor.run(run, def, spec, onOutput) : this.opts.processes.run(spec, onOutput)
+    const handle = placement !== null
+      ? placement.run(spec, onOutput)
+      : executor !== undefined ? executor.run(run, def, spec, onOutput) : this.opts.processes.run(spec, onOutput)
     this.handles.set(run.id, handle)
     let result: ProcessResult
     try {
@@ -370,6 +394,7 @@ export class WorkflowEngine {
     }
     // Cancelled meanwhile, or stopped by shutdown (however it exited): the persisted state already says what happens next.
     if (run.state !== 'running' || this.killedForShutdown.has(handle)) return 'done'
+    if (result.lostNode !== undefined) return await this.nodeLost(run, index, placement?.name ?? result.lostNode, now)
     if (result.exitCode === 0 && !result.timedOut) {
       const end = this.opts.clock.now()
       step.state = 'completed'
@@ -385,12 +410,49 @@ export class WorkflowEngine {
         workflowId: run.id,
         workflowStep: step.id,
         domains: ['step'],
-        performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts }
+        performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts, ...(result.networkMs === undefined ? {} : { networkLatencyMs: result.networkMs }) }
       }])
       this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`)
       return 'continue'
     }
     return await this.stepFailed(run, index, { startedAt: now, error: describeFailure(result), result })
+  }
+
+  /**
+   * The node running the step went away before it answered. The step may or may
+   * not have finished there, so the restart rules apply: an idempotent step runs
+   * again (on whichever node is capable now), any other counts as failed.
+   */
+  private async nodeLost (run: WorkflowRun, index: number, nodeName: string, startedAt: number): Promise<Outcome> {
+    const step = run.steps[index] as StepRun
+    const def = run.definition.steps[index] as StepDefinition
+    if (def.idempotent === true) {
+      step.state = 'pending'
+      await this.commit(run, [{ event: 'step_handoff', message: `${run.name} step ${step.id}: node ${nodeName} was lost while running it; the step is idempotent and runs again on a capable node`, workflowId: run.id, workflowStep: step.id, domains: ['step', 'mesh'] }])
+      return 'continue'
+    }
+    return await this.stepFailed(run, index, { startedAt, error: `node ${nodeName} was lost while running it; not idempotent, so not re-run on its own`, result: null })
+  }
+
+  /** No node that is up can run the next step: the workflow waits, visibly, until one can. */
+  private async waitForNode (run: WorkflowRun, index: number, reason: string): Promise<Outcome> {
+    const step = run.steps[index] as StepRun
+    run.state = 'waiting_node'
+    run.error = reason
+    await this.commit(run, [{ event: 'workflow_waiting', message: `${run.name} ${run.id} waits at step ${step.id} for a capable node: ${reason}`, workflowId: run.id, workflowStep: step.id, domains: ['workflow', 'mesh'] }])
+    this.emit(run, 'WORKFLOW', 'waiting_node', step.id, `waiting for a node: ${reason}`)
+    return 'parked'
+  }
+
+  /** Mesh membership changed: workflows waiting for a node try again. */
+  wake (): void {
+    if (this.stopping) return
+    for (const run of this.runs.values()) {
+      if (run.state !== 'waiting_node') continue
+      run.state = 'running'
+      run.error = null
+      this.schedule(run)
+    }
   }
 
   private async stepFailed (run: WorkflowRun, index: number, failure: { startedAt: number, error: string, result: ProcessResult | null }): Promise<Outcome> {

@@ -46,6 +46,8 @@ export interface WorkflowRun {
   workdir: string
   state: WorkflowState
   node: string
+  /** The mesh node the workflow's steps run on when it is not this one (steps with their own `requires` may go elsewhere). */
+  routedTo?: string | null
   requestedBy: string
   createdAt: number
   startedAt: number | null

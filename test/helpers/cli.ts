@@ -55,6 +55,12 @@ export async function startNode (t: TestContext, dataDir: string, extra: string[
   })
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+  // Registered before the wait: a node that never gets ready must not outlive the test and hold its file open.
+  t.after(async () => {
+    if (proc.exitCode !== null) return
+    try { process.kill(-(proc.pid as number), 'SIGKILL') } catch {}
+    await proc
+  })
   const started = Date.now()
   while (!err.includes('ready on')) {
     if (proc.exitCode !== null || Date.now() - started > 30_000) throw new Error(`node did not start: ${err}`)
@@ -73,7 +79,6 @@ export async function startNode (t: TestContext, dataDir: string, extra: string[
       return r.exitCode ?? -1
     }
   }
-  t.after(async () => { if (proc.exitCode === null) await node.crash() })
   return node
 }
 

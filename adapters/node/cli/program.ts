@@ -10,7 +10,8 @@ import type { NodeApi } from '../../../core/protocol/types.js'
 import { catalogueDirs, defaultDataDir } from '../config.js'
 import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
-import { renderCapabilities, renderList, renderStatus, seconds, shortNode, table } from './render.js'
+import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
+import type { MeshFlags } from '../mesh-config.js'
 
 export interface CliIO {
   out (text: string): void
@@ -60,11 +61,60 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .description('run a node in the foreground until SIGTERM or SIGINT')
     .option('--name <name>', 'label shown to people (env SE_NODE_NAME; default the hostname)')
     .option('--capability <tag>', 'add a capability tag (repeatable; env SE_CAPABILITIES)', collect)
-    .addHelpText('after', '\nExample:\n  se node start --data-dir ~/.se --name laptop --capability gpu')
-    .action(async (opts: { name?: string, capability?: string[] }, cmd: Command) => {
+    .option('--mesh <name>', 'join this mesh (env SE_MESH)')
+    .option('--bootstrap <host:port,...>', 'DHT bootstrap nodes (env SE_BOOTSTRAP; default Hyperswarm\'s public ones)')
+    .option('--mesh-secret <secret>', 'shared secret members must prove they hold (env SE_MESH_SECRET)')
+    .option('--allow <key>', 'only let this node key join (repeatable; env SE_ALLOW)', collect)
+    .option('--allow-file <file>', 'only let the node keys in this file join, one per line (env SE_ALLOW_FILE)')
+    .option('--peer <key>', 'connect to this node key directly (repeatable; env SE_PEERS)', collect)
+    .option('--heartbeat-ms <ms>', 'heartbeat interval (env SE_HEARTBEAT_MS; default 1000)', Number)
+    .option('--suspect-ms <ms>', 'silence before a node is suspect (env SE_SUSPECT_MS; default 3000)', Number)
+    .option('--down-ms <ms>', 'silence before a node is down (env SE_DOWN_MS; default 6000)', Number)
+    .addHelpText('after', '\nExamples:\n  se node start --data-dir ~/.se --name laptop --capability gpu\n  se node start --mesh team --mesh-secret "$SECRET" --bootstrap 10.0.0.5:49737')
+    .action(async (opts: { name?: string, capability?: string[] } & MeshFlags, cmd: Command) => {
       const { runDaemon } = await import('./daemon.js')
-      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [] }, io)
+      const { meshConfigFrom } = await import('../mesh-config.js')
+      const mesh = meshConfigFrom(opts, text => io.err(`warning: ${text}`))
+      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }) }, io)
       await state.daemon
+    })
+
+  program.command('bootstrap')
+    .description('run a DHT bootstrap node for a private or offline mesh, until SIGTERM or SIGINT')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'UDP port (0 picks a free one)', v => Number.parseInt(v, 10), 49737)
+    .addHelpText('after', '\nExample:\n  se bootstrap --host 127.0.0.1 --port 49737\n  se node start --mesh team --bootstrap 127.0.0.1:49737')
+    .action(async (opts: { host: string, port: number }) => {
+      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw SeError.badInput(`--port ${String(opts.port)} is not a port number`)
+      const { runBootstrap } = await import('./bootstrap.js')
+      state.daemon = runBootstrap(opts.host, opts.port, io)
+      await state.daemon
+    })
+
+  program.command('nodes')
+    .description('list the nodes of the mesh: state, last seen, load, memory, latency, capabilities')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  se nodes\n  se nodes --json | jq \'.[] | select(.state == "up") | .name\'')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withNode(cmd, async api => {
+        const nodes = await api.listNodes()
+        if (opts.json === true) json(io, nodes)
+        else io.out(renderNodes(nodes))
+      })
+    })
+
+  program.command('providers')
+    .description('find the nodes that announce a workflow or workload manifest on the DHT')
+    .argument('<id>', 'a workflow name (as in `se catalogue`) or a manifest name')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  se providers VERSION_TRANSITION')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      await withNode(cmd, async api => {
+        const providers = await api.findProviders(id)
+        if (opts.json === true) json(io, providers)
+        else io.out(providers.length === 0 ? `no node provides ${id}` : table(['NODE', 'KEY', 'STATE'], providers.map(p => [p.name ?? '?', p.nodeId.slice(0, 16), p.state])))
+        state.exitCode = providers.length === 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK
+      })
     })
 
   program.command('execute')

@@ -1,9 +1,9 @@
 // How the CLI shows things to a person. JSON output never passes through here.
 import { SeError } from '../../../core/errors.js'
-import type { NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
+import type { MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 
 const STEP_MARK: Record<string, string> = {
-  pending: '·', running: '▶', waiting_intervention: '?', completed: '✓', failed: '✗', skipped: '↷'
+  pending: '·', running: '▶', waiting_intervention: '?', waiting_node: '…', completed: '✓', failed: '✗', skipped: '↷'
 }
 
 export function seconds (ms: number | null): string {
@@ -90,4 +90,22 @@ function age (ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m`
   if (s < 86400) return `${Math.floor(s / 3600)}h`
   return `${Math.floor(s / 86400)}d`
+}
+
+export function renderNodes (nodes: MeshNode[]): string {
+  const now = Date.now()
+  return table(['NAME', 'KEY', 'STATE', 'LAST SEEN', 'LOAD', 'MEMORY', 'RTT', 'CAPABILITIES'], nodes.map(n => {
+    const s = n.sample
+    const caps = n.capabilities
+    return [
+      `${n.name}${n.self ? ' *' : ''}`,
+      n.nodeId.slice(0, 16),
+      n.state,
+      n.self || n.lastSeen === null ? '-' : `${seconds(Math.max(0, now - n.lastSeen))} ago`,
+      s === null ? '-' : s.loadAverage.toFixed(2),
+      s === null ? '-' : `${(s.memoryUsedMb / 1024).toFixed(1)}/${(s.memoryTotalMb / 1024).toFixed(1)} GiB`,
+      n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
+      [...caps.engines, ...caps.tools, ...caps.credentials.map(c => `credential:${c}`), ...caps.tags.map(t => `tag:${t}`)].join(',')
+    ]
+  }))
 }

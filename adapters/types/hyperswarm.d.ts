@@ -1,0 +1,36 @@
+// The parts of hyperswarm and hyperdht this project uses (neither ships types).
+declare module 'hyperdht' {
+  interface DhtKeyPair { publicKey: Buffer, secretKey: Buffer }
+  interface LookupReply { peers: Array<{ publicKey: Buffer }> }
+  interface Query extends AsyncIterable<LookupReply> { destroy (): void }
+  class HyperDHT {
+    constructor (opts?: Record<string, unknown>)
+    static bootstrapper (port: number, host: string, opts?: Record<string, unknown>): HyperDHT
+    static keyPair (seed?: Buffer): DhtKeyPair
+    fullyBootstrapped (): Promise<void>
+    ready (): Promise<void>
+    address (): { host: string, family: number, port: number }
+    lookup (topic: Buffer): Query
+    destroy (): Promise<void>
+  }
+  export default HyperDHT
+}
+
+declare module 'hyperswarm' {
+  import type HyperDHT from 'hyperdht'
+  interface Discovery { flushed (): Promise<void>, refresh (opts?: { server?: boolean, client?: boolean }): Promise<void>, destroy (): Promise<void> }
+  class Hyperswarm {
+    constructor (opts?: Record<string, unknown>)
+    dht: HyperDHT
+    keyPair: { publicKey: Buffer, secretKey: Buffer }
+    connections: Set<unknown>
+    on (event: string, listener: (...args: any[]) => void): this
+    join (topic: Buffer, opts?: { server?: boolean, client?: boolean }): Discovery
+    leave (topic: Buffer): Promise<void>
+    joinPeer (publicKey: Buffer): void
+    leavePeer (publicKey: Buffer): void
+    flush (): Promise<void>
+    destroy (): Promise<void>
+  }
+  export default Hyperswarm
+}

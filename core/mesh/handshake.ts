@@ -1,0 +1,85 @@
+// The first exchange on a peer connection. Each side sends a MeshHello proving
+// it holds the mesh key; nothing else is read from a peer until its proof checks
+// out, so a node without the secret never reaches the RPC layer.
+import b4a from 'b4a'
+import { SeError } from '../errors.js'
+import type { Connection, Crypto, PeerLink } from '../ports.js'
+import { namedType } from '../protocol/codec.js'
+import type { MeshHello } from '../protocol/types.js'
+import { encodeFrame } from '../rpc/framing.js'
+import { toHex } from '../audit/entry.js'
+import { helloProof, sameBytes, type MeshKeys } from './keys.js'
+
+export const MESH_PROTOCOL_VERSION = 1
+const HELLO = namedType('MeshHello')
+/** A hello is small; anything bigger is not one. */
+const MAX_HELLO_BYTES = 1024
+
+export interface Authenticated {
+  hello: MeshHello
+  /** The rest of the stream, starting right after the hello. */
+  connection: Connection
+}
+
+export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: MeshKeys, publicKey: Uint8Array, name: string, timeoutMs: number }): Promise<Authenticated> {
+  const { crypto, keys } = opts
+  const remoteId = toHex(link.remotePublicKey)
+  const mine: MeshHello = { version: MESH_PROTOCOL_VERSION, nodeId: toHex(opts.publicKey), name: opts.name, proof: b4a.from(helloProof(crypto, keys, link.handshakeHash, opts.publicKey)) }
+  link.write(encodeFrame(HELLO.toBuffer(mine)))
+  let buffered: Uint8Array = b4a.alloc(0)
+  let dataListener: ((data: Uint8Array) => void) | null = null
+  let settled = false
+  const early: Uint8Array[] = []
+
+  return new Promise((resolve, reject) => {
+    const fail = (err: SeError): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      reject(err)
+    }
+    const timer = setTimeout(() => fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent no hello within ${opts.timeoutMs} ms`)), opts.timeoutMs)
+    link.onClose(() => fail(new SeError('CONNECTION_CLOSED', `peer ${remoteId.slice(0, 12)} closed the connection during the handshake`)))
+    link.onData(data => {
+      if (settled) {
+        // After the hello every byte belongs to the RPC layer; keep what comes before it listens.
+        if (dataListener !== null) dataListener(data)
+        else early.push(data)
+        return
+      }
+      buffered = b4a.concat([buffered, b4a.from(data.buffer, data.byteOffset, data.byteLength)])
+      if (buffered.byteLength < 4) return
+      const length = new DataView(buffered.buffer, buffered.byteOffset, 4).getUint32(0)
+      if (length > MAX_HELLO_BYTES) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent an oversized hello`)); return }
+      if (buffered.byteLength < 4 + length) return
+      const helloBytes = buffered.subarray(4, 4 + length)
+      const rest = buffered.subarray(4 + length)
+      let hello: MeshHello
+      try {
+        hello = HELLO.fromBuffer(helloBytes) as MeshHello
+      } catch {
+        fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent a garbled hello`))
+        return
+      }
+      const expected = helloProof(crypto, keys, link.handshakeHash, link.remotePublicKey)
+      if (hello.version !== MESH_PROTOCOL_VERSION) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} speaks mesh protocol ${hello.version}, this node ${MESH_PROTOCOL_VERSION}`)); return }
+      if (hello.nodeId !== remoteId) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} claims to be ${hello.nodeId.slice(0, 12)}`)); return }
+      if (!sameBytes(hello.proof, expected)) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} (${hello.name}) does not hold the mesh secret of '${keys.name}'`)); return }
+      settled = true
+      clearTimeout(timer)
+      // Bytes that arrived with the hello are the start of the RPC stream.
+      if (rest.byteLength > 0) early.push(rest)
+      const connection: Connection = {
+        label: `${hello.name} (${remoteId.slice(0, 8)})`,
+        write: d => link.write(d),
+        onData: listener => {
+          dataListener = listener
+          for (const d of early.splice(0)) listener(d)
+        },
+        onClose: listener => link.onClose(listener),
+        close: () => link.close()
+      }
+      resolve({ hello, connection })
+    })
+  })
+}

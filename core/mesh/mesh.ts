@@ -1,0 +1,343 @@
+// Membership of a mesh: who is connected, what they can do, whether they are
+// alive. Every peer connection is authenticated (allowlist, then the mesh-secret
+// proof) before an RPC frame is read from it; members then swap capabilities and
+// heartbeat, and a member that falls silent turns suspect, then down.
+import { SeError } from '../errors.js'
+import type { Clock, Crypto, Logger, MeshTransport, PeerLink } from '../ports.js'
+import { fromHex, toHex } from '../audit/entry.js'
+import type { AuditInput } from '../audit/log.js'
+import { MESSAGES } from '../protocol/codec.js'
+import type {
+  MemberState, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
+  SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent
+} from '../protocol/types.js'
+import { rpcClient } from '../rpc/node-api.js'
+import { RpcPeer, type Handler } from '../rpc/peer.js'
+import { authenticate } from './handshake.js'
+import { providerTopic, type MeshKeys } from './keys.js'
+
+export interface MeshTiming {
+  heartbeatMs: number
+  /** Silence after which a member is suspect. */
+  suspectMs: number
+  /** Silence after which a member is down and its connection dropped. */
+  downMs: number
+  handshakeMs: number
+  /** How long a provider lookup result is reused. */
+  providerCacheMs: number
+  providerLookupMs: number
+}
+
+export const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 1000, suspectMs: 3000, downMs: 6000, handshakeMs: 5000, providerCacheMs: 5000, providerLookupMs: 3000 }
+
+/** What the mesh asks of the node it belongs to. */
+export interface MeshHost {
+  capabilities (): Promise<NodeCapabilities>
+  sample (): NodeSample
+  audit (input: AuditInput): void
+  findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
+  runStep (from: string, request: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void): Promise<StepOutcome>
+  cancelStep (from: string, workflowId: string, stepId: string): Promise<boolean>
+  acceptAuditEntry (from: string, entry: SignedAuditEntry): Promise<boolean>
+  /** A member became usable, or stopped being so. */
+  membersChanged (member: Member): void
+}
+
+export interface MeshOptions {
+  transport: MeshTransport
+  keys: MeshKeys
+  crypto: Crypto
+  clock: Clock
+  log: Logger
+  nodeId: string
+  name: string
+  /** Hex public keys allowed to join; null lets anyone holding the secret in. */
+  allow: Set<string> | null
+  /** Hex public keys to connect to directly, whether or not they announce. */
+  peers: string[]
+  timing: MeshTiming
+  host: MeshHost
+}
+
+/** Messages a member may call; everything else is refused and audited. */
+const PEER_MESSAGES = new Set(['heartbeat', 'registerCapabilities', 'getCapabilities', 'findNodesForWorkflow', 'runStep', 'cancelStep', 'submitAuditEntry'])
+
+export class Member {
+  capabilities: NodeCapabilities | null = null
+  state: MemberState = 'up'
+  sample: NodeSample | null = null
+  latencyMs: number | null = null
+  rpc: RpcPeer | null = null
+  api: MeshPeerApi | null = null
+  beating = false
+
+  constructor (readonly nodeId: string, public name: string, public lastSeen: number) {}
+
+  get connected (): boolean { return this.rpc !== null && !this.rpc.isClosed }
+  /** Can be given work: connected, alive, and it has said what it can do. */
+  get usable (): boolean { return this.connected && this.state === 'up' && this.capabilities !== null }
+}
+
+export class Mesh {
+  readonly members = new Map<string, Member>()
+  private readonly providing = new Set<string>()
+  private readonly providerCache = new Map<string, { at: number, keys: string[] }>()
+  private readonly lastRejected = new Map<string, number>()
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null
+  private stopped = false
+
+  constructor (private readonly opts: MeshOptions) {}
+
+  get name (): string { return this.opts.keys.name }
+
+  async start (): Promise<void> {
+    const { transport, keys, timing } = this.opts
+    transport.onConnection(link => { void this.accept(link) })
+    this.heartbeatTimer = setInterval(() => this.tick(), timing.heartbeatMs)
+    for (const key of this.opts.peers) transport.joinPeer(fromHex(key))
+    await transport.join(keys.topic)
+    this.scheduleRefresh(100)
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer)
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    // Provider records go with the node; a lookup must not find a node that has stopped.
+    await Promise.all([...this.providing].map(id => withTimeout(this.opts.transport.unannounce(providerTopic(this.opts.crypto, this.opts.keys, id)), 2000).catch(() => {})))
+    for (const member of this.members.values()) member.rpc?.close()
+    await this.opts.transport.destroy()
+  }
+
+  /** Members that can take work now, with what the router needs to rank them. */
+  usableMembers (): Member[] {
+    return [...this.members.values()].filter(m => m.usable)
+  }
+
+  member (nodeId: string): Member | undefined {
+    return this.members.get(nodeId)
+  }
+
+  view (): MeshNode[] {
+    return [...this.members.values()].filter(m => m.capabilities !== null).map(m => ({
+      nodeId: m.nodeId,
+      name: m.name,
+      self: false,
+      state: m.state,
+      lastSeen: m.lastSeen,
+      capabilities: m.capabilities as NodeCapabilities,
+      sample: m.sample,
+      latencyMs: m.latencyMs
+    }))
+  }
+
+  // ---- provider records
+
+  async provide (ids: string[]): Promise<void> {
+    const { transport, crypto, keys } = this.opts
+    for (const id of ids) {
+      if (this.providing.has(id)) continue
+      this.providing.add(id)
+      await transport.announce(providerTopic(crypto, keys, id))
+    }
+  }
+
+  async findProviders (id: string): Promise<ProviderRecord[]> {
+    const { transport, crypto, keys, clock, timing } = this.opts
+    const cached = this.providerCache.get(id)
+    let found: string[]
+    if (cached !== undefined && clock.now() - cached.at < timing.providerCacheMs) {
+      found = cached.keys
+    } else {
+      found = (await transport.lookup(providerTopic(crypto, keys, id), timing.providerLookupMs)).map(toHex)
+      this.providerCache.set(id, { at: clock.now(), keys: found })
+    }
+    const keysFound = new Set(found)
+    if (this.providing.has(id)) keysFound.add(this.opts.nodeId)
+    return [...keysFound].sort().map(nodeId => {
+      if (nodeId === this.opts.nodeId) return { id, nodeId, name: this.opts.name, state: 'up' }
+      const m = this.members.get(nodeId)
+      return { id, nodeId, name: m?.name ?? null, state: m?.state ?? 'unknown' }
+    })
+  }
+
+  // ---- connections
+
+  private async accept (link: PeerLink): Promise<void> {
+    const { allow, crypto, keys, clock, timing } = this.opts
+    const remoteId = toHex(link.remotePublicKey)
+    if (this.stopped) { link.close(); return }
+    if (allow !== null && !allow.has(remoteId)) {
+      this.rejected(remoteId, `peer ${remoteId.slice(0, 12)} is not on this node's allowlist`)
+      link.close()
+      return
+    }
+    let auth
+    try {
+      auth = await authenticate(link, { crypto, keys, publicKey: fromHex(this.opts.nodeId), name: this.opts.name, timeoutMs: timing.handshakeMs })
+    } catch (err) {
+      // A connection Hyperswarm replaced with a duplicate closes or goes quiet; only a wrong hello is a refusal.
+      if ((err as SeError).code === 'PEER_REJECTED' && !(err as Error).message.includes('sent no hello')) this.rejected(remoteId, (err as Error).message)
+      link.close()
+      return
+    }
+    let member = this.members.get(remoteId)
+    if (member === undefined) {
+      member = new Member(remoteId, auth.hello.name, clock.now())
+      this.members.set(remoteId, member)
+    }
+    const m = member
+    m.name = auth.hello.name
+    // One connection per pair: the newest wins, and calls on the old one fail over to it.
+    const old = m.rpc
+    const rpc = new RpcPeer(auth.connection, {
+      handlers: this.handlersFor(m),
+      onProtocolError: err => this.protocolError(m, err),
+      onUnknownMessage: message => this.refused(m, message)
+    })
+    m.rpc = rpc
+    m.api = rpcClient<MeshPeerApi>(rpc)
+    old?.close()
+    rpc.onClose(() => {
+      if (m.rpc !== rpc) return
+      m.rpc = null
+      m.api = null
+      this.opts.host.membersChanged(m)
+    })
+    this.seen(m)
+    try {
+      await m.api.registerCapabilities(await this.opts.host.capabilities())
+      await this.beat(m)
+    } catch {
+      // A peer that leaves mid-introduction is retried when it connects again.
+    }
+  }
+
+  private handlersFor (member: Member): Map<string, Handler> {
+    const host = this.opts.host
+    const handlers = new Map<string, Handler>()
+    for (const name of MESSAGES.keys()) {
+      if (!PEER_MESSAGES.has(name)) {
+        handlers.set(name, async () => {
+          this.refused(member, name)
+          throw new SeError('NOT_ALLOWED', `mesh members may not call '${name}'; it is for the node's own clients`)
+        })
+      }
+    }
+    handlers.set('heartbeat', async req => {
+      member.sample = req.sample as NodeSample
+      this.seen(member)
+      return host.sample()
+    })
+    handlers.set('registerCapabilities', async req => {
+      const caps = req.capabilities as NodeCapabilities
+      if (caps.nodeId !== member.nodeId) throw new SeError('NOT_ALLOWED', `node ${member.nodeId.slice(0, 12)} may not register capabilities for ${caps.nodeId.slice(0, 12)}`)
+      const first = member.capabilities === null
+      member.capabilities = caps
+      member.name = caps.name
+      this.seen(member)
+      if (first) this.opts.host.audit({ event: 'node_join', message: `node ${caps.name} (${member.nodeId.slice(0, 8)}) joined mesh ${this.name}: ${[...caps.engines, ...caps.tools, ...caps.tags].join(', ')}`, domains: ['mesh'] })
+      host.membersChanged(member)
+      return true
+    })
+    handlers.set('getCapabilities', async () => await host.capabilities())
+    handlers.set('findNodesForWorkflow', async req => await host.findNodesForWorkflow(req.requirements as Requirements))
+    handlers.set('runStep', async (req, ctx) => await host.runStep(member.nodeId, req.request as StepRequest, e => ctx.emit(e), l => ctx.onCancel(l)))
+    handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
+    handlers.set('submitAuditEntry', async req => {
+      const entry = req.entry as SignedAuditEntry
+      if (entry.entry.sourceNodeId !== member.nodeId) {
+        this.refused(member, 'submitAuditEntry', `an entry of ${entry.entry.sourceNodeId.slice(0, 12)}`)
+        throw new SeError('NOT_ALLOWED', `node ${member.nodeId.slice(0, 12)} may submit only its own audit entries`)
+      }
+      return await host.acceptAuditEntry(member.nodeId, entry)
+    })
+    return handlers
+  }
+
+  // ---- liveness
+
+  private tick (): void {
+    const { clock, timing } = this.opts
+    const now = clock.now()
+    for (const m of this.members.values()) {
+      if (m.connected) void this.beat(m)
+      const silence = now - m.lastSeen
+      const state: MemberState = silence < timing.suspectMs ? 'up' : silence < timing.downMs ? 'suspect' : 'down'
+      if (state === m.state) continue
+      this.transition(m, state, `silent for ${silence} ms`)
+      // A down member's calls must fail now, so its work can move elsewhere.
+      if (state === 'down') m.rpc?.close()
+    }
+  }
+
+  private async beat (m: Member): Promise<void> {
+    if (m.beating || m.rpc === null) return
+    m.beating = true
+    const started = this.opts.clock.now()
+    try {
+      m.sample = await m.rpc.call('heartbeat', { sample: this.opts.host.sample() }, { timeoutMs: this.opts.timing.heartbeatMs * 2 }) as NodeSample
+      m.latencyMs = this.opts.clock.now() - started
+      this.seen(m)
+    } catch {
+      // Silence is what the tick measures; one lost heartbeat says nothing yet.
+    } finally {
+      m.beating = false
+    }
+  }
+
+  private seen (m: Member): void {
+    m.lastSeen = this.opts.clock.now()
+    if (m.state !== 'up') this.transition(m, 'up', 'heard from again')
+  }
+
+  private transition (m: Member, state: MemberState, why: string): void {
+    const previous = m.state
+    m.state = state
+    this.opts.host.audit({ event: `node_${state}`, message: `node ${m.name} (${m.nodeId.slice(0, 8)}) ${previous} -> ${state}: ${why}`, domains: ['mesh'] })
+    this.opts.host.membersChanged(m)
+  }
+
+  /** Looks the mesh topic up again, often at first and then rarely: peers that announce after our last look are found here. */
+  private scheduleRefresh (delayMs: number): void {
+    if (this.stopped) return
+    this.refreshTimer = setTimeout(() => {
+      this.opts.transport.refresh(this.opts.keys.topic).catch(() => {}).finally(() => this.scheduleRefresh(Math.min(delayMs * 2, 15_000)))
+    }, delayMs)
+  }
+
+  // ---- refusals, audited once a minute per peer so a hostile peer cannot flood the trail
+
+  private rejected (remoteId: string, why: string): void {
+    this.opts.log.warn(why)
+    if (this.throttled(`reject:${remoteId}`)) return
+    this.opts.host.audit({ event: 'peer_rejected', message: `${why}; dropped before any RPC`, domains: ['mesh', 'security'] })
+  }
+
+  private refused (m: Member, message: string, what = ''): void {
+    if (this.throttled(`refuse:${m.nodeId}:${message}`)) return
+    this.opts.host.audit({ event: 'rpc_refused', message: `${m.name} (${m.nodeId.slice(0, 8)}) called '${message}'${what === '' ? '' : ` with ${what}`}, which mesh members may not`, domains: ['mesh', 'security'] })
+  }
+
+  private protocolError (m: Member, err: SeError): void {
+    if (this.throttled(`garbled:${m.nodeId}`)) return
+    this.opts.host.audit({ event: 'peer_protocol_error', message: `${m.name} (${m.nodeId.slice(0, 8)}): ${err.message}`, domains: ['mesh', 'security'] })
+  }
+
+  private throttled (key: string): boolean {
+    const now = this.opts.clock.now()
+    const last = this.lastRejected.get(key)
+    if (last !== undefined && now - last < 60_000) return true
+    this.lastRejected.set(key, now)
+    return false
+  }
+}
+
+function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SeError('TIMEOUT', `gave up after ${ms} ms`)), ms)
+    promise.then(v => { clearTimeout(timer); resolve(v) }, err => { clearTimeout(timer); reject(err) })
+  })
+}

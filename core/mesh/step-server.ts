@@ -1,0 +1,76 @@
+// Runs steps other nodes route here. Their audit entries are signed by this node
+// and go to the requesting node through the outbox, before the step's reply, so
+// the requester's trail is complete when it sees the result.
+import { join } from '../paths.js'
+import type { Runtime, ProcessHandle } from '../ports.js'
+import type { AuditInput, AuditLog } from '../audit/log.js'
+import type { StepOutcome, StepRequest, WorkflowEvent } from '../protocol/types.js'
+import type { Outbox } from './outbox.js'
+
+export interface StepServerOptions {
+  runtime: Runtime
+  audit: AuditLog
+  outbox: Outbox
+  dataDir: string
+  nodeId: string
+  /** Sends what the outbox holds for a node, if it is connected. */
+  deliver (nodeId: string): Promise<void>
+}
+
+export class StepServer {
+  private readonly running = new Map<string, ProcessHandle>()
+
+  constructor (private readonly o: StepServerOptions) {}
+
+  get count (): number { return this.running.size }
+
+  async run (from: string, req: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void): Promise<StepOutcome> {
+    const { runtime, audit, outbox } = this.o
+    const key = `${from}:${req.workflowId}:${req.stepId}`
+    const cwd = await this.cwdFor(req)
+    const send = async (input: AuditInput): Promise<void> => {
+      await outbox.enqueue(from, [audit.signEntry(audit.makeEntry(input))])
+    }
+    const requester = from.slice(0, 8)
+    await send({ event: 'step_exec_start', message: `${req.workflowName} step ${req.stepId} (attempt ${req.attempt}) for ${requester} in ${cwd}: ${[req.command, ...req.args].join(' ')}`, workflowId: req.workflowId, workflowStep: req.stepId, domains: ['step', 'mesh'], files: [cwd] })
+    void this.o.deliver(from).catch(() => {})
+    const spec: { command: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs?: number } = {
+      command: req.command,
+      args: req.args,
+      cwd,
+      // The step sees the node it really runs on; the requester stays known.
+      env: { ...req.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from }
+    }
+    if (req.timeoutMs !== null) spec.timeoutMs = req.timeoutMs
+    const handle = runtime.processes.run(spec, (stream, text) => emit({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() }))
+    this.running.set(key, handle)
+    onCancel(() => handle.kill())
+    const r = await handle.result.finally(() => this.running.delete(key))
+    const ok = r.exitCode === 0 && !r.timedOut
+    await send({
+      event: ok ? 'step_exec_complete' : 'step_exec_failed',
+      message: `${req.workflowName} step ${req.stepId} for ${requester} ${ok ? 'completed' : `failed (${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)})`} in ${r.durationMs} ms`,
+      workflowId: req.workflowId,
+      workflowStep: req.stepId,
+      domains: ['step', 'mesh'],
+      performanceMetrics: { durationMs: r.durationMs, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }) }
+    })
+    await this.o.deliver(from).catch(() => {})
+    return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd }
+  }
+
+  async cancel (from: string, workflowId: string, stepId: string): Promise<boolean> {
+    const handle = this.running.get(`${from}:${workflowId}:${stepId}`)
+    handle?.kill()
+    return handle !== undefined
+  }
+
+  /** The requester's directory when it exists here too (a shared or same machine); else a scratch directory per workflow. */
+  private async cwdFor (req: StepRequest): Promise<string> {
+    const fs = this.o.runtime.fs
+    if (req.cwd !== null && await fs.isDirectory(req.cwd)) return req.cwd
+    const scratch = join(this.o.dataDir, 'work', req.workflowId)
+    await fs.mkdirp(scratch)
+    return scratch
+  }
+}
