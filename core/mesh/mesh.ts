@@ -41,6 +41,8 @@ export interface MeshHost {
   acceptAuditEntry (from: string, entry: SignedAuditEntry): Promise<boolean>
   /** A member became usable, or stopped being so. */
   membersChanged (member: Member): void
+  /** Every heartbeat: a chance to retry what waits on membership, should a change have been missed. */
+  tick (): void
 }
 
 export interface MeshOptions {
@@ -271,6 +273,7 @@ export class Mesh {
       // A down member's calls must fail now, so its work can move elsewhere.
       if (state === 'down') m.rpc?.close()
     }
+    this.opts.host.tick()
   }
 
   private async beat (m: Member): Promise<void> {
@@ -301,10 +304,13 @@ export class Mesh {
   }
 
   /** Looks the mesh topic up again, often at first and then rarely: peers that announce after our last look are found here. */
-  private scheduleRefresh (delayMs: number): void {
+  private scheduleRefresh (delayMs: number, round = 0): void {
     if (this.stopped) return
     this.refreshTimer = setTimeout(() => {
-      this.opts.transport.refresh(this.opts.keys.topic).catch(() => {}).finally(() => this.scheduleRefresh(Math.min(delayMs * 2, 15_000)))
+      // Nodes that start together each look before the others announce: look every 250 ms for the
+      // first two seconds, so a mesh forms in about that, then back off to every 15 s.
+      const next = round < 8 ? 250 : Math.min(delayMs * 2, 15_000)
+      this.opts.transport.refresh(this.opts.keys.topic).catch(() => {}).finally(() => this.scheduleRefresh(next, round + 1))
     }, delayMs)
   }
 

@@ -168,6 +168,7 @@ export class SeNode implements NodeApi {
           await this.audit.appendRemote(entry)
           return true
         },
+        tick: () => { if (this.meshNode?.usableMembers().length !== 0) this.engine.wake() },
         membersChanged: (member: Member) => {
           if (member.usable) {
             this.engine.wake()
