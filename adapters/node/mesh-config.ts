@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { SeError } from '../../core/errors.js'
 import type { MeshConfig } from '../../core/node/se-node.js'
-import type { MeshTiming } from '../../core/mesh/mesh.js'
+import { DEFAULT_TIMING, type MeshTiming } from '../../core/mesh/mesh.js'
 import { listFromEnv, numberFromEnv } from './config.js'
 import { createSwarmTransport, parseBootstrap } from './swarm.js'
 
@@ -57,9 +57,9 @@ export function meshConfigFrom (flags: MeshFlags, warn: (text: string) => void):
   if (heartbeatMs !== undefined) timing.heartbeatMs = heartbeatMs
   if (suspectMs !== undefined) timing.suspectMs = suspectMs
   if (downMs !== undefined) timing.downMs = downMs
-  const hb = timing.heartbeatMs ?? 1000
-  const suspect = timing.suspectMs ?? 3000
-  const down = timing.downMs ?? 6000
+  const hb = timing.heartbeatMs ?? DEFAULT_TIMING.heartbeatMs
+  const suspect = timing.suspectMs ?? DEFAULT_TIMING.suspectMs
+  const down = timing.downMs ?? DEFAULT_TIMING.downMs
   if (!(hb > 0 && suspect > hb && down > suspect)) {
     throw new SeError('BAD_INPUT', `mesh timing must be heartbeat < suspect < down, got ${hb} / ${suspect} / ${down} ms`)
   }
