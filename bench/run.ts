@@ -3,6 +3,7 @@
 // nothing in the repository (temp dirs only) and exits 0 even when a goal is missed.
 import os from 'node:os'
 import { benchAudit } from './audit.js'
+import { benchContainers } from './containers.js'
 import { benchMesh } from './mesh.js'
 import { benchRpc } from './rpc.js'
 import { benchSteps } from './steps.js'
@@ -12,7 +13,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '1. per-step overhead: 200-step workflow of `true` vs plain spawns', run: benchSteps },
   { title: '2. audit: durable appends vs write+fsync loop', run: benchAudit },
   { title: '3. rpc: ping over the Unix socket vs raw echo', run: benchRpc },
-  { title: '4. mesh: membership, rpc between node processes vs raw Hyperswarm echo, routed vs local workflow', run: benchMesh }
+  { title: '4. mesh: membership, rpc between node processes vs raw Hyperswarm echo, routed vs local workflow', run: benchMesh },
+  { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers }
 ]
 
 async function main (): Promise<void> {

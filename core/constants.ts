@@ -28,3 +28,5 @@ export const FAILURE_CHOICES = ['retry', 'skip', 'abort'] as const
 export const DEFAULT_INTERVENTION_CHOICES = ['approve', 'reject'] as const
 /** Choices that end a workflow when picked at an intervention step. */
 export const STOPPING_CHOICES = ['reject', 'abort'] as const
+/** Share of the machine's memory that workloads' limits may add up to, unless SE_MEMORY_BUDGET says otherwise. */
+export const DEFAULT_MEMORY_BUDGET_SHARE = 0.75

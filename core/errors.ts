@@ -26,6 +26,10 @@ export type SeErrorCode =
   | 'PEER_REJECTED'
   | 'NOT_ALLOWED'
   | 'NOT_IN_MESH'
+  | 'UNKNOWN_WORKLOAD'
+  | 'DEPLOY_FAILED'
+  | 'OVER_BUDGET'
+  | 'ENGINE_FAILED'
   | 'INTERNAL'
 
 export interface ErrorDetail {
@@ -104,6 +108,9 @@ export function exitCodeFor (code: SeErrorCode): number {
     case 'NO_CAPABLE_NODE':
     case 'COMMAND_NOT_ALLOWED':
     case 'NOT_IN_MESH':
+    case 'UNKNOWN_WORKLOAD':
+    case 'OVER_BUDGET':
+    case 'NO_CONTAINER_ENGINE':
       return EXIT_CODES.USAGE
     case 'NO_NODE':
     case 'CONNECTION_CLOSED':

@@ -28,6 +28,18 @@ export interface ProcessSpec {
   cwd?: string
   env?: Record<string, string>
   timeoutMs?: number
+  /** Runs in a process group of its own; kill and timeout signal the whole group. */
+  processGroup?: boolean
+  /** Set for a container step: the command runs inside this image, with `cwd` bind-mounted as the workspace. */
+  container?: {
+    image: string
+    mounts: Array<{ source: string, target: string, readOnly: boolean }>
+    /** In podman's units: 512m, 2g. */
+    memory: string | null
+    cpus: number | null
+    /** Working directory inside the container; the workspace mount when null. */
+    workdir: string | null
+  }
 }
 
 export interface ProcessResult {
@@ -47,6 +59,8 @@ export interface ProcessResult {
 
 export interface ProcessHandle {
   readonly result: Promise<ProcessResult>
+  /** The OS process id, where the runtime has one. */
+  readonly pid?: number
   kill (signal?: string): void
 }
 
@@ -123,6 +137,8 @@ export interface SystemInfo {
   hasTool (name: string): Promise<boolean>
   /** Whether podman really runs containers here (not merely installed). */
   podmanWorks (): Promise<boolean>
+  /** Resident memory and CPU time of a process, or null when it is gone or cannot be read. */
+  processUsage (pid: number): Promise<{ rssBytes: number, cpuMs: number } | null>
 }
 
 export interface Logger {

@@ -65,13 +65,18 @@ test('exit codes: 4 without a node, 2 for usage, 0/1 for completed/failed', asyn
   assert.equal(JSON.stringify(caps).includes('secretKey'), false)
 })
 
-test('a container step fails clearly on a node without a container engine', async t => {
+test('a container workflow is refused up front on a node without podman, naming what is missing', async t => {
   const dataDir = await tempDir(t)
   const file = path.join(dataDir, 'container.yaml')
   await writeFile(file, 'name: BOXED\nsteps:\n  - id: inside\n    run: { image: localhost/busybox, command: echo, args: [hi] }\n')
-  const r = await se(['execute', file, '--wait', '--json'], { dataDir })
-  assert.equal(r.code, 1)
-  assert.match(json(r).steps[0].error, /no container engine is available on this node/)
+  // SE_TOOLS without podman: the node does not look for it, as on a machine that lacks it.
+  const r = await se(['execute', file, '--wait', '--json'], { dataDir, env: { SE_TOOLS: 'git' } })
+  assert.equal(r.code, 2)
+  const err = json(r).error
+  assert.equal(err.code, 'NO_CAPABLE_NODE')
+  assert.match(err.message, /BOXED needs capability 'podman' for step inside/)
+  const { readdir } = await import('node:fs/promises')
+  assert.deepEqual(await readdir(path.join(dataDir, 'workflows')).catch(() => []), [], 'no run was recorded')
 })
 
 test('se shell runs the same commands at an se> prompt and keeps history', async t => {

@@ -6,6 +6,7 @@ import { SeNode, type MeshConfig, type NodeConfig } from '../../core/node/se-nod
 import { RpcPeer } from '../../core/rpc/peer.js'
 import { handlersFor } from '../../core/rpc/node-api.js'
 import type { Runtime } from '../../core/ports.js'
+import { workloadConfigFrom, type WorkloadFlags } from './workload-config.js'
 
 export interface LocalNodeOptions {
   dataDir: string
@@ -13,6 +14,7 @@ export interface LocalNodeOptions {
   tags?: string[]
   log?: Runtime['log']
   mesh?: MeshConfig
+  workloads?: WorkloadFlags
 }
 
 export interface LocalNode {
@@ -21,7 +23,7 @@ export interface LocalNode {
   close (): Promise<void>
 }
 
-export function nodeConfigFromEnv (opts: LocalNodeOptions): NodeConfig {
+export function nodeConfigFromEnv (opts: LocalNodeOptions, runtime: Runtime): NodeConfig {
   const config: NodeConfig = {
     dataDir: opts.dataDir,
     tags: [...(listFromEnv('SE_CAPABILITIES') ?? []), ...(opts.tags ?? [])],
@@ -41,12 +43,13 @@ export function nodeConfigFromEnv (opts: LocalNodeOptions): NodeConfig {
   const grace = numberFromEnv('SE_SHUTDOWN_GRACE_SEC')
   if (grace !== undefined) config.shutdownGraceMs = grace * 1000
   if (opts.mesh !== undefined) config.mesh = opts.mesh
+  config.workloads = workloadConfigFrom(opts.workloads ?? {}, runtime)
   return config
 }
 
 export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode> {
   const runtime = nodeRuntime(opts.log)
-  const node = new SeNode(runtime, nodeConfigFromEnv(opts))
+  const node = new SeNode(runtime, nodeConfigFromEnv(opts, runtime))
   const path = socketPath(opts.dataDir)
   await runtime.fs.mkdirp(opts.dataDir)
   // Claim the socket first: a second node on the same data dir must fail before touching its files.

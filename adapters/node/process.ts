@@ -22,8 +22,25 @@ export class ExecaProcessRunner implements ProcessRunner {
       encoding: 'utf8',
       stripFinalNewline: false,
       forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+      detached: spec.processGroup === true,
       ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs })
     })
+    const group = spec.processGroup === true && child.pid !== undefined ? child.pid : null
+    let forceTimer: ReturnType<typeof setTimeout> | null = null
+    // With a group of its own the child's children get the signal too; the group is killed for good if it lingers.
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      if (group === null) return
+      try { process.kill(-group, signal) } catch {}
+      if (signal !== 'SIGKILL' && forceTimer === null) {
+        forceTimer = setTimeout(() => { try { process.kill(-group, 'SIGKILL') } catch {} }, FORCE_KILL_AFTER_MS)
+        forceTimer.unref()
+      }
+    }
+    if (group !== null && spec.timeoutMs !== undefined) {
+      const timer = setTimeout(() => signalGroup('SIGTERM'), spec.timeoutMs)
+      timer.unref()
+      void child.finally(() => clearTimeout(timer))
+    }
     const tails = { stdout: new Tail(this.tailBytes), stderr: new Tail(this.tailBytes) }
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = child[stream]
@@ -34,6 +51,9 @@ export class ExecaProcessRunner implements ProcessRunner {
       })
     }
     const result = child.then(async (r): Promise<ProcessResult> => {
+      if (forceTimer !== null) clearTimeout(forceTimer)
+      // The leader is gone; whatever it left in its group goes with it.
+      if (group !== null) try { process.kill(-group, 'SIGKILL') } catch {}
       const durationMs = Math.round(performance.now() - started)
       let spawnError: string | null = null
       if (r.exitCode === undefined && r.signal === undefined && !r.timedOut) {
@@ -51,7 +71,11 @@ export class ExecaProcessRunner implements ProcessRunner {
     })
     return {
       result,
-      kill: signal => { child.kill((signal ?? 'SIGTERM') as NodeJS.Signals) }
+      ...(child.pid === undefined ? {} : { pid: child.pid }),
+      kill: signal => {
+        if (group !== null) signalGroup((signal ?? 'SIGTERM') as NodeJS.Signals)
+        else child.kill((signal ?? 'SIGTERM') as NodeJS.Signals)
+      }
     }
   }
 }

@@ -2,7 +2,7 @@
 // podman really runs here.
 import { execa } from 'execa'
 import { constants } from 'node:fs'
-import { access } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { SystemInfo } from '../../core/ports.js'
@@ -39,7 +39,23 @@ export class NodeSystemInfo implements SystemInfo {
     const probe = await execa('podman', ['info', '--format', 'json'], { reject: false, timeout: PODMAN_PROBE_TIMEOUT_MS, stdin: 'ignore' })
     return probe.exitCode === 0
   }
+
+  async processUsage (pid: number): Promise<{ rssBytes: number, cpuMs: number } | null> {
+    try {
+      const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')])
+      // Fields after the parenthesised command name, which may itself hold spaces.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const ticks = Number(fields[11]) + Number(fields[12])
+      const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+      return { rssBytes: rssKb * 1024, cpuMs: ticks * (1000 / CLOCK_TICKS_PER_SEC) }
+    } catch {
+      return null
+    }
+  }
 }
+
+// USER_HZ is 100 on every Linux ABI Node runs on.
+const CLOCK_TICKS_PER_SEC = 100
 
 async function onPath (name: string): Promise<boolean> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

@@ -18,6 +18,7 @@ export type AuditEvent =
   | 'node_join' | 'node_up' | 'node_suspect' | 'node_down' | 'peer_rejected' | 'peer_protocol_error'
   | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff'
   | 'step_exec_start' | 'step_exec_complete' | 'step_exec_failed'
+  | 'workload_queued' | 'workload_deployed' | 'workload_started' | 'workload_exited' | 'workload_failed' | 'workload_restarted' | 'workload_removed'
 
 export interface AuditInput {
   event: AuditEvent

@@ -146,6 +146,16 @@ export class Mesh {
     }
   }
 
+  /** Stops announcing ids, so lookups stop finding this node for them. */
+  async withdraw (ids: string[]): Promise<void> {
+    const { transport, crypto, keys } = this.opts
+    for (const id of ids) {
+      if (!this.providing.delete(id)) continue
+      this.providerCache.delete(id)
+      await transport.unannounce(providerTopic(crypto, keys, id))
+    }
+  }
+
   async findProviders (id: string): Promise<ProviderRecord[]> {
     const { transport, crypto, keys, clock, timing } = this.opts
     const cached = this.providerCache.get(id)
@@ -240,7 +250,7 @@ export class Mesh {
       member.capabilities = caps
       member.name = caps.name
       this.seen(member)
-      if (first) this.opts.host.audit({ event: 'node_join', message: `node ${caps.name} (${member.nodeId.slice(0, 8)}) joined mesh ${this.name}: ${[...caps.engines, ...caps.tools, ...caps.tags].join(', ')}`, domains: ['mesh'] })
+      if (first) this.opts.host.audit({ event: 'node_join', message: `node ${caps.name} (${member.nodeId.slice(0, 8)}) joined mesh ${this.name}: ${[...new Set([...caps.engines, ...caps.tools, ...caps.tags])].join(', ')}`, domains: ['mesh'] })
       host.membersChanged(member)
       return true
     })

@@ -7,6 +7,7 @@ import type { AuditInput } from '../audit/log.js'
 import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest } from '../protocol/types.js'
 import type { Placement, StepPlacement } from '../workflow/engine.js'
 import type { WorkflowRun } from '../workflow/run.js'
+import { stepRequirements } from '../workflow/definition.js'
 import { unmetRequirements } from '../node/capabilities.js'
 import type { Mesh, Member } from './mesh.js'
 
@@ -45,8 +46,9 @@ export class MeshRouter implements StepPlacement {
     const def = run.definition.steps[index]
     if (def === undefined) return null
     let choice: RouteChoice | null
-    if (def.requires !== undefined) {
-      choice = this.choose(def.requires, `step ${def.id} of ${run.name}`)
+    const own = stepRequirements(def, run.definition.requires)
+    if (own !== undefined) {
+      choice = this.choose(own, `step ${def.id} of ${run.name}`)
     } else {
       const routed = run.routedTo ?? null
       const member = routed === null ? undefined : this.mesh.member(routed)
@@ -77,7 +79,8 @@ export class MeshRouter implements StepPlacement {
       args: spec.args,
       cwd: spec.cwd ?? null,
       env: spec.env ?? {},
-      timeoutMs: spec.timeoutMs ?? null
+      timeoutMs: spec.timeoutMs ?? null,
+      container: spec.container ?? null
     }
     const api = member.api
     const started = this.clock.now()

@@ -2,10 +2,11 @@
 // and go to the requesting node through the outbox, before the step's reply, so
 // the requester's trail is complete when it sees the result.
 import { join } from '../paths.js'
-import type { Runtime, ProcessHandle } from '../ports.js'
+import type { Runtime, ProcessHandle, ProcessSpec } from '../ports.js'
 import type { AuditInput, AuditLog } from '../audit/log.js'
 import type { StepOutcome, StepRequest, WorkflowEvent } from '../protocol/types.js'
 import type { Outbox } from './outbox.js'
+import type { ContainerStepSpec } from '../workload/types.js'
 
 export interface StepServerOptions {
   runtime: Runtime
@@ -15,6 +16,8 @@ export interface StepServerOptions {
   nodeId: string
   /** Sends what the outbox holds for a node, if it is connected. */
   deliver (nodeId: string): Promise<void>
+  /** Runs a container step here, when this node has a container engine. */
+  runContainer?: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
 }
 
 export class StepServer {
@@ -32,9 +35,9 @@ export class StepServer {
       await outbox.enqueue(from, [audit.signEntry(audit.makeEntry(input))])
     }
     const requester = from.slice(0, 8)
-    await send({ event: 'step_exec_start', message: `${req.workflowName} step ${req.stepId} (attempt ${req.attempt}) for ${requester} in ${cwd}: ${[req.command, ...req.args].join(' ')}`, workflowId: req.workflowId, workflowStep: req.stepId, domains: ['step', 'mesh'], files: [cwd] })
+    await send({ event: 'step_exec_start', message: `${req.workflowName} step ${req.stepId} (attempt ${req.attempt}) for ${requester} in ${cwd}: ${req.container === null ? '' : `[${req.container.image}] `}${[req.command, ...req.args].join(' ')}`, workflowId: req.workflowId, workflowStep: req.stepId, domains: ['step', 'mesh'], files: [cwd] })
     void this.o.deliver(from).catch(() => {})
-    const spec: { command: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs?: number } = {
+    const spec: ProcessSpec & { cwd: string } = {
       command: req.command,
       args: req.args,
       cwd,
@@ -42,7 +45,16 @@ export class StepServer {
       env: { ...req.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from }
     }
     if (req.timeoutMs !== null) spec.timeoutMs = req.timeoutMs
-    const handle = runtime.processes.run(spec, (stream, text) => emit({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() }))
+    const onOutput = (stream: 'stdout' | 'stderr', text: string): void => emit({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() })
+    let handle: ProcessHandle
+    if (req.container !== null) {
+      const container = req.container
+      handle = this.o.runContainer !== undefined
+        ? this.o.runContainer({ ...spec, container }, onOutput)
+        : { result: Promise.resolve({ exitCode: null, signal: null, stdout: '', stderr: '', durationMs: 0, timedOut: false, spawnError: `no container engine on this node for image ${container.image}` }), kill: () => {} }
+    } else {
+      handle = runtime.processes.run(spec, onOutput)
+    }
     this.running.set(key, handle)
     onCancel(() => handle.kill())
     const r = await handle.result.finally(() => this.running.delete(key))

@@ -1,6 +1,6 @@
 // An SE node: identity, audit trail, workflow engine and catalogue behind the
 // node API that every client (CLI, shell, dashboard, peers) uses.
-import { DEFAULT_CREDENTIALS, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import { DEFAULT_CREDENTIALS, DEFAULT_MEMORY_BUDGET_SHARE, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
 import { SeError } from '../errors.js'
 import { join, resolve } from '../paths.js'
 import type { Runtime } from '../ports.js'
@@ -28,6 +28,12 @@ import { DEFAULT_TIMING, Mesh, type Member, type MeshTiming } from '../mesh/mesh
 import { Outbox } from '../mesh/outbox.js'
 import { MeshRouter, rankNodes } from '../mesh/router.js'
 import { StepServer } from '../mesh/step-server.js'
+import { WorkloadManager } from '../workload/manager.js'
+import { EngineSelector } from '../workload/select.js'
+import type { ContainerStepSpec, WorkloadEngine } from '../workload/types.js'
+import { CONTAINER_CAPABILITY, stepKind, stepRequirements } from '../workflow/definition.js'
+import type { ContainerStats, DeployRequest, WorkloadEvent, WorkloadLogLine, WorkloadStatus } from '../protocol/types.js'
+import type { ProcessHandle } from '../ports.js'
 
 export interface NodeConfig {
   dataDir: string
@@ -45,6 +51,18 @@ export interface NodeConfig {
   pid?: number
   executors?: StepExecutor[]
   mesh?: MeshConfig
+  workloads?: WorkloadConfig
+}
+
+export interface WorkloadConfig {
+  /** Every engine this node has; which are usable is checked when a workload is deployed. */
+  engines: WorkloadEngine[]
+  /** Tried first when available (SE_ENGINE); else the best available. */
+  preferred: string | null
+  /** Memory all workloads' limits may add up to; default: three quarters of the machine's. */
+  memoryBudgetBytes?: number
+  maxWorkloads?: number
+  healthIntervalMs?: number
 }
 
 export interface MeshConfig {
@@ -73,6 +91,8 @@ export class SeNode implements NodeApi {
   private router: MeshRouter | null = null
   private stepServer: StepServer | null = null
   private outbox: Outbox | null = null
+  private workloadManager: WorkloadManager | null = null
+  private engineSelector: EngineSelector | null = null
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
 
   constructor (private readonly runtime: Runtime, private readonly config: NodeConfig) {
@@ -113,7 +133,10 @@ export class SeNode implements NodeApi {
       env: name => system.env(name),
       maxConcurrent: this.config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS
     }
-    if (this.config.executors !== undefined) opts.executors = this.config.executors
+    opts.executors = [...(this.config.executors ?? []), {
+      canRun: (_run, step) => stepKind(step) === 'container' && this.containerRunner() !== null,
+      run: (_run, _step, spec, onOutput) => this.runContainer(spec as ContainerStepSpec, onOutput)
+    }]
     opts.placement = { place: (run, index) => this.router?.place(run, index) ?? null }
     this.workflowEngine = new WorkflowEngine(opts)
     this.capabilities = await detectCapabilities(system, {
@@ -127,6 +150,7 @@ export class SeNode implements NodeApi {
     this.startedAt = clock.now()
     await this.auditLog.append({ event: 'node_start', message: `node ${this.identity.name} (${shortId(id)}) started with ${this.capabilities.engines.join(', ')}; tools ${this.capabilities.tools.join(', ') || 'none'}${this.config.mesh === undefined ? '' : `; mesh ${this.config.mesh.name}`}`, domains: ['node'] })
     if (this.config.mesh !== undefined) await this.startMesh(this.config.mesh)
+    await this.startWorkloads()
     const recovered = await this.workflowEngine.recover()
     this.state = 'running'
     return recovered
@@ -143,7 +167,7 @@ export class SeNode implements NodeApi {
       if (api == null || outbox.pending(nodeId) === 0) return
       await outbox.drain(nodeId, async entry => await api.submitAuditEntry(entry))
     }
-    this.stepServer = new StepServer({ runtime: this.runtime, audit: this.audit, outbox, dataDir: this.config.dataDir, nodeId: this.id, deliver })
+    this.stepServer = new StepServer({ runtime: this.runtime, audit: this.audit, outbox, dataDir: this.config.dataDir, nodeId: this.id, deliver, runContainer: (spec, onOutput) => this.runContainer(spec, onOutput) })
     const mesh = new Mesh({
       transport: await config.transport(this.must(this.identity).keyPair),
       keys: meshKeys(crypto, config.name, config.secret),
@@ -185,6 +209,49 @@ export class SeNode implements NodeApi {
       .catch(err => log.warn(`mesh ${config.name}: ${(err as Error).message}`))
   }
 
+  private async startWorkloads (): Promise<void> {
+    const config = this.config.workloads
+    if (config === undefined) return
+    const { fs, clock, crypto, log, system } = this.runtime
+    this.engineSelector = new EngineSelector(config.engines, config.preferred, () => clock.now())
+    const manager = new WorkloadManager({
+      fs,
+      clock,
+      crypto,
+      log,
+      engines: this.engineSelector,
+      dataDir: this.config.dataDir,
+      nodeId: this.id,
+      nodeName: this.name,
+      memoryBudgetBytes: config.memoryBudgetBytes ?? Math.floor(system.memoryTotalMb * 2 ** 20 * DEFAULT_MEMORY_BUDGET_SHARE),
+      ...(config.maxWorkloads === undefined ? {} : { maxWorkloads: config.maxWorkloads }),
+      ...(config.healthIntervalMs === undefined ? {} : { healthIntervalMs: config.healthIntervalMs }),
+      audit: async input => { await this.audit.append(input) },
+      provide: name => { this.meshNode?.provide([name]).catch(err => log.warn(`announcing ${name}: ${(err as Error).message}`)) },
+      withdraw: name => { this.meshNode?.withdraw([name]).catch(err => log.warn(`withdrawing ${name}: ${(err as Error).message}`)) }
+    })
+    await manager.open()
+    this.workloadManager = manager
+  }
+
+  /** The engine that runs container steps here: podman when this node advertises it. */
+  private containerRunner (): WorkloadEngine | null {
+    if (!(this.capabilities?.engines.includes(CONTAINER_CAPABILITY) ?? false)) return null
+    const engine = this.config.workloads?.engines.find(e => e.name === CONTAINER_CAPABILITY)
+    return engine?.runContainer === undefined ? null : engine
+  }
+
+  private runContainer (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
+    const engine = this.containerRunner()
+    if (engine?.runContainer === undefined) throw SeError.noContainerEngine(spec.container.image)
+    return engine.runContainer(spec, onOutput)
+  }
+
+  private get workloads (): WorkloadManager {
+    if (this.workloadManager === null) throw new SeError('NO_CONTAINER_ENGINE', `node ${this.name} runs no workloads`, { hint: 'start the node with `se node start` (workloads need a running node)' })
+    return this.workloadManager
+  }
+
   private sample (): NodeSample {
     const { system, clock } = this.runtime
     const caps = this.must(this.capabilities)
@@ -195,7 +262,7 @@ export class SeNode implements NodeApi {
       memoryUsedMb: Math.max(0, system.memoryTotalMb - system.memoryFreeMb),
       memoryTotalMb: system.memoryTotalMb,
       workflowsRunning: this.engine.counts().running,
-      workloadsRunning: this.stepServer?.count ?? 0,
+      workloadsRunning: (this.stepServer?.count ?? 0) + (this.workloadManager?.count() ?? 0),
       sentAt: clock.now()
     }
   }
@@ -204,6 +271,7 @@ export class SeNode implements NodeApi {
     if (this.state !== 'running') return
     this.state = 'stopping'
     await this.engine.shutdown(this.config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
+    await this.workloadManager?.close()
     await this.meshNode?.stop().catch(err => this.runtime.log.warn(`leaving the mesh: ${(err as Error).message}`))
     const counts = this.engine.counts()
     await this.audit.append({ event: 'node_stop', message: `node ${this.name} stopped; ${counts.running + counts.pending} workflow(s) checkpointed, ${counts.waiting} waiting for an intervention`, domains: ['node'] })
@@ -247,7 +315,7 @@ export class SeNode implements NodeApi {
       const caps = this.must(this.capabilities)
       const unmet = [
         ...unmetRequirements(caps, definition.requires),
-        ...definition.steps.flatMap(s => unmetRequirements(caps, s.requires).map(u => `${u} for step ${s.id}`))
+        ...definition.steps.flatMap(s => unmetRequirements(caps, stepRequirements(s)).map(u => `${u} for step ${s.id}`))
       ]
       if (unmet.length > 0) {
         throw new SeError('NO_CAPABLE_NODE', `${definition.name} needs ${unmet.join(', ')}, which node ${this.name} does not have`, {
@@ -256,7 +324,10 @@ export class SeNode implements NodeApi {
       }
       return undefined
     }
-    for (const s of definition.steps) if (s.requires !== undefined) this.router.choose(s.requires, `step ${s.id} of ${definition.name}`)
+    for (const s of definition.steps) {
+      const own = stepRequirements(s, definition.requires)
+      if (own !== undefined) this.router.choose(own, `step ${s.id} of ${definition.name}`)
+    }
     const choice = this.router.choose(definition.requires, definition.name)
     const ms = this.runtime.clock.now() - started
     return choice === null
@@ -430,5 +501,35 @@ export class SeNode implements NodeApi {
     if (this.meshNode !== null) return await this.meshNode.findProviders(id)
     const local = (await this.catalogue.list()).some(c => c.name === id)
     return local ? [{ id, nodeId: this.id, name: this.name, state: 'up' }] : []
+  }
+
+  // ---- workloads
+
+  async deployWorkload (request: DeployRequest): Promise<WorkloadStatus> {
+    return await this.workloads.deploy(request)
+  }
+
+  async listWorkloads (): Promise<WorkloadStatus[]> {
+    return this.workloadManager?.list() ?? []
+  }
+
+  async removeWorkload (id: string): Promise<WorkloadStatus> {
+    return await this.workloads.remove(id)
+  }
+
+  async workloadStats (id: string | null): Promise<ContainerStats[]> {
+    return await this.workloads.stats(id)
+  }
+
+  async workloadLogs (id: string, follow: boolean, tail: number, onLine: (line: WorkloadLogLine) => boolean | void, onCancel?: (listener: () => void) => void): Promise<boolean> {
+    let stop: (() => void) | null = null
+    return await this.workloads.logs(id, follow, tail, line => { if (onLine(line) === false) stop?.() }, s => { stop = s; onCancel?.(s) })
+  }
+
+  watchWorkloads (onEvent: (event: WorkloadEvent) => boolean | void, onCancel?: (listener: () => void) => void): Promise<boolean> {
+    return new Promise(resolve => {
+      const off = this.workloads.onEvent(e => { if (onEvent(e) === false) { off(); resolve(true) } })
+      onCancel?.(() => { off(); resolve(true) })
+    })
   }
 }

@@ -269,7 +269,18 @@ export const TYPES: unknown[] = [
       { name: 'args', type: { type: 'array', items: 'string' } },
       { name: 'cwd', type: nullable('string'), default: null },
       { name: 'env', type: { type: 'map', values: 'string' }, default: {} },
-      { name: 'timeoutMs', type: nullable('long'), default: null }
+      { name: 'timeoutMs', type: nullable('long'), default: null },
+      { name: 'container', default: null, doc: 'set for a container step: run the command in this image', type: nullable({ type: 'record', name: 'ContainerStep', fields: [
+        { name: 'image', type: 'string' },
+        { name: 'mounts', type: { type: 'array', items: { type: 'record', name: 'ContainerMount', fields: [
+          { name: 'source', type: 'string' },
+          { name: 'target', type: 'string' },
+          { name: 'readOnly', type: 'boolean', default: false }
+        ] } }, default: [] },
+        { name: 'memory', type: nullable('string'), default: null },
+        { name: 'cpus', type: nullable('double'), default: null },
+        { name: 'workdir', type: nullable('string'), default: null }
+      ] }) }
     ]
   },
   {
@@ -290,6 +301,77 @@ export const TYPES: unknown[] = [
       { name: 'nodeId', type: 'string' },
       { name: 'name', type: nullable('string'), default: null, doc: 'the node name, when the node is a known member' },
       { name: 'state', type: 'string', doc: 'up | suspect | down | unknown' }
+    ]
+  },
+  {
+    type: 'record', name: 'DeployRequest', fields: [
+      { name: 'manifest', type: 'string', doc: 'the Pod or Deployment manifest text' },
+      { name: 'source', type: 'string', doc: 'its path on the requesting machine' },
+      { name: 'replicas', type: nullable('int'), default: null },
+      { name: 'memory', type: nullable('string'), default: null, doc: 'limit per container, podman units: 512m, 1g' },
+      { name: 'cpus', type: nullable('double'), default: null },
+      { name: 'env', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'engine', type: nullable('string'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkloadStatus', fields: [
+      { name: 'id', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'kind', type: 'string' },
+      { name: 'source', type: 'string' },
+      { name: 'engine', type: 'string' },
+      { name: 'node', type: 'string' },
+      { name: 'nodeName', type: 'string' },
+      { name: 'state', type: 'string', doc: 'queued | deploying | starting | running | exited | failed | removing | removed' },
+      { name: 'reason', type: nullable('string'), default: null },
+      { name: 'replicas', type: 'int' },
+      { name: 'pods', type: { type: 'array', items: 'string' } },
+      { name: 'ports', type: { type: 'array', items: 'string' } },
+      { name: 'restarts', type: 'int' },
+      { name: 'createdAt', type: 'long' },
+      { name: 'startedAt', type: nullable('long'), default: null },
+      { name: 'memoryLimitBytes', type: nullable('long'), default: null },
+      { name: 'cpus', type: nullable('double'), default: null },
+      { name: 'containers', type: { type: 'array', items: { type: 'record', name: 'WorkloadContainer', fields: [
+        { name: 'pod', type: 'string' },
+        { name: 'name', type: 'string' },
+        { name: 'image', type: 'string' },
+        { name: 'state', type: 'string' },
+        { name: 'exitCode', type: nullable('int'), default: null },
+        { name: 'restarts', type: 'int' }
+      ] } } }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkloadEvent', fields: [
+      { name: 'workloadId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'event', type: 'string', doc: 'queued | deployed | started | exited | failed | removed' },
+      { name: 'state', type: 'string' },
+      { name: 'text', type: 'string' },
+      { name: 'at', type: 'long' }
+    ]
+  },
+  {
+    type: 'record', name: 'WorkloadLogLine', fields: [
+      { name: 'workloadId', type: 'string' },
+      { name: 'container', type: 'string', doc: 'pod/container' },
+      { name: 'stream', type: 'string' },
+      { name: 'text', type: 'string' }
+    ]
+  },
+  {
+    type: 'record', name: 'ContainerStats', fields: [
+      { name: 'workloadId', type: 'string' },
+      { name: 'pod', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'cpuPercent', type: 'double' },
+      { name: 'memoryBytes', type: 'long' },
+      { name: 'memoryLimitBytes', type: nullable('long'), default: null },
+      { name: 'netInBytes', type: 'long' },
+      { name: 'netOutBytes', type: 'long' },
+      { name: 'pids', type: 'int' }
     ]
   },
   {
@@ -373,7 +455,13 @@ export const SENodeControl = protocol('SENodeControl', 'Local control of a node:
   readAudit: { request: [p('query', 'AuditQuery')], response: { type: 'array', items: 'AuditRecord' } },
   verifyAudit: { request: [], response: 'AuditVerification' },
   listNodes: { request: [], response: { type: 'array', items: 'MeshNode' }, doc: 'this node and every mesh member it knows' },
-  findProviders: { request: [p('id', 'string')], response: { type: 'array', items: 'ProviderRecord' }, doc: 'nodes announcing a workflow or manifest on the DHT' }
+  findProviders: { request: [p('id', 'string')], response: { type: 'array', items: 'ProviderRecord' }, doc: 'nodes announcing a workflow or manifest on the DHT' },
+  deployWorkload: { request: [p('request', 'DeployRequest')], response: 'WorkloadStatus', doc: 'validates a Pod or Deployment manifest and runs it on this node' },
+  listWorkloads: { request: [], response: { type: 'array', items: 'WorkloadStatus' } },
+  removeWorkload: { request: [p('id', 'string')], response: 'WorkloadStatus' },
+  workloadStats: { request: [p('id', nullable('string'))], response: { type: 'array', items: 'ContainerStats' } },
+  workloadLogs: { request: [p('id', 'string'), p('follow', 'boolean'), p('tail', 'int')], response: 'boolean', stream: 'WorkloadLogLine', doc: 'the last lines of each container, then new ones while following' },
+  watchWorkloads: { request: [], response: 'boolean', stream: 'WorkloadEvent', doc: 'workload events until the caller cancels' }
 })
 
 export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SEMeshPeer, SENodeControl]

@@ -175,6 +175,15 @@ export interface StepRequest {
   cwd: string | null
   env: Record<string, string>
   timeoutMs: number | null
+  container: ContainerStep | null
+}
+
+export interface ContainerStep {
+  image: string
+  mounts: Array<{ source: string, target: string, readOnly: boolean }>
+  memory: string | null
+  cpus: number | null
+  workdir: string | null
 }
 
 export interface StepOutcome {
@@ -189,6 +198,59 @@ export interface StepOutcome {
 }
 
 export interface ProviderRecord { id: string, nodeId: string, name: string | null, state: string }
+
+export interface DeployRequest {
+  /** The manifest's text (YAML or JSON). */
+  manifest: string
+  /** Its path on the requesting machine, for messages. */
+  source: string
+  replicas: number | null
+  /** Per container, in podman's units (512m, 1g). */
+  memory: string | null
+  cpus: number | null
+  env: Record<string, string>
+  engine: string | null
+}
+
+export interface WorkloadContainer { pod: string, name: string, image: string, state: string, exitCode: number | null, restarts: number }
+
+export interface WorkloadStatus {
+  id: string
+  name: string
+  kind: string
+  source: string
+  engine: string
+  node: string
+  nodeName: string
+  /** queued | deploying | starting | running | exited | failed | removing | removed */
+  state: string
+  reason: string | null
+  replicas: number
+  pods: string[]
+  ports: string[]
+  restarts: number
+  createdAt: number
+  startedAt: number | null
+  memoryLimitBytes: number | null
+  cpus: number | null
+  containers: WorkloadContainer[]
+}
+
+export interface WorkloadEvent { workloadId: string, name: string, event: string, state: string, text: string, at: number }
+
+export interface WorkloadLogLine { workloadId: string, container: string, stream: string, text: string }
+
+export interface ContainerStats {
+  workloadId: string
+  pod: string
+  name: string
+  cpuPercent: number
+  memoryBytes: number
+  memoryLimitBytes: number | null
+  netInBytes: number
+  netOutBytes: number
+  pids: number
+}
 
 export interface MeshHello { version: number, nodeId: string, name: string, proof: Uint8Array }
 
@@ -230,4 +292,12 @@ export interface NodeApi {
   verifyAudit (): Promise<AuditVerification>
   listNodes (): Promise<MeshNode[]>
   findProviders (id: string): Promise<ProviderRecord[]>
+  deployWorkload (request: DeployRequest): Promise<WorkloadStatus>
+  listWorkloads (): Promise<WorkloadStatus[]>
+  removeWorkload (id: string): Promise<WorkloadStatus>
+  workloadStats (id: string | null): Promise<ContainerStats[]>
+  /** Sends the last `tail` lines of each container (all when negative), then, with follow, new ones until cancelled. */
+  workloadLogs (id: string, follow: boolean, tail: number, onLine: (line: WorkloadLogLine) => boolean | void): Promise<boolean>
+  /** Streams deployed, started, exited, failed and removed events until cancelled. */
+  watchWorkloads (onEvent: (event: WorkloadEvent) => boolean | void): Promise<boolean>
 }

@@ -18,6 +18,8 @@ export function handlersFor (api: NodeApi): Map<string, Handler> {
         let cancelled = false
         ctx.onCancel(() => { cancelled = true })
         args.push((event: unknown) => { if (!cancelled) ctx.emit(event) })
+        // Handlers that keep streaming until told (logs --follow) learn of the cancel this way.
+        args.push((listener: () => void) => { if (cancelled) listener(); else ctx.onCancel(listener) })
       }
       return await method.apply(api, args)
     })

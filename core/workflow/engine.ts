@@ -354,10 +354,9 @@ export class WorkflowEngine {
     let placement: Placement | null = null
     try {
       spec = this.buildSpec(run, def)
-      // Container steps run where the engine is: routing them comes with the podman engine.
-      if (def.run?.image === undefined) placement = this.opts.placement?.place(run, index) ?? null
+      placement = this.opts.placement?.place(run, index) ?? null
       executor = placement === null ? this.opts.executors?.find(e => e.canRun(run, def)) : undefined
-      if (def.run?.image !== undefined && executor === undefined) throw SeError.noContainerEngine(def.run.image)
+      if (def.run?.image !== undefined && placement === null && executor === undefined) throw SeError.noContainerEngine(def.run.image)
     } catch (err) {
       if (err instanceof SeError && err.code === 'NO_CAPABLE_NODE') return await this.waitForNode(run, index, err.reason)
       const message = err instanceof SeError ? err.reason : (err as Error).message
@@ -374,7 +373,7 @@ export class WorkflowEngine {
     const where = placement === null ? '' : ` on ${placement.name} (${placement.nodeId.slice(0, 8)})`
     await this.commit(run, [{
       event: 'step_start',
-      message: `${run.name} step ${step.id} (attempt ${step.attempts})${where}: ${[spec.command, ...spec.args].join(' ')}`,
+      message: `${run.name} step ${step.id} (attempt ${step.attempts})${where}: ${spec.container === undefined ? '' : `[${spec.container.image}] `}${[spec.command, ...spec.args].join(' ')}`,
       workflowId: run.id,
       workflowStep: step.id,
       domains: ['step'],
@@ -625,6 +624,15 @@ export class WorkflowEngine {
       env
     }
     if (r.timeoutSec !== undefined) spec.timeoutMs = Math.round(r.timeoutSec * 1000)
+    if (r.image !== undefined) {
+      spec.container = {
+        image: this.expand(run, r.image),
+        mounts: (r.mounts ?? []).map(m => ({ source: resolve(run.workdir, this.expand(run, m.source)), target: this.expand(run, m.target), readOnly: m.readOnly === true })),
+        memory: r.memory ?? null,
+        cpus: r.cpus ?? null,
+        workdir: r.workdir === undefined ? null : this.expand(run, r.workdir)
+      }
+    }
     return spec
   }
 }

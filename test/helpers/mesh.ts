@@ -15,10 +15,10 @@ export async function localBootstrap (t: TestContext): Promise<string> {
 
 export interface MeshNodeProc { name: string, dataDir: string, key: string, proc: RunningNode }
 
-export async function meshNode (t: TestContext, bootstrap: string, name: string, opts: { tags?: string[], secret?: string, extra?: string[], dataDir?: string } = {}): Promise<MeshNodeProc> {
+export async function meshNode (t: TestContext, bootstrap: string, name: string, opts: { tags?: string[], secret?: string, extra?: string[], dataDir?: string, env?: Record<string, string> } = {}): Promise<MeshNodeProc> {
   const dataDir = opts.dataDir ?? await tempDir(t, `se-${name}-`)
   const args = ['--name', name, '--mesh', 'test-mesh', '--mesh-secret', opts.secret ?? 'right-secret', '--bootstrap', bootstrap, ...FAST_TIMING, ...(opts.tags ?? []).flatMap(tag => ['--capability', tag]), ...(opts.extra ?? [])]
-  const proc = await startNode(t, dataDir, args)
+  const proc = await startNode(t, dataDir, args, opts.env)
   const caps = json(await se(['capabilities', '--json'], { dataDir }))
   return { name, dataDir, key: caps.nodeId as string, proc }
 }

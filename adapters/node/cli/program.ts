@@ -12,6 +12,8 @@ import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
 import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
 import type { MeshFlags } from '../mesh-config.js'
+import type { WorkloadFlags } from '../workload-config.js'
+import { addWorkloadCommands } from './workloads.js'
 
 export interface CliIO {
   out (text: string): void
@@ -34,7 +36,7 @@ function dataDirOf (cmd: Command): string {
   return opts.dataDir === undefined ? defaultDataDir() : path.resolve(opts.dataDir)
 }
 
-async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Promise<T> {
+export async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Promise<T> {
   const conn = await connectNode(dataDirOf(cmd))
   try {
     return await fn(conn.api)
@@ -43,7 +45,7 @@ async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Pro
   }
 }
 
-function json (io: CliIO, value: unknown): void {
+export function json (io: CliIO, value: unknown): void {
   io.out(JSON.stringify(value, null, 2))
 }
 
@@ -70,12 +72,19 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--heartbeat-ms <ms>', 'heartbeat interval (env SE_HEARTBEAT_MS; default 1000)', Number)
     .option('--suspect-ms <ms>', 'silence before a node is suspect (env SE_SUSPECT_MS; default 3000)', Number)
     .option('--down-ms <ms>', 'silence before a node is down (env SE_DOWN_MS; default 6000)', Number)
+    .option('--engine <name>', 'preferred workload engine: podman, process (env SE_ENGINE; default the best available)')
+    .option('--memory-budget <size>', 'memory all workloads\' limits may add up to, e.g. 8g (env SE_MEMORY_BUDGET; default 3/4 of RAM)')
+    .option('--max-workloads <n>', 'workloads deployed at once; more are queued (env SE_MAX_WORKLOADS; default 10)', Number)
     .addHelpText('after', '\nExamples:\n  se node start --data-dir ~/.se --name laptop --capability gpu\n  se node start --mesh team --mesh-secret "$SECRET" --bootstrap 10.0.0.5:49737')
-    .action(async (opts: { name?: string, capability?: string[] } & MeshFlags, cmd: Command) => {
+    .action(async (opts: { name?: string, capability?: string[] } & MeshFlags & WorkloadFlags, cmd: Command) => {
       const { runDaemon } = await import('./daemon.js')
       const { meshConfigFrom } = await import('../mesh-config.js')
       const mesh = meshConfigFrom(opts, text => io.err(`warning: ${text}`))
-      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }) }, io)
+      const workloads: WorkloadFlags = {}
+      if (opts.engine !== undefined) workloads.engine = opts.engine
+      if (opts.memoryBudget !== undefined) workloads.memoryBudget = opts.memoryBudget
+      if (opts.maxWorkloads !== undefined) workloads.maxWorkloads = opts.maxWorkloads
+      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }), workloads }, io)
       await state.daemon
     })
 
@@ -280,6 +289,8 @@ export function createProgram (io: CliIO, state: CliState): Command {
       state.exitCode = bad.length > 0 ? EXIT_CODES.USAGE : EXIT_CODES.OK
     })
 
+  addWorkloadCommands(program, io, state)
+
   program.command('shell')
     .description('an interactive se> prompt with the same commands, history and completion')
     .addHelpText('after', '\nExample:\n  se shell\n  se> execute VERSION_TRANSITION --input repo=. --wait')
@@ -309,7 +320,7 @@ async function openAudit (cmd: Command): Promise<AuditAccess> {
   }
 }
 
-async function readText (file: string): Promise<string> {
+export async function readText (file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (err) {

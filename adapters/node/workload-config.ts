@@ -1,0 +1,44 @@
+// Workload settings for a node: flags first, then SE_* variables, then defaults.
+import { SeError } from '../../core/errors.js'
+import type { Runtime } from '../../core/ports.js'
+import type { WorkloadConfig } from '../../core/node/se-node.js'
+import { MockEngine } from '../../core/workload/mock-engine.js'
+import { PodmanEngine } from '../../core/workload/podman-engine.js'
+import { ProcessEngine } from '../../core/workload/process-engine.js'
+import { parsePodmanSize } from '../../core/workload/quantity.js'
+import { ENGINE_ORDER } from '../../core/workload/select.js'
+import { numberFromEnv } from './config.js'
+
+export interface WorkloadFlags {
+  engine?: string
+  memoryBudget?: string
+  maxWorkloads?: number
+}
+
+export function workloadConfigFrom (flags: WorkloadFlags, runtime: Runtime): WorkloadConfig {
+  const preferred = flags.engine ?? (process.env.SE_ENGINE === '' ? undefined : process.env.SE_ENGINE) ?? null
+  if (preferred !== null && !(ENGINE_ORDER as readonly string[]).includes(preferred)) {
+    throw SeError.badInput(`engine '${preferred}' is not one SE has`, `choose one of: ${ENGINE_ORDER.join(', ')} (--engine or SE_ENGINE)`)
+  }
+  const engines = [
+    new PodmanEngine({ processes: runtime.processes, fs: runtime.fs }),
+    new ProcessEngine(runtime)
+  ]
+  // The mock engine runs nothing; it is there only for demos and tests that ask for it by name.
+  if (preferred === 'mock') engines.push(new MockEngine() as never)
+  const config: WorkloadConfig = { engines, preferred }
+  const budget = flags.memoryBudget ?? process.env.SE_MEMORY_BUDGET
+  if (budget !== undefined && budget !== '') {
+    const bytes = parsePodmanSize(budget)
+    if (bytes === null) throw SeError.badInput(`memory budget '${budget}' is not a size (expected e.g. 8g, 512m)`, 'set it with --memory-budget or SE_MEMORY_BUDGET')
+    config.memoryBudgetBytes = bytes
+  }
+  const max = flags.maxWorkloads ?? numberFromEnv('SE_MAX_WORKLOADS')
+  if (max !== undefined) {
+    if (!Number.isInteger(max) || max < 1) throw SeError.badInput(`max workloads ${max} is not a whole number of 1 or more`)
+    config.maxWorkloads = max
+  }
+  const health = numberFromEnv('SE_HEALTH_MS')
+  if (health !== undefined) config.healthIntervalMs = health
+  return config
+}
