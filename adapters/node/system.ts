@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { SystemInfo } from '../../core/ports.js'
 
 const PODMAN_PROBE_TIMEOUT_MS = 15_000
+let podmanProbe: Promise<boolean> | null = null
 
 export class NodeSystemInfo implements SystemInfo {
   readonly runtime = `node ${process.version}`
@@ -34,10 +35,14 @@ export class NodeSystemInfo implements SystemInfo {
     return found
   }
 
-  async podmanWorks (): Promise<boolean> {
-    if (!(await this.hasTool('podman'))) return false
-    const probe = await execa('podman', ['info', '--format', 'json'], { reject: false, timeout: PODMAN_PROBE_TIMEOUT_MS, stdin: 'ignore' })
-    return probe.exitCode === 0
+  podmanWorks (): Promise<boolean> {
+    // A fact of the machine, asked once per process: `podman info` takes a tenth of a second or more.
+    podmanProbe ??= (async () => {
+      if (!(await this.hasTool('podman'))) return false
+      const probe = await execa('podman', ['info', '--format', 'json'], { reject: false, timeout: PODMAN_PROBE_TIMEOUT_MS, stdin: 'ignore' })
+      return probe.exitCode === 0
+    })()
+    return podmanProbe
   }
 
   async processUsage (pid: number): Promise<{ rssBytes: number, cpuMs: number } | null> {
