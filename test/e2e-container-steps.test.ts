@@ -5,9 +5,9 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, se, tempDir } from './helpers/cli.js'
+import { json, se, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
-import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
+import { TEST_IMAGE, podmanReady, removePodsOf } from './helpers/podman.js'
 
 const skip = await podmanReady()
 const opts = { skip: skip ?? false }
@@ -81,4 +81,33 @@ steps:
   const refused = await se(['execute', 'one.yaml', '--wait', '--json'], { dataDir: alone, cwd: work, env: { SE_TOOLS: 'sh' } })
   assert.equal(refused.code, 2)
   assert.match(json(refused).error.message, /capability 'podman' for step inside/)
+})
+
+test('a deployed manifest is announced on the DHT by the node that runs it, and withdrawn on removal', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const [asker, host] = await Promise.all([meshNode(t, bootstrap, 'asker'), meshNode(t, bootstrap, 'host')])
+  await waitForStates(asker, [host], 'up')
+  t.after(() => removePodsOf(host.key))
+  const manifest = path.join(host.dataDir, 'announced.yaml')
+  await writeFile(manifest, `apiVersion: v1
+kind: Pod
+metadata: { name: announced }
+spec:
+  containers:
+    - { name: main, image: ${TEST_IMAGE}, command: ["/bin/sleep", "600"] }
+`)
+  const deployed = json(await se(['deploy', manifest, '--json'], { dataDir: host.dataDir }))
+  const found = await waitFor('the provider record', async () => {
+    const r = await se(['providers', 'announced', '--json'], { dataDir: asker.dataDir })
+    const list = r.code === 0 ? json(r) : []
+    return list.some((p: any) => p.nodeId === host.key) ? list : undefined
+  }, 20_000)
+  assert.equal(found.find((p: any) => p.nodeId === host.key).name, 'host')
+  assert.equal((await se(['remove', deployed.id], { dataDir: host.dataDir })).code, 0)
+  const mine = await se(['providers', 'announced', '--json'], { dataDir: host.dataDir })
+  assert.equal(mine.code, 1, 'the host no longer lists itself')
+  await waitFor('the record to be gone from the DHT', async () => {
+    const r = await se(['providers', 'announced', '--json'], { dataDir: asker.dataDir })
+    return r.code === 1 || undefined
+  }, 20_000)
 })
