@@ -74,7 +74,7 @@ test('FrameDecoder: a header split across chunks is still checked', () => {
 // --- RpcPeer over an in-memory pair -------------------------------------------
 
 function nodeInfo (name = 'n1'): NodeInfo {
-  return { nodeId: 'ab'.repeat(32), name, version: '0.1.0', dataDir: '/tmp/x', pid: 42, startedAt: 1000, workflowsRunning: 0, workflowsWaiting: 0 }
+  return { nodeId: 'ab'.repeat(32), name, version: '0.1.0', dataDir: '/tmp/x', pid: 42, startedAt: 1000, workflowsRunning: 0, workflowsWaiting: 0, mesh: null }
 }
 
 function workflowStatus (id: string, state = 'running', stdout = ''): WorkflowStatus {

@@ -445,7 +445,8 @@ export class SeNode implements NodeApi {
       pid: this.config.pid ?? 0,
       startedAt: this.startedAt,
       workflowsRunning: counts.running + counts.pending,
-      workflowsWaiting: counts.waiting
+      workflowsWaiting: counts.waiting,
+      mesh: this.config.mesh?.name ?? null
     }
   }
 

@@ -232,7 +232,8 @@ export const TYPES: unknown[] = [
       { name: 'pid', type: 'int' },
       { name: 'startedAt', type: 'long' },
       { name: 'workflowsRunning', type: 'int' },
-      { name: 'workflowsWaiting', type: 'int' }
+      { name: 'workflowsWaiting', type: 'int' },
+      { name: 'mesh', type: nullable('string'), default: null, doc: 'the mesh the node is in; null when it runs alone' }
     ]
   },
   {

@@ -131,6 +131,7 @@ export interface NodeInfo {
   startedAt: number
   workflowsRunning: number
   workflowsWaiting: number
+  mesh: string | null
 }
 
 export interface RemoteError {
