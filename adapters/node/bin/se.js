@@ -22,7 +22,7 @@ function newestSource (dir) {
 function bundleIsFresh () {
   try {
     const built = statSync(bundle).mtimeMs
-    return built >= Math.max(newestSource(path.join(root, 'core')), newestSource(path.join(root, 'adapters')))
+    return built >= Math.max(...['core', 'adapters', 'tui'].map(dir => newestSource(path.join(root, dir))))
   } catch {
     return false
   }

@@ -291,6 +291,18 @@ export function createProgram (io: CliIO, state: CliState): Command {
 
   addWorkloadCommands(program, io, state)
 
+  program.command('dashboard')
+    .description('the full-screen view: nodes, workloads, workflows, graphs, audit; answer interventions with one key')
+    .option('--demo', 'with no node running: also start two local demo nodes and a workflow that is routed and asks for approval')
+    .option('--readonly', 'look only: every action is off')
+    .option('--refresh-ms <ms>', 'how often to refresh', v => Number.parseInt(v, 10), 1000)
+    .addHelpText('after', '\nKeys: tab/arrows move, / filter, : command, ? help, l logs, d details, x run, a/r approve/reject, q quit.\nExamples:\n  se dashboard\n  se dashboard --demo        # what npm start runs\n  se dashboard --readonly --refresh-ms 2000')
+    .action(async (opts: { demo?: boolean, readonly?: boolean, refreshMs: number }, cmd: Command) => {
+      if (!Number.isInteger(opts.refreshMs) || opts.refreshMs < 100) throw SeError.badInput(`--refresh-ms ${String(opts.refreshMs)} is not a whole number of 100 or more`)
+      const { runDashboard } = await import('./dashboard.js')
+      state.exitCode = await runDashboard(io, dataDirOf(cmd), { demo: opts.demo === true, readonly: opts.readonly === true, refreshMs: opts.refreshMs })
+    })
+
   program.command('shell')
     .description('an interactive se> prompt with the same commands, history and completion')
     .addHelpText('after', '\nExample:\n  se shell\n  se> execute VERSION_TRANSITION --input repo=. --wait')

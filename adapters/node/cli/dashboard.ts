@@ -1,0 +1,115 @@
+// `se dashboard`: the full-screen view over the local node. With no node running
+// it starts one in this process, in a mesh of its own on an embedded loopback
+// bootstrap so it works offline; `--demo` adds two more local nodes with other
+// capabilities and starts a workflow that is routed and asks for approval.
+import { execa, type ResultPromise } from 'execa'
+import { appendFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { SeError } from '../../../core/errors.js'
+import type { NodeApi } from '../../../core/protocol/types.js'
+import type { Logger } from '../../../core/ports.js'
+import { DashboardModel } from '../../../tui/view-model.js'
+import { DashboardSource, REFRESH_MS } from '../../../tui/source.js'
+import { DashboardScreen } from '../../../tui/screen.js'
+import { connectNode } from '../client.js'
+import { CLI_ENTRY } from '../config.js'
+import { startLocalNode } from '../local-node.js'
+import { meshConfigFrom } from '../mesh-config.js'
+import { startBootstrap } from '../swarm.js'
+import type { CliIO } from './program.js'
+
+export interface DashboardOptions {
+  demo: boolean
+  readonly: boolean
+  refreshMs: number
+}
+
+const DEMO_MESH = 'se-local'
+const DEMO_WORKFLOW = 'DEMO_ROUTING'
+const DEMO_NODES = [
+  { name: 'builder', args: ['--capability', 'builder'], env: {} },
+  // No podman and few tools: an edge box, so routing has a reason to choose.
+  { name: 'edge', args: ['--capability', 'edge'], env: { SE_TOOLS: 'sh,git' } }
+]
+const DEMO_JOIN_TIMEOUT_MS = 20_000
+
+export async function runDashboard (io: CliIO, dataDir: string, opts: DashboardOptions): Promise<number> {
+  if (!io.isTTY || process.stdin.isTTY !== true) {
+    throw SeError.badInput('the dashboard needs a terminal', 'run it in a terminal (over SSH works); for scripts use the other commands with --json')
+  }
+  const cleanups: Array<() => Promise<unknown>> = []
+  const logFile = path.join(dataDir, 'dashboard.log')
+  // The terminal belongs to the dashboard: node messages go to a file.
+  const log: Logger = {
+    info: m => appendLog(logFile, 'info', m),
+    warn: m => appendLog(logFile, 'warn', m),
+    error: m => appendLog(logFile, 'error', m)
+  }
+  let api: NodeApi
+  let meshArgs: string[] | null = null
+  try {
+    try {
+      const conn = await connectNode(dataDir)
+      api = conn.api
+      cleanups.push(async () => conn.close())
+    } catch (err) {
+      if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+      const boot = await startBootstrap('127.0.0.1', 0)
+      cleanups.push(async () => await boot.close())
+      const bootstrap = `${boot.address.host}:${boot.address.port}`
+      const secret = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2)
+      meshArgs = ['--mesh', DEMO_MESH, '--mesh-secret', secret, '--bootstrap', bootstrap]
+      const mesh = meshConfigFrom({ mesh: DEMO_MESH, meshSecret: secret, bootstrap }, m => log.warn(m))
+      const local = await startLocalNode({ dataDir, log, ...(mesh === undefined ? {} : { mesh }) })
+      api = local.node
+      cleanups.push(async () => await local.close())
+    }
+    const model = new DashboardModel({ readonly: opts.readonly })
+    const source = new DashboardSource(api, model, { refreshMs: opts.refreshMs, onError: err => model.setMessage(`refresh failed: ${err.message}`) })
+    await source.start()
+    const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard' })
+    if (opts.demo) {
+      if (meshArgs === null) model.setMessage('--demo adds nodes only to a dashboard that runs its own node; a node is already running here')
+      else void startDemo(meshArgs, api, model, cleanups, log)
+    }
+    await screen.done
+    return 0
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {})
+  }
+}
+
+async function startDemo (meshArgs: string[], api: NodeApi, model: DashboardModel, cleanups: Array<() => Promise<unknown>>, log: Logger): Promise<void> {
+  model.setMessage('demo: starting nodes builder and edge…')
+  const procs: ResultPromise[] = []
+  for (const demo of DEMO_NODES) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), `se-demo-${demo.name}-`))
+    const proc = execa(process.execPath, [CLI_ENTRY, 'node', 'start', '--data-dir', dir, '--name', demo.name, ...demo.args, ...meshArgs], {
+      env: { ...demo.env, SE_SHUTDOWN_GRACE_SEC: '2' }, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', reject: false
+    })
+    procs.push(proc)
+    // They stop when the dashboard quits, and take their data with them.
+    cleanups.push(async () => { proc.kill('SIGTERM'); await proc; await rm(dir, { recursive: true, force: true }) })
+    // One at a time: nodes that join a topic at the same instant can take many seconds to find each other.
+    const started = Date.now()
+    while (Date.now() - started < DEMO_JOIN_TIMEOUT_MS) {
+      if ((await api.listNodes().catch(() => [])).some(n => n.name === demo.name && n.state === 'up')) break
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+  }
+  try {
+    const s = await api.executeWorkflow({ definition: null, source: DEMO_WORKFLOW, inputs: {}, workdir: os.tmpdir(), requestedBy: '' })
+    model.setMessage(`demo: ${s.name} ${s.id} started; it is routed to builder and will ask you to approve (a)`)
+  } catch (err) {
+    log.warn(`demo workflow: ${(err as Error).message}`)
+    model.setMessage(`demo: could not start ${DEMO_WORKFLOW}: ${(err as Error).message}`)
+  }
+}
+
+function appendLog (file: string, level: string, message: string): void {
+  try { appendFileSync(file, `${new Date().toISOString()} ${level} ${message}\n`) } catch {}
+}
+
+export { REFRESH_MS }

@@ -1,0 +1,72 @@
+// The dashboard in a real terminal (tmux) over a real two-node mesh: it shows
+// both nodes and their capabilities, raises a routed workflow's intervention,
+// approves it with one key, filters, survives a resize to 80x24, and quits
+// cleanly with exit code 0.
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { test } from 'node:test'
+import { SE_BIN, json, se, tempDir, waitFor } from './helpers/cli.js'
+import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
+import { terminal, tmuxAvailable } from './helpers/tmux.js'
+
+const skip = await tmuxAvailable()
+const opts = { skip: skip ?? false }
+
+test('the dashboard shows the mesh, answers an intervention with one key, filters, fits 80x24 and quits cleanly', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const [home, worker] = await Promise.all([meshNode(t, bootstrap, 'home'), meshNode(t, bootstrap, 'worker', { tags: ['builder'] })])
+  await waitForStates(home, [worker], 'up')
+  const out = path.join(await tempDir(t), 'exit')
+  const term = await terminal(t, `sh -c '${process.execPath} ${SE_BIN} --data-dir ${home.dataDir} dashboard --refresh-ms 300; echo "EXIT=$?" > ${out}; echo dashboard-exited; sleep 60'`, { env: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } })
+
+  const first = await term.waitFor('both nodes with their capabilities', s => /home \*/.test(s) && /worker .*tag:builder/.test(s))
+  assert.match(first, / nodes /)
+  assert.match(first, / workloads /)
+  assert.match(first, / workflows /)
+  assert.match(first, / audit /)
+  assert.match(first, /cpu %/)
+
+  // A workflow routed to the worker that stops for a person.
+  const dir = await tempDir(t)
+  await writeFile(path.join(dir, 'ship.yaml'), [
+    'name: SHIP',
+    'requires: { capabilities: [builder] }',
+    'steps:',
+    '  - { id: build, run: { command: sh, args: [-c, "echo build-7"] } }',
+    '  - { id: confirm, intervention: { prompt: "Ship ${steps.build.stdout} now?", choices: [approve, reject] } }',
+    '  - { id: done, run: { command: "true" } }',
+    ''
+  ].join('\n'))
+  const id = json(await se(['execute', 'ship.yaml', '--json'], { dataDir: home.dataDir, cwd: dir })).id as string
+  const prompt = await term.waitFor('the intervention prompt', s => s.includes('intervention 1 of 1') && s.includes('Ship build-7 now?'))
+  assert.match(prompt, /step confirm on home/)
+  assert.match(prompt, /\[1\] approve\s+\[2\] reject/)
+  await term.keys('a')
+  const done = await waitFor('the workflow to complete', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return s.state === 'completed' ? s : undefined
+  })
+  assert.equal(done.steps[0].node, worker.key)
+  assert.equal(done.steps[1].choice, 'approve')
+  await term.waitFor('the prompt to go', s => !s.includes('intervention 1 of 1') && /workflows 1[^\n]*\n[^\n]*\n[^\n]*SHIP\s+\S+\s+completed/.test(s))
+
+  // `/` filters the focused table (nodes).
+  await term.keys('/')
+  await term.type('worker')
+  await term.keys('Enter')
+  const filtered = await term.waitFor('only the worker row', s => /nodes 1\/2/.test(s))
+  assert.doesNotMatch(filtered.split('\n').filter(l => l.includes('│')).join('\n'), /home \*/)
+
+  await term.resize(80, 24)
+  const small = await term.waitFor('the 80x24 layout', s => s.split('\n').length <= 24 && /^\S+ nodes /.test(s) && !s.includes('cpu %') && / workflows /.test(s) && /2\/2 nodes up/.test(s.split('\n').pop() ?? ''))
+  for (const pane of ['nodes', 'workloads', 'workflows', 'audit']) assert.match(small, new RegExp(` ${pane}`))
+  assert.ok(small.split('\n').every(l => l.length <= 80))
+
+  await term.keys('q')
+  const after = await term.waitFor('the dashboard to exit', s => s.includes('dashboard-exited'))
+  // Borders are gone (tmux shows line-drawing characters as lqk/mqj when captured as text).
+  assert.doesNotMatch(after, /[┌┐└┘]|lqq|mqq/, 'the normal screen is back')
+  const { readFile } = await import('node:fs/promises')
+  assert.equal((await readFile(out, 'utf8')).trim(), 'EXIT=0')
+})

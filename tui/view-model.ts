@@ -1,0 +1,526 @@
+// Everything `se dashboard` shows, without blessed: tables, selection, filters,
+// graph history and the intervention queue. tui/screen.ts only draws this and
+// sends key actions back, so what a person sees can be tested without a terminal.
+import { formatAuditLine } from '../core/audit/format.js'
+import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
+
+export type PaneId = 'nodes' | 'workloads' | 'workflows' | 'audit'
+export const PANES: PaneId[] = ['nodes', 'workloads', 'workflows', 'audit']
+
+const DEFAULT_HISTORY_MS = 5 * 60_000
+const DEFAULT_AUDIT_LINES = 200
+const NODE_STATE_RANK: Record<string, number> = { up: 0, suspect: 1, down: 2 }
+const ACTIVE_WORKFLOW_STATES = new Set(['running', 'pending', 'waiting_node'])
+const FINISHED_WORKFLOW_STATES = new Set(['completed', 'failed', 'cancelled'])
+const STEP_MARK: Record<string, string> = {
+  pending: '·', running: '▶', waiting_intervention: '?', waiting_node: '…', completed: '✓', failed: '✗', skipped: '↷'
+}
+const HEADERS = {
+  nodes: ['NAME', 'STATE', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'],
+  workloads: ['ID', 'NODE', 'ENGINE', 'STATE', 'PORTS', 'RESTARTS', 'UPTIME'],
+  workflows: ['NAME', 'ID', 'STATE', 'STEP', 'NODE', 'ELAPSED']
+}
+/** Status bar hints; the flagged ones change something and are hidden when read-only. */
+const HINTS: Array<[string, boolean]> = [
+  ['tab pane', false], ['↑↓ row', false], ['/ filter', false], [': command', false], ['? help', false],
+  ['l logs', false], ['d details', false], ['x run', true], ['a/r approve/reject', true], ['q quit', false]
+]
+/** Help overlay: [keys, what they do, changes something]. */
+export const HELP_KEYS: Array<[string, string, boolean]> = [
+  ['tab / shift-tab', 'next / previous pane', false],
+  ['↑ ↓', 'move the selection', false],
+  ['/', 'filter the focused pane (empty text clears)', false],
+  [':', 'type a command', false],
+  ['?', 'this help', false],
+  ['l', 'logs of the selected workload or workflow', false],
+  ['d', 'details of the selected row', false],
+  ['x', 'run a workflow', true],
+  ['a', 'approve the current intervention', true],
+  ['r', 'reject (or abort) the current intervention', true],
+  ['1-9', 'pick that choice of the current intervention', true],
+  ['n / p', 'next / previous pending intervention', false],
+  ['c', 'comment on the current intervention', true],
+  ['q', 'quit', false]
+]
+export const HELP_COMMANDS: Array<[string, string, boolean]> = [
+  [':execute NAME', 'run the catalogue workflow NAME', true],
+  [':deploy FILE', 'deploy the workload manifest FILE', true],
+  [':nodes', 'focus the nodes pane', false],
+  [':workloads', 'focus the workloads pane', false],
+  [':workflows', 'focus the workflows pane', false],
+  [':audit', 'focus the audit pane', false],
+  [':quit', 'quit', false]
+]
+
+export interface Snapshot {
+  nodes: MeshNode[]
+  workloads: WorkloadStatus[]
+  workflows: WorkflowStatus[]
+  meshName: string | null
+  at: number
+}
+
+export interface Table { header: string[], rows: string[][], selected: number, total: number }
+export interface Series { title: string, x: string[], y: number[] }
+
+export interface PendingIntervention {
+  workflowId: string
+  workflowName: string
+  stepId: string
+  node: string
+  prompt: string
+  choices: string[]
+  requestedAt: number
+}
+
+export interface ModelOptions { now?: () => number, historyMs?: number, auditLines?: number, readonly?: boolean }
+
+type TablePane = Exclude<PaneId, 'audit'>
+interface Row<T> { key: string, cells: string[], item: T }
+interface Point { at: number, cpu: number, memory: number }
+
+export function cpuPercent (s: NodeSample): number { return s.cpus > 0 ? Math.min(100, s.loadAverage / s.cpus * 100) : 0 }
+
+export function memoryPercent (s: NodeSample): number { return s.memoryTotalMb > 0 ? Math.min(100, s.memoryUsedMb / s.memoryTotalMb * 100) : 0 }
+
+/** Same units as the CLI's `age`: whole seconds, minutes, hours or days. */
+export function shortDuration (ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m`
+  if (s < 86400) return `${Math.floor(s / 3600)}h`
+  return `${Math.floor(s / 86400)}d`
+}
+
+export function truncate (text: string, width: number): string {
+  if (width <= 0) return ''
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`
+}
+
+function gib (mb: number): string { return (mb / 1024).toFixed(1).replace(/\.0$/, '') }
+
+function bytes (n: number | null): string {
+  if (n === null) return 'none'
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(n / 1024 ** 2)} MiB`
+}
+
+function iso (ms: number | null): string { return ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+
+function clamp (n: number, lo: number, hi: number): number { return Math.max(lo, Math.min(hi, n)) }
+
+function field (label: string, value: string): string { return `${label.padEnd(13)}${value}` }
+
+function byRequest (a: { requestedAt: number, workflowId: string }, b: { requestedAt: number, workflowId: string }): number {
+  return a.requestedAt - b.requestedAt || a.workflowId.localeCompare(b.workflowId)
+}
+
+export class DashboardModel {
+  readonly readonly: boolean
+  private readonly now: () => number
+  private readonly historyMs: number
+  private readonly auditCap: number
+  private readonly listeners = new Set<() => void>()
+  private snap: Snapshot = { nodes: [], workloads: [], workflows: [], meshName: null, at: 0 }
+  private names = new Map<string, string>()
+  private readonly history = new Map<string, Point[]>()
+  private audit: Array<{ seq: number, line: string }> = []
+  private focused: PaneId = 'nodes'
+  private readonly filters: Record<PaneId, string> = { nodes: '', workloads: '', workflows: '', audit: '' }
+  // The key keeps a row selected while rows move; the index is where to clamp to when it goes.
+  private readonly selection: Record<TablePane, { key: string | null, index: number }> = {
+    nodes: { key: null, index: 0 }, workloads: { key: null, index: 0 }, workflows: { key: null, index: 0 }
+  }
+  private currentId: string | null = null
+  private currentRef: { requestedAt: number, workflowId: string } | null = null
+  private currentToken: string | null = null
+  private draft = ''
+  private msg: string | null = null
+
+  constructor (opts: ModelOptions = {}) {
+    this.now = opts.now ?? Date.now
+    this.historyMs = opts.historyMs ?? DEFAULT_HISTORY_MS
+    this.auditCap = opts.auditLines ?? DEFAULT_AUDIT_LINES
+    this.readonly = opts.readonly ?? false
+  }
+
+  onChange (listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  private changed (): void {
+    for (const listener of [...this.listeners]) listener()
+  }
+
+  update (snapshot: Snapshot): void {
+    this.snap = snapshot
+    this.names = new Map(snapshot.nodes.map(n => [n.nodeId, n.name]))
+    const cutoff = snapshot.at - this.historyMs
+    for (const node of snapshot.nodes) {
+      if (node.sample === null) continue
+      const points = this.history.get(node.nodeId) ?? []
+      // A repeated poll result must not draw the same instant twice.
+      if (points.at(-1)?.at !== snapshot.at) points.push({ at: snapshot.at, cpu: cpuPercent(node.sample), memory: memoryPercent(node.sample) })
+      this.history.set(node.nodeId, points)
+    }
+    for (const [id, points] of this.history) {
+      const kept = points.filter(p => p.at >= cutoff)
+      if (kept.length === 0 || !this.names.has(id)) this.history.delete(id)
+      else this.history.set(id, kept)
+    }
+    for (const pane of ['nodes', 'workloads', 'workflows'] as const) this.settle(pane)
+    this.settleIntervention()
+    this.changed()
+  }
+
+  addAudit (records: AuditRecord[]): void {
+    // Polls overlap (the source asks from its last seq, a restart asks again), so repeats are normal.
+    const seen = new Set(this.audit.map(a => a.seq))
+    const fresh: Array<{ seq: number, line: string }> = []
+    for (const r of records) {
+      if (seen.has(r.seq)) continue
+      seen.add(r.seq)
+      fresh.push({ seq: r.seq, line: formatAuditLine(r) })
+    }
+    if (fresh.length === 0) return
+    this.audit = [...this.audit, ...fresh]
+      .sort((a, b) => a.seq - b.seq)
+      .slice(-this.auditCap)
+    this.changed()
+  }
+
+  // Panes, selection, filter
+
+  get focus (): PaneId { return this.focused }
+  focusNext (): void { this.cycle(1) }
+  focusPrev (): void { this.cycle(-1) }
+  setFocus (pane: PaneId): void { this.focused = pane; this.changed() }
+
+  private cycle (delta: number): void {
+    this.setFocus(PANES[(PANES.indexOf(this.focused) + delta + PANES.length) % PANES.length] ?? 'nodes')
+  }
+
+  /** The audit pane has no selection (the renderer scrolls it), so this does nothing there. */
+  move (delta: number): void {
+    if (this.focused === 'audit') return
+    const pane = this.focused
+    const rows = this.visible(pane)
+    if (rows.length === 0) return
+    const index = clamp(this.resolve(pane, rows) + delta, 0, rows.length - 1)
+    this.selection[pane] = { key: rows[index]?.key ?? null, index }
+    this.changed()
+  }
+
+  table (pane: TablePane): Table {
+    const all = this.rows(pane)
+    const rows = this.filtered(pane, all)
+    return { header: HEADERS[pane], rows: rows.map(r => r.cells), selected: this.resolve(pane, rows), total: all.length }
+  }
+
+  auditLines (): string[] {
+    const needle = this.filters.audit.toLowerCase()
+    return this.audit.map(a => a.line).filter(line => line.toLowerCase().includes(needle))
+  }
+
+  setFilter (pane: PaneId, text: string): void {
+    this.filters[pane] = text
+    if (pane !== 'audit') this.settle(pane)
+    this.changed()
+  }
+
+  filter (pane: PaneId): string { return this.filters[pane] }
+
+  selectedNode (): MeshNode | null { return this.pick('nodes', this.nodeRows()) }
+  selectedWorkload (): WorkloadStatus | null { return this.pick('workloads', this.workloadRows()) }
+  selectedWorkflow (): WorkflowStatus | null { return this.pick('workflows', this.workflowRows()) }
+
+  private pick<T> (pane: TablePane, all: Array<Row<T>>): T | null {
+    const rows = this.filtered(pane, all)
+    return rows[this.resolve(pane, rows)]?.item ?? null
+  }
+
+  private rows (pane: TablePane): Array<Row<unknown>> {
+    return pane === 'nodes' ? this.nodeRows() : pane === 'workloads' ? this.workloadRows() : this.workflowRows()
+  }
+
+  private visible (pane: TablePane): Array<Row<unknown>> { return this.filtered(pane, this.rows(pane)) }
+
+  private filtered<T> (pane: TablePane, rows: Array<Row<T>>): Array<Row<T>> {
+    const needle = this.filters[pane].toLowerCase()
+    return needle === '' ? rows : rows.filter(r => r.cells.join(' ').toLowerCase().includes(needle))
+  }
+
+  private resolve (pane: TablePane, rows: Array<Row<unknown>>): number {
+    if (rows.length === 0) return -1
+    const { key, index } = this.selection[pane]
+    const found = key === null ? -1 : rows.findIndex(r => r.key === key)
+    return found >= 0 ? found : clamp(index, 0, rows.length - 1)
+  }
+
+  // After a clamp the row now under the cursor becomes the selected one, so it then
+  // stays put; with nothing visible the old selection waits for the filter to clear.
+  private settle (pane: TablePane): void {
+    const rows = this.visible(pane)
+    const index = this.resolve(pane, rows)
+    if (index >= 0) this.selection[pane] = { key: rows[index]?.key ?? null, index }
+  }
+
+  private nodeName (id: string | null): string { return id === null ? '-' : this.names.get(id) ?? id.slice(0, 8) }
+
+  private nodeRows (): Array<Row<MeshNode>> {
+    return [...this.snap.nodes]
+      .sort((a, b) => Number(b.self) - Number(a.self) || (NODE_STATE_RANK[a.state] ?? 3) - (NODE_STATE_RANK[b.state] ?? 3) || a.name.localeCompare(b.name))
+      .map(n => {
+        const s = n.sample
+        const c = n.capabilities
+        return {
+          key: n.nodeId,
+          item: n,
+          cells: [
+            `${n.name}${n.self ? ' *' : ''}`,
+            n.state,
+            s === null ? '-' : `${Math.round(cpuPercent(s))}%`,
+            s === null ? '-' : `${(s.memoryUsedMb / 1024).toFixed(1)}/${gib(s.memoryTotalMb)} GiB`,
+            n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
+            s === null ? '-' : String(s.workloadsRunning),
+            s === null ? '-' : String(s.workflowsRunning),
+            // Tags first: they are what an operator set this node apart with; tools are mostly alike.
+            [...new Set([...c.tags.map(t => `tag:${t}`), ...c.engines, ...c.tools])].join(',')
+          ]
+        }
+      })
+  }
+
+  private workloadRows (): Array<Row<WorkloadStatus>> {
+    const now = this.now()
+    return [...this.snap.workloads]
+      .sort((a, b) => Number(b.state === 'failed') - Number(a.state === 'failed') || a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .map(w => ({
+        key: w.id,
+        item: w,
+        cells: [
+          w.id, w.nodeName, w.engine, w.state, w.ports.join(',') || '-', String(w.restarts),
+          w.state === 'running' && w.startedAt !== null ? shortDuration(now - w.startedAt) : '-'
+        ]
+      }))
+  }
+
+  private workflowRows (): Array<Row<WorkflowStatus>> {
+    const rank = (w: WorkflowStatus): number => w.state === 'waiting_intervention' ? 0 : ACTIVE_WORKFLOW_STATES.has(w.state) ? 1 : 2
+    // Unfinished ones oldest first (longest waiting on top), finished ones newest first.
+    const order = (w: WorkflowStatus): number => rank(w) === 2 ? -(w.endedAt ?? w.createdAt) : w.createdAt
+    return [...this.snap.workflows]
+      .sort((a, b) => rank(a) - rank(b) || order(a) - order(b) || a.id.localeCompare(b.id))
+      .map(w => ({
+        key: w.id,
+        item: w,
+        cells: [w.name, w.id, w.state, w.currentStep ?? '-', this.nodeName(this.stepNode(w)), shortDuration(this.elapsed(w))]
+      }))
+  }
+
+  private stepNode (w: WorkflowStatus): string | null { return w.steps.find(s => s.id === w.currentStep)?.node ?? null }
+
+  private elapsed (w: WorkflowStatus): number {
+    const start = w.startedAt ?? w.createdAt
+    return (FINISHED_WORKFLOW_STATES.has(w.state) ? w.endedAt ?? this.now() : this.now()) - start
+  }
+
+  /** The selected row of the focused pane, every field; nothing for the audit pane, whose lines are already whole. */
+  details (): string[] {
+    if (this.focused === 'nodes') { const n = this.selectedNode(); return n === null ? [] : this.nodeDetails(n) }
+    if (this.focused === 'workloads') { const w = this.selectedWorkload(); return w === null ? [] : this.workloadDetails(w) }
+    if (this.focused === 'workflows') { const w = this.selectedWorkflow(); return w === null ? [] : this.workflowDetails(w) }
+    return []
+  }
+
+  private nodeDetails (n: MeshNode): string[] {
+    const c = n.capabilities
+    const s = n.sample
+    return [
+      field('node', `${n.name}${n.self ? ' (this node)' : ''}`),
+      field('key', n.nodeId),
+      field('state', `${n.state}${n.self || n.lastSeen === null ? '' : `, last seen ${shortDuration(this.now() - n.lastSeen)} ago`}`),
+      field('rtt', n.self ? '-' : n.latencyMs === null ? 'unknown' : `${n.latencyMs.toFixed(1)} ms`),
+      field('runtime', `${c.runtime} on ${c.platform}/${c.arch}, se ${c.version}`),
+      field('cpus', `${c.cpus} (load ${(s?.loadAverage ?? c.loadAverage).toFixed(2)}${s === null ? '' : `, ${Math.round(cpuPercent(s))}%`})`),
+      field('memory', s === null ? `${c.memoryFreeMb} MiB free of ${c.memoryTotalMb} MiB` : `${(s.memoryUsedMb / 1024).toFixed(1)}/${gib(s.memoryTotalMb)} GiB (${Math.round(memoryPercent(s))}%)`),
+      field('running', s === null ? 'unknown' : `${s.workloadsRunning} workloads, ${s.workflowsRunning} workflows`),
+      field('engines', c.engines.join(', ') || 'none'),
+      field('tools', c.tools.join(', ') || 'none found'),
+      field('credentials', c.credentials.join(', ') || 'none'),
+      field('tags', c.tags.join(', ') || 'none')
+    ]
+  }
+
+  private workloadDetails (w: WorkloadStatus): string[] {
+    const lines = [
+      field('workload', `${w.name} (${w.id})`),
+      field('kind', w.kind),
+      field('source', w.source),
+      field('engine', w.engine),
+      field('node', `${w.nodeName} (${w.node})`),
+      field('state', `${w.state}${w.reason === null ? '' : `: ${w.reason}`}`),
+      field('replicas', String(w.replicas)),
+      field('pods', w.pods.join(', ') || 'none'),
+      field('ports', w.ports.join(', ') || 'none'),
+      field('restarts', String(w.restarts)),
+      field('created', iso(w.createdAt)),
+      field('started', w.startedAt === null ? '-' : `${iso(w.startedAt)} (${shortDuration(this.now() - w.startedAt)} ago)`),
+      field('memory limit', bytes(w.memoryLimitBytes)),
+      field('cpus', w.cpus === null ? 'no limit' : String(w.cpus)),
+      `containers (${w.containers.length})`
+    ]
+    for (const c of w.containers) {
+      lines.push(`  ${c.pod}/${c.name}  ${c.image}  ${c.state}${c.exitCode === null ? '' : `  exit ${c.exitCode}`}  restarts ${c.restarts}`)
+    }
+    return lines
+  }
+
+  private workflowDetails (w: WorkflowStatus): string[] {
+    const lines = [
+      field('workflow', `${w.name} (${w.id})`),
+      field('state', `${w.state}${w.error === null ? '' : `: ${w.error}`}`),
+      field('source', w.source),
+      field('node', `${this.nodeName(w.node)} (${w.node})`),
+      field('requested by', w.requestedBy),
+      field('inputs', Object.entries(w.inputs).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'),
+      field('created', iso(w.createdAt)),
+      field('started', iso(w.startedAt)),
+      field('ended', iso(w.endedAt)),
+      field('elapsed', shortDuration(this.elapsed(w))),
+      field('current step', w.currentStep ?? '-'),
+      `steps (${w.steps.length})`
+    ]
+    const width = Math.max(0, ...w.steps.map(s => s.id.length))
+    for (const s of w.steps) {
+      const parts = [`  ${STEP_MARK[s.state] ?? ' '} ${s.id.padEnd(width)}  ${s.state}`, `on ${this.nodeName(s.node)}`]
+      if (s.exitCode !== null) parts.push(`exit ${s.exitCode}`)
+      if (s.attempts > 1) parts.push(`attempts ${s.attempts}`)
+      if (s.durationMs !== null) parts.push(`${(s.durationMs / 1000).toFixed(1)} s`)
+      if (s.choice !== null) parts.push(`chose ${s.choice}${s.comment === null ? '' : ` (${s.comment})`}`)
+      if (s.error !== null) parts.push(`— ${s.error}`)
+      lines.push(parts.join('  '))
+    }
+    if (w.intervention !== null) {
+      lines.push(`waiting for a person at ${w.intervention.stepId}: ${w.intervention.prompt}`, `  choices: ${w.intervention.choices.join(', ')}`)
+    }
+    return lines
+  }
+
+  // Graphs
+
+  cpuSeries (): Series[] { return this.series(p => p.cpu) }
+  memorySeries (): Series[] { return this.series(p => p.memory) }
+
+  // Labels count back from the newest sample of any node, so all lines share one time axis.
+  private series (value: (p: Point) => number): Series[] {
+    const newest = Math.max(...[...this.history.values()].map(points => points.at(-1)?.at ?? 0))
+    const out: Series[] = []
+    for (const node of this.snap.nodes) {
+      const points = this.history.get(node.nodeId)
+      if (points === undefined) continue
+      out.push({ title: node.name, x: points.map(p => p.at === newest ? '0s' : `-${Math.round((newest - p.at) / 1000)}s`), y: points.map(value) })
+    }
+    return out
+  }
+
+  /**
+   * Cpu and memory of one node: the selected node, or, with the workloads pane
+   * focused, the node the selected workload runs on (per-workload stats are not
+   * in the snapshot). Empty when that node has no sample.
+   */
+  gauges (): Array<{ label: string, percent: number }> {
+    let node = this.selectedNode()
+    const workload = this.focused === 'workloads' ? this.selectedWorkload() : null
+    if (workload !== null) node = this.snap.nodes.find(n => n.nodeId === workload.node) ?? null
+    if (node === null || node.sample === null) return []
+    return [
+      { label: `${node.name} cpu`, percent: Math.round(cpuPercent(node.sample)) },
+      { label: `${node.name} memory`, percent: Math.round(memoryPercent(node.sample)) }
+    ]
+  }
+
+  // Interventions
+
+  interventions (): PendingIntervention[] {
+    const out: PendingIntervention[] = []
+    for (const w of this.snap.workflows) {
+      if (w.state !== 'waiting_intervention' || w.intervention === null) continue
+      const i = w.intervention
+      out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt })
+    }
+    return out.sort(byRequest)
+  }
+
+  current (): PendingIntervention | null { return this.interventions().find(p => p.workflowId === this.currentId) ?? null }
+
+  // The current one stays while pending; once answered, the one queued after it takes
+  // its place (the oldest when it was last), as a person works down the queue.
+  private settleIntervention (): void {
+    const queue = this.interventions()
+    const ref = this.currentRef
+    const next = queue.find(p => p.workflowId === this.currentId) ??
+      (ref === null ? undefined : queue.find(p => byRequest(p, ref) > 0)) ?? queue[0]
+    this.setCurrent(next ?? null)
+  }
+
+  private setCurrent (p: PendingIntervention | null): void {
+    // A new step of the same workflow is a new question: the draft was for the old one.
+    const token = p === null ? null : `${p.workflowId}\n${p.stepId}\n${p.requestedAt}`
+    if (token !== this.currentToken) this.draft = ''
+    this.currentToken = token
+    this.currentId = p?.workflowId ?? null
+    this.currentRef = p === null ? null : { requestedAt: p.requestedAt, workflowId: p.workflowId }
+  }
+
+  nextIntervention (): void { this.step(1) }
+  prevIntervention (): void { this.step(-1) }
+
+  private step (delta: number): void {
+    const queue = this.interventions()
+    if (queue.length === 0) return
+    const at = queue.findIndex(p => p.workflowId === this.currentId)
+    this.setCurrent(queue[((at < 0 ? 0 : at + delta) % queue.length + queue.length) % queue.length] ?? null)
+    this.changed()
+  }
+
+  get comment (): string { return this.draft }
+  set comment (text: string) { this.setComment(text) }
+  setComment (text: string): void { this.draft = text; this.changed() }
+
+  choiceForKey (key: string): string | null {
+    const current = this.current()
+    if (this.readonly || current === null) return null
+    const offered = (c: string): string | null => current.choices.includes(c) ? c : null
+    if (key === 'a') return offered('approve')
+    if (key === 'r') return offered('reject') ?? offered('abort')
+    if (/^[1-9]$/.test(key)) return current.choices[Number(key) - 1] ?? null
+    return null
+  }
+
+  // Status
+
+  get message (): string | null { return this.msg }
+  set message (text: string | null) { this.setMessage(text) }
+  setMessage (text: string | null): void { this.msg = text; this.changed() }
+
+  /** The message goes before the hints, so a narrow terminal loses hints first. */
+  statusBar (width: number): string {
+    const nodes = this.snap.nodes
+    const parts = [
+      this.snap.meshName ?? 'no mesh',
+      `${nodes.filter(n => n.state === 'up').length}/${nodes.length} nodes up`,
+      `${this.interventions().length} pending`
+    ]
+    if (this.readonly) parts.push('read-only')
+    if (this.msg !== null && this.msg !== '') parts.push(this.msg)
+    parts.push(HINTS.filter(([, action]) => !this.readonly || !action).map(([hint]) => hint).join('  '))
+    return truncate(parts.join(' │ '), width)
+  }
+
+  help (): string[] {
+    const line = ([keys, what, action]: [string, string, boolean]): string =>
+      `  ${keys.padEnd(16)}${what}${action && this.readonly ? ' (disabled: read-only)' : ''}`
+    return ['keys', ...HELP_KEYS.map(line), '', 'commands', ...HELP_COMMANDS.map(line)]
+  }
+}
