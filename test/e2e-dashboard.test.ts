@@ -51,6 +51,19 @@ test('the dashboard shows the mesh, answers an intervention with one key, filter
   assert.equal(done.steps[1].choice, 'approve')
   await term.waitFor('the prompt to go', s => !s.includes('intervention 1 of 1') && /workflows 1[^\n]*\n[^\n]*\n[^\n]*SHIP\s+\S+\s+completed/.test(s))
 
+  // An intervention of a workflow another node holds comes up here too, and is answered there.
+  const away = json(await se(['execute', 'ship.yaml', '--json'], { dataDir: worker.dataDir, cwd: dir })).id as string
+  const remote = await term.waitFor('the worker\'s intervention', s => s.includes('intervention 1 of 1') && s.includes(away))
+  assert.match(remote, /step confirm on worker/)
+  await term.keys('a')
+  const answered = await waitFor('the worker\'s workflow to complete', async () => {
+    const s = json(await se(['status', away, '--json'], { dataDir: worker.dataDir }))
+    return s.state === 'completed' ? s : undefined
+  })
+  assert.match(answered.steps[1].choice, /approve/)
+  assert.match((await se(['audit', '--workflow', away], { dataDir: worker.dataDir })).stdout, /intervention_resolved: SHIP step confirm: approve by \S+ via home/)
+  await term.waitFor('the prompt to go', s => !s.includes('intervention 1 of 1'))
+
   // `/` filters the focused table (nodes).
   await term.keys('/')
   await term.type('worker')

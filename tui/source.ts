@@ -54,16 +54,20 @@ export class DashboardSource {
 
   private async fetch (): Promise<void> {
     try {
-      const [nodes, workloads, workflows, audit] = await Promise.all([
+      const [nodes, workloads, local, waiting, audit] = await Promise.all([
         this.api.listNodes(),
         this.api.listWorkloads(),
         this.api.listWorkflows([]),
+        // Interventions anywhere in the mesh, not only of workflows started here.
+        this.api.listInterventions(),
         this.api.readAudit({ workflowId: null, fromSeq: this.nextSeq, limit: this.firstAudit ? AUDIT_BACKLOG : 10_000 })
       ])
       if (this.stopped) return
       this.firstAudit = false
       const last = audit[audit.length - 1]
       if (last !== undefined) this.nextSeq = last.seq + 1
+      const known = new Set(local.map(w => w.id))
+      const workflows = [...local, ...waiting.filter(w => !known.has(w.id))]
       this.model.update({ nodes, workloads, workflows, meshName: this.meshName, at: Date.now() })
       if (audit.length > 0) this.model.addAudit(audit)
     } catch (err) {

@@ -8,8 +8,8 @@ import { fromHex, toHex } from '../audit/entry.js'
 import type { AuditInput } from '../audit/log.js'
 import { MESSAGES } from '../protocol/codec.js'
 import type {
-  MemberState, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
-  SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent
+  InterventionResult, MemberState, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
+  SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent, WorkflowStatus
 } from '../protocol/types.js'
 import { rpcClient } from '../rpc/node-api.js'
 import { RpcPeer, type Handler } from '../rpc/peer.js'
@@ -39,6 +39,10 @@ export interface MeshHost {
   runStep (from: string, request: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void): Promise<StepOutcome>
   cancelStep (from: string, workflowId: string, stepId: string): Promise<boolean>
   acceptAuditEntry (from: string, entry: SignedAuditEntry): Promise<boolean>
+  /** Workflows this node holds, for a member showing the mesh's pending interventions. */
+  listWorkflows (states: string[]): Promise<WorkflowStatus[]>
+  /** A person at another member answers an intervention of a workflow this node holds. */
+  resumeWorkflow (from: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
   /** A member became usable, or stopped being so. */
   membersChanged (member: Member): void
   /** Every heartbeat: a chance to retry what waits on membership, should a change have been missed. */
@@ -62,7 +66,7 @@ export interface MeshOptions {
 }
 
 /** Messages a member may call; everything else is refused and audited. */
-const PEER_MESSAGES = new Set(['heartbeat', 'registerCapabilities', 'getCapabilities', 'findNodesForWorkflow', 'runStep', 'cancelStep', 'submitAuditEntry'])
+const PEER_MESSAGES = new Set(['heartbeat', 'registerCapabilities', 'getCapabilities', 'findNodesForWorkflow', 'runStep', 'cancelStep', 'submitAuditEntry', 'listWorkflows', 'resumeWorkflow'])
 
 export class Member {
   capabilities: NodeCapabilities | null = null
@@ -258,6 +262,8 @@ export class Mesh {
     handlers.set('findNodesForWorkflow', async req => await host.findNodesForWorkflow(req.requirements as Requirements))
     handlers.set('runStep', async (req, ctx) => await host.runStep(member.nodeId, req.request as StepRequest, e => ctx.emit(e), l => ctx.onCancel(l)))
     handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
+    handlers.set('listWorkflows', async req => await host.listWorkflows(req.states as string[]))
+    handlers.set('resumeWorkflow', async req => await host.resumeWorkflow(member.nodeId, req.workflowId as string, req.result as InterventionResult))
     handlers.set('submitAuditEntry', async req => {
       const entry = req.entry as SignedAuditEntry
       if (entry.entry.sourceNodeId !== member.nodeId) {

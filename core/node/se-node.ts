@@ -192,6 +192,14 @@ export class SeNode implements NodeApi {
           await this.audit.appendRemote(entry)
           return true
         },
+        listWorkflows: async states => await this.listWorkflows(states),
+        resumeWorkflow: async (from, workflowId, result) => {
+          const member = this.meshNode?.member(from)
+          // Only exact ids: a member must not probe this node's workflows by prefix.
+          if (this.engine.get(workflowId) === undefined) throw SeError.unknownWorkflow(workflowId)
+          const by = `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${member?.name ?? from.slice(0, 8)}`
+          return toStatus(await this.engine.resolve(workflowId, { ...result, decidedBy: by }))
+        },
         tick: () => { if (this.meshNode?.usableMembers().length !== 0) this.engine.wake() },
         membersChanged: (member: Member) => {
           if (member.usable) {
@@ -340,7 +348,31 @@ export class SeNode implements NodeApi {
   }
 
   async resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
-    return toStatus(await this.engine.resolve(this.find(workflowId).id, result))
+    let run: WorkflowRun
+    try {
+      run = this.find(workflowId)
+    } catch (err) {
+      // Not held here: the member holding it answers (the dashboard shows the whole mesh's interventions).
+      if (!(err instanceof SeError) || err.code !== 'UNKNOWN_WORKFLOW' || this.meshNode === null) throw err
+      for (const member of this.meshNode.usableMembers()) {
+        const api = member.api
+        if (api === null) continue
+        try {
+          return await api.resumeWorkflow(workflowId, result)
+        } catch (remote) {
+          if (!(remote instanceof SeError) || remote.code !== 'UNKNOWN_WORKFLOW') throw remote
+        }
+      }
+      throw err
+    }
+    return toStatus(await this.engine.resolve(run.id, result))
+  }
+
+  async listInterventions (): Promise<WorkflowStatus[]> {
+    const local = await this.listWorkflows(['waiting_intervention'])
+    const members = this.meshNode?.usableMembers() ?? []
+    const remote = await Promise.all(members.map(async m => await m.api?.listWorkflows(['waiting_intervention']).catch(() => []) ?? []))
+    return [...local, ...remote.flat()]
   }
 
   async getCapabilities (): Promise<NodeCapabilities> {

@@ -457,6 +457,7 @@ export const SENodeControl = protocol('SENodeControl', 'Local control of a node:
   verifyAudit: { request: [], response: 'AuditVerification' },
   listNodes: { request: [], response: { type: 'array', items: 'MeshNode' }, doc: 'this node and every mesh member it knows' },
   findProviders: { request: [p('id', 'string')], response: { type: 'array', items: 'ProviderRecord' }, doc: 'nodes announcing a workflow or manifest on the DHT' },
+  listInterventions: { request: [], response: { type: 'array', items: 'WorkflowStatus' }, doc: 'workflows waiting for a person, here and on every usable member; resumeWorkflow answers any of them' },
   deployWorkload: { request: [p('request', 'DeployRequest')], response: 'WorkloadStatus', doc: 'validates a Pod or Deployment manifest and runs it on this node' },
   listWorkloads: { request: [], response: { type: 'array', items: 'WorkloadStatus' } },
   removeWorkload: { request: [p('id', 'string')], response: 'WorkloadStatus' },

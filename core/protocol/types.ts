@@ -264,6 +264,8 @@ export interface MeshPeerApi {
   getCapabilities (): Promise<NodeCapabilities>
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
   submitAuditEntry (entry: SignedAuditEntry): Promise<boolean>
+  listWorkflows (states: string[]): Promise<WorkflowStatus[]>
+  resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
 }
 
 export interface NodeApi {
@@ -293,6 +295,8 @@ export interface NodeApi {
   verifyAudit (): Promise<AuditVerification>
   listNodes (): Promise<MeshNode[]>
   findProviders (id: string): Promise<ProviderRecord[]>
+  /** Workflows waiting for a person on this node and on every usable mesh member. */
+  listInterventions (): Promise<WorkflowStatus[]>
   deployWorkload (request: DeployRequest): Promise<WorkloadStatus>
   listWorkloads (): Promise<WorkloadStatus[]>
   removeWorkload (id: string): Promise<WorkloadStatus>
