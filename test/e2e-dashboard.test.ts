@@ -64,6 +64,26 @@ test('the dashboard shows the mesh, answers an intervention with one key, filter
   assert.match((await se(['audit', '--workflow', away], { dataDir: worker.dataDir })).stdout, /intervention_resolved: SHIP step confirm: approve by \S+ via home/)
   await term.waitFor('the prompt to go', s => !s.includes('intervention 1 of 1'))
 
+  // `?` help, `d` details, `x` the catalogue, `:` commands.
+  await term.keys('?')
+  await term.waitFor('the help overlay', s => s.includes(' help ') && s.includes(':execute NAME'))
+  await term.keys('Escape')
+  await term.waitFor('the help to close', s => !s.includes(':execute NAME'))
+  await term.keys('d')
+  await term.waitFor('details of the selected node', s => s.includes(' details ') && s.includes(home.key))
+  await term.keys('Escape')
+  await term.keys('x')
+  await term.waitFor('the catalogue', s => s.includes('run which workflow?') && s.includes('AUDIT_ANALYSIS'))
+  await term.keys('Enter')
+  await term.waitFor('AUDIT_ANALYSIS in the workflows pane', s => /AUDIT_ANALYSIS\s+wf-/.test(s))
+  await term.keys(':')
+  await term.type('workflows')
+  await term.keys('Enter')
+  await term.waitFor('the workflows pane focused', s => /▶(AUDIT_ANALYSIS|SHIP)/.test(s))
+  await term.keys(':')
+  await term.type('nodes')
+  await term.keys('Enter')
+
   // `/` filters the focused table (nodes).
   await term.keys('/')
   await term.type('worker')
