@@ -76,18 +76,20 @@ test('the dashboard shows the mesh, answers an intervention with one key, filter
   await term.waitFor('the catalogue', s => s.includes('run which workflow?') && s.includes('AUDIT_ANALYSIS'))
   await term.keys('Enter')
   await term.waitFor('AUDIT_ANALYSIS in the workflows pane', s => /AUDIT_ANALYSIS\s+wf-/.test(s))
-  await term.keys(':')
-  await term.type('workflows')
-  await term.keys('Enter')
+  // Keys typed into a one-line input wait for it to open, as a person would.
+  const input = async (key: string, caption: RegExp, text: string): Promise<void> => {
+    await term.keys(key)
+    await term.waitFor(`the ${key} input`, s => caption.test(s.split('\n').pop() ?? ''))
+    await term.type(text)
+    await term.keys('Enter')
+    await term.waitFor('the status bar back', s => /nodes up/.test(s.split('\n').pop() ?? ''))
+  }
+  await input(':', /^:/, 'workflows')
   await term.waitFor('the workflows pane focused', s => /▶(AUDIT_ANALYSIS|SHIP)/.test(s))
-  await term.keys(':')
-  await term.type('nodes')
-  await term.keys('Enter')
+  await input(':', /^:/, 'nodes')
 
   // `/` filters the focused table (nodes).
-  await term.keys('/')
-  await term.type('worker')
-  await term.keys('Enter')
+  await input('/', /^filter nodes:/, 'worker')
   const filtered = await term.waitFor('only the worker row', s => /nodes 1\/2/.test(s))
   assert.doesNotMatch(filtered.split('\n').filter(l => l.includes('│')).join('\n'), /home \*/)
 
