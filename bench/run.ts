@@ -4,6 +4,7 @@
 import os from 'node:os'
 import { benchAudit } from './audit.js'
 import { benchContainers } from './containers.js'
+import { benchDashboard } from './dashboard.js'
 import { benchMesh } from './mesh.js'
 import { benchRpc } from './rpc.js'
 import { benchSteps } from './steps.js'
@@ -14,7 +15,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '2. audit: durable appends vs write+fsync loop', run: benchAudit },
   { title: '3. rpc: ping over the Unix socket vs raw echo', run: benchRpc },
   { title: '4. mesh: membership, rpc between node processes vs raw Hyperswarm echo, routed vs local workflow', run: benchMesh },
-  { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers }
+  { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers },
+  { title: '6. dashboard: view model refresh with 100 nodes and 1,000 workloads', run: benchDashboard }
 ]
 
 async function main (): Promise<void> {
