@@ -141,7 +141,7 @@ export async function benchDashboard (): Promise<Result[]> {
     goal: null,
     note: `${share}; median of ${ROUNDS} after ${WARMUP} warm-up (graphs at their 5 min window); snapshot ${Math.round(json.length / 1024)} KiB as JSON, ${model.interventions().length} interventions pending`
   }, {
-    name: 'dashboard refresh vs 1 s tick',
+    name: 'dashboard refresh per 1s tick',
     subject: `${ms(r)} ms/refresh`,
     baseline: `${REFRESH_MS} ms tick`,
     ratio: r / REFRESH_MS,
