@@ -88,6 +88,18 @@ test('the dashboard shows the mesh, answers an intervention with one key, filter
   await term.waitFor('the workflows pane focused', s => /▶(AUDIT_ANALYSIS|SHIP)/.test(s))
   await input(':', /^:/, 'nodes')
 
+  // `l` follows the selected workload's logs (a process workload: no podman needed).
+  await writeFile(path.join(dir, 'talker.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: talker }\nspec:\n  containers:\n    - { name: say, image: localhost/none:1, command: ["/bin/sh", "-c", "while true; do echo hello-from-talker; sleep 0.3; done"] }\n')
+  assert.equal((await se(['deploy', path.join(dir, 'talker.yaml'), '--engine', 'process'], { dataDir: home.dataDir })).code, 0)
+  await input(':', /^:/, 'workloads')
+  await term.waitFor('the workload selected', s => /▶talker-\w+/.test(s))
+  await term.keys('l')
+  await term.waitFor('its logs', s => s.includes(' logs talker-') && (s.match(/talker\/say [│x] hello-from-talker/g) ?? []).length >= 2)
+  await term.keys('Escape')
+  await term.waitFor('the logs to close', s => !s.includes(' logs talker-'))
+  assert.equal((await se(['remove', 'talker'], { dataDir: home.dataDir })).code, 0)
+  await input(':', /^:/, 'nodes')
+
   // `/` filters the focused table (nodes).
   await input('/', /^filter nodes:/, 'worker')
   const filtered = await term.waitFor('only the worker row', s => /nodes 1\/2/.test(s))
