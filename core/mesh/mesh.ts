@@ -28,7 +28,10 @@ export interface MeshTiming {
   providerLookupMs: number
 }
 
-export const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 1000, suspectMs: 3000, downMs: 6000, handshakeMs: 5000, providerCacheMs: 5000, providerLookupMs: 3000 }
+// A hello takes one round trip. The handshake timeout is short because Hyperswarm's duplicate
+// handling sometimes leaves one side holding a connection the other never saw: that side only
+// reconnects once it gives up on the hello, so this timeout is how long such a join takes.
+export const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 1000, suspectMs: 3000, downMs: 6000, handshakeMs: 1500, providerCacheMs: 5000, providerLookupMs: 3000 }
 
 /** What the mesh asks of the node it belongs to. */
 export interface MeshHost {
