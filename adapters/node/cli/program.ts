@@ -174,7 +174,12 @@ export function createProgram (io: CliIO, state: CliState): Command {
         let choice = opts.choice ?? defaultChoice ?? 'approve'
         if (defaultChoice === 'reject') {
           // A failed step offers retry/skip/abort: rejecting it means abort.
-          const current = await api.getWorkflowStatus(id)
+          // A workflow another mesh member holds is not known here; its question is in the mesh's list.
+          const current = await api.getWorkflowStatus(id).catch(async (err: unknown) => {
+            const held = (await api.listInterventions()).find(w => w.id === id)
+            if (held === undefined) throw err
+            return held
+          })
           if (current.intervention !== null && !current.intervention.choices.includes('reject') && current.intervention.choices.includes('abort')) choice = 'abort'
         }
         const s = await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '' })
