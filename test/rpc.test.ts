@@ -259,6 +259,23 @@ test('handlersFor/nodeClient: a watch listener returning false cancels the strea
   assert.ok(emitted < 50, `the handler stopped early (emitted ${emitted})`)
 })
 
+test('handlersFor: a streaming handler learns when its client goes away, so a watch does not outlive it', async (t) => {
+  let released = false
+  const api: Partial<NodeApi> = {
+    // Like a watch of a workflow waiting for a person: nothing to send for a long time.
+    watchWorkflow: async (workflowId, _onEvent, onCancel?: (listener: () => void) => void) => await new Promise(resolve => {
+      onCancel?.(() => { released = true; resolve(workflowStatus(workflowId, 'waiting_intervention')) })
+    })
+  }
+  const { client } = rpcPair(t, handlersFor(api as NodeApi))
+  const watching = nodeClient(client).watchWorkflow('w1', () => {})
+  await delay(20)
+  assert.equal(released, false)
+  client.close()
+  await assert.rejects(watching, (err: SeError) => err.code === 'CONNECTION_CLOSED')
+  await eventually('the server side to release the watch', () => released)
+})
+
 test('a garbled frame is a BAD_FRAME protocol error on the receiving side; later calls still work', async (t) => {
   const { client, clientConn, serverErrors, clientErrors } = rpcPair(t, basicHandlers())
   // Valid length prefixes, bodies that are not Frame records: all 0xff (a varint that never ends),

@@ -491,7 +491,7 @@ export class SeNode implements NodeApi {
   }
 
   /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
-  watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void): Promise<WorkflowStatus> {
+  watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void, onCancel?: (listener: () => void) => void): Promise<WorkflowStatus> {
     const run = this.find(workflowId)
     if (isFinished(run)) return Promise.resolve(toStatus(run))
     return new Promise(resolve => {
@@ -506,6 +506,13 @@ export class SeNode implements NodeApi {
         }
       }
       const stop = this.engine.onEvent(deliver)
+      // A client that goes away stops its watch now, not when the workflow ends (which may be days later).
+      onCancel?.(() => {
+        if (stopped) return
+        stopped = true
+        stop()
+        resolve(toStatus(run))
+      })
       // A watcher that arrives while the workflow already waits must still hear the question.
       if (run.intervention !== null) {
         deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: run.intervention.stepId, text: run.intervention.prompt, at: this.runtime.clock.now() })
