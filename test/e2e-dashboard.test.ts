@@ -67,8 +67,9 @@ test('the dashboard shows the mesh, answers an intervention with one key, filter
   // `?` help, `d` details, `x` the catalogue, `:` commands.
   await term.keys('?')
   await term.waitFor('the help overlay', s => s.includes(' help ') && s.includes(':execute NAME'))
-  await term.keys('Escape')
-  await term.waitFor('the help to close', s => !s.includes(':execute NAME'))
+  await term.keys('q')
+  const helpClosed = await term.waitFor('the help to close', s => !s.includes(':execute NAME'))
+  assert.match(helpClosed, / nodes /, 'q closed the overlay, not the dashboard')
   await term.keys('d')
   await term.waitFor('details of the selected node', s => s.includes(' details ') && s.includes(home.key))
   await term.keys('Escape')

@@ -173,7 +173,9 @@ export class DashboardScreen {
     const s = this.screen
     const m = this.o.model
     const guarded = (fn: () => void) => () => { if (!this.inputOpen) fn() }
-    s.key(['q', 'C-c'], () => { if (this.inputOpen && s.focused !== undefined) return; this.close() })
+    // q closes an open overlay first; only ctrl-c quits from anywhere but an input line.
+    s.key(['q'], () => { if (this.inputOpen) return; if (this.overlay !== null) this.closeOverlay(); else this.close() })
+    s.key(['C-c'], () => { if (!this.inputOpen) this.close() })
     s.key(['tab'], guarded(() => m.focusNext()))
     s.key(['S-tab'], guarded(() => m.focusPrev()))
     s.key(['down', 'j'], guarded(() => m.move(1)))
@@ -296,7 +298,6 @@ export class DashboardScreen {
       content: lines.join('\n'), border: { type: 'line' }, scrollable: true, alwaysScroll: true, keys: true, vi: true,
       style: { border: { fg: 'cyan' } }
     })
-    this.overlay.key(['escape', 'q', '?', 'd'], () => this.closeOverlay())
     this.overlay.focus()
     this.render()
     return this.overlay

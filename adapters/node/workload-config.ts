@@ -7,6 +7,7 @@ import { PodmanEngine } from '../../core/workload/podman-engine.js'
 import { ProcessEngine } from '../../core/workload/process-engine.js'
 import { parsePodmanSize } from '../../core/workload/quantity.js'
 import { ENGINE_ORDER } from '../../core/workload/select.js'
+import type { WorkloadEngine } from '../../core/workload/types.js'
 import { numberFromEnv } from './config.js'
 
 export interface WorkloadFlags {
@@ -20,12 +21,12 @@ export function workloadConfigFrom (flags: WorkloadFlags, runtime: Runtime): Wor
   if (preferred !== null && !(ENGINE_ORDER as readonly string[]).includes(preferred)) {
     throw SeError.badInput(`engine '${preferred}' is not one SE has`, `choose one of: ${ENGINE_ORDER.join(', ')} (--engine or SE_ENGINE)`)
   }
-  const engines = [
+  const engines: WorkloadEngine[] = [
     new PodmanEngine({ processes: runtime.processes, fs: runtime.fs }),
     new ProcessEngine(runtime)
   ]
   // The mock engine runs nothing; it is there only for demos and tests that ask for it by name.
-  if (preferred === 'mock') engines.push(new MockEngine() as never)
+  if (preferred === 'mock') engines.push(new MockEngine())
   const config: WorkloadConfig = { engines, preferred }
   const budget = flags.memoryBudget ?? process.env.SE_MEMORY_BUDGET
   if (budget !== undefined && budget !== '') {

@@ -71,7 +71,7 @@ export class PodmanEngine implements WorkloadEngine {
     const r = await this.podman(['kube', 'play', file], DEPLOY_TIMEOUT_MS)
     if (r.spawnError !== null) throw notInstalled(r.spawnError)
     if (r.exitCode === 0 && !r.timedOut) return
-    await this.sweep(plan.id, 0).catch(() => {})
+    await this.sweep(plan.id).catch(() => {})
     const why = r.timedOut ? `timed out after ${DEPLOY_TIMEOUT_MS / 1000} s` : lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`
     const images = [...new Set(plan.pods.flatMap(p => p.containers.map(c => c.image)))]
     throw new SeError('DEPLOY_FAILED', `podman kube play of ${plan.name} failed: ${why}`, {
@@ -139,26 +139,33 @@ export class PodmanEngine implements WorkloadEngine {
 
   async stats (plans: WorkloadPlan[]): Promise<ContainerUsage[]> {
     const observed = await this.observe(plans)
-    const names = new Map<string, { workloadId: string, pod: string, name: string }>()
+    const running = new Map<string, { workloadId: string, pod: string, name: string, limited: boolean }>()
     for (const plan of plans) {
-      for (const c of observed.get(plan.id) ?? []) if (c.state === 'running') names.set(`${c.pod}-${c.name}`, { workloadId: plan.id, pod: c.pod, name: c.name })
+      for (const pod of plan.pods) {
+        for (const c of pod.containers) {
+          const seen = observed.get(plan.id)?.find(o => o.pod === pod.name && o.name === c.name)
+          if (seen?.state === 'running') running.set(`${pod.name}-${c.name}`, { workloadId: plan.id, pod: pod.name, name: c.name, limited: c.memoryBytes !== null })
+        }
+      }
     }
-    if (names.size === 0) return []
+    if (running.size === 0) return []
     // `--format json` prints rounded, human strings; the raw record has the numbers.
-    const r = await this.podman(['stats', '--no-stream', '--format', '{{json .ContainerStats}}', ...names.keys()])
+    const r = await this.podman(['stats', '--no-stream', '--format', '{{json .ContainerStats}}', ...running.keys()])
     if (r.exitCode !== 0) throw new SeError('ENGINE_FAILED', `podman stats failed: ${lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`}`)
     const usage: ContainerUsage[] = []
     for (const line of r.out.split('\n')) {
       if (line.trim() === '') continue
       const s = JSON.parse(line) as RawStats
-      const who = names.get(s.Name)
+      const who = running.get(s.Name)
       if (who === undefined) continue
       usage.push({
-        ...who,
+        workloadId: who.workloadId,
+        pod: who.pod,
+        name: who.name,
         cpuPercent: s.CPU,
         memoryBytes: s.MemUsage,
         // Podman reports the host's memory as the limit of an unlimited container.
-        memoryLimitBytes: plans.find(p => p.id === who.workloadId)?.pods.find(p => p.name === who.pod)?.containers.find(c => c.name === who.name)?.memoryBytes == null ? null : s.MemLimit,
+        memoryLimitBytes: who.limited ? s.MemLimit : null,
         netInBytes: s.NetInput,
         netOutBytes: s.NetOutput,
         pids: s.PIDs
@@ -168,27 +175,31 @@ export class PodmanEngine implements WorkloadEngine {
   }
 
   async remove (plan: WorkloadPlan): Promise<void> {
-    await this.sweep(plan.id)
+    const pods = await this.labelled('pod', plan.id)
+    // `pod stop` stops the containers side by side within the grace; `kube down` alone stops them one after another.
+    if (pods.length > 0) await this.podman(['pod', 'stop', '--ignore', '--time', String(STOP_GRACE_SEC), ...pods])
     const file = planFile(plan)
-    // `kube down` also takes what the manifest made besides pods (volumes it created stay, as with podman).
-    if (await this.opts.fs.read(file) !== null) {
-      const r = await this.podman(['kube', 'down', file])
-      if (r.exitCode !== 0 && !/no such pod|not found/i.test(r.stderr)) this.opts.fs.remove(file).catch(() => {})
-    }
+    if (await this.opts.fs.read(file) !== null) await this.podman(['kube', 'down', file])
+    // Whatever kube down did not take (a pod renamed by hand, a container left over) still carries the label.
+    await this.sweep(plan.id)
   }
 
-  /** Removes every pod and container carrying the workload's label. */
-  private async sweep (workloadId: string, graceSec = STOP_GRACE_SEC): Promise<void> {
-    const label = `label=${WORKLOAD_LABEL}=${workloadId}`
-    const pods = await this.json<Array<{ Id: string }> | null>(['pod', 'ps', '--filter', label, '--format', 'json']) ?? []
+  /** Ids of the pods (or containers) carrying the workload's label. */
+  private async labelled (kind: 'pod' | 'container', workloadId: string): Promise<string[]> {
+    const args = kind === 'pod' ? ['pod', 'ps'] : ['ps', '--all']
+    const found = await this.json<Array<{ Id: string }> | null>([...args, '--filter', `label=${WORKLOAD_LABEL}=${workloadId}`, '--format', 'json']) ?? []
+    return found.map(f => f.Id)
+  }
+
+  /** Force-removes every pod and container carrying the workload's label. */
+  private async sweep (workloadId: string): Promise<void> {
+    const pods = await this.labelled('pod', workloadId)
     if (pods.length > 0) {
-      // `pod stop` stops the containers side by side; `pod rm --time` would wait for them one after another.
-      if (graceSec > 0) await this.podman(['pod', 'stop', '--ignore', '--time', String(graceSec), ...pods.map(p => p.Id)])
-      const r = await this.podman(['pod', 'rm', '--force', '--ignore', ...pods.map(p => p.Id)])
+      const r = await this.podman(['pod', 'rm', '--force', '--ignore', ...pods])
       if (r.exitCode !== 0) throw new SeError('ENGINE_FAILED', `podman pod rm failed: ${lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`}`)
     }
-    const left = await this.json<PsEntry[] | null>(['ps', '--all', '--filter', label, '--format', 'json']) ?? []
-    if (left.length > 0) await this.podman(['rm', '--force', '--ignore', '--time', '0', ...left.map(c => c.Id)])
+    const left = await this.labelled('container', workloadId)
+    if (left.length > 0) await this.podman(['rm', '--force', '--ignore', '--time', '0', ...left])
   }
 
   runContainer (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
