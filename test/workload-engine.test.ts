@@ -550,3 +550,27 @@ test('logs and stats', async t => {
   assert.deepEqual(stats.map(s => [s.workloadId, s.pod, s.name, s.memoryLimitBytes]), [[id, 'web', 'app', 32 * MiB], [id, 'web', 'side', 32 * MiB]])
   assert.deepEqual(await manager.stats('web'), stats)
 })
+
+test('a failed kube play names the first container\'s own reason, not only podman\'s summary, and hints at the fix', async t => {
+  const dir = await makeTempDir(t, 'se-podman-fake-')
+  // A stand-in podman that fails `kube play` the way a host without CAP_SYS_RESOURCE does, and lists nothing.
+  const fake = path.join(dir, 'podman')
+  await writeFile(fake, [
+    '#!/bin/sh',
+    'case "$1 $2" in',
+    '  "kube play") echo "starting container 7c72: runc: runc create failed: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied" >&2',
+    '    echo "starting container 2417: a dependency of container 2417 failed to start: container state improper" >&2',
+    '    echo "Error: failed to start 2 containers" >&2; exit 125 ;;',
+    '  *) echo "[]" ;;',
+    'esac',
+    ''
+  ].join('\n'), { mode: 0o755 })
+  const { PodmanEngine } = await import('../core/workload/podman-engine.js')
+  const { ExecaProcessRunner } = await import('../adapters/node/process.js')
+  const engine = new PodmanEngine({ processes: new ExecaProcessRunner(), fs: new NodeFileSystem(), command: fake })
+  const plan = planWorkload(parseManifest('apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers: [{ name: a, image: localhost/x:1 }]\n', 'web.yaml'), { id: 'web-0001', dir: path.join(dir, 'web-0001') })
+  const err = await engine.deploy(plan).then(() => null, (e: SeError) => e)
+  assert.equal(err?.code, 'DEPLOY_FAILED')
+  assert.match(err?.message ?? '', /failed to start 2 containers: runc: runc create failed: .*error setting rlimit type 7: operation not permitted/)
+  assert.match(err?.hint ?? '', /default_ulimits/)
+})

@@ -72,13 +72,12 @@ export class PodmanEngine implements WorkloadEngine {
     if (r.spawnError !== null) throw notInstalled(r.spawnError)
     if (r.exitCode === 0 && !r.timedOut) return
     await this.sweep(plan.id).catch(() => {})
-    const why = r.timedOut ? `timed out after ${DEPLOY_TIMEOUT_MS / 1000} s` : lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`
+    const why = r.timedOut ? `timed out after ${DEPLOY_TIMEOUT_MS / 1000} s` : kubePlayError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`
     const images = [...new Set(plan.pods.flatMap(p => p.containers.map(c => c.image)))]
-    throw new SeError('DEPLOY_FAILED', `podman kube play of ${plan.name} failed: ${why}`, {
-      hint: /pull|registry|manifest unknown|image not known|initializing source/i.test(why)
-        ? `is ${images.join(', ')} built or pulled on this node? \`podman images\` lists what is there; nothing was left behind`
-        : 'nothing was left behind; the rendered manifest is in ' + file
-    })
+    let hint = 'nothing was left behind; the rendered manifest is in ' + file
+    if (/pull|registry|manifest unknown|image not known|initializing source/i.test(why)) hint = `is ${images.join(', ')} built or pulled on this node? \`podman images\` lists what is there; nothing was left behind`
+    else if (/rlimit/i.test(why)) hint = 'this host does not let containers raise their resource limits: set default_ulimits in the [containers] section of containers.conf (see the README); nothing was left behind'
+    throw new SeError('DEPLOY_FAILED', `podman kube play of ${plan.name} failed: ${why}`, { hint })
   }
 
   async observe (plans: WorkloadPlan[]): Promise<Map<string, ContainerObservation[]>> {
@@ -242,6 +241,13 @@ function toState (s: string): ContainerState {
 
 function notInstalled (why: string): SeError {
   return new SeError('NO_CONTAINER_ENGINE', `podman is not available on this node: ${why}`, { hint: INSTALL_HINT })
+}
+
+/** `kube play` ends with "failed to start N containers"; the reason is on the first container's own line. */
+function kubePlayError (stderr: string): string | null {
+  const summary = lastError(stderr)
+  const first = /^starting container [0-9a-f]+: (.+)$/m.exec(stderr)?.[1]
+  return first === undefined || summary === null ? summary : `${summary}: ${first.slice(0, 300)}`
 }
 
 /** Podman's own error line, without its log-level noise. */
