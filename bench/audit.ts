@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { AuditLog, type AuditInput } from '../core/audit/log.js'
 import type { AppendFile, FileSystem } from '../core/ports.js'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { info, median, ms, now, rate, tempDir, type Result } from './lib.js'
 
@@ -41,7 +41,7 @@ class BenchFs extends NodeFileSystem {
 }
 
 async function openLog (fs: FileSystem, prefix: string): Promise<AuditLog> {
-  const crypto = new NodeCrypto()
+  const crypto = new SodiumCrypto()
   const log = new AuditLog({ dir: await tempDir(prefix), fs, crypto, clock: { now: Date.now }, identity: crypto.generateKeyPair() })
   await log.open()
   return log
@@ -109,9 +109,9 @@ async function dsyncLoop (file: string, line: string, n: number): Promise<number
   }
 }
 
-/** ms per ed25519 signature through NodeCrypto, the biggest CPU item of an append. */
+/** ms per ed25519 signature through SodiumCrypto, the biggest CPU item of an append. */
 function signCost (): number {
-  const crypto = new NodeCrypto()
+  const crypto = new SodiumCrypto()
   const { secretKey } = crypto.generateKeyPair()
   const message = crypto.sha256(Buffer.from('bench'))
   for (let i = 0; i < 200; i++) crypto.sign(message, secretKey)

@@ -16,7 +16,7 @@ import type { MeshConfig, SeNode } from '../core/node/se-node.js'
 import type { Connection, MeshTransport, PeerLink } from '../core/ports.js'
 import type { NodeSample } from '../core/protocol/types.js'
 import { RpcPeer, type Handler } from '../core/rpc/peer.js'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { startLocalNode, type LocalNode } from '../adapters/node/local-node.js'
 import { createSwarmTransport, startBootstrap, type BootstrapAddress } from '../adapters/node/swarm.js'
 import { info, median, ms, now, percentile, quietLogger, tempDir, type Result } from './lib.js'
@@ -33,7 +33,7 @@ const RPC_ROUNDS = 3
 const WF_N = 15
 const WF_WARMUP = 3
 
-const crypto = new NodeCrypto()
+const crypto = new SodiumCrypto()
 const hex = (b: Uint8Array): string => b4a.toString(b4a.from(b.buffer, b.byteOffset, b.byteLength), 'hex')
 const us = (msValue: number): string => `${(msValue * 1000).toFixed(0)} µs`
 const sleep = (msValue: number): Promise<void> => new Promise(resolve => setTimeout(resolve, msValue))

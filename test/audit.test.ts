@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { appendFile, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog, type AuditInput } from '../core/audit/log.js'
 import { chainHash, entryHash, toHex } from '../core/audit/entry.js'
@@ -15,7 +15,7 @@ import type { AppendFile, FileSystem, KeyPair } from '../core/ports.js'
 import type { AuditRecord, AuditVerification, DistributedAuditEntry } from '../core/protocol/types.js'
 import { defer, makeTempDir } from './helpers/tmp.js'
 
-const crypto = new NodeCrypto()
+const crypto = new SodiumCrypto()
 const T0 = Date.UTC(2025, 5, 23, 10, 30, 0)
 
 interface Setup { dir: string, trail: string, head: string, identity: KeyPair, clock: { now (): number, t: number } }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { createSwarmTransport } from '../adapters/node/swarm.js'
 import { authenticate } from '../core/mesh/handshake.js'
 import { meshKeys } from '../core/mesh/keys.js'
@@ -119,7 +119,7 @@ test('garbled bytes from one peer drop that peer alone; routing to the others ke
   await waitForStates(requester, [worker], 'up')
 
   // A peer that holds the secret, completes the handshake, then speaks nonsense.
-  const crypto = new NodeCrypto()
+  const crypto = new SodiumCrypto()
   const keyPair = crypto.generateKeyPair()
   const [host, port] = bootstrap.split(':')
   const rogue = await createSwarmTransport(keyPair, [{ host: host as string, port: Number(port) }])

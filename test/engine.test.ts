@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog } from '../core/audit/log.js'
 import { SeError } from '../core/errors.js'
@@ -20,7 +20,7 @@ import { FakeProcessRunner, fail, ok } from './helpers/fake-processes.js'
 import { defer, delay, eventually, makeTempDir } from './helpers/tmp.js'
 
 const fs = new NodeFileSystem()
-const crypto = new NodeCrypto()
+const crypto = new SodiumCrypto()
 const NODE_ID = 'cd'.repeat(32)
 
 interface World { dir: string, identity: KeyPair }

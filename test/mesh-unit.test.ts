@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog } from '../core/audit/log.js'
 import { SeError } from '../core/errors.js'
@@ -12,7 +12,7 @@ import { noCapableNode, rankNodes } from '../core/mesh/router.js'
 import type { NodeCapabilities, SignedAuditEntry } from '../core/protocol/types.js'
 import { makeTempDir } from './helpers/tmp.js'
 
-const crypto = new NodeCrypto()
+const crypto = new SodiumCrypto()
 const fs = new NodeFileSystem()
 const quiet = { info () {}, warn () {}, error () {} }
 const clock = { now: () => Date.now() }

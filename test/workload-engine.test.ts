@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { NodeCrypto } from '../adapters/node/crypto.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import type { AuditInput } from '../core/audit/log.js'
 import { SeError } from '../core/errors.js'
@@ -18,7 +18,7 @@ import { defer, eventually, makeTempDir } from './helpers/tmp.js'
 
 const MiB = 2 ** 20
 const fs = new NodeFileSystem()
-const crypto = new NodeCrypto()
+const crypto = new SodiumCrypto()
 const clock = { now: () => Date.now() }
 
 function podYaml (name: string, containers: string[] = ['app'], memory: string | null = null): string {

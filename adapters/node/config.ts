@@ -28,20 +28,6 @@ export function socketPath (dataDir: string): string {
   return path.join(dataDir, SOCKET_NAME)
 }
 
-export function listFromEnv (name: string): string[] | undefined {
-  const value = process.env[name]
-  if (value === undefined) return undefined
-  return value.split(',').map(s => s.trim()).filter(s => s !== '')
-}
-
-export function numberFromEnv (name: string): number | undefined {
-  const value = process.env[name]
-  if (value === undefined || value === '') return undefined
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got '${value}'`)
-  return n
-}
-
 /** Where named workflows are looked up: the node's own, SE_WORKFLOW_PATH, then the shipped examples. */
 export function catalogueDirs (dataDir: string): string[] {
   const extra = (process.env.SE_WORKFLOW_PATH ?? '').split(':').filter(s => s !== '').map(p => path.resolve(p))

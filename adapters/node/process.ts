@@ -3,6 +3,7 @@
 import { execa } from 'execa'
 import { stat } from 'node:fs/promises'
 import { OUTPUT_TAIL_BYTES } from '../../core/constants.js'
+import { OutputTail } from '../../core/output-tail.js'
 import type { ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../../core/ports.js'
 
 const FORCE_KILL_AFTER_MS = 5000
@@ -41,7 +42,7 @@ export class ExecaProcessRunner implements ProcessRunner {
       timer.unref()
       void child.finally(() => clearTimeout(timer))
     }
-    const tails = { stdout: new Tail(this.tailBytes), stderr: new Tail(this.tailBytes) }
+    const tails = { stdout: new OutputTail(this.tailBytes), stderr: new OutputTail(this.tailBytes) }
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = child[stream]
       source?.setEncoding('utf8')
@@ -90,30 +91,4 @@ async function explainSpawnFailure (spec: ProcessSpec, message: string): Promise
   if (/ENOENT/.test(message)) return `command '${spec.command}' not found on PATH`
   if (/EACCES/.test(message)) return `command '${spec.command}' is not executable`
   return message.split('\n')[0] ?? message
-}
-
-/** The newest `limit` characters of a stream. */
-class Tail {
-  private parts: string[] = []
-  private length = 0
-
-  constructor (private readonly limit: number) {}
-
-  push (text: string): void {
-    this.parts.push(text)
-    this.length += text.length
-    if (this.length > this.limit * 2) this.compact()
-  }
-
-  private compact (): void {
-    const joined = this.parts.join('')
-    const kept = joined.slice(-this.limit)
-    this.parts = [kept]
-    this.length = kept.length
-  }
-
-  text (): string {
-    this.compact()
-    return this.parts[0] ?? ''
-  }
 }

@@ -1,6 +1,6 @@
 // The composition root for Node: core's ports wired to Node implementations.
 import type { Runtime } from '../../core/ports.js'
-import { NodeCrypto } from './crypto.js'
+import { SodiumCrypto } from '../shared/sodium-crypto.js'
 import { NodeFileSystem } from './fs.js'
 import { ExecaProcessRunner } from './process.js'
 import { NodeSystemInfo } from './system.js'
@@ -10,7 +10,7 @@ export function nodeRuntime (log: Runtime['log'] = stderrLogger()): Runtime {
     fs: new NodeFileSystem(),
     processes: new ExecaProcessRunner(),
     clock: { now: () => Date.now() },
-    crypto: new NodeCrypto(),
+    crypto: new SodiumCrypto(),
     system: new NodeSystemInfo(),
     log
   }

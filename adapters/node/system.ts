@@ -6,6 +6,8 @@ import { access, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { SystemInfo } from '../../core/ports.js'
+import { parseProcUsage } from '../../core/node/proc-usage.js'
+import { OncePerKey } from '../../core/node/once-per-key.js'
 
 const PODMAN_PROBE_TIMEOUT_MS = 15_000
 let podmanProbe: Promise<boolean> | null = null
@@ -15,7 +17,7 @@ export class NodeSystemInfo implements SystemInfo {
   readonly platform = process.platform
   readonly arch = process.arch
   readonly hostname = os.hostname()
-  private readonly toolCache = new Map<string, Promise<boolean>>()
+  private readonly tools = new OncePerKey(onPath)
 
   get cpus (): number { return os.availableParallelism() }
   get memoryTotalMb (): number { return Math.round(os.totalmem() / 2 ** 20) }
@@ -27,12 +29,7 @@ export class NodeSystemInfo implements SystemInfo {
   }
 
   hasTool (name: string): Promise<boolean> {
-    let found = this.toolCache.get(name)
-    if (found === undefined) {
-      found = onPath(name)
-      this.toolCache.set(name, found)
-    }
-    return found
+    return this.tools.get(name)
   }
 
   podmanWorks (): Promise<boolean> {
@@ -48,19 +45,12 @@ export class NodeSystemInfo implements SystemInfo {
   async processUsage (pid: number): Promise<{ rssBytes: number, cpuMs: number } | null> {
     try {
       const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')])
-      // Fields after the parenthesised command name, which may itself hold spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const ticks = Number(fields[11]) + Number(fields[12])
-      const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-      return { rssBytes: rssKb * 1024, cpuMs: ticks * (1000 / CLOCK_TICKS_PER_SEC) }
+      return parseProcUsage(stat, status)
     } catch {
       return null
     }
   }
 }
-
-// USER_HZ is 100 on every Linux ABI Node runs on.
-const CLOCK_TICKS_PER_SEC = 100
 
 async function onPath (name: string): Promise<boolean> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

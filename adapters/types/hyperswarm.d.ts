@@ -10,7 +10,7 @@ declare module 'hyperdht' {
     fullyBootstrapped (): Promise<void>
     ready (): Promise<void>
     address (): { host: string, family: number, port: number }
-    lookup (topic: Buffer): Query
+    lookup (topic: Uint8Array): Query
     destroy (): Promise<void>
   }
   export default HyperDHT
@@ -25,10 +25,10 @@ declare module 'hyperswarm' {
     keyPair: { publicKey: Buffer, secretKey: Buffer }
     connections: Set<unknown>
     on (event: string, listener: (...args: any[]) => void): this
-    join (topic: Buffer, opts?: { server?: boolean, client?: boolean }): Discovery
-    leave (topic: Buffer): Promise<void>
-    joinPeer (publicKey: Buffer): void
-    leavePeer (publicKey: Buffer): void
+    join (topic: Uint8Array, opts?: { server?: boolean, client?: boolean }): Discovery
+    leave (topic: Uint8Array): Promise<void>
+    joinPeer (publicKey: Uint8Array): void
+    leavePeer (publicKey: Uint8Array): void
     flush (): Promise<void>
     destroy (): Promise<void>
   }

@@ -3,6 +3,7 @@
 // atomically on every change, so an entry is either queued or delivered: never
 // lost on a crash. The receiver drops an entry it already holds (same origin
 // signature), so delivering twice after a lost reply does no harm.
+import b4a from 'b4a'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { FileSystem, Logger } from '../ports.js'
@@ -26,7 +27,7 @@ export class Outbox {
       const bytes = await this.fs.read(join(this.dir, file))
       if (bytes === null) continue
       try {
-        const entries = JSON.parse(new TextDecoder().decode(bytes)) as SignedAuditEntry[]
+        const entries = JSON.parse(b4a.toString(bytes, 'utf8')) as SignedAuditEntry[]
         if (Array.isArray(entries) && entries.length > 0) this.queues.set(file.slice(0, -'.json'.length), entries)
       } catch (err) {
         this.log.warn(`outbox ${file} is unreadable and was left in place: ${(err as Error).message}`)
@@ -70,6 +71,6 @@ export class Outbox {
     const queue = this.queues.get(nodeId) ?? []
     const file = join(this.dir, `${nodeId}.json`)
     if (queue.length === 0) { await this.fs.remove(file); return }
-    await this.fs.writeAtomic(file, new TextEncoder().encode(JSON.stringify(queue)))
+    await this.fs.writeAtomic(file, JSON.stringify(queue))
   }
 }

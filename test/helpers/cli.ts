@@ -47,7 +47,13 @@ export interface RunningNode {
 
 /** Starts `se node start` in its own process group and waits until it serves its socket. */
 export async function startNode (t: TestContext, dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<RunningNode> {
-  const proc = execa(process.execPath, [SE_BIN, 'node', 'start', '--data-dir', dataDir, ...extra], {
+  return await startNodeProcess(t, [process.execPath, SE_BIN, 'node', 'start', '--data-dir', dataDir, ...extra], env)
+}
+
+/** Any node command line (Node's `se node start`, or the Bare node) that prints `ready on` once it serves its socket. */
+export async function startNodeProcess (t: TestContext, commandLine: string[], env: Record<string, string> = {}): Promise<RunningNode> {
+  const [file, ...args] = commandLine as [string, ...string[]]
+  const proc = execa(file, args, {
     env: { SE_SHUTDOWN_GRACE_SEC: '2', ...env },
     detached: true,
     reject: false,

@@ -2,7 +2,7 @@
 import path from 'node:path'
 import { AuditLog } from '../../../core/audit/log.js'
 import { SeError } from '../../../core/errors.js'
-import { NodeCrypto } from '../crypto.js'
+import { SodiumCrypto } from '../../shared/sodium-crypto.js'
 import { NodeFileSystem } from '../fs.js'
 import { fromHex } from '../../../core/audit/entry.js'
 
@@ -14,7 +14,7 @@ export async function openAuditOffline (dataDir: string): Promise<AuditLog> {
   return new AuditLog({
     dir: path.join(dataDir, 'audit'),
     fs,
-    crypto: new NodeCrypto(),
+    crypto: new SodiumCrypto(),
     clock: { now: () => Date.now() },
     identity: { publicKey: fromHex(identity.publicKey), secretKey: fromHex(identity.secretKey) }
   })

@@ -12,7 +12,7 @@ import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
 import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
 import type { MeshFlags } from '../mesh-config.js'
-import type { WorkloadFlags } from '../workload-config.js'
+import type { WorkloadFlags } from '../../../core/workload/settings.js'
 import { addWorkloadCommands } from './workloads.js'
 
 export interface CliIO {

@@ -1,14 +1,15 @@
-// Workload settings for a node: flags first, then SE_* variables, then defaults.
-import { SeError } from '../../core/errors.js'
-import type { Runtime } from '../../core/ports.js'
-import type { WorkloadConfig } from '../../core/node/se-node.js'
-import { MockEngine } from '../../core/workload/mock-engine.js'
-import { PodmanEngine } from '../../core/workload/podman-engine.js'
-import { ProcessEngine } from '../../core/workload/process-engine.js'
-import { parsePodmanSize } from '../../core/workload/quantity.js'
-import { ENGINE_ORDER } from '../../core/workload/select.js'
-import type { WorkloadEngine } from '../../core/workload/types.js'
-import { numberFromEnv } from './config.js'
+// Workload settings for a node, on Node and Bare: flags first, then SE_*
+// variables, then defaults.
+import { SeError } from '../errors.js'
+import { numberFrom, textFrom, type EnvLookup } from '../config/env.js'
+import type { Runtime } from '../ports.js'
+import type { WorkloadConfig } from '../node/se-node.js'
+import { MockEngine } from './mock-engine.js'
+import { PodmanEngine } from './podman-engine.js'
+import { ProcessEngine } from './process-engine.js'
+import { parsePodmanSize } from './quantity.js'
+import { ENGINE_ORDER } from './select.js'
+import type { WorkloadEngine } from './types.js'
 
 export interface WorkloadFlags {
   engine?: string
@@ -16,8 +17,8 @@ export interface WorkloadFlags {
   maxWorkloads?: number
 }
 
-export function workloadConfigFrom (flags: WorkloadFlags, runtime: Runtime): WorkloadConfig {
-  const preferred = flags.engine ?? (process.env.SE_ENGINE === '' ? undefined : process.env.SE_ENGINE) ?? null
+export function workloadConfigFrom (flags: WorkloadFlags, runtime: Runtime, env: EnvLookup): WorkloadConfig {
+  const preferred = flags.engine ?? textFrom(env, 'SE_ENGINE') ?? null
   if (preferred !== null && !(ENGINE_ORDER as readonly string[]).includes(preferred)) {
     throw SeError.badInput(`engine '${preferred}' is not one SE has`, `choose one of: ${ENGINE_ORDER.join(', ')} (--engine or SE_ENGINE)`)
   }
@@ -28,18 +29,18 @@ export function workloadConfigFrom (flags: WorkloadFlags, runtime: Runtime): Wor
   // The mock engine runs nothing; it is there only for demos and tests that ask for it by name.
   if (preferred === 'mock') engines.push(new MockEngine())
   const config: WorkloadConfig = { engines, preferred }
-  const budget = flags.memoryBudget ?? process.env.SE_MEMORY_BUDGET
+  const budget = flags.memoryBudget ?? env('SE_MEMORY_BUDGET')
   if (budget !== undefined && budget !== '') {
     const bytes = parsePodmanSize(budget)
     if (bytes === null) throw SeError.badInput(`memory budget '${budget}' is not a size (expected e.g. 8g, 512m)`, 'set it with --memory-budget or SE_MEMORY_BUDGET')
     config.memoryBudgetBytes = bytes
   }
-  const max = flags.maxWorkloads ?? numberFromEnv('SE_MAX_WORKLOADS')
+  const max = flags.maxWorkloads ?? numberFrom(env, 'SE_MAX_WORKLOADS')
   if (max !== undefined) {
     if (!Number.isInteger(max) || max < 1) throw SeError.badInput(`max workloads ${max} is not a whole number of 1 or more`)
     config.maxWorkloads = max
   }
-  const health = numberFromEnv('SE_HEALTH_MS')
+  const health = numberFrom(env, 'SE_HEALTH_MS')
   if (health !== undefined) config.healthIntervalMs = health
   return config
 }

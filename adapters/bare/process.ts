@@ -1,0 +1,98 @@
+// Step processes on Bare through bare-subprocess: no shell, arguments as an
+// array, a timeout that escalates to SIGKILL, and only the tail of the output kept.
+import env from 'bare-env'
+import fs from 'bare-fs'
+import os from 'bare-os'
+import { spawn, type Subprocess } from 'bare-subprocess'
+import { TextDecoder } from 'bare-encoding'
+import { OUTPUT_TAIL_BYTES } from '../../core/constants.js'
+import { OutputTail } from '../../core/output-tail.js'
+import type { ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../../core/ports.js'
+
+const FORCE_KILL_AFTER_MS = 5000
+
+export class BareProcessRunner implements ProcessRunner {
+  constructor (private readonly tailBytes = OUTPUT_TAIL_BYTES) {}
+
+  run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
+    const started = Date.now()
+    let child: Subprocess
+    try {
+      child = spawn(spec.command, spec.args, {
+        ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+        env: { ...env, ...spec.env } as Record<string, string>,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: spec.processGroup === true
+      })
+    } catch (err) {
+      // bare-subprocess throws at once where Node would emit an error: a missing command or cwd.
+      const failed: ProcessResult = { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: Date.now() - started, timedOut: false, spawnError: explainSpawnFailure(spec, err as Error) }
+      return { result: Promise.resolve(failed), kill: () => {} }
+    }
+    const group = spec.processGroup === true ? child.pid : null
+    let timedOut = false
+    let forceTimer: ReturnType<typeof setTimeout> | null = null
+    const signal = (name: string): void => {
+      try {
+        if (group !== null) os.kill(-group, name)
+        else child.kill(name as unknown as number)
+      } catch {}
+      // A step that ignores SIGTERM is killed for good after the grace period.
+      if (name !== 'SIGKILL' && forceTimer === null) {
+        forceTimer = setTimeout(() => signal('SIGKILL'), FORCE_KILL_AFTER_MS)
+      }
+    }
+    const timeout = spec.timeoutMs === undefined ? null : setTimeout(() => { timedOut = true; signal('SIGTERM') }, spec.timeoutMs)
+    const tails = { stdout: new OutputTail(this.tailBytes), stderr: new OutputTail(this.tailBytes) }
+    const drained: Array<Promise<void>> = []
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const pipe = child[stream]
+      if (pipe === null) continue
+      const decoder = new TextDecoder('utf-8')
+      pipe.on('data', (chunk: unknown) => {
+        const text = decoder.decode(chunk as Uint8Array, { stream: true })
+        if (text === '') return
+        tails[stream].push(text)
+        onOutput?.(stream, text)
+      })
+      drained.push(new Promise(resolve => { pipe.once('close', () => resolve()) }))
+    }
+    const exited = new Promise<{ code: number | null, signal: string | null }>(resolve => {
+      child.once('exit', (code, signalCode) => resolve({ code, signal: signalCode }))
+    })
+    const result = exited.then(async (exit): Promise<ProcessResult> => {
+      await Promise.all(drained)
+      if (timeout !== null) clearTimeout(timeout)
+      if (forceTimer !== null) clearTimeout(forceTimer)
+      // The leader is gone; whatever it left in its group goes with it.
+      if (group !== null) try { os.kill(-group, 'SIGKILL') } catch {}
+      return {
+        exitCode: exit.code,
+        signal: exit.signal,
+        stdout: tails.stdout.text(),
+        stderr: tails.stderr.text(),
+        durationMs: Date.now() - started,
+        timedOut,
+        spawnError: null
+      }
+    })
+    return {
+      result,
+      pid: child.pid,
+      kill: name => signal(name ?? 'SIGTERM')
+    }
+  }
+}
+
+function explainSpawnFailure (spec: ProcessSpec, err: Error): string {
+  if (spec.cwd !== undefined) {
+    let isDir: boolean | null = null
+    try { isDir = fs.statSync(spec.cwd).isDirectory() } catch {}
+    if (isDir === null) return `working directory ${spec.cwd} does not exist`
+    if (!isDir) return `working directory ${spec.cwd} is not a directory`
+  }
+  const code = (err as { code?: string }).code
+  if (code === 'ENOENT') return `command '${spec.command}' not found on PATH`
+  if (code === 'EACCES') return `command '${spec.command}' is not executable`
+  return err.message.split('\n')[0] ?? err.message
+}

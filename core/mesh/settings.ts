@@ -1,0 +1,90 @@
+// Mesh settings for a node, the same on Node and Bare: flags first, then SE_*
+// variables. The runtime supplies the transport and reads the allowlist file.
+import { SeError } from '../errors.js'
+import type { KeyPair, MeshTransport } from '../ports.js'
+import type { MeshConfig } from '../node/se-node.js'
+import { listFrom, numberFrom, textFrom, type EnvLookup } from '../config/env.js'
+import { parseBootstrap, type BootstrapAddress } from './bootstrap-address.js'
+import { DEFAULT_TIMING, type MeshTiming } from './mesh.js'
+
+export interface MeshFlags {
+  mesh?: string
+  bootstrap?: string
+  meshSecret?: string
+  allow?: string[]
+  allowFile?: string
+  peer?: string[]
+  heartbeatMs?: number
+  suspectMs?: number
+  downMs?: number
+}
+
+export interface MeshSettingsHost {
+  env: EnvLookup
+  /** Opens the swarm for a node key; null bootstrap means the public DHT. */
+  transport: (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null) => Promise<MeshTransport>
+  /** The text of the allowlist file; throws when it cannot be read. */
+  readText: (file: string) => string
+  warn: (text: string) => void
+}
+
+const KEY = /^[0-9a-f]{64}$/
+
+function keys (list: string[], where: string): string[] {
+  for (const k of list) {
+    if (!KEY.test(k)) throw new SeError('BAD_INPUT', `${where}: '${k}' is not a node key (64 hex characters)`, { hint: 'a node key is the id `se nodes` or `se capabilities --json` shows' })
+  }
+  return list
+}
+
+/** An allowlist file: one node key per line; blank lines and # comments are ignored. */
+export function parseAllowFile (file: string, text: string): string[] {
+  const lines = text.split('\n').map((l, i) => ({ key: l.replace(/#.*/, '').trim(), line: i + 1 })).filter(l => l.key !== '')
+  for (const l of lines) keys([l.key], `${file}:${l.line}`)
+  return lines.map(l => l.key)
+}
+
+/** The node's mesh, or undefined when it runs alone. */
+export function meshConfigFrom (flags: MeshFlags, host: MeshSettingsHost): MeshConfig | undefined {
+  const { env } = host
+  const name = flags.mesh ?? textFrom(env, 'SE_MESH')
+  if (name === undefined || name === '') return undefined
+  const secret = flags.meshSecret ?? env('SE_MESH_SECRET') ?? ''
+  if (secret === '') host.warn(`mesh ${name} has no secret: any node that knows its name can join (set --mesh-secret or SE_MESH_SECRET)`)
+  const bootstrapText = flags.bootstrap ?? textFrom(env, 'SE_BOOTSTRAP')
+  const bootstrap = bootstrapText === undefined || bootstrapText === '' ? null : parseBootstrap(bootstrapText)
+  const allowFile = flags.allowFile ?? textFrom(env, 'SE_ALLOW_FILE')
+  let fromFile: string[] = []
+  if (allowFile !== undefined && allowFile !== '') {
+    let text: string
+    try {
+      text = host.readText(allowFile)
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      throw new SeError('BAD_INPUT', `cannot read allowlist ${allowFile}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    }
+    fromFile = parseAllowFile(allowFile, text)
+  }
+  const allowList = [...keys(flags.allow ?? listFrom(env, 'SE_ALLOW') ?? [], '--allow'), ...fromFile]
+  const timing: Partial<MeshTiming> = {}
+  const heartbeatMs = flags.heartbeatMs ?? numberFrom(env, 'SE_HEARTBEAT_MS')
+  const suspectMs = flags.suspectMs ?? numberFrom(env, 'SE_SUSPECT_MS')
+  const downMs = flags.downMs ?? numberFrom(env, 'SE_DOWN_MS')
+  if (heartbeatMs !== undefined) timing.heartbeatMs = heartbeatMs
+  if (suspectMs !== undefined) timing.suspectMs = suspectMs
+  if (downMs !== undefined) timing.downMs = downMs
+  const hb = timing.heartbeatMs ?? DEFAULT_TIMING.heartbeatMs
+  const suspect = timing.suspectMs ?? DEFAULT_TIMING.suspectMs
+  const down = timing.downMs ?? DEFAULT_TIMING.downMs
+  if (!(hb > 0 && suspect > hb && down > suspect)) {
+    throw new SeError('BAD_INPUT', `mesh timing must be heartbeat < suspect < down, got ${hb} / ${suspect} / ${down} ms`)
+  }
+  return {
+    name,
+    secret,
+    transport: async keyPair => await host.transport(keyPair, bootstrap),
+    allow: allowList.length > 0 || allowFile !== undefined ? allowList : null,
+    peers: keys(flags.peer ?? listFrom(env, 'SE_PEERS') ?? [], '--peer'),
+    timing
+  }
+}

@@ -1,0 +1,181 @@
+// A headless node on the real Bare runtime, in one mesh with Node nodes: it is
+// built by `npm run bare`, loads nothing Node-only, runs routed steps whose audit
+// lands on the requester, raises and takes interventions across the mesh,
+// resumes after SIGKILL, refuses the wrong secret and stops cleanly.
+import assert from 'node:assert/strict'
+import { execa } from 'execa'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { test } from 'node:test'
+import { json, REPO, se, sleep, tempDir, waitFor } from './helpers/cli.js'
+import { localBootstrap, meshNode, nodesOf, waitForStates, type MeshNodeProc } from './helpers/mesh.js'
+import { bareMeshNode } from './helpers/bare.js'
+
+// Packages that exist for Node only; none of them may load in the Bare node.
+const NODE_ONLY = ['execa', 'commander', 'blessed', 'blessed-contrib', 'tsx', 'esbuild', 'shell-quote', 'cross-spawn', 'signal-exit']
+
+async function statusOf (n: MeshNodeProc, id: string): Promise<any> {
+  return json(await se(['status', id, '--json'], { dataDir: n.dataDir }))
+}
+
+async function finished (n: MeshNodeProc, id: string, timeoutMs = 30_000): Promise<any> {
+  return await waitFor(`${id} to finish on ${n.name}`, async () => {
+    const s = await statusOf(n, id)
+    return ['completed', 'failed', 'cancelled'].includes(s.state) ? s : undefined
+  }, timeoutMs)
+}
+
+test('npm run bare builds the bundle before it starts the node, and prints usage', async t => {
+  const before = Date.now()
+  const r = await execa('npm', ['run', '--silent', 'bare', '--', '--help'], { cwd: REPO, reject: false })
+  assert.equal(r.exitCode, 0, r.stderr)
+  assert.match(r.stdout, /--mesh \[name\]/)
+  assert.match(r.stdout, /--bootstrap \[host:port\]/)
+  const built = await stat(path.join(REPO, 'dist', 'bare', 'se-node.cjs'))
+  assert.ok(built.mtimeMs >= before - 1000, 'the bundle was rebuilt by the npm script')
+  const bad = await execa('npm', ['run', '--silent', 'bare', '--', '--mesh', 'x', '--mesh-secret', 's', '--bootstrap', 'nope', '--data-dir', await tempDir(t)], { cwd: REPO, reject: false })
+  assert.equal(bad.exitCode, 2)
+  assert.match(bad.stderr, /bootstrap address 'nope' is not HOST:PORT/)
+})
+
+test('the Bare bundle holds only core, Bare and shared adapters, and no Node-only module loads on Bare', async t => {
+  const manifest = JSON.parse(await readFile(path.join(REPO, 'dist', 'bare', 'manifest.json'), 'utf8')) as { sources: string[], imports: string[] }
+  for (const source of manifest.sources) assert.match(source, /^(core|adapters\/bare|adapters\/shared|bare)\//, `${source} is in the Bare bundle`)
+  for (const spec of manifest.imports) {
+    assert.doesNotMatch(spec, /^node:/, spec)
+    assert.ok(!NODE_ONLY.includes(spec), `${spec} is imported by the Bare bundle`)
+  }
+  const bootstrap = await localBootstrap(t)
+  const report = path.join(await tempDir(t), 'modules.json')
+  await bareMeshNode(t, bootstrap, 'edge', { env: { SE_BARE_MODULE_REPORT: report } })
+  const loaded = JSON.parse(await readFile(report, 'utf8')) as string[]
+  assert.ok(loaded.some(u => u.includes('/node_modules/hyperswarm/')), 'the report lists what loaded')
+  const addons = loaded.filter(u => /\.(bare|node)$/.test(u))
+  assert.ok(addons.some(u => u.endsWith('sodium-native.bare')), addons.join('\n'))
+  assert.deepEqual(addons.filter(u => u.endsWith('.node')), [], 'no Node addon loaded')
+  for (const url of loaded) {
+    assert.ok(url.startsWith('file://') || url.startsWith('bare:'), url)
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]
+    if (pkg !== undefined) assert.ok(!NODE_ONLY.includes(pkg), `${url} is Node-only`)
+    assert.doesNotMatch(url, /adapters\/node\/|\/tui\//, url)
+  }
+})
+
+test('a workflow needing what only the Bare node has runs there, its audit verifies on the Node node, and interventions cross both ways', async t => {
+  const bootstrap = await localBootstrap(t)
+  const [home, edge] = await Promise.all([meshNode(t, bootstrap, 'home'), bareMeshNode(t, bootstrap, 'edge', { tags: ['gpio'] })])
+  await waitForStates(home, [edge], 'up')
+  await waitForStates(edge, [home], 'up')
+  const caps = json(await se(['capabilities', '--json'], { dataDir: edge.dataDir }))
+  assert.match(caps.runtime, /^bare v1\.(3[3-9]|[4-9]\d)/)
+  assert.ok(caps.engines.includes('process'), caps.engines.join(','))
+  assert.ok(caps.tools.includes('sh') || caps.tools.includes('git'), `tools detected on Bare: ${caps.tools.join(',')}`)
+  const seen = (await nodesOf(home)).find(n => n.nodeId === edge.key)
+  assert.equal(seen?.name, 'edge')
+
+  const dir = await tempDir(t)
+  await writeFile(path.join(dir, 'sensor.yaml'), [
+    'name: READ_SENSOR',
+    'requires: { capabilities: [gpio] }',
+    'steps:',
+    '  - { id: read, run: { command: sh, args: [-c, "echo reading on $SE_NODE_ID"] } }',
+    '  - { id: confirm, intervention: { prompt: "Publish the reading?" } }',
+    '  - { id: publish, run: { command: sh, args: [-c, "echo published"] } }',
+    ''
+  ].join('\n'))
+  // From the Node node: every step runs on the Bare node; the intervention waits on the requester.
+  const id = json(await se(['execute', 'sensor.yaml', '--json'], { dataDir: home.dataDir, cwd: dir })).id as string
+  await waitFor('the intervention', async () => (await statusOf(home, id)).state === 'waiting_intervention')
+  const approved = await se(['approve', id, '--comment', 'from the edge'], { dataDir: edge.dataDir })
+  assert.equal(approved.code, 0, approved.stderr)
+  const done = await finished(home, id)
+  assert.equal(done.state, 'completed', done.error ?? '')
+  assert.equal(done.steps[0].node, edge.key)
+  assert.equal(done.steps[2].node, edge.key)
+  assert.match(done.steps[0].stdout, new RegExp(`reading on ${edge.key}`))
+  const trail = json<Array<{ entry: { event: string, sourceNodeId: string } }>>(await se(['audit', '--workflow', id, '--json'], { dataDir: home.dataDir }))
+  const fromEdge = trail.filter(r => r.entry.sourceNodeId === edge.key).map(r => r.entry.event)
+  assert.deepEqual(fromEdge, ['step_exec_start', 'step_exec_complete', 'step_exec_start', 'step_exec_complete'])
+  const verified = await se(['audit', '--verify'], { dataDir: home.dataDir })
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr)
+  assert.equal((await se(['audit', '--verify'], { dataDir: edge.dataDir })).code, 0)
+
+  // Held by the Bare node: its intervention is listed and answered on the Node node.
+  await writeFile(path.join(dir, 'local.yaml'), 'name: EDGE_LOCAL\nsteps:\n  - { id: check, run: { command: "true" } }\n  - { id: gate, intervention: { prompt: "Flash the firmware?" } }\n  - { id: flash, run: { command: sh, args: [-c, "echo flashed"] } }\n')
+  const held = json(await se(['execute', 'local.yaml', '--json'], { dataDir: edge.dataDir, cwd: dir })).id as string
+  await waitFor('the edge intervention', async () => (await statusOf(edge, held)).state === 'waiting_intervention')
+  const fromHome = await se(['approve', held], { dataDir: home.dataDir })
+  assert.equal(fromHome.code, 0, fromHome.stderr)
+  const localDone = await finished(edge, held)
+  assert.equal(localDone.state, 'completed', localDone.error ?? '')
+  const edgeTrail = (await se(['audit', '--workflow', held], { dataDir: edge.dataDir })).stdout
+  assert.match(edgeTrail, /intervention_resolved: .*approve by .* via home/)
+})
+
+test('SIGKILL of the Bare node mid-workflow, then a restart: routed and held workflows both resume', async t => {
+  const bootstrap = await localBootstrap(t)
+  const [home, edge] = await Promise.all([meshNode(t, bootstrap, 'home'), bareMeshNode(t, bootstrap, 'edge', { tags: ['gpio'] })])
+  await waitForStates(home, [edge], 'up')
+  const dir = await tempDir(t)
+  const runs = path.join(dir, 'runs.log')
+  await writeFile(path.join(dir, 'routed.yaml'), [
+    'name: ROUTED_SLOW',
+    'requires: { capabilities: [gpio] }',
+    'steps:',
+    `  - { id: prepare, run: { command: sh, args: [-c, "echo prepare >> ${runs}"] } }`,
+    `  - { id: sample, idempotent: true, run: { command: sh, args: [-c, "echo sample-start >> ${runs}; sleep 2; echo sample >> ${runs}"] } }`,
+    ''
+  ].join('\n'))
+  await writeFile(path.join(dir, 'held.yaml'), [
+    'name: HELD_SLOW',
+    'steps:',
+    `  - { id: first, run: { command: sh, args: [-c, "echo held-first >> ${runs}"] } }`,
+    `  - { id: long, idempotent: true, run: { command: sh, args: [-c, "echo held-long-start >> ${runs}; sleep 2; echo held-long >> ${runs}"] } }`,
+    ''
+  ].join('\n'))
+  const routed = json(await se(['execute', 'routed.yaml', '--json'], { dataDir: home.dataDir, cwd: dir })).id as string
+  const held = json(await se(['execute', 'held.yaml', '--json'], { dataDir: edge.dataDir, cwd: dir })).id as string
+  await waitFor('both long steps to run', async () => {
+    const text = await readFile(runs, 'utf8').catch(() => '')
+    return text.includes('sample-start') && text.includes('held-long-start')
+  })
+  await edge.proc.crash()
+  await waitFor('home to wait for a gpio node', async () => (await statusOf(home, routed)).state === 'waiting_node', 20_000)
+
+  const again = await bareMeshNode(t, bootstrap, 'edge', { tags: ['gpio'], dataDir: edge.dataDir })
+  assert.equal(again.key, edge.key, 'the identity survived in the data dir')
+  assert.match(again.proc.stderr(), /resumed 1 unfinished workflow/)
+  const [r, h] = await Promise.all([finished(home, routed, 40_000), finished(again, held, 40_000)])
+  assert.equal(r.state, 'completed', r.error ?? '')
+  assert.equal(h.state, 'completed', h.error ?? '')
+  assert.equal(r.steps[1].node, edge.key)
+  const lines = (await readFile(runs, 'utf8')).trim().split('\n')
+  assert.equal(lines.filter(l => l === 'prepare').length, 1, 'the completed step ran once')
+  assert.equal(lines.filter(l => l === 'held-first').length, 1, 'the held workflow\'s completed step ran once')
+  assert.equal(lines.filter(l => l === 'sample').length, 1)
+  assert.equal(lines.filter(l => l === 'held-long').length, 1)
+  for (const n of [home, again]) assert.equal((await se(['audit', '--verify'], { dataDir: n.dataDir })).code, 0, `${n.name}'s trail verifies`)
+})
+
+test('the Bare node refuses a peer with the wrong mesh secret, and stops cleanly on SIGTERM and SIGINT', async t => {
+  const bootstrap = await localBootstrap(t)
+  const edge = await bareMeshNode(t, bootstrap, 'edge')
+  // The intruder knows the Bare node's key and dials it directly; it lacks the secret.
+  const intruder = await meshNode(t, bootstrap, 'intruder', { secret: 'wrong-secret', extra: ['--peer', edge.key] })
+  await waitFor('the Bare node to audit the refusal', async () => {
+    const trail = json<Array<{ entry: { event: string, message: string } }>>(await se(['audit', '--json'], { dataDir: edge.dataDir }))
+    return trail.some(r => r.entry.event === 'peer_rejected' && r.entry.message.includes(intruder.key.slice(0, 12)) && /mesh secret/.test(r.entry.message))
+  }, 20_000)
+  await sleep(1000)
+  assert.ok(!(await nodesOf(edge)).some(n => n.nodeId === intruder.key), 'the intruder is not a member')
+  assert.ok(!(await nodesOf(intruder)).some(n => n.nodeId === edge.key && n.state === 'up'))
+
+  assert.equal(await edge.proc.stop(), 0)
+  assert.match(edge.proc.stderr(), /SIGTERM: stopping[\s\S]*node stopped/)
+  const second = await bareMeshNode(t, bootstrap, 'edge', { dataDir: edge.dataDir })
+  assert.equal(second.key, edge.key)
+  second.proc.proc.kill('SIGINT')
+  const r = await second.proc.proc
+  assert.equal(r.exitCode, 0)
+  assert.match(second.proc.stderr(), /SIGINT: stopping[\s\S]*node stopped/)
+})

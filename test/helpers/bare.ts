@@ -1,0 +1,18 @@
+// The Bare node for end-to-end tests: the real `bare` binary running the bundle
+// that `npm run bare` builds (the test run's `pretest` builds it too).
+import path from 'node:path'
+import type { TestContext } from 'node:test'
+import { json, REPO, se, startNodeProcess, tempDir } from './cli.js'
+import { FAST_TIMING, type MeshNodeProc } from './mesh.js'
+
+export const BARE_BIN = path.join(REPO, 'node_modules', '.bin', 'bare')
+export const BARE_ENTRY = path.join(REPO, 'bare', 'se-node.cjs')
+
+export async function bareMeshNode (t: TestContext, bootstrap: string, name: string, opts: { tags?: string[], secret?: string, dataDir?: string, env?: Record<string, string> } = {}): Promise<MeshNodeProc> {
+  const dataDir = opts.dataDir ?? await tempDir(t, `se-bare-${name}-`)
+  const args = ['--data-dir', dataDir, '--name', name, '--mesh', 'test-mesh', '--mesh-secret', opts.secret ?? 'right-secret', '--bootstrap', bootstrap, ...FAST_TIMING, ...(opts.tags ?? []).flatMap(tag => ['--capability', tag])]
+  const proc = await startNodeProcess(t, [BARE_BIN, BARE_ENTRY, ...args], { SE_SHUTDOWN_GRACE_SEC: '2', ...opts.env })
+  // The Node CLI asks the Bare node over its socket: the same Avro RPC as a Node node's.
+  const caps = json(await se(['capabilities', '--json'], { dataDir }))
+  return { name, dataDir, key: caps.nodeId as string, proc }
+}
