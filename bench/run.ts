@@ -3,6 +3,7 @@
 // nothing in the repository (temp dirs only) and exits 0 even when a goal is missed.
 import os from 'node:os'
 import { benchAudit } from './audit.js'
+import { benchBare } from './bare.js'
 import { benchContainers } from './containers.js'
 import { benchDashboard } from './dashboard.js'
 import { benchMesh } from './mesh.js'
@@ -16,7 +17,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '3. rpc: ping over the Unix socket vs raw echo', run: benchRpc },
   { title: '4. mesh: membership, rpc between node processes vs raw Hyperswarm echo, routed vs local workflow', run: benchMesh },
   { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers },
-  { title: '6. dashboard: view model refresh with 100 nodes and 1,000 workloads', run: benchDashboard }
+  { title: '6. dashboard: view model refresh with 100 nodes and 1,000 workloads', run: benchDashboard },
+  { title: '7. bare: a headless node on Bare vs on Node, idle memory and start to joined', run: benchBare }
 ]
 
 async function main (): Promise<void> {

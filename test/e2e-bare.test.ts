@@ -4,10 +4,10 @@
 // resumes after SIGKILL, refuses the wrong secret and stops cleanly.
 import assert from 'node:assert/strict'
 import { execa } from 'execa'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, REPO, se, sleep, tempDir, waitFor } from './helpers/cli.js'
+import { json, REPO, se, sleep, startNodeProcess, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, nodesOf, waitForStates, type MeshNodeProc } from './helpers/mesh.js'
 import { bareMeshNode } from './helpers/bare.js'
 
@@ -38,9 +38,30 @@ test('npm run bare builds the bundle before it starts the node, and prints usage
   assert.match(bad.stderr, /bootstrap address 'nope' is not HOST:PORT/)
 })
 
+test('npm run bare:pack makes a directory that runs on its own: the runtime, the bundle and only the packages Bare needs', async t => {
+  const pack = path.join(await tempDir(t), 'se-edge')
+  const r = await execa('npm', ['run', '--silent', 'bare:pack', '--', pack, '--target', 'linux-x64'], { cwd: REPO, reject: false })
+  assert.equal(r.exitCode, 0, r.stderr)
+  const packages = await readdir(path.join(pack, 'node_modules'))
+  assert.ok(packages.includes('sodium-native') && packages.includes('bare-fs'), packages.join(' '))
+  for (const p of NODE_ONLY) assert.ok(!packages.includes(p), `${p} was packed`)
+  assert.deepEqual(await readdir(path.join(pack, 'node_modules', 'sodium-native', 'prebuilds')), ['linux-x64'])
+  // Started from elsewhere, with nothing of the repository in reach.
+  const bootstrap = await localBootstrap(t)
+  const dataDir = await tempDir(t)
+  await startNodeProcess(t, [path.join(pack, 'runtime', 'linux-x64', 'bare'), path.join(pack, 'bare', 'se-node.cjs'), '--data-dir', dataDir, '--mesh', 'packed', '--mesh-secret', 's', '--bootstrap', bootstrap])
+  const caps = json(await se(['capabilities', '--json'], { dataDir }))
+  assert.match(caps.runtime, /^bare /)
+})
+
 test('the Bare bundle holds only core, Bare and shared adapters, and no Node-only module loads on Bare', async t => {
   const manifest = JSON.parse(await readFile(path.join(REPO, 'dist', 'bare', 'manifest.json'), 'utf8')) as { sources: string[], imports: string[] }
-  for (const source of manifest.sources) assert.match(source, /^(core|adapters\/bare|adapters\/shared|bare)\//, `${source} is in the Bare bundle`)
+  for (const source of manifest.sources) {
+    const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)?.[1]
+    if (pkg === undefined) assert.match(source, /^(core|adapters\/bare|adapters\/shared|bare)\//, `${source} is in the Bare bundle`)
+    else assert.ok(!NODE_ONLY.includes(pkg), `${source} is bundled for Bare`)
+  }
+  assert.ok(manifest.sources.some(s => s.startsWith('core/workflow/engine')), 'core is in the bundle')
   for (const spec of manifest.imports) {
     assert.doesNotMatch(spec, /^node:/, spec)
     assert.ok(!NODE_ONLY.includes(spec), `${spec} is imported by the Bare bundle`)
@@ -49,7 +70,8 @@ test('the Bare bundle holds only core, Bare and shared adapters, and no Node-onl
   const report = path.join(await tempDir(t), 'modules.json')
   await bareMeshNode(t, bootstrap, 'edge', { env: { SE_BARE_MODULE_REPORT: report } })
   const loaded = JSON.parse(await readFile(report, 'utf8')) as string[]
-  assert.ok(loaded.some(u => u.includes('/node_modules/hyperswarm/')), 'the report lists what loaded')
+  assert.ok(loaded.some(u => u.includes('/node_modules/bare-fs/')), 'the report lists what loaded')
+  assert.ok(loaded.some(u => u.endsWith('/dist/bare/se-node.cjs')), 'the bundle itself')
   const addons = loaded.filter(u => /\.(bare|node)$/.test(u))
   assert.ok(addons.some(u => u.endsWith('sodium-native.bare')), addons.join('\n'))
   assert.deepEqual(addons.filter(u => u.endsWith('.node')), [], 'no Node addon loaded')
