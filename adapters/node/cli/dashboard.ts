@@ -3,7 +3,7 @@
 // bootstrap so it works offline; `--demo` adds two more local nodes with other
 // capabilities and starts a workflow that is routed and asks for approval.
 import { execa, type ResultPromise } from 'execa'
-import { appendFileSync } from 'node:fs'
+import { appendFileSync, existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,7 +14,7 @@ import { DashboardModel } from '../../../tui/view-model.js'
 import { DashboardSource, REFRESH_MS } from '../../../tui/source.js'
 import { DashboardScreen } from '../../../tui/screen.js'
 import { connectNode } from '../client.js'
-import { CLI_ENTRY } from '../config.js'
+import { CLI_ENTRY, PACKAGE_ROOT } from '../config.js'
 import { startLocalNode } from '../local-node.js'
 import { meshConfigFrom } from '../mesh-config.js'
 import { startBootstrap } from '../swarm.js'
@@ -29,10 +29,13 @@ export interface DashboardOptions {
 const DEMO_MESH = 'se-local'
 const DEMO_WORKFLOW = 'DEMO_ROUTING'
 const DEMO_NODES = [
-  { name: 'builder', args: ['--capability', 'builder'], env: {} },
-  // No podman and few tools: an edge box, so routing has a reason to choose.
-  { name: 'edge', args: ['--capability', 'edge'], env: { SE_TOOLS: 'sh,git' } }
+  { name: 'builder', args: ['--capability', 'builder'], env: {}, bare: false },
+  // No podman and few tools: an edge box, so routing has a reason to choose. It runs on Bare
+  // where `npm install` built the Bare node, as an edge device would.
+  { name: 'edge', args: ['--capability', 'edge'], env: { SE_TOOLS: 'sh,git' }, bare: true }
 ]
+const BARE_NODE = [path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'bare'), path.join(PACKAGE_ROOT, 'bare', 'se-node.cjs')]
+const BARE_BUNDLE = path.join(PACKAGE_ROOT, 'dist', 'bare', 'se-node.cjs')
 const DEMO_JOIN_TIMEOUT_MS = 20_000
 
 export async function runDashboard (io: CliIO, dataDir: string, opts: DashboardOptions): Promise<number> {
@@ -86,7 +89,9 @@ async function startDemo (meshArgs: string[], api: NodeApi, model: DashboardMode
   const procs: ResultPromise[] = []
   for (const demo of DEMO_NODES) {
     const dir = await mkdtemp(path.join(os.tmpdir(), `se-demo-${demo.name}-`))
-    const proc = execa(process.execPath, [CLI_ENTRY, 'node', 'start', '--data-dir', dir, '--name', demo.name, ...demo.args, ...meshArgs], {
+    const onBare = demo.bare && existsSync(BARE_NODE[0] as string) && existsSync(BARE_BUNDLE)
+    const [file, ...start] = onBare ? BARE_NODE : [process.execPath, CLI_ENTRY, 'node', 'start']
+    const proc = execa(file as string, [...start, '--data-dir', dir, '--name', demo.name, ...demo.args, ...meshArgs], {
       env: { ...demo.env, SE_SHUTDOWN_GRACE_SEC: '2' }, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', reject: false
     })
     procs.push(proc)
