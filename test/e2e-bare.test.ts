@@ -4,12 +4,15 @@
 // resumes after SIGKILL, refuses the wrong secret and stops cleanly.
 import assert from 'node:assert/strict'
 import { execa } from 'execa'
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { json, REPO, se, sleep, startNodeProcess, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, nodesOf, waitForStates, type MeshNodeProc } from './helpers/mesh.js'
-import { bareMeshNode } from './helpers/bare.js'
+import { BARE_BIN, bareMeshNode } from './helpers/bare.js'
+import { namedType } from '../core/protocol/codec.js'
+import avsc from 'avsc'
+import { build } from 'esbuild'
 
 // Packages that exist for Node only; none of them may load in the Bare node.
 const NODE_ONLY = ['execa', 'commander', 'blessed', 'blessed-contrib', 'tsx', 'esbuild', 'shell-quote', 'cross-spawn', 'signal-exit']
@@ -81,6 +84,20 @@ test('the Bare bundle holds only core, Bare and shared adapters, and no Node-onl
     if (pkg !== undefined) assert.ok(!NODE_ONLY.includes(pkg), `${url} is Node-only`)
     assert.doesNotMatch(url, /adapters\/node\/|\/tui\//, url)
   }
+})
+
+test('on Bare, the protocol\'s Avro types encode the same bytes as on Node, and avsc fingerprints work through the hash shim', async t => {
+  // Inside the repository, so Bare finds the bare-* packages the check leaves external.
+  const check = path.join(REPO, 'dist', 'bare-check', `avsc-${process.pid}.cjs`)
+  t.after(() => rm(check, { force: true }))
+  const imports = JSON.parse(await readFile(path.join(REPO, 'bare', 'imports.json'), 'utf8')) as Record<string, string>
+  await build({ entryPoints: [path.join(REPO, 'test', 'fixtures', 'bare-avsc.ts')], outfile: check, bundle: true, platform: 'neutral', format: 'cjs', conditions: ['bare', 'require'], mainFields: ['main', 'module'], alias: imports, external: ['bare-*'], logLevel: 'error' })
+  const sample = { nodeId: 'ab'.repeat(32), loadAverage: 0.25, cpus: 4, memoryUsedMb: 812, memoryTotalMb: 3906, workflowsRunning: 1, workloadsRunning: 0, sentAt: 1763856000000 }
+  const r = await execa(BARE_BIN, [check, JSON.stringify({ type: 'NodeSample', value: sample })], { reject: false })
+  assert.equal(r.exitCode, 0, r.stderr)
+  const onBare = JSON.parse(r.stdout) as { bytes: string, fingerprint: string }
+  assert.equal(onBare.bytes, Buffer.from(namedType('NodeSample').toBuffer(sample)).toString('hex'))
+  assert.equal(onBare.fingerprint, avsc.Type.forSchema({ type: 'record', name: 'X', fields: [{ name: 'a', type: 'string' }] }).fingerprint().toString('hex'))
 })
 
 test('a workflow needing what only the Bare node has runs there, its audit verifies on the Node node, and interventions cross both ways', async t => {
