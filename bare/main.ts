@@ -1,6 +1,8 @@
 // `npm run bare`: a headless SE node on the Bare runtime, for edge devices. The
 // same core, protocol, audit and data dir as `se node start`, with Bare's ports.
+import './shims/avsc-hash.js'
 import env from 'bare-env'
+import fs from 'bare-fs'
 import os from 'bare-os'
 import path from 'bare-path'
 import process from 'bare-process'
@@ -17,8 +19,6 @@ import { bareRuntime } from '../adapters/bare/runtime.js'
 import { listenLocal } from '../adapters/bare/local-socket.js'
 import { createSwarmTransport } from '../adapters/shared/hyperswarm-transport.js'
 import { reportLoadedModules } from './modules.js'
-import fs from 'bare-fs'
-import './shims/avsc-hash.js'
 
 const cli = command('se-bare',
   flag('--data-dir [dir]', 'node data directory (env SE_DATA_DIR; default ~/.local/share/se-mesh)'),
