@@ -10,6 +10,7 @@ import { test } from 'node:test'
 import { json, REPO, se, sleep, startNodeProcess, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, nodesOf, waitForStates, type MeshNodeProc } from './helpers/mesh.js'
 import { BARE_BIN, bareMeshNode } from './helpers/bare.js'
+import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
 import { namedType } from '../core/protocol/codec.js'
 import avsc from 'avsc'
 import { build } from 'esbuild'
@@ -219,4 +220,25 @@ test('the Bare node refuses a peer with the wrong mesh secret, and stops cleanly
   const r = await second.proc.proc
   assert.equal(r.exitCode, 0)
   assert.match(second.proc.stderr(), /SIGINT: stopping[\s\S]*node stopped/)
+})
+
+test('where podman runs, the Bare node advertises it and runs a container step through bare-subprocess', async t => {
+  const skip = await podmanReady()
+  if (skip !== null) { t.skip(skip); return }
+  const bootstrap = await localBootstrap(t)
+  // SE_TOOLS keeps podman in the list even where a test environment trims it; the probe decides.
+  const edge = await bareMeshNode(t, bootstrap, 'edge', { env: { SE_TOOLS: 'podman,git' } })
+  const caps = json(await se(['capabilities', '--json'], { dataDir: edge.dataDir }))
+  assert.ok(caps.engines.includes('podman'), `engines on Bare: ${caps.engines.join(',')}`)
+  const dir = await tempDir(t)
+  await writeFile(path.join(dir, 'boxed.yaml'), [
+    'name: BOXED',
+    'steps:',
+    `  - { id: inside, run: { image: "${TEST_IMAGE}", command: /bin/sh, args: [-c, "echo from the container > /workspace/out.txt; echo done"] } }`,
+    ''
+  ].join('\n'))
+  const r = await se(['execute', 'boxed.yaml', '--wait', '--json'], { dataDir: edge.dataDir, cwd: dir })
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.equal(json(r).steps[0].node, edge.key)
+  assert.equal((await readFile(path.join(dir, 'out.txt'), 'utf8')).trim(), 'from the container')
 })
