@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-// The Node builtins dependencies name, pointed at Bare's modules; the launcher passes the same map at run time.
+// The Node builtins dependencies name, pointed at Bare's modules at build time: the bundle needs no map at run time.
 const imports = JSON.parse(readFileSync(path.join(root, 'bare/imports.json'), 'utf8'))
 const result = await build({
   entryPoints: [path.join(root, 'bare/main.ts')],

@@ -11,7 +11,8 @@ import { exitCodeFor, SeError, toSeError } from '../core/errors.js'
 import { serveNode } from '../core/node/local-endpoint.js'
 import { shortId } from '../core/node/identity.js'
 import { SeNode } from '../core/node/se-node.js'
-import { nodeConfigFrom } from '../core/node/settings.js'
+import { catalogueDirs, defaultDataDir, nodeConfigFrom } from '../core/node/settings.js'
+import { positiveNumber } from '../core/config/env.js'
 import { meshConfigFrom, type MeshFlags } from '../core/mesh/settings.js'
 import type { WorkloadFlags } from '../core/workload/settings.js'
 import type { Runtime } from '../core/ports.js'
@@ -48,18 +49,7 @@ function line (level: string, message: string): void {
   fs.writeSync(2, `${new Date().toISOString()} ${level} ${message}\n`)
 }
 
-function defaultDataDir (): string {
-  const fromEnv = env.SE_DATA_DIR
-  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(fromEnv)
-  return path.join(env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'se-mesh')
-}
-
-function positive (value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw SeError.badInput(`${name} must be a positive number, got '${String(value)}'`)
-  return n
-}
+const positive = (value: unknown, name: string): number | undefined => value === undefined ? undefined : positiveNumber(String(value), name)
 
 async function main (argv: string[]): Promise<number> {
   let parsed
@@ -71,7 +61,8 @@ async function main (argv: string[]): Promise<number> {
   }
   if (parsed === null) return 0 // --help was printed
   const f = parsed.flags as Record<string, any>
-  const dataDir = f.dataDir === undefined ? defaultDataDir() : path.resolve(String(f.dataDir))
+  const lookup = (name: string): string | undefined => env[name]
+  const dataDir = f.dataDir === undefined ? defaultDataDir(lookup, os.homedir(), os.cwd()) : path.resolve(String(f.dataDir))
   const meshFlags: MeshFlags = {}
   if (f.mesh !== undefined) meshFlags.mesh = String(f.mesh)
   if (f.bootstrap !== undefined) meshFlags.bootstrap = String(f.bootstrap)
@@ -89,17 +80,15 @@ async function main (argv: string[]): Promise<number> {
   const max = positive(f.maxWorkloads, '--max-workloads')
   if (max !== undefined) workloads.maxWorkloads = max
 
-  const lookup = (name: string): string | undefined => env[name]
   const runtime = bareRuntime(process.version, log)
   const mesh = meshConfigFrom(meshFlags, { env: lookup, transport: createSwarmTransport, readText: file => String(fs.readFileSync(file, 'utf8')), warn: m => log.warn(m) })
-  const workflowPath = (env.SE_WORKFLOW_PATH ?? '').split(':').filter(s => s !== '').map(p => path.resolve(p))
   const config = nodeConfigFrom({
     dataDir,
     ...(f.name === undefined ? {} : { name: String(f.name) }),
     tags: (f.capability ?? []).map(String),
     ...(mesh === undefined ? {} : { mesh }),
     workloads
-  }, runtime, { env: lookup, catalogueDirs: [path.join(dataDir, 'catalogue'), ...workflowPath], cli: 'se', pid: process.pid })
+  }, runtime, { env: lookup, catalogueDirs: catalogueDirs(lookup, dataDir, os.cwd(), []), cli: 'se', pid: process.pid })
 
   await runtime.fs.mkdirp(dataDir)
   const socketPath = path.join(dataDir, 'se.sock')

@@ -1,5 +1,5 @@
 // `npm run bare:pack -- DIR [--target linux-arm64,…]`: what an edge device needs, and nothing else — the
-// launcher, its imports map, the bundle, and the packages the bundle leaves
+// launcher, the bundle, and the packages the bundle leaves
 // external (those with native addons) with their dependencies. Copy DIR to the
 // device next to a `bare` binary and run `bare DIR/bare/se-node.cjs …` there.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -42,7 +42,6 @@ rmSync(target, { recursive: true, force: true })
 mkdirSync(path.join(target, 'bare'), { recursive: true })
 mkdirSync(path.join(target, 'dist/bare'), { recursive: true })
 cpSync(path.join(root, 'bare/se-node.cjs'), path.join(target, 'bare/se-node.cjs'))
-cpSync(path.join(root, 'bare/imports.json'), path.join(target, 'bare/imports.json'))
 cpSync(path.join(root, 'dist/bare/se-node.cjs'), path.join(target, 'dist/bare/se-node.cjs'))
 const keep = source => {
   const at = source.split(path.sep).lastIndexOf('prebuilds')

@@ -1,4 +1,4 @@
-// Starts the Bare node (dist/bare/se-node.cjs, built by `npm run bare`) with the
-// imports map that points the few Node builtins its dependencies name at Bare's
-// own modules and shims.
-require('../dist/bare/se-node.cjs', { with: { imports: './imports.json' } })
+// Starts the Bare node: dist/bare/se-node.cjs, built by `npm run bare` (bare/build.mjs),
+// where bare/imports.json has already pointed the Node builtins its dependencies
+// name at Bare's modules.
+require('../dist/bare/se-node.cjs')

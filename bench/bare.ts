@@ -4,12 +4,12 @@
 //  b. resident memory (VmRSS) once idle in the mesh, heartbeating.
 // Rounds alternate between the runtimes so machine noise falls on both alike.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBootstrap } from '../adapters/node/swarm.js'
 import { connectNode } from '../adapters/node/client.js'
 import { startLocalNode } from '../adapters/node/local-node.js'
+import { NodeSystemInfo } from '../adapters/node/system.js'
 import { meshConfigFrom } from '../adapters/node/mesh-config.js'
 import { info, median, ms, now, quietLogger, tempDir, type Result } from './lib.js'
 
@@ -25,9 +25,12 @@ const COMMANDS = {
   node: (args: string[]) => [process.execPath, path.join(REPO, 'adapters', 'node', 'bin', 'se.js'), 'node', 'start', ...args]
 }
 
+const system = new NodeSystemInfo()
+
 async function rssMb (pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024
+  const usage = await system.processUsage(pid)
+  if (usage === null) throw new Error(`process ${pid} is gone`)
+  return usage.rssBytes / 2 ** 20
 }
 
 async function measure (runtime: keyof typeof COMMANDS, bootstrap: string, memberKey: string): Promise<Sample> {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { catalogueDirs as catalogueDirsFrom, defaultDataDir as dataDirFrom } from '../../core/node/settings.js'
 
 // Found by walking up, so it holds both for the sources and for the bundle in dist/.
 export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)))
@@ -18,10 +19,7 @@ export const CLI_ENTRY = path.join(PACKAGE_ROOT, 'adapters', 'node', 'bin', 'se.
 export const SOCKET_NAME = 'se.sock'
 
 export function defaultDataDir (): string {
-  const fromEnv = process.env.SE_DATA_DIR
-  if (fromEnv !== undefined && fromEnv !== '') return path.resolve(fromEnv)
-  const base = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share')
-  return path.join(base, 'se-mesh')
+  return dataDirFrom(name => process.env[name], os.homedir(), process.cwd())
 }
 
 export function socketPath (dataDir: string): string {
@@ -30,6 +28,5 @@ export function socketPath (dataDir: string): string {
 
 /** Where named workflows are looked up: the node's own, SE_WORKFLOW_PATH, then the shipped examples. */
 export function catalogueDirs (dataDir: string): string[] {
-  const extra = (process.env.SE_WORKFLOW_PATH ?? '').split(':').filter(s => s !== '').map(p => path.resolve(p))
-  return [path.join(dataDir, 'catalogue'), ...extra, EXAMPLES_DIR]
+  return catalogueDirsFrom(name => process.env[name], dataDir, process.cwd(), [EXAMPLES_DIR])
 }

@@ -4,10 +4,6 @@ import dgram from 'node:dgram'
 import DHT from 'hyperdht'
 import type { BootstrapAddress } from '../../core/mesh/bootstrap-address.js'
 
-export type { BootstrapAddress }
-export { parseBootstrap } from '../../core/mesh/bootstrap-address.js'
-export { createSwarmTransport } from '../shared/hyperswarm-transport.js'
-
 /** Port 0 picks a free one. */
 export async function startBootstrap (host: string, port: number): Promise<{ address: BootstrapAddress, close: () => Promise<void> }> {
   // A bootstrapper must know its own address to be of use to others, so the port is settled before it starts.

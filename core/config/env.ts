@@ -14,7 +14,11 @@ export function listFrom (env: EnvLookup, name: string): string[] | undefined {
 /** A positive number, or undefined when the variable is unset or empty. */
 export function numberFrom (env: EnvLookup, name: string): number | undefined {
   const value = env(name)
-  if (value === undefined || value === '') return undefined
+  return value === undefined || value === '' ? undefined : positiveNumber(value, name)
+}
+
+/** A flag's or variable's text as a positive number; `name` says where it came from. */
+export function positiveNumber (value: string, name: string): number {
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) throw SeError.badInput(`${name} must be a positive number, got '${value}'`)
   return n

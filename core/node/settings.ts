@@ -1,5 +1,6 @@
 // A node's settings from its options and SE_* variables, the same on Node and Bare.
 import type { Runtime } from '../ports.js'
+import { join, resolve } from '../paths.js'
 import { listFrom, numberFrom, textFrom, type EnvLookup } from '../config/env.js'
 import { workloadConfigFrom, type WorkloadFlags } from '../workload/settings.js'
 import type { MeshConfig, NodeConfig } from './se-node.js'
@@ -18,6 +19,19 @@ export interface NodeHost {
   catalogueDirs: string[]
   cli: string
   pid: number
+}
+
+/** SE_DATA_DIR, else the per-user default under XDG_DATA_HOME (~/.local/share). */
+export function defaultDataDir (env: EnvLookup, home: string, cwd: string): string {
+  const fromEnv = textFrom(env, 'SE_DATA_DIR')
+  if (fromEnv !== undefined) return resolve(cwd, fromEnv)
+  return join(env('XDG_DATA_HOME') ?? join(home, '.local', 'share'), 'se-mesh')
+}
+
+/** Where named workflows are looked up: the node's own, SE_WORKFLOW_PATH, then what the install ships. */
+export function catalogueDirs (env: EnvLookup, dataDir: string, cwd: string, shipped: string[]): string[] {
+  const extra = (env('SE_WORKFLOW_PATH') ?? '').split(':').filter(s => s !== '').map(p => resolve(cwd, p))
+  return [join(dataDir, 'catalogue'), ...extra, ...shipped]
 }
 
 export function nodeConfigFrom (opts: NodeOptions, runtime: Runtime, host: NodeHost): NodeConfig {
