@@ -94,6 +94,7 @@ export class SeNode implements NodeApi {
   private workloadManager: WorkloadManager | null = null
   private engineSelector: EngineSelector | null = null
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
+  private meshJoined = false
 
   constructor (private readonly runtime: Runtime, private readonly config: NodeConfig) {
     this.catalogue = new Catalogue(runtime.fs, config.catalogueDirs ?? [join(config.dataDir, 'catalogue')])
@@ -104,6 +105,15 @@ export class SeNode implements NodeApi {
   get audit (): AuditLog { return this.must(this.auditLog) }
   get engine (): WorkflowEngine { return this.must(this.workflowEngine) }
   get dataDir (): string { return this.config.dataDir }
+  /** Commands `execute` may run; null when the local owner may run anything (remote front ends refuse then). */
+  get allowedCommands (): string[] | null { return this.config.allowCommands ?? null }
+
+  /** Ready once its workflows are recovered and, in a mesh, the mesh topic is joined. */
+  readiness (): { ready: boolean, state: string, recovered: boolean, mesh: 'joined' | 'joining' | null } {
+    const recovered = this.state === 'running'
+    const mesh = this.config.mesh === undefined ? null : this.meshJoined ? 'joined' : 'joining'
+    return { ready: recovered && mesh !== 'joining', state: this.state, recovered, mesh }
+  }
 
   private must<T> (value: T | null): T {
     if (value === null) throw new SeError('INTERNAL', 'the node has not been started')
@@ -213,7 +223,10 @@ export class SeNode implements NodeApi {
     this.router = new MeshRouter(mesh, () => this.must(this.capabilities), clock, input => { this.audit.append(input).catch(() => {}) })
     // Joining waits on the DHT; the node serves its own clients meanwhile.
     mesh.start()
-      .then(async () => await mesh.provide((await this.catalogue.list()).map(c => c.name)))
+      .then(async () => {
+        this.meshJoined = true
+        await mesh.provide((await this.catalogue.list()).map(c => c.name))
+      })
       .catch(err => log.warn(`mesh ${config.name}: ${(err as Error).message}`))
   }
 

@@ -14,6 +14,9 @@ import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, sho
 import type { MeshFlags } from '../mesh-config.js'
 import type { WorkloadFlags } from '../../../core/workload/settings.js'
 import { addWorkloadCommands } from './workloads.js'
+import { addSessionCommands } from './session.js'
+import { addImageCommands } from './image.js'
+import { addProtocolCommands } from './protocol.js'
 
 export interface CliIO {
   out (text: string): void
@@ -295,6 +298,9 @@ export function createProgram (io: CliIO, state: CliState): Command {
     })
 
   addWorkloadCommands(program, io, state)
+  addSessionCommands(program, io, state)
+  addProtocolCommands(program, io, state)
+  addImageCommands(program, io, state)
 
   program.command('dashboard')
     .description('the full-screen view: nodes, workloads, workflows, graphs, audit; answer interventions with one key')
