@@ -1,4 +1,7 @@
-// A node on this machine, serving its API on the Unix socket in its data dir.
+// A node on this machine, serving its API on the Unix socket in its data dir,
+// and, when asked, over HTTP and Avro IPC on TCP.
+import os from 'node:os'
+import path from 'node:path'
 import { catalogueDirs, socketPath, CLI_ENTRY } from './config.js'
 import { nodeRuntime } from './runtime.js'
 import { listenUnix } from './unix-socket.js'
@@ -6,14 +9,23 @@ import { SeNode, type NodeConfig } from '../../core/node/se-node.js'
 import { serveNode } from '../../core/node/local-endpoint.js'
 import { nodeConfigFrom, type NodeOptions } from '../../core/node/settings.js'
 import type { Runtime } from '../../core/ports.js'
+import { NodeMetrics } from '../../core/metrics/node-metrics.js'
+import type { FrontEndConfig } from '../../core/access/front-end-settings.js'
+import { startFrontEnds, type FrontEnds } from './front-ends.js'
 
 export interface LocalNodeOptions extends NodeOptions {
   log?: Runtime['log']
+  frontEnds?: FrontEndConfig
 }
 
 export interface LocalNode {
   node: SeNode
   socketPath: string
+  metrics: NodeMetrics
+  /** Where the HTTP API and Avro TCP listen, when they were asked for. */
+  http: string | null
+  avroTcp: string | null
+  tokenFile: string | null
   close (): Promise<void>
 }
 
@@ -24,8 +36,28 @@ export function nodeConfigFromEnv (opts: LocalNodeOptions, runtime: Runtime): No
 export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode> {
   const runtime = nodeRuntime(opts.log)
   const node = new SeNode(runtime, nodeConfigFromEnv(opts, runtime))
-  const path = socketPath(opts.dataDir)
+  const metrics = new NodeMetrics(node)
+  const socket = socketPath(opts.dataDir)
   await runtime.fs.mkdirp(opts.dataDir)
-  const served = await serveNode(node, runtime, async onConnection => await listenUnix(path, onConnection))
-  return { node, socketPath: path, close: served.close }
+  let fronts: FrontEnds | null = null
+  const served = await serveNode(node, runtime, async onConnection => await listenUnix(socket, onConnection), {
+    observe: metrics.rpcObserver('unix'),
+    // Opened while the node recovers, so /health/ready can say it is not ready yet.
+    beforeStart: async () => {
+      if (opts.frontEnds === undefined) return
+      fronts = await startFrontEnds(node, runtime, metrics, opts.frontEnds, { dataDir: opts.dataDir, owner: process.env.USER ?? os.userInfo().username, workdir: path.resolve('.') })
+    },
+    beforeStop: async () => { await (fronts as FrontEnds | null)?.close() }
+  })
+  metrics.attach()
+  const f = fronts as FrontEnds | null
+  return {
+    node,
+    socketPath: socket,
+    metrics,
+    http: f?.http ?? null,
+    avroTcp: f?.avroTcp ?? null,
+    tokenFile: f?.tokenFile ?? null,
+    close: async () => { metrics.detach(); await served.close() }
+  }
 }

@@ -54,7 +54,11 @@ export interface RpcPeerOptions {
   onProtocolError?: (err: SeError) => void
   /** Told about a call to a message this end does not answer. */
   onUnknownMessage?: (message: string) => void
+  /** Told how long each call took: `served` the handling of calls from the other end, `calls` the round trips of ours. */
+  observe?: { served?: CallObserver, calls?: CallObserver }
 }
+
+export type CallObserver = (message: string, seconds: number, outcome: 'ok' | 'error') => void
 
 export class RpcPeer {
   private readonly pending = new Map<number, PendingCall>()
@@ -94,6 +98,16 @@ export class RpcPeer {
       return Promise.reject(new SeError('BAD_REQUEST', `request for ${message} does not fit its schema: ${(err as Error).message}`))
     }
     const id = this.nextId++
+    const observer = this.opts.observe?.calls
+    if (observer !== undefined && codec.stream === null) {
+      const began = Date.now()
+      const done = (outcome: 'ok' | 'error'): void => observer(message, (Date.now() - began) / 1000, outcome)
+      return this.send0(id, codec, message, body, opts).then(v => { done('ok'); return v }, (err: unknown) => { done('error'); throw err })
+    }
+    return this.send0(id, codec, message, body, opts)
+  }
+
+  private send0 (id: number, codec: MessageCodec, message: string, body: Uint8Array, opts: CallOptions): Promise<any> {
     return new Promise((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? this.timeoutMs
       const call: PendingCall = { codec, resolve, reject, onEvent: opts.onEvent, timer: null }
@@ -245,6 +259,8 @@ export class RpcPeer {
       onCancel: listener => { cancelListeners.add(listener) }
     }
     let body: Uint8Array
+    const began = Date.now()
+    const observe = (outcome: 'ok' | 'error'): void => { if (codec.stream === null) this.opts.observe?.served?.(frame.message, (Date.now() - began) / 1000, outcome) }
     try {
       const response = await handler(request, ctx)
       try {
@@ -253,10 +269,12 @@ export class RpcPeer {
         throw new SeError('INTERNAL', `the reply to ${frame.message} does not fit its schema: ${(err as Error).message}`)
       }
     } catch (err) {
+      observe('error')
       if (!this.serving.delete(frame.id)) return
       this.sendError(frame.id, frame.message, toSeError(err))
       return
     }
+    observe('ok')
     if (!this.serving.delete(frame.id)) return
     this.send({ id: frame.id, kind: 'REPLY', message: frame.message, body })
   }

@@ -8,6 +8,8 @@ export async function runDaemon (opts: LocalNodeOptions, io: CliIO): Promise<voi
   const caps = await local.node.getCapabilities()
   io.err(`node ${local.node.name} (${shortId(local.node.id)}) ready on ${local.socketPath}`)
   io.err(`  engines: ${caps.engines.join(', ')}; tools: ${caps.tools.join(', ') || 'none'}; credentials: ${caps.credentials.join(', ') || 'none'}`)
+  if (local.http !== null) io.err(`  http: http://${local.http} (tokens in ${local.tokenFile ?? 'SE_TOKENS'})`)
+  if (local.avroTcp !== null) io.err(`  avro ipc: tcp://${local.avroTcp}`)
   await new Promise<void>(resolve => {
     let stopping = false
     // The handlers stay installed until exit: execa's child cleanup re-raises a signal nobody else listens to.

@@ -13,6 +13,7 @@ import { openAuditOffline } from './offline-audit.js'
 import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
 import type { MeshFlags } from '../mesh-config.js'
 import type { WorkloadFlags } from '../../../core/workload/settings.js'
+import type { FrontEndFlags } from '../../../core/access/front-end-settings.js'
 import { addWorkloadCommands } from './workloads.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
@@ -78,8 +79,11 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--engine <name>', 'preferred workload engine: podman, process (env SE_ENGINE; default the best available)')
     .option('--memory-budget <size>', 'memory all workloads\' limits may add up to, e.g. 8g (env SE_MEMORY_BUDGET; default 3/4 of RAM)')
     .option('--max-workloads <n>', 'workloads deployed at once; more are queued (env SE_MAX_WORKLOADS; default 10)', Number)
-    .addHelpText('after', '\nExamples:\n  se node start --data-dir ~/.se --name laptop --capability gpu\n  se node start --mesh team --mesh-secret "$SECRET" --bootstrap 10.0.0.5:49737')
-    .action(async (opts: { name?: string, capability?: string[] } & MeshFlags & WorkloadFlags, cmd: Command) => {
+    .option('--http <[host:]port>', 'serve the HTTP API, health, /metrics and Avro IPC over HTTP here; a port alone means 127.0.0.1 (env SE_HTTP; default off)')
+    .option('--avro-tcp <[host:]port>', 'serve Avro IPC on this TCP port (env SE_AVRO_TCP; default off)')
+    .option('--token-file <file>', 'bearer tokens for --http and --avro-tcp, USER:TOKEN per line (env SE_TOKEN_FILE, or SE_TOKENS; default: one is generated in the data dir)')
+    .addHelpText('after', '\nExamples:\n  se node start --data-dir ~/.se --name laptop --capability gpu\n  se node start --mesh team --mesh-secret "$SECRET" --bootstrap 10.0.0.5:49737\n  se node start --http 8080 --avro-tcp 9090 --token-file ~/.se-tokens')
+    .action(async (opts: { name?: string, capability?: string[] } & MeshFlags & WorkloadFlags & FrontEndFlags, cmd: Command) => {
       const { runDaemon } = await import('./daemon.js')
       const { meshConfigFrom } = await import('../mesh-config.js')
       const mesh = meshConfigFrom(opts, text => io.err(`warning: ${text}`))
@@ -87,7 +91,9 @@ export function createProgram (io: CliIO, state: CliState): Command {
       if (opts.engine !== undefined) workloads.engine = opts.engine
       if (opts.memoryBudget !== undefined) workloads.memoryBudget = opts.memoryBudget
       if (opts.maxWorkloads !== undefined) workloads.maxWorkloads = opts.maxWorkloads
-      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }), workloads }, io)
+      const { frontEndConfigFrom } = await import('../../../core/access/front-end-settings.js')
+      const frontEnds = frontEndConfigFrom(opts, name => process.env[name])
+      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }), workloads, frontEnds }, io)
       await state.daemon
     })
 

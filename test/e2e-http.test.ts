@@ -1,0 +1,220 @@
+// The HTTP API of a real `se node start --http`, spoken to with real HTTP requests.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startNode, tempDir, waitFor, se, json } from './helpers/cli.js'
+import { parsePrometheus, sample } from './helpers/prometheus.js'
+
+const ALICE = 'alice:' + 'a'.repeat(32)
+const BOB = 'bob:' + 'b'.repeat(32)
+const auth = (holder: string): Record<string, string> => ({ authorization: `Bearer ${holder.slice(holder.indexOf(':') + 1)}` })
+
+const WORKFLOW = `name: http-demo
+steps:
+  - id: hello
+    run: { command: echo, args: [hello from http] }
+  - id: confirm
+    intervention: { prompt: "carry on?", choices: [approve, reject] }
+  - id: after
+    run: { command: echo, args: [done] }
+`
+
+async function httpNode (t: any, env: Record<string, string> = {}, extra: string[] = []): Promise<{ base: string, dataDir: string, stderr: () => string }> {
+  const dataDir = await tempDir(t)
+  const node = await startNode(t, dataDir, ['--http', '127.0.0.1:0', ...extra], { SE_TOKENS: `${ALICE},${BOB}`, SE_EXECUTE_ALLOW: 'echo,git', ...env })
+  const address = await waitFor('the http line', async () => /http: http:\/\/(\S+)/.exec(node.stderr())?.[1])
+  return { base: `http://${address}`, dataDir, stderr: node.stderr }
+}
+
+async function call (base: string, path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number, body: any, headers: Headers, text: string }> {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) }
+  if (init.token !== undefined) Object.assign(headers, auth(init.token))
+  if (init.body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(base + path, { ...init, headers })
+  const text = await res.text()
+  let body: any = null
+  try { body = JSON.parse(text) } catch {}
+  // No answer, however bad the request, may show the node's insides.
+  assert.doesNotMatch(text, /\n\s+at .*\(|node_modules|\.ts:\d+/, `a stack trace leaked from ${path}: ${text}`)
+  return { status: res.status, body, headers: res.headers, text }
+}
+
+test('health answers without a token; everything else needs a valid one', async t => {
+  const { base } = await httpNode(t)
+  assert.equal((await call(base, '/health/live')).status, 200)
+  const ready = await call(base, '/health/ready')
+  assert.equal(ready.status, 200)
+  assert.equal(ready.body.recovered, true)
+  for (const path of ['/metrics', '/api/v1/nodes', '/api/v1/workflows', '/api/v1/workloads']) {
+    const none = await call(base, path)
+    assert.equal(none.status, 401, path)
+    assert.equal(none.body.error.code, 'UNAUTHENTICATED')
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/)
+    const wrong = await call(base, path, { headers: { authorization: 'Bearer ' + 'c'.repeat(32) } })
+    assert.equal(wrong.status, 401, path)
+    assert.match(wrong.body.error.message, /not valid/)
+  }
+  const nodes = await call(base, '/api/v1/nodes', { token: ALICE })
+  assert.equal(nodes.status, 200)
+  assert.equal(nodes.body.length, 1)
+  assert.equal(nodes.body[0].self, true)
+  const workloads = await call(base, '/api/v1/workloads', { token: BOB })
+  assert.equal(workloads.status, 200)
+  assert.deepEqual(workloads.body, [])
+  assert.equal((await call(base, '/api/v1/nope', { token: ALICE })).status, 404)
+  const wrongMethod = await call(base, '/api/v1/nodes', { token: ALICE, method: 'DELETE' })
+  assert.equal(wrongMethod.status, 405)
+  assert.equal(wrongMethod.headers.get('allow'), 'GET')
+})
+
+test('/health/ready is 503 while the node has not joined its mesh', async t => {
+  // A bootstrap nobody answers: the node recovers its state but never joins.
+  const { base } = await httpNode(t, { SE_MESH_SECRET: 'secret' }, ['--mesh', 'lonely', '--bootstrap', '127.0.0.1:9'])
+  assert.equal((await call(base, '/health/live')).status, 200)
+  const ready = await call(base, '/health/ready')
+  assert.equal(ready.status, 503)
+  assert.equal(ready.body.recovered, true)
+  assert.equal(ready.body.mesh, 'joining')
+})
+
+test('POST /api/v1/execute runs allowlisted commands without a shell and refuses the rest', async t => {
+  const { base, dataDir } = await httpNode(t)
+  const ok = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['$(id)', ';', 'ls'], workdir: dataDir }) })
+  assert.equal(ok.status, 200)
+  assert.equal(ok.body.exitCode, 0)
+  assert.equal(ok.body.stdout.trim(), '$(id) ; ls', 'arguments reach the command as they are, never through a shell')
+  assert.equal(typeof ok.body.duration, 'number')
+  assert.equal(ok.body.sessionId, null)
+
+  const off = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'cat', args: ['/etc/passwd'] }) })
+  assert.equal(off.status, 403)
+  assert.equal(off.body.error.code, 'COMMAND_NOT_ALLOWED')
+  assert.match(off.body.error.hint, /echo, git/)
+
+  const badJson = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: '{"command": "echo",' })
+  assert.equal(badJson.status, 400)
+  assert.equal(badJson.body.error.code, 'BAD_INPUT')
+  assert.match(badJson.body.error.message, /not valid JSON/)
+
+  const badType = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', args: 'hello' }) })
+  assert.equal(badType.status, 422)
+  assert.equal(badType.body.error.code, 'VALIDATION_FAILED')
+  assert.equal(badType.body.error.details[0].path, 'args')
+
+  const typo = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', argz: ['x'] }) })
+  assert.equal(typo.status, 422)
+  assert.equal(typo.body.error.details[0].path, 'argz')
+
+  const form = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'echo hi' })
+  assert.equal(form.status, 415)
+
+  const huge = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['x'.repeat(2 * 1024 * 1024)] }) })
+  assert.equal(huge.status, 413)
+  assert.equal(huge.body.error.code, 'PAYLOAD_TOO_LARGE')
+
+  // The node is unharmed by all of it.
+  assert.equal((await call(base, '/api/v1/execute', { token: BOB, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['still here'] }) })).body.stdout.trim(), 'still here')
+})
+
+test('a node without a command allowlist runs no commands for HTTP clients', async t => {
+  const dataDir = await tempDir(t)
+  const node = await startNode(t, dataDir, ['--http', '0'], {})
+  const address = await waitFor('the http line', async () => /http: http:\/\/(\S+)/.exec(node.stderr())?.[1])
+  // No tokens were given: the node wrote one for its owner, readable only by them.
+  const file = /tokens in (\S+)\)/.exec(node.stderr())?.[1] as string
+  const { readFile, stat } = await import('node:fs/promises')
+  assert.equal((await stat(file)).mode & 0o777, 0o600)
+  const line = (await readFile(file, 'utf8')).split('\n').find(l => l !== '' && !l.startsWith('#')) as string
+  const r = await call(`http://${address}`, '/api/v1/execute', { token: line, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['x'] }) })
+  assert.equal(r.status, 403)
+  assert.match(r.body.error.hint, /SE_EXECUTE_ALLOW/)
+})
+
+test('workflows start, stream events, wait for and take an intervention over HTTP; /metrics reports them', async t => {
+  const { base, dataDir } = await httpNode(t)
+  const events: any[] = []
+  const stream = await fetch(`${base}/api/v1/events`, { headers: auth(ALICE) })
+  assert.equal(stream.status, 200)
+  assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/)
+  const reader = stream.body!.getReader()
+  let buffered = ''
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
+      if (done === true) return
+      buffered += Buffer.from(value as Uint8Array).toString()
+      let end: number
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end)
+        buffered = buffered.slice(end + 2)
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (data !== undefined) events.push({ event: /^event: (.*)$/m.exec(block)?.[1], data: JSON.parse(data) })
+      }
+    }
+  })()
+  t.after(() => reader.cancel().catch(() => {}))
+
+  const started = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: WORKFLOW, inputs: {} }) })
+  assert.equal(started.status, 201)
+  const id = started.body.id as string
+  assert.equal(started.headers.get('location'), `/api/v1/workflows/${id}`)
+  assert.equal(started.body.requestedBy, 'alice via http')
+
+  const waiting = await waitFor('the intervention', async () => {
+    const s = await call(base, `/api/v1/workflows/${id}`, { token: ALICE })
+    return s.body.state === 'waiting_intervention' ? s.body : undefined
+  })
+  assert.equal(waiting.intervention.prompt, 'carry on?')
+  await waitFor('the intervention event', async () => events.some(e => e.event === 'workflow' && e.data.kind === 'INTERVENTION' && e.data.workflowId === id))
+
+  const badChoice = await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'maybe' }) })
+  assert.equal(badChoice.status, 400)
+  assert.equal(badChoice.body.error.code, 'INVALID_CHOICE')
+  const approved = await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'approve', comment: 'fine by me' }) })
+  assert.equal(approved.status, 200)
+  const done = await waitFor('completion', async () => {
+    const s = await call(base, `/api/v1/workflows/${id}`, { token: ALICE })
+    return s.body.state === 'completed' ? s.body : undefined
+  })
+  assert.equal(done.steps.find((s: any) => s.id === 'after').stdout.trim(), 'done')
+  await waitFor('the completion event', async () => events.some(e => e.data.workflowId === id && e.data.kind === 'WORKFLOW' && e.data.state === 'completed'))
+  assert.equal((await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })).status, 409)
+
+  const audit = json(await se(['audit', '--workflow', id, '--json'], { dataDir }))
+  assert.ok(audit.some((r: any) => /bob via http/.test(r.entry.message)), 'the trail names who approved, from the token')
+
+  const list = await call(base, '/api/v1/workflows?state=completed', { token: ALICE })
+  assert.deepEqual(list.body.map((w: any) => w.id), [id])
+  const invalid = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: 'name: broken\nsteps:\n  - id: x\n    run: { args: [1] }\n' }) })
+  assert.equal(invalid.status, 422)
+  assert.ok(invalid.body.error.details.length > 0)
+  const unknown = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ workflow: 'NO_SUCH_WORKFLOW' }) })
+  assert.equal(unknown.status, 404)
+  assert.equal((await call(base, '/api/v1/workflows/wf-nope', { token: ALICE })).status, 404)
+  const badInputs = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ workflow: 'VERSION_TRANSITION', inputs: { repo: 42 } }) })
+  assert.equal(badInputs.status, 422)
+  assert.match(badInputs.body.error.details[0].path, /^inputs/)
+
+  const metrics = await call(base, '/metrics', { token: ALICE })
+  assert.equal(metrics.status, 200)
+  assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
+  const families = parsePrometheus(metrics.text)
+  assert.equal(sample(families, 'se_workflows', { state: 'completed' }), 1)
+  assert.equal(sample(families, 'se_workflows', { state: 'running' }), 0)
+  assert.equal(sample(families, 'se_steps', { state: 'completed' }), 3)
+  assert.equal(sample(families, 'se_step_duration_seconds_count', { kind: 'run', outcome: 'completed' }), 2)
+  assert.equal(sample(families, 'se_intervention_wait_seconds_count', { choice: 'approve' }), 1)
+  assert.ok((sample(families, 'se_audit_entries_total', {}) ?? 0) >= 5)
+  assert.ok((sample(families, 'se_rpc_duration_seconds_count', { transport: 'http', message: '/api/v1/workflows/:id', side: 'server', outcome: 'ok' }) ?? 0) >= 2)
+  assert.equal(sample(families, 'se_mesh_peers', { state: 'up' }), 0)
+  assert.equal(sample(families, 'se_workloads', { state: 'running' }), 0)
+  assert.equal(sample(families, 'se_node_ready', {}), 1)
+  assert.equal(families.get('se_step_duration_seconds')?.type, 'histogram')
+  assert.ok((sample(families, 'se_http_requests_total', { method: 'POST', route: '/api/v1/workflows', code: '201' }) ?? 0) >= 1)
+})
+
+test('the local CLI counts as the unix transport in /metrics', async t => {
+  const { base, dataDir } = await httpNode(t)
+  assert.equal((await se(['status', '--json'], { dataDir })).code, 0)
+  const families = parsePrometheus((await call(base, '/metrics', { token: ALICE })).text)
+  assert.ok((sample(families, 'se_rpc_duration_seconds_count', { transport: 'unix', message: 'listWorkflows', side: 'server', outcome: 'ok' }) ?? 0) >= 1)
+})
