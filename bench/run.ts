@@ -6,6 +6,7 @@ import { benchAudit } from './audit.js'
 import { benchBare } from './bare.js'
 import { benchContainers } from './containers.js'
 import { benchDashboard } from './dashboard.js'
+import { benchHttp } from './http.js'
 import { benchMesh } from './mesh.js'
 import { benchRpc } from './rpc.js'
 import { benchSteps } from './steps.js'
@@ -18,7 +19,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '4. mesh: membership, rpc between node processes vs raw Hyperswarm echo, routed vs local workflow', run: benchMesh },
   { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers },
   { title: '6. dashboard: view model refresh with 100 nodes and 1,000 workloads', run: benchDashboard },
-  { title: '7. bare: a headless node on Bare vs on Node, idle memory and start to joined', run: benchBare }
+  { title: '7. bare: a headless node on Bare vs on Node, idle memory and start to joined', run: benchBare },
+  { title: '8. http: a request through the HTTP API vs a bare node:http handler asking the node the same', run: benchHttp }
 ]
 
 async function main (): Promise<void> {
