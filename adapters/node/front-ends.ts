@@ -24,7 +24,8 @@ export async function startFrontEnds (node: SeNode, runtime: Runtime, metrics: N
   const closers: Array<() => Promise<void>> = []
   const close = async (): Promise<void> => { for (const c of closers.splice(0).reverse()) await c().catch(() => {}) }
   try {
-    const avro: any = await import('./avro-ipc.js').catch(() => ({ avroHttpHandler: () => undefined, listenAvroTcp: null })) // TEMP until avro-ipc lands
+    // avsc's IPC is loaded only by nodes that serve it.
+    const avro = await import('./avro-ipc.js')
     const ipc = (transport: string): Parameters<typeof avro.avroHttpHandler>[0] => ({ api: timedApi(node, metrics.rpcObserver(transport)), tokens, allowedCommands: () => node.allowedCommands, log: runtime.log })
     let http: string | null = null
     if (config.http !== null) {

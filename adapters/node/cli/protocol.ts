@@ -1,5 +1,24 @@
-// Placeholder: replaced by the real `se protocol` commands.
+// `se protocol`: the node's public protocol, for people and for code generators.
 import type { Command } from 'commander'
+import { nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
 import type { CliIO, CliState } from './program.js'
+import { table } from './render.js'
 
-export function addProtocolCommands (_program: Command, _io: CliIO, _state: CliState): void {}
+export function addProtocolCommands (program: Command, io: CliIO, _state: CliState): void {
+  program.command('protocol')
+    .description('the node protocol served over Avro IPC (--avro-tcp, POST /avro): its messages, or the .avpr file')
+    .option('--avpr', 'print the protocol as an Apache Avro .avpr file (JSON)')
+    .addHelpText('after', '\nExamples:\n  se protocol\n  se protocol --avpr > se-node.avpr    # then generate a Java or Python client from it')
+    .action((opts: { avpr?: boolean }) => {
+      const avpr = nodeProtocolAvpr()
+      if (opts.avpr === true) { io.out(JSON.stringify(avpr, null, 2)); return }
+      const rows = Object.entries(avpr.messages).map(([name, m]) => [name, m.request.map(r => r.name).join(', '), typeName(m.response), m.doc ?? ''])
+      io.out(`${avpr.namespace}.${avpr.protocol}: ${rows.length} messages, errors as ${avpr.namespace}.SENodeError {code, message, hint, details}\n\n${table(['MESSAGE', 'PARAMETERS', 'RESPONSE', 'WHAT'], rows)}`)
+    })
+}
+
+function typeName (t: unknown): string {
+  if (typeof t === 'string') return t
+  const o = t as { type: string, items?: unknown }
+  return o.type === 'array' ? `${typeName(o.items)}[]` : o.type
+}
