@@ -30,3 +30,13 @@ export const DEFAULT_INTERVENTION_CHOICES = ['approve', 'reject'] as const
 export const STOPPING_CHOICES = ['reject', 'abort'] as const
 /** Share of the machine's memory that workloads' limits may add up to, unless SE_MEMORY_BUDGET says otherwise. */
 export const DEFAULT_MEMORY_BUDGET_SHARE = 0.75
+
+/** Output a session keeps for clients that attach later: the newest entries within both bounds. */
+export const SESSION_TRANSCRIPT_BYTES = 256 * 1024
+export const SESSION_TRANSCRIPT_ENTRIES = 2000
+/** Lines of input a session remembers for `history`. */
+export const SESSION_HISTORY = 200
+/** A session nobody typed into or watched for this long is closed (SE_SESSION_IDLE_SEC). */
+export const SESSION_IDLE_MS = 8 * 3600_000
+/** How often idle sessions are looked for, at most. */
+export const SESSION_SWEEP_MS = 30_000

@@ -30,6 +30,8 @@ export type SeErrorCode =
   | 'DEPLOY_FAILED'
   | 'OVER_BUDGET'
   | 'ENGINE_FAILED'
+  | 'SESSION_NOT_FOUND'
+  | 'SESSION_CLOSED'
   | 'INTERNAL'
 
 export interface ErrorDetail {
@@ -111,6 +113,8 @@ export function exitCodeFor (code: SeErrorCode): number {
     case 'UNKNOWN_WORKLOAD':
     case 'OVER_BUDGET':
     case 'NO_CONTAINER_ENGINE':
+    case 'SESSION_NOT_FOUND':
+    case 'SESSION_CLOSED':
       return EXIT_CODES.USAGE
     case 'NO_NODE':
     case 'CONNECTION_CLOSED':

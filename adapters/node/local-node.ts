@@ -35,17 +35,21 @@ export function nodeConfigFromEnv (opts: LocalNodeOptions, runtime: Runtime): No
 
 export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode> {
   const runtime = nodeRuntime(opts.log)
-  const node = new SeNode(runtime, nodeConfigFromEnv(opts, runtime))
-  const metrics = new NodeMetrics(node)
+  const config = nodeConfigFromEnv(opts, runtime)
+  // The metrics watch the node they are built on; the mesh reports its calls to them.
+  let metrics: NodeMetrics | null = null
+  if (config.mesh !== undefined) config.mesh = { ...config.mesh, observe: { served: (m, s, o) => metrics?.rpcObserver('hyperswarm', 'server')(m, s, o), calls: (m, s, o) => metrics?.rpcObserver('hyperswarm', 'client')(m, s, o) } }
+  const node = new SeNode(runtime, config)
+  metrics = new NodeMetrics(node)
   const socket = socketPath(opts.dataDir)
   await runtime.fs.mkdirp(opts.dataDir)
   let fronts: FrontEnds | null = null
   const served = await serveNode(node, runtime, async onConnection => await listenUnix(socket, onConnection), {
-    observe: metrics.rpcObserver('unix'),
+    observe: (metrics as NodeMetrics).rpcObserver('unix'),
     // Opened while the node recovers, so /health/ready can say it is not ready yet.
     beforeStart: async () => {
       if (opts.frontEnds === undefined) return
-      fronts = await startFrontEnds(node, runtime, metrics, opts.frontEnds, { dataDir: opts.dataDir, owner: process.env.USER ?? os.userInfo().username, workdir: path.resolve('.') })
+      fronts = await startFrontEnds(node, runtime, metrics as NodeMetrics, opts.frontEnds, { dataDir: opts.dataDir, owner: process.env.USER ?? os.userInfo().username, workdir: path.resolve('.') })
     },
     beforeStop: async () => { await (fronts as FrontEnds | null)?.close() }
   })

@@ -11,6 +11,7 @@ import { GENESIS_HASH, chainHash, entryHash, fromHex, isValidEntry, toHex } from
 
 export type AuditEvent =
   | 'node_start' | 'node_stop'
+  | 'session_new' | 'session_attach' | 'session_detach' | 'session_close'
   | 'workflow_start' | 'workflow_resume' | 'workflow_complete' | 'workflow_failed' | 'workflow_cancelled'
   | 'step_start' | 'step_complete' | 'step_failed' | 'step_skipped' | 'step_retry'
   | 'intervention_request' | 'intervention_resolved'

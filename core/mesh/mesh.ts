@@ -8,11 +8,11 @@ import { fromHex, toHex } from '../audit/entry.js'
 import type { AuditInput } from '../audit/log.js'
 import { MESSAGES } from '../protocol/codec.js'
 import type {
-  InterventionResult, MemberState, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
+  InterventionResult, MemberState, SessionInfo, SessionOutput, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
   SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent, WorkflowStatus
 } from '../protocol/types.js'
 import { rpcClient } from '../rpc/node-api.js'
-import { RpcPeer, type Handler } from '../rpc/peer.js'
+import { RpcPeer, type CallObserver, type Handler } from '../rpc/peer.js'
 import { authenticate } from './handshake.js'
 import { providerTopic, type MeshKeys } from './keys.js'
 
@@ -50,9 +50,19 @@ export interface MeshHost {
   membersChanged (member: Member): void
   /** Every heartbeat: a chance to retry what waits on membership, should a change have been missed. */
   tick (): void
+  /** This node's own sessions, for a person at another member (the owner comes from that member). */
+  sessions?: {
+    sessionNew (from: string, owner: string, name: string | null): Promise<SessionInfo>
+    sessionList (from: string, owner: string): Promise<SessionInfo[]>
+    sessionAttach (from: string, id: string, owner: string, fromSeq: number, emit: (o: SessionOutput) => void, onCancel: (listener: () => void) => void): Promise<SessionInfo>
+    sessionInput (from: string, id: string, owner: string, line: string): Promise<number>
+    sessionClose (from: string, id: string, owner: string): Promise<SessionInfo>
+  }
 }
 
 export interface MeshOptions {
+  /** Told how long calls between members took. */
+  observe?: { served?: CallObserver, calls?: CallObserver }
   transport: MeshTransport
   keys: MeshKeys
   crypto: Crypto
@@ -69,7 +79,8 @@ export interface MeshOptions {
 }
 
 /** Messages a member may call; everything else is refused and audited. */
-const PEER_MESSAGES = new Set(['heartbeat', 'registerCapabilities', 'getCapabilities', 'findNodesForWorkflow', 'runStep', 'cancelStep', 'submitAuditEntry', 'listWorkflows', 'resumeWorkflow'])
+const PEER_MESSAGES = new Set(['heartbeat', 'registerCapabilities', 'getCapabilities', 'findNodesForWorkflow', 'runStep', 'cancelStep', 'submitAuditEntry', 'listWorkflows', 'resumeWorkflow',
+  'sessionNew', 'sessionList', 'sessionAttach', 'sessionInput', 'sessionClose'])
 
 export class Member {
   capabilities: NodeCapabilities | null = null
@@ -212,6 +223,7 @@ export class Mesh {
     // One connection per pair: the newest wins, and calls on the old one fail over to it.
     const old = m.rpc
     const rpc = new RpcPeer(auth.connection, {
+      ...(this.opts.observe === undefined ? {} : { observe: this.opts.observe }),
       handlers: this.handlersFor(m),
       onProtocolError: err => this.protocolError(m, err),
       onUnknownMessage: message => this.refused(m, message)
@@ -267,6 +279,15 @@ export class Mesh {
     handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
     handlers.set('listWorkflows', async req => await host.listWorkflows(req.states as string[]))
     handlers.set('resumeWorkflow', async req => await host.resumeWorkflow(member.nodeId, req.workflowId as string, req.result as InterventionResult))
+    const sessions = host.sessions
+    if (sessions !== undefined) {
+      const from = member.nodeId
+      handlers.set('sessionNew', async req => await sessions.sessionNew(from, req.owner as string, req.name as string | null))
+      handlers.set('sessionList', async req => await sessions.sessionList(from, req.owner as string))
+      handlers.set('sessionAttach', async (req, ctx) => await sessions.sessionAttach(from, req.sessionId as string, req.owner as string, Number(req.fromSeq), o => ctx.emit(o), l => ctx.onCancel(l)))
+      handlers.set('sessionInput', async req => await sessions.sessionInput(from, req.sessionId as string, req.owner as string, req.line as string))
+      handlers.set('sessionClose', async req => await sessions.sessionClose(from, req.sessionId as string, req.owner as string))
+    }
     handlers.set('submitAuditEntry', async req => {
       const entry = req.entry as SignedAuditEntry
       if (entry.entry.sourceNodeId !== member.nodeId) {

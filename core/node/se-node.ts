@@ -1,6 +1,7 @@
 // An SE node: identity, audit trail, workflow engine and catalogue behind the
 // node API that every client (CLI, shell, dashboard, peers) uses.
 import { DEFAULT_CREDENTIALS, DEFAULT_MEMORY_BUDGET_SHARE, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import b4a from 'b4a'
 import { SeError } from '../errors.js'
 import { join, resolve } from '../paths.js'
 import type { Runtime } from '../ports.js'
@@ -34,6 +35,9 @@ import type { ContainerStepSpec, WorkloadEngine } from '../workload/types.js'
 import { CONTAINER_CAPABILITY, stepKind, stepRequirements } from '../workflow/definition.js'
 import type { ContainerStats, DeployRequest, WorkloadEvent, WorkloadLogLine, WorkloadStatus } from '../protocol/types.js'
 import type { ProcessHandle } from '../ports.js'
+import type { MeshPeerApi, SessionInfo, SessionOutput } from '../protocol/types.js'
+import { SessionManager } from '../session/session-manager.js'
+import type { CallObserver } from '../rpc/peer.js'
 
 export interface NodeConfig {
   dataDir: string
@@ -52,6 +56,10 @@ export interface NodeConfig {
   executors?: StepExecutor[]
   mesh?: MeshConfig
   workloads?: WorkloadConfig
+  /** Where new sessions start (SE_SESSION_HOME, else HOME, else the data dir). */
+  sessionHome?: string
+  /** Sessions idle this long are closed (SE_SESSION_IDLE_SEC). */
+  sessionIdleMs?: number
 }
 
 export interface WorkloadConfig {
@@ -75,6 +83,8 @@ export interface MeshConfig {
   /** Hex public keys to connect to directly. */
   peers: string[]
   timing?: Partial<MeshTiming>
+  /** Told how long mesh calls took, for the metrics. */
+  observe?: { served?: CallObserver, calls?: CallObserver }
 }
 
 interface PeerRecord { capabilities: NodeCapabilities, lastSeen: number, latencyMs: number | null }
@@ -95,6 +105,7 @@ export class SeNode implements NodeApi {
   private engineSelector: EngineSelector | null = null
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
   private meshJoined = false
+  private sessionManager: SessionManager | null = null
 
   constructor (private readonly runtime: Runtime, private readonly config: NodeConfig) {
     this.catalogue = new Catalogue(runtime.fs, config.catalogueDirs ?? [join(config.dataDir, 'catalogue')])
@@ -159,6 +170,23 @@ export class SeNode implements NodeApi {
     })
     this.startedAt = clock.now()
     await this.auditLog.append({ event: 'node_start', message: `node ${this.identity.name} (${shortId(id)}) started with ${this.capabilities.engines.join(', ')}; tools ${this.capabilities.tools.join(', ') || 'none'}${this.config.mesh === undefined ? '' : `; mesh ${this.config.mesh.name}`}`, domains: ['node'] })
+    this.sessionManager = new SessionManager({
+      fs, clock, log: this.runtime.log,
+      dir: join(dataDir, 'sessions'),
+      nodeId: id,
+      nodeName: this.identity.name,
+      home: this.config.sessionHome ?? dataDir,
+      ...(this.config.sessionIdleMs === undefined ? {} : { idleMs: this.config.sessionIdleMs }),
+      newId: () => `ss-${id.slice(0, 8)}-${toHex(crypto.randomBytes(3))}`,
+      audit: input => { this.audit.append(input).catch(err => this.runtime.log.warn(`audit: ${(err as Error).message}`)) },
+      host: {
+        api: this,
+        runCommand: async command => await this.runCommand(command),
+        isDirectory: async path => await fs.isDirectory(path),
+        readText: async path => { const b = await fs.read(path); return b === null ? null : b4a.toString(b, 'utf8') }
+      }
+    })
+    await this.sessionManager.open()
     if (this.config.mesh !== undefined) await this.startMesh(this.config.mesh)
     await this.startWorkloads()
     const recovered = await this.workflowEngine.recover()
@@ -189,6 +217,7 @@ export class SeNode implements NodeApi {
       allow: config.allow === null ? null : new Set(config.allow),
       peers: config.peers,
       timing: { ...DEFAULT_TIMING, ...config.timing },
+      ...(config.observe === undefined ? {} : { observe: config.observe }),
       host: {
         capabilities: async () => await this.getCapabilities(),
         sample: () => this.sample(),
@@ -210,6 +239,7 @@ export class SeNode implements NodeApi {
           const by = `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${member?.name ?? from.slice(0, 8)}`
           return toStatus(await this.engine.resolve(workflowId, { ...result, decidedBy: by }))
         },
+        sessions: this.sessionsForMembers(),
         tick: () => { if (this.meshNode?.usableMembers().length !== 0) this.engine.wake() },
         membersChanged: (member: Member) => {
           if (member.usable) {
@@ -292,6 +322,7 @@ export class SeNode implements NodeApi {
     if (this.state !== 'running') return
     this.state = 'stopping'
     await this.engine.shutdown(this.config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
+    await this.sessionManager?.close()
     await this.workloadManager?.close()
     await this.meshNode?.stop().catch(err => this.runtime.log.warn(`leaving the mesh: ${(err as Error).message}`))
     const counts = this.engine.counts()
@@ -439,6 +470,16 @@ export class SeNode implements NodeApi {
   // ---- SPlectrumEngine
 
   async execute (command: Command): Promise<ExecutionResult> {
+    const sessionId = command.sessionId
+    const sessions = this.sessionManager
+    if (sessionId === null || sessions === null || !sessions.has(sessionId)) return await this.runCommand(command)
+    // A command sent into a session runs where the session stands and shows in its output.
+    const result = await this.runCommand({ ...command, workdir: command.workdir ?? sessions.cwdOf(sessionId) })
+    sessions.record(sessionId, [command.command, ...command.args].join(' '), result)
+    return result
+  }
+
+  private async runCommand (command: Command): Promise<ExecutionResult> {
     const allow = this.config.allowCommands ?? null
     if (allow !== null && !allow.includes(command.command)) {
       await this.audit.append({ event: 'rpc_refused', message: `execute of '${command.command}' refused: not on the allowlist`, domains: ['engine'] })
@@ -584,5 +625,65 @@ export class SeNode implements NodeApi {
       const off = this.workloads.onEvent(e => { if (onEvent(e) === false) { off(); resolve(true) } })
       onCancel?.(() => { off(); resolve(true) })
     })
+  }
+
+  // ---- SESession: a session is answered by the node holding it; its id names that node.
+
+  /** The user a local session belongs to, or null (for front ends that check ownership themselves). */
+  sessionOwner (sessionId: string): string | null {
+    return this.sessionManager?.ownerOf(sessionId) ?? null
+  }
+
+  async sessionNew (owner: string, name: string | null, node: string | null, via = ''): Promise<SessionInfo> {
+    const sessions = this.must(this.sessionManager)
+    if (node === null || node === this.name || this.id.startsWith(node)) return await sessions.create(owner, name, via)
+    const member = this.meshNode?.usableMembers().find(m => m.name === node || m.nodeId.startsWith(node))
+    if (member?.api == null) throw new SeError('NO_CAPABLE_NODE', `no usable mesh member named ${node}`, { hint: 'see `se nodes` for the members and their names' })
+    return await member.api.sessionNew(owner, name, null)
+  }
+
+  async sessionList (owner: string): Promise<SessionInfo[]> {
+    const local = this.must(this.sessionManager).list(owner)
+    const remote = await Promise.all((this.meshNode?.usableMembers() ?? []).map(async m => await m.api?.sessionList(owner).catch(() => []) ?? []))
+    return [...local, ...remote.flat()]
+  }
+
+  sessionAttach (sessionId: string, owner: string, fromSeq: number, onOutput: (output: SessionOutput) => boolean | void, onCancel?: (listener: () => void) => void, via = ''): Promise<SessionInfo> {
+    const sessions = this.must(this.sessionManager)
+    if (sessions.has(sessionId)) return sessions.attach(sessionId, owner, fromSeq, o => { onOutput(o) }, onCancel ?? (() => {}), via)
+    const api = this.sessionHolder(sessionId)
+    return api.sessionAttach(sessionId, owner, fromSeq, onOutput, onCancel)
+  }
+
+  async sessionInput (sessionId: string, owner: string, line: string): Promise<number> {
+    const sessions = this.must(this.sessionManager)
+    if (sessions.has(sessionId)) return sessions.input(sessionId, owner, line)
+    return await this.sessionHolder(sessionId).sessionInput(sessionId, owner, line)
+  }
+
+  async sessionClose (sessionId: string, owner: string): Promise<SessionInfo> {
+    const sessions = this.must(this.sessionManager)
+    if (sessions.has(sessionId)) return await sessions.closeSession(sessionId, owner, `closed by ${owner}`)
+    return await this.sessionHolder(sessionId).sessionClose(sessionId, owner)
+  }
+
+  private sessionHolder (sessionId: string): MeshPeerApi {
+    const prefix = /^ss-([0-9a-f]{8})-/.exec(sessionId)?.[1]
+    const member = prefix === undefined ? undefined : this.meshNode?.usableMembers().find(m => m.nodeId.startsWith(prefix))
+    if (member?.api == null) throw new SeError('SESSION_NOT_FOUND', `no open session ${sessionId} here or on a reachable mesh member`, { hint: 'list yours with `se session list`' })
+    return member.api
+  }
+
+  /** What mesh members may ask of this node's own sessions; never forwarded further. */
+  private sessionsForMembers (): NonNullable<import('../mesh/mesh.js').MeshHost['sessions']> {
+    const sessions = (): SessionManager => this.must(this.sessionManager)
+    const via = (from: string): string => ` via ${this.meshNode?.member(from)?.name ?? from.slice(0, 8)}`
+    return {
+      sessionNew: async (from, owner, name) => await sessions().create(owner, name, via(from)),
+      sessionList: async (_from, owner) => sessions().list(owner),
+      sessionAttach: async (from, id, owner, fromSeq, emit, onCancel) => await sessions().attach(id, owner, fromSeq, emit, onCancel, via(from)),
+      sessionInput: async (_from, id, owner, line) => sessions().input(id, owner, line),
+      sessionClose: async (from, id, owner) => await sessions().closeSession(id, owner, `closed by ${owner}${via(from)}`)
+    }
   }
 }

@@ -54,6 +54,10 @@ export function nodeConfigFrom (opts: NodeOptions, runtime: Runtime, host: NodeH
   if (max !== undefined) config.maxConcurrentWorkflows = Math.floor(max)
   const grace = numberFrom(env, 'SE_SHUTDOWN_GRACE_SEC')
   if (grace !== undefined) config.shutdownGraceMs = grace * 1000
+  const sessionHome = textFrom(env, 'SE_SESSION_HOME') ?? textFrom(env, 'HOME')
+  if (sessionHome !== undefined) config.sessionHome = sessionHome
+  const idle = numberFrom(env, 'SE_SESSION_IDLE_SEC')
+  if (idle !== undefined) config.sessionIdleMs = idle * 1000
   if (opts.mesh !== undefined) config.mesh = opts.mesh
   config.workloads = workloadConfigFrom(opts.workloads ?? {}, runtime, env)
   return config

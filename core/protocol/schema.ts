@@ -384,6 +384,31 @@ export const TYPES: unknown[] = [
     ]
   },
   {
+    type: 'record', name: 'SessionInfo', doc: 'an interactive se> session living on a node', fields: [
+      { name: 'id', type: 'string' },
+      { name: 'name', type: nullable('string'), default: null },
+      { name: 'owner', type: 'string' },
+      { name: 'nodeId', type: 'string' },
+      { name: 'nodeName', type: 'string' },
+      { name: 'state', type: 'string', doc: 'open | closed' },
+      { name: 'cwd', type: 'string' },
+      { name: 'createdAt', type: 'long' },
+      { name: 'lastActiveAt', type: 'long' },
+      { name: 'attached', type: 'int', doc: 'clients attached right now' },
+      { name: 'busy', type: 'boolean', doc: 'a line is running' },
+      { name: 'closedReason', type: nullable('string'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'SessionOutput', fields: [
+      { name: 'sessionId', type: 'string' },
+      { name: 'seq', type: 'long' },
+      { name: 'stream', type: 'string', doc: 'input | stdout | stderr | info | closed' },
+      { name: 'text', type: 'string' },
+      { name: 'at', type: 'long' }
+    ]
+  },
+  {
     type: 'record', name: 'RemoteError', fields: [
       { name: 'code', type: 'string' },
       { name: 'message', type: 'string' },
@@ -466,4 +491,13 @@ export const SENodeControl = protocol('SENodeControl', 'Local control of a node:
   watchWorkloads: { request: [], response: 'boolean', stream: 'WorkloadEvent', doc: 'workload events until the caller cancels' }
 })
 
-export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SEMeshPeer, SENodeControl]
+/** Sessions: answered by the node that holds them, reached through any member of its mesh. */
+export const SESession = protocol('SESession', 'Interactive se> sessions that live on a node and outlast their clients.', {
+  sessionNew: { request: [p('owner', 'string'), p('name', nullable('string')), p('node', nullable('string'))], response: 'SessionInfo', doc: 'opens a session for owner, on this node or the named member' },
+  sessionList: { request: [p('owner', 'string')], response: { type: 'array', items: 'SessionInfo' }, doc: "owner's open sessions here and on every usable member" },
+  sessionAttach: { request: [p('sessionId', 'string'), p('owner', 'string'), p('fromSeq', 'long')], response: 'SessionInfo', stream: 'SessionOutput', doc: 'the kept output from fromSeq, then live output until the caller detaches or the session closes' },
+  sessionInput: { request: [p('sessionId', 'string'), p('owner', 'string'), p('line', 'string')], response: 'long', doc: 'queues a line to run in the session; answers how many lines run before it' },
+  sessionClose: { request: [p('sessionId', 'string'), p('owner', 'string')], response: 'SessionInfo' }
+})
+
+export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SEMeshPeer, SENodeControl, SESession]

@@ -253,10 +253,38 @@ export interface ContainerStats {
   pids: number
 }
 
+export interface SessionInfo {
+  id: string
+  name: string | null
+  owner: string
+  nodeId: string
+  nodeName: string
+  /** open | closed */
+  state: string
+  cwd: string
+  createdAt: number
+  lastActiveAt: number
+  attached: number
+  busy: boolean
+  closedReason: string | null
+}
+
+/** stream: input (the line, echoed) | stdout | stderr | info | closed */
+export interface SessionOutput { sessionId: string, seq: number, stream: string, text: string, at: number }
+
+export interface SessionApi {
+  sessionNew (owner: string, name: string | null, node: string | null): Promise<SessionInfo>
+  sessionList (owner: string): Promise<SessionInfo[]>
+  /** Sends the kept output from fromSeq, then live output; a listener returning false detaches. */
+  sessionAttach (sessionId: string, owner: string, fromSeq: number, onOutput: (output: SessionOutput) => boolean | void, onCancel?: (listener: () => void) => void): Promise<SessionInfo>
+  sessionInput (sessionId: string, owner: string, line: string): Promise<number>
+  sessionClose (sessionId: string, owner: string): Promise<SessionInfo>
+}
+
 export interface MeshHello { version: number, nodeId: string, name: string, proof: Uint8Array }
 
 /** What one mesh member may ask of another (SEMeshPeer plus parts of SENodeCapabilities). */
-export interface MeshPeerApi {
+export interface MeshPeerApi extends SessionApi {
   heartbeat (sample: NodeSample): Promise<NodeSample>
   runStep (request: StepRequest, onEvent: (event: WorkflowEvent) => boolean | void): Promise<StepOutcome>
   cancelStep (workflowId: string, stepId: string): Promise<boolean>
@@ -268,7 +296,7 @@ export interface MeshPeerApi {
   resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
 }
 
-export interface NodeApi {
+export interface NodeApi extends SessionApi {
   // SENodeCoordination
   executeWorkflow (request: WorkflowRequest): Promise<WorkflowStatus>
   getWorkflowStatus (workflowId: string): Promise<WorkflowStatus>

@@ -43,6 +43,9 @@ export function rpcClient<T> (peer: RpcPeer, defaults: CallOptions = {}): T {
         // A listener that returns false ends the stream: the call is cancelled and rejects with CANCELLED.
         const listener = args[codec.params.length] as (e: unknown) => unknown
         const abort = new CancelToken()
+        // A caller forwarding a stream passes its own cancel registrar, so the far end stops at once.
+        const onCancel = args[codec.params.length + 1]
+        if (typeof onCancel === 'function') (onCancel as (l: () => void) => void)(() => abort.cancel())
         opts.signal = abort
         opts.onEvent = event => { if (listener(event) === false) abort.cancel() }
         opts.timeoutMs = 0
