@@ -16,7 +16,7 @@ import avsc from 'avsc'
 import { build } from 'esbuild'
 
 // Packages that exist for Node only; none of them may load in the Bare node.
-const NODE_ONLY = ['execa', 'commander', 'blessed', 'blessed-contrib', 'tsx', 'esbuild', 'shell-quote', 'cross-spawn', 'signal-exit']
+const NODE_ONLY = ['execa', 'commander', 'blessed', 'blessed-contrib', 'tsx', 'esbuild', 'cross-spawn', 'signal-exit']
 
 async function statusOf (n: MeshNodeProc, id: string): Promise<any> {
   return json(await se(['status', id, '--json'], { dataDir: n.dataDir }))

@@ -55,16 +55,14 @@ export async function executeCommand (io: CliIO, dataDir: string, workflow: stri
     api = conn.api
     close = async () => conn.close()
   } catch (err) {
-    if (!(err instanceof SeError) || err.code !== 'NO_NODE' || !opts.wait) {
-      if (err instanceof SeError && err.code === 'NO_NODE') throw new SeError('NO_NODE', err.reason, { hint: 'start one with `se node start`, or add --wait to run this workflow in an embedded node' })
-      throw err
-    }
-    const quiet = { info: () => {}, warn: (m: string) => io.err(`warning: ${m}`), error: (m: string) => io.err(`error: ${m}`) }
-    const { startLocalNode } = await import('../local-node.js')
-    const local = await startLocalNode({ dataDir, log: quiet })
-    if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call`)
-    api = local.node
-    close = () => local.close()
+    if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+    // Nothing would carry the workflow on once this call returns, so it waits for the end.
+    const { startEmbeddedNode } = await import('./embedded-node.js')
+    const embedded = await startEmbeddedNode(io, dataDir)
+    if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call${opts.wait ? '' : ', until the workflow ends'}`)
+    opts = { ...opts, wait: true }
+    api = embedded.node.node
+    close = () => embedded.close()
   }
   try {
     const started = await api.executeWorkflow(request)

@@ -14,6 +14,21 @@ const COMMANDS = ['execute', 'status', 'approve', 'reject', 'cancel', 'audit', '
 const HISTORY_LIMIT = 1000
 
 export async function runShell (dataDir: string): Promise<number> {
+  // With no node on the data dir, the shell brings its own for as long as it runs.
+  const embedded = await connectNode(dataDir).then(c => { c.close(); return null }, async () => {
+    const { startEmbeddedNode } = await import('./embedded-node.js')
+    const e = await startEmbeddedNode(stdio, dataDir)
+    stdio.err(`no node running at ${dataDir}: running an embedded node while the shell is open`)
+    return e
+  })
+  try {
+    return await shellLoop(dataDir)
+  } finally {
+    await embedded?.close()
+  }
+}
+
+async function shellLoop (dataDir: string): Promise<number> {
   const historyFile = path.join(dataDir, 'shell_history')
   const history = (await readFile(historyFile, 'utf8').catch(() => '')).split('\n').filter(l => l !== '').reverse().slice(0, HISTORY_LIMIT)
   let words: string[] = []
