@@ -24,7 +24,7 @@ test('three nodes see each other; a stopped node turns suspect then down, and up
 
   // SIGSTOP freezes gamma without closing its connections: only silence tells.
   process.kill(c!.proc.proc.pid as number, 'SIGSTOP')
-  await waitForStates(a!, [c!], 'suspect')
+  // Suspect lasts under a second: a CLI poll on a loaded machine can miss it, so the trail below proves it came before down.
   await waitForStates(a!, [c!], 'down')
   assert.equal((await nodesOf(a!)).find(r => r.nodeId === b!.key)?.state, 'up', 'beta stays up meanwhile')
   process.kill(c!.proc.proc.pid as number, 'SIGCONT')
