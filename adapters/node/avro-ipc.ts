@@ -2,76 +2,92 @@
 // (handshake with protocol MD5s, schema resolution for older clients): statelessly
 // over HTTP (framed buffers, one call per POST, as Avro's HTTPTransceiver sends) and
 // statefully over TCP (the Netty framing Java's NettyTransceiver speaks).
-// Every call needs a bearer token: over HTTP in the Authorization header, over
-// TCP in the call's metadata under `authorization`.
+// Every call needs a bearer token: over HTTP in the Authorization header (checked
+// by the HTTP server before it calls us), over TCP in the call's metadata under
+// `authorization`.
 import net from 'node:net'
+import { Transform } from 'node:stream'
 import type http from 'node:http'
-import avro from 'avsc'
-import { SeError, toSeError } from '../../core/errors.js'
-import { PUBLIC_MESSAGES, nodeProtocolAvpr } from '../../core/protocol/avpr.js'
-import type { AccessTokens } from '../../core/access/tokens.js'
-import type { Command, NodeApi } from '../../core/protocol/types.js'
-import type { Logger } from '../../core/ports.js'
+import { SeError } from '../../core/errors.js'
+import { nodeServer, type NodeServerOptions } from './avro-ipc/node-server.js'
 
-export interface AvroIpcOptions {
-  api: NodeApi
-  tokens: AccessTokens
-  /** Commands network clients may run; null means none. */
-  allowedCommands (): string[] | null
-  log: Logger
-}
+export type AvroIpcOptions = NodeServerOptions
 
 export interface AvroTcpListener { port: number, close (): Promise<void> }
-
-type Channel = object
 
 /** How long after its body ends an HTTP request may go without framing a call. */
 const UNFRAMED_BODY_MS = 250
 /** TCP connections silent this long are closed; clients reconnect and handshake again. */
 const IDLE_CONNECTION_MS = 5 * 60_000
-type Callback = (err: unknown, res?: unknown) => void
+/** A chunked body has no content-length for the HTTP server to refuse early; the same 1 MiB as SE_HTTP_MAX_BODY's default. */
+const MAX_HTTP_BODY_BYTES = 1024 * 1024
 
-const SERVICE = avro.Service.forProtocol(nodeProtocolAvpr() as never)
-
-/** Serves one Avro IPC exchange on an HTTP request the caller has already authenticated. */
-export function avroHttpHandler (opts: AvroIpcOptions): (req: http.IncomingMessage, res: http.ServerResponse, user: string) => void {
-  const users = new WeakMap<Channel, string>()
-  const server = serverFor(opts, channel => users.get(channel) ?? null)
+/** Serves one Avro IPC exchange on an HTTP request the caller has already authenticated as `user`. */
+export function avroHttpHandler (opts: AvroIpcOptions & { maxBodyBytes?: number }): (req: http.IncomingMessage, res: http.ServerResponse, user: string) => void {
+  const { maxBodyBytes = MAX_HTTP_BODY_BYTES } = opts
+  const users = new WeakMap<object, string>()
+  const server = nodeServer(opts, 'avro-http', channel => users.get(channel) ?? null)
   return (req, res, user) => {
-    res.setHeader('content-type', 'avro/binary')
-    const channel = server.createChannel((cb: (err: unknown, writable: unknown) => void) => { cb(null, res); return req })
-    users.set(channel, user)
-    const refuse = (why: string): void => {
-      opts.log.warn(`avro ipc over http: ${why}`)
+    let refused = false
+    const refuse = (status: number, code: string, why: string, hint: string): void => {
+      if (refused) return
+      refused = true
+      opts.log.warn(`avro ipc over http from ${req.socket.remoteAddress ?? '?'}: ${why}`)
       if (!res.headersSent) {
-        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' })
-        res.end(JSON.stringify({ error: { code: 'BAD_FRAME', message: why, hint: 'POST Avro IPC framed buffers: a handshake and a call, as Avro\'s HTTPTransceiver sends' } }) + '\n')
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
+        res.end(JSON.stringify({ error: { code, message: why, hint } }) + '\n')
       } else res.destroy()
+      req.destroy()
     }
-    channel.on('error', (err: Error) => refuse(err.message))
+    let received = 0
+    // Counted on the way to avsc (a listener of our own would start the flow before avsc reads).
+    const body = req.pipe(new Transform({
+      transform (chunk: Buffer, _enc, done) {
+        received += chunk.length
+        if (received <= maxBodyBytes) { done(null, chunk); return }
+        refuse(413, 'PAYLOAD_TOO_LARGE', `the body is larger than this node's limit of ${maxBodyBytes} bytes`, 'send smaller requests')
+        done()
+      }
+    }))
+    res.setHeader('content-type', 'avro/binary')
+    const channel = server.createChannel((cb: (err: unknown, writable: unknown) => void) => { cb(null, res); return body })
+    users.set(channel, user)
+    const badFrame = (why: string): void => refuse(400, 'BAD_FRAME', why, 'POST Avro IPC framed buffers: a handshake and a call, as Avro\'s HTTPTransceiver sends')
+    channel.on('error', (err: Error) => badFrame(err.message))
     // A body that never frames a call gets no answer from avsc; say so rather than hang.
-    let called = false
-    channel.on('incomingCall', () => { called = true })
-    channel.on('handshake', () => { called = true })
-    req.on('end', () => setTimeout(() => { if (!called) refuse('the body is not a framed Avro IPC request') }, UNFRAMED_BODY_MS))
+    let framed = false
+    channel.on('incomingCall', () => { framed = true })
+    channel.on('handshake', () => { framed = true })
+    req.on('end', () => setTimeout(() => { if (!framed) badFrame('the body is not a framed Avro IPC request') }, UNFRAMED_BODY_MS))
   }
 }
 
+/** A TCP server with one stateful Avro IPC channel per connection; `port` 0 picks a free one. */
 export async function listenAvroTcp (opts: AvroIpcOptions & { host: string, port: number }): Promise<AvroTcpListener> {
-  const server = serverFor(opts, () => null)
+  const server = nodeServer(opts, 'avro-tcp', () => null)
   const sockets = new Set<net.Socket>()
   const tcp = net.createServer(socket => {
+    const who = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     // A client that breaks the framing loses its own connection, nothing else.
-    socket.on('error', err => opts.log.warn(`avro ipc from ${socket.remoteAddress ?? '?'}: ${err.message}`))
+    socket.on('error', err => opts.log.warn(`avro ipc from ${who}: ${err.message}`))
     // A client that sends half a frame and stops would hold the socket forever.
     socket.setTimeout(IDLE_CONNECTION_MS, () => socket.destroy())
     const channel = server.createChannel(socket)
-    channel.on('error', (err: Error) => { opts.log.warn(`avro ipc from ${socket.remoteAddress ?? '?'}: ${err.message}`); socket.destroy() })
+    channel.on('error', (err: Error) => { opts.log.warn(`avro ipc from ${who}: ${err.message}; connection dropped`); socket.destroy() })
+    // avsc answers bytes that are no handshake request with an error and keeps
+    // listening; such a peer is not speaking Avro IPC, so it goes once it has the answer.
+    channel.on('handshake', (hreq: unknown) => {
+      if (hreq !== undefined) return
+      opts.log.warn(`avro ipc from ${who}: the first frame is not an Avro handshake request; connection dropped`)
+      setImmediate(() => socket.end(() => socket.destroy()))
+    })
   })
   await new Promise<void>((resolve, reject) => {
-    tcp.once('error', err => reject((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? SeError.badInput(`--avro-tcp ${opts.host}:${opts.port}: that address is already in use`) : err))
+    tcp.once('error', err => reject((err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? SeError.badInput(`--avro-tcp ${opts.host}:${opts.port}: that address is already in use`, 'pick another port, or stop what listens there')
+      : err))
     tcp.listen(opts.port, opts.host, () => resolve())
   })
   let closing: Promise<void> | null = null
@@ -85,57 +101,4 @@ export async function listenAvroTcp (opts: AvroIpcOptions & { host: string, port
       return closing
     }
   }
-}
-
-function serverFor (opts: AvroIpcOptions, userOfChannel: (channel: Channel) => string | null): any {
-  const server = SERVICE.createServer({ silent: true } as never) as any
-  server.use(function (this: { channel: Channel }, wreq: { headers: Record<string, Buffer> }, wres: { error?: unknown }, next: () => void) {
-    const header = wreq.headers.authorization
-    const user = userOfChannel(this.channel) ?? opts.tokens.userOfHeader(header === undefined ? undefined : header.toString('utf8'))
-    if (user === null) {
-      wres.error = errorValue({
-        code: 'UNAUTHENTICATED',
-        message: header === undefined ? 'a bearer token is required in the call metadata under `authorization`' : 'the bearer token is not valid for this node',
-        hint: 'send metadata authorization = "Bearer TOKEN", a token from the node\'s token file',
-        details: []
-      })
-    }
-    next()
-  })
-  for (const name of PUBLIC_MESSAGES) {
-    const params = (SERVICE.message(name) as { requestType: { fields: Array<{ name: string }> } }).requestType.fields.map(f => f.name)
-    server.onMessage(name, (req: Record<string, unknown>, cb: Callback) => {
-      const method = (opts.api as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name] as (...a: unknown[]) => Promise<unknown>
-      Promise.resolve()
-        .then(() => { checkCommands(name, req, opts.allowedCommands()) })
-        .then(async () => await method.apply(opts.api, params.map(p => req[p])))
-        .then(res => cb(null, res), (err: unknown) => cb(errorValue(asError(toSeError(err)))))
-    })
-  }
-  return server
-}
-
-function checkCommands (message: string, req: Record<string, unknown>, allowed: string[] | null): void {
-  const commands = message === 'execute' ? [req.command as Command] : message === 'executeBatch' ? (req.job as { commands: Command[] }).commands : []
-  for (const c of commands) {
-    if (allowed === null) throw new SeError('COMMAND_NOT_ALLOWED', 'this node has no command allowlist, so it runs no commands for network clients', { hint: 'list the commands it may run in SE_EXECUTE_ALLOW, e.g. SE_EXECUTE_ALLOW=git,npm' })
-    if (!allowed.includes(c.command)) throw new SeError('COMMAND_NOT_ALLOWED', `'${c.command}' is not on this node's command allowlist`, { hint: `allowed: ${allowed.join(', ') || 'nothing'}` })
-  }
-}
-
-interface ErrorValue { code: string, message: string, hint: string | null, details: Array<{ file: string | null, path: string | null, line: number | null, message: string }> }
-
-/** Code and message as our own RPC carries them; never a stack. */
-function asError (err: SeError): ErrorValue {
-  return {
-    code: err.code,
-    message: err.reason,
-    hint: err.hint ?? null,
-    details: err.details.map(d => ({ file: d.file ?? null, path: d.path ?? null, line: d.line ?? null, message: d.message }))
-  }
-}
-
-/** The declared error: avsc picks the union branch from the value's shape. */
-function errorValue (value: ErrorValue): unknown {
-  return value
 }

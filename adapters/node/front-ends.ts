@@ -26,11 +26,11 @@ export async function startFrontEnds (node: SeNode, runtime: Runtime, metrics: N
   try {
     // avsc's IPC is loaded only by nodes that serve it.
     const avro = await import('./avro-ipc.js')
-    const ipc = (transport: string): Parameters<typeof avro.avroHttpHandler>[0] => ({ api: timedApi(node, metrics.rpcObserver(transport)), tokens, allowedCommands: () => node.allowedCommands, log: runtime.log })
+    const ipc = (transport: string): Parameters<typeof avro.avroHttpHandler>[0] => ({ api: timedApi(node, metrics.rpcObserver(transport)), tokens, allowedCommands: () => node.allowedCommands, sessionOwner: id => node.sessionOwner(id), log: runtime.log })
     let http: string | null = null
     if (config.http !== null) {
       const api = new HttpApi(httpHostFor(node, { tokens, metrics, workdir: where.workdir, log: m => runtime.log.warn(m) }))
-      const listener = await listenHttp({ ...config.http, api, tokens, metrics, maxBodyBytes: config.maxBodyBytes, avro: avro.avroHttpHandler(ipc('avro-http')), log: runtime.log })
+      const listener = await listenHttp({ ...config.http, api, tokens, metrics, maxBodyBytes: config.maxBodyBytes, avro: avro.avroHttpHandler({ ...ipc('avro-http'), maxBodyBytes: config.maxBodyBytes }), log: runtime.log })
       closers.push(listener.close)
       http = listener.address
       runtime.log.info(`HTTP API on http://${http}/api/v1 (health /health/live, /health/ready; Prometheus /metrics; Avro IPC POST /avro)`)

@@ -2,6 +2,7 @@
 // written from the file alone (Java, Python, avsc) over Avro IPC. Only messages
 // meant for clients are on it: mesh-internal ones stay between members, and
 // streaming ones need our own transports.
+import { SeError } from '../errors.js'
 import { NAMESPACE, PROTOCOLS, TYPES, type MessageDeclaration } from './schema.js'
 
 export const AVPR_PROTOCOL = 'SENode'
@@ -30,7 +31,7 @@ export function nodeProtocolAvpr (): Avpr {
   const messages: Avpr['messages'] = {}
   for (const name of PUBLIC_MESSAGES) {
     const m = declared.get(name)
-    if (m === undefined || m.stream !== undefined) throw new Error(`public message ${name} is missing from the schema or streams`)
+    if (m === undefined || m.stream !== undefined) throw new SeError('INTERNAL', `core/protocol/avpr.ts PUBLIC_MESSAGES: ${name} is ${m === undefined ? 'not declared in core/protocol/schema.ts' : 'a streaming message, which Avro IPC cannot carry'}`)
     messages[name] = { ...(m.doc === undefined ? {} : { doc: m.doc }), request: m.request, response: m.response, errors: [AVPR_ERROR] }
   }
   return {
@@ -39,22 +40,17 @@ export function nodeProtocolAvpr (): Avpr {
     doc: 'An SE Mesh node: workflows, interventions, commands, the audit trail, workloads and the mesh it belongs to.',
     types: [
       ...reachable(Object.values(messages).flatMap(m => [m.response, ...m.request.map(r => r.type)])),
-      { type: 'record', name: 'RemoteErrorDetail', fields: [
-        { name: 'file', type: ['null', 'string'], default: null },
-        { name: 'path', type: ['null', 'string'], default: null },
-        { name: 'line', type: ['null', 'int'], default: null },
-        { name: 'message', type: 'string' }
-      ] },
-      // Declared errors must be Avro `error` types; same fields as the errors our own RPC carries.
-      { type: 'error', name: AVPR_ERROR, doc: 'code is stable (match on it); message says what happened, hint what to do', fields: [
-        { name: 'code', type: 'string' },
-        { name: 'message', type: 'string' },
-        { name: 'hint', type: ['null', 'string'], default: null },
-        { name: 'details', type: { type: 'array', items: 'RemoteErrorDetail' }, default: [] }
-      ] }
+      // Declared errors must be Avro `error` types: the RemoteError our own RPC carries, as one.
+      { ...remoteError(), type: 'error', name: AVPR_ERROR, doc: 'code is stable (match on it); message says what happened, hint what to do' }
     ],
     messages
   }
+}
+
+function remoteError (): Record<string, unknown> {
+  const found = TYPES.find(t => (t as { name?: string }).name === 'RemoteError')
+  if (found === undefined) throw new SeError('INTERNAL', 'core/protocol/schema.ts: the RemoteError record the .avpr declares as its error is missing')
+  return found as Record<string, unknown>
 }
 
 /** The named types the messages reach, in declaration order (Avro needs a type defined before its use). */

@@ -1,6 +1,6 @@
 // `se protocol`: the node's public protocol, for people and for code generators.
 import type { Command } from 'commander'
-import { nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
+import { AVPR_ERROR, nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
 import type { CliIO, CliState } from './program.js'
 import { table } from './render.js'
 
@@ -8,12 +8,13 @@ export function addProtocolCommands (program: Command, io: CliIO, _state: CliSta
   program.command('protocol')
     .description('the node protocol served over Avro IPC (--avro-tcp, POST /avro): its messages, or the .avpr file')
     .option('--avpr', 'print the protocol as an Apache Avro .avpr file (JSON)')
-    .addHelpText('after', '\nExamples:\n  se protocol\n  se protocol --avpr > se-node.avpr    # then generate a Java or Python client from it')
-    .action((opts: { avpr?: boolean }) => {
+    .option('--json', 'the same .avpr JSON, for scripts')
+    .addHelpText('after', '\nExamples:\n  se protocol\n  se protocol --avpr > se-node.avpr    # then build a Java or Python client from it')
+    .action((opts: { avpr?: boolean, json?: boolean }) => {
       const avpr = nodeProtocolAvpr()
-      if (opts.avpr === true) { io.out(JSON.stringify(avpr, null, 2)); return }
+      if (opts.avpr === true || opts.json === true) { io.out(JSON.stringify(avpr, null, 2)); return }
       const rows = Object.entries(avpr.messages).map(([name, m]) => [name, m.request.map(r => r.name).join(', '), typeName(m.response), m.doc ?? ''])
-      io.out(`${avpr.namespace}.${avpr.protocol}: ${rows.length} messages, errors as ${avpr.namespace}.SENodeError {code, message, hint, details}\n\n${table(['MESSAGE', 'PARAMETERS', 'RESPONSE', 'WHAT'], rows)}`)
+      io.out(`${avpr.namespace}.${avpr.protocol}: ${rows.length} messages, errors as ${avpr.namespace}.${AVPR_ERROR} {code, message, hint, details}\n\n${table(['MESSAGE', 'PARAMETERS', 'RESPONSE', 'WHAT'], rows)}`)
     })
 }
 

@@ -1,0 +1,52 @@
+// What an Avro IPC caller may do, and whom the node records as doing it. The
+// caller is the holder of the bearer token, never what the request claims: the
+// trail names `USER via avro-tcp` whatever `requestedBy` or `decidedBy` said.
+import { SeError } from '../../../core/errors.js'
+import type { BatchJob, Command, InterventionResult, WorkflowRequest } from '../../../core/protocol/types.js'
+
+export interface Caller {
+  user: string
+  /** How the call arrived, as the trail and the metrics name it: avro-http or avro-tcp. */
+  transport: string
+}
+
+export interface CallRules {
+  /** Commands network clients may run; null means none. */
+  allowedCommands (): string[] | null
+  /** The user a session belongs to; null when there is no such session. */
+  sessionOwner (sessionId: string): Promise<string | null>
+}
+
+/** The request as the node should run it for `caller`; throws SeError when the caller may not. */
+export async function authorize (message: string, request: Record<string, unknown>, caller: Caller, rules: CallRules): Promise<Record<string, unknown>> {
+  const by = `${caller.user} via ${caller.transport}`
+  switch (message) {
+    case 'executeWorkflow':
+      return { ...request, request: { ...(request.request as WorkflowRequest), requestedBy: by } }
+    case 'resumeWorkflow':
+      return { ...request, result: { ...(request.result as InterventionResult), decidedBy: by } }
+    case 'execute':
+      await mayRun([request.command as Command], null, caller, rules)
+      return request
+    case 'executeBatch': {
+      const job = request.job as BatchJob
+      await mayRun(job.commands, job.sessionId, caller, rules)
+      return request
+    }
+    default:
+      return request
+  }
+}
+
+async function mayRun (commands: Command[], batchSession: string | null, caller: Caller, rules: CallRules): Promise<void> {
+  const allowed = rules.allowedCommands()
+  for (const c of commands) {
+    if (allowed === null) throw new SeError('COMMAND_NOT_ALLOWED', 'this node has no command allowlist, so it runs no commands for network clients', { hint: 'list the commands it may run in SE_EXECUTE_ALLOW, e.g. SE_EXECUTE_ALLOW=git,npm' })
+    if (!allowed.includes(c.command)) throw new SeError('COMMAND_NOT_ALLOWED', `'${c.command}' is not on this node's command allowlist`, { hint: `allowed: ${allowed.join(', ') || 'nothing'}` })
+  }
+  // A command in a session shows in that session's output, so only its owner may send one.
+  const sessions = new Set([batchSession, ...commands.map(c => c.sessionId)].filter((s): s is string => s !== null))
+  for (const id of sessions) {
+    if (await rules.sessionOwner(id) !== caller.user) throw new SeError('SESSION_NOT_FOUND', `no session ${id} of user ${caller.user} on this node`, { hint: 'list yours with `se session list`' })
+  }
+}

@@ -1,0 +1,59 @@
+// The avsc IPC server for the node's public protocol: checks the caller, then
+// dispatches each message to the NodeApi method of the same name. Channels
+// (HTTP exchanges, TCP sockets) are attached to it by the transports.
+import avro from 'avsc'
+import { PUBLIC_MESSAGES, nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
+import type { AccessTokens } from '../../../core/access/tokens.js'
+import type { NodeApi } from '../../../core/protocol/types.js'
+import type { Logger } from '../../../core/ports.js'
+import { authorize, type CallRules } from './call-policy.js'
+import { errorValue, unauthenticated } from './error-value.js'
+
+export interface NodeServerOptions {
+  api: NodeApi
+  tokens: AccessTokens
+  allowedCommands (): string[] | null
+  /** The user a session belongs to; without it, the api's own `sessionOwner` (SeNode has one), else no session is reachable. */
+  sessionOwner?: (sessionId: string) => string | null | Promise<string | null>
+  log: Logger
+}
+
+/** avsc's server and channel objects; its typings do not describe what we use. */
+export type AvscServer = any
+type Channel = object
+type Callback = (err: unknown, res?: unknown) => void
+interface CallContext { channel: Channel, locals: { user?: string } }
+
+export const SERVICE = avro.Service.forProtocol(nodeProtocolAvpr() as never)
+
+/**
+ * `transport` names the calls in the trail; `userOfChannel` gives the user of a
+ * channel its transport already authenticated (HTTP), null to read each call's metadata (TCP).
+ */
+export function nodeServer (opts: NodeServerOptions, transport: string, userOfChannel: (channel: Channel) => string | null): AvscServer {
+  const server = SERVICE.createServer({ silent: true } as never) as AvscServer
+  const rules: CallRules = { allowedCommands: opts.allowedCommands, sessionOwner: sessionOwnerOf(opts) }
+  server.use(function (this: CallContext, wreq: { headers: Record<string, Buffer> }, wres: { error?: unknown }, next: () => void) {
+    const header = wreq.headers.authorization
+    const user = userOfChannel(this.channel) ?? opts.tokens.userOfHeader(header?.toString('utf8'))
+    if (user === null) wres.error = unauthenticated(header)
+    else this.locals.user = user
+    next()
+  })
+  const api = opts.api as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+  for (const name of PUBLIC_MESSAGES) {
+    const params = (SERVICE.message(name) as { requestType: { fields: Array<{ name: string }> } }).requestType.fields.map(f => f.name)
+    server.onMessage(name, function (this: CallContext, request: Record<string, unknown>, cb: Callback) {
+      const caller = { user: this.locals.user as string, transport }
+      authorize(name, request, caller, rules)
+        .then(async allowed => await (api[name] as (...args: unknown[]) => Promise<unknown>).apply(opts.api, params.map(p => allowed[p])))
+        .then(res => cb(null, res), (err: unknown) => cb(errorValue(err, opts.log, name)))
+    })
+  }
+  return server
+}
+
+function sessionOwnerOf (opts: NodeServerOptions): CallRules['sessionOwner'] {
+  const own = opts.sessionOwner ?? (opts.api as unknown as { sessionOwner?: NodeServerOptions['sessionOwner'] }).sessionOwner?.bind(opts.api)
+  return async id => own === undefined ? null : await own(id)
+}
