@@ -40,3 +40,7 @@ export const SESSION_HISTORY = 200
 export const SESSION_IDLE_MS = 8 * 3600_000
 /** How often idle sessions are looked for, at most. */
 export const SESSION_SWEEP_MS = 30_000
+/** Output without a newline is kept back to show whole lines, up to this much. */
+export const SESSION_PARTIAL_LINE_CHARS = 64 * 1024
+/** While a command prints, its session is written to disk at most this often. */
+export const SESSION_SAVE_MS = 1000

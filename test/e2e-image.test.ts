@@ -4,7 +4,8 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execa } from 'execa'
-import { chmod } from 'node:fs/promises'
+import { chmod, utimes } from 'node:fs/promises'
+import path from 'node:path'
 import { gitRepo, json, se, tempDir, waitFor } from './helpers/cli.js'
 import { podmanReady } from './helpers/podman.js'
 import { terminal, tmuxAvailable } from './helpers/tmux.js'
@@ -30,6 +31,9 @@ async function writableRepo (t: any): Promise<string> {
   const repo = await gitRepo(t)
   await execa('chmod', ['-R', 'a+rwX', repo])
   await chmod(repo, 0o777)
+  // Same content, new mtime: the index's stat cache is stale, as after any
+  // copy or chmod. The release must still see a clean tree.
+  await utimes(path.join(repo, 'package.json'), new Date(), new Date(Date.now() + 5_000))
   return repo
 }
 
@@ -81,7 +85,8 @@ test('fire-and-forget: two containers run VERSION_TRANSITION side by side and ex
     }, 60_000)
     const uid = await podman('exec', name, 'sh', '-c', 'grep ^Uid /proc/1/status')
     assert.match(uid.stdout, /Uid:\s+1000\s/, 'the node runs as uid 1000')
-    assert.equal((await podman('exec', name, 'se', 'approve', waiting.id)).code, 0)
+    const approved = await podman('exec', name, 'se', 'approve', waiting.id)
+    assert.equal(approved.code, 0, `${approved.stderr}\n${(await podman('exec', name, 'se', 'status', waiting.id)).stdout}`)
   }
   for (const [i, name] of names.entries()) {
     const code = await podman('wait', name)

@@ -28,17 +28,24 @@ test('a session keeps running and keeps its output while no client is attached, 
   assert.match(first.stderr, /detached from ss-/)
 
   // A client sends a slow line and goes away at once: the line runs on, its output is kept.
-  await withClient(dataDir, async c => { await c.api.sessionInput(s.id, 'alice', 'sh -c "sleep 1; echo produced while detached"') })
-  const listed = json(await se(['session', 'list', '--json'], { dataDir, env: as('alice') }))
-  assert.equal(listed[0].busy, true)
+  const busy = await withClient(dataDir, async c => {
+    await c.api.sessionInput(s.id, 'alice', 'sh -c "sleep 1; echo produced while detached"')
+    return (await c.api.sessionList('alice'))[0]?.busy
+  })
+  assert.equal(busy, true, 'the line was still running when the client left')
   await waitFor('the slow line', async () => !json(await se(['session', 'list', '--json'], { dataDir, env: as('alice') }))[0].busy)
   const again = await se(['session', 'attach', s.id], { dataDir, env: as('alice'), input: '' })
   assert.match(again.stdout, /hello there[\s\S]*se> sh -c "sleep 1; echo produced while detached"\nproduced while detached/, 'the backlog shows what happened while detached')
 
+  // The node stops while a session command runs: it stops too, and says so after the restart.
+  await withClient(dataDir, async c => { await c.api.sessionInput(s.id, 'alice', 'sleep 60') })
+  await waitFor('sleep to run', async () => json(await se(['session', 'list', '--json'], { dataDir, env: as('alice') }))[0].busy)
+  const stopping = Date.now()
   assert.equal(await node.stop(), 0)
+  assert.ok(Date.now() - stopping < 10_000, 'the stop did not wait for the session\'s command')
   await startNode(t, dataDir, [], { SE_SESSION_HOME: home })
   const after = await se(['session', 'attach', s.id], { dataDir, env: as('alice'), input: 'pwd\n' })
-  assert.match(after.stdout, /produced while detached[\s\S]*se> pwd\n\/tmp/, 'output and working directory survive a restart')
+  assert.match(after.stdout, /produced while detached[\s\S]*se> sleep 60\n(?:\(exit \d+\)\n)?\(interrupted: the node stopped while `sleep 60` ran\)\nse> pwd\n\/tmp/, `output and working directory survive a restart: ${after.stdout}`)
 
   const closed = await se(['session', 'close', s.id, '--json'], { dataDir, env: as('alice') })
   assert.equal(json(closed).state, 'closed')
@@ -59,6 +66,11 @@ test('each user sees and touches only their own sessions', async t => {
   assert.match(intruder.stderr, /no open session ss-\S+ of bob/)
   assert.equal((await se(['session', 'close', alice.id], { dataDir, env: as('bob') })).code, 2)
   assert.equal(json(await se(['session', 'list', '--json'], { dataDir, env: as('alice') })).length, 1, 'alice\'s session is untouched')
+  const bye = await se(['session', 'attach', bob.id], { dataDir, env: as('bob'), input: 'echo bye\nexit\necho never\n' })
+  assert.equal(bye.code, 0, bye.stderr)
+  assert.match(bye.stdout, /se> echo bye\nbye\nse> exit\nsession closed: closed by bob$/)
+  assert.doesNotMatch(bye.stderr, /detached/, '`exit` closes; it does not leave the session running')
+  assert.deepEqual(json(await se(['session', 'list', '--json'], { dataDir, env: as('bob') })), [])
 })
 
 test('a session on one node is listed, attached and driven from another node of the mesh', async t => {

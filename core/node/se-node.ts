@@ -34,8 +34,9 @@ import { EngineSelector } from '../workload/select.js'
 import type { ContainerStepSpec, WorkloadEngine } from '../workload/types.js'
 import { CONTAINER_CAPABILITY, stepKind, stepRequirements } from '../workflow/definition.js'
 import type { ContainerStats, DeployRequest, WorkloadEvent, WorkloadLogLine, WorkloadStatus } from '../protocol/types.js'
-import type { ProcessHandle } from '../ports.js'
+import type { ProcessHandle, ProcessSpec } from '../ports.js'
 import type { MeshPeerApi, SessionInfo, SessionOutput } from '../protocol/types.js'
+import type { CommandIo } from '../session/line-interpreter.js'
 import { SessionManager } from '../session/session-manager.js'
 import type { CallObserver } from '../rpc/peer.js'
 
@@ -181,7 +182,7 @@ export class SeNode implements NodeApi {
       audit: input => { this.audit.append(input).catch(err => this.runtime.log.warn(`audit: ${(err as Error).message}`)) },
       host: {
         api: this,
-        runCommand: async command => await this.runCommand(command),
+        runCommand: async (command, io) => await this.runCommand(command, io),
         isDirectory: async path => await fs.isDirectory(path),
         readText: async path => { const b = await fs.read(path); return b === null ? null : b4a.toString(b, 'utf8') }
       }
@@ -479,25 +480,30 @@ export class SeNode implements NodeApi {
     return result
   }
 
-  private async runCommand (command: Command): Promise<ExecutionResult> {
+  /** With `io` (a session line), output streams while the command runs and the command can be stopped with its children. */
+  private async runCommand (command: Command, io?: CommandIo): Promise<ExecutionResult> {
     const allow = this.config.allowCommands ?? null
     if (allow !== null && !allow.includes(command.command)) {
       await this.audit.append({ event: 'rpc_refused', message: `execute of '${command.command}' refused: not on the allowlist`, domains: ['engine'] })
       throw new SeError('COMMAND_NOT_ALLOWED', `'${command.command}' is not on this node's command allowlist`, { hint: `allowed: ${allow.join(', ') || 'nothing'}` })
     }
-    const spec: { command: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs?: number } = {
+    const cwd = command.workdir ?? this.config.dataDir
+    const spec: ProcessSpec = {
       command: command.command,
       args: command.args,
-      cwd: command.workdir ?? this.config.dataDir,
-      env: command.env
+      cwd,
+      env: command.env,
+      ...(io === undefined ? {} : { processGroup: true })
     }
     if (command.timeoutMs !== null) spec.timeoutMs = command.timeoutMs
-    const result = await this.runtime.processes.run(spec).result
+    const handle = this.runtime.processes.run(spec, io?.onOutput)
+    io?.onStart(() => { handle.kill() })
+    const result = await handle.result
     await this.audit.append({
       event: 'command_execute',
       message: `${[command.command, ...command.args].join(' ')} → ${result.spawnError ?? `exit ${result.exitCode ?? result.signal ?? '?'}`}`,
       domains: ['engine'],
-      files: [spec.cwd],
+      files: [cwd],
       performanceMetrics: { durationMs: result.durationMs }
     })
     return {

@@ -11,6 +11,8 @@ export interface NodeOptions {
   tags?: string[]
   mesh?: MeshConfig
   workloads?: WorkloadFlags
+  /** `se node start --session-idle SEC`: wins over SE_SESSION_IDLE_SEC. */
+  sessionIdleSec?: number
 }
 
 /** What only the runtime knows: where workflows are looked up, how to run this node's CLI, its pid. */
@@ -56,7 +58,7 @@ export function nodeConfigFrom (opts: NodeOptions, runtime: Runtime, host: NodeH
   if (grace !== undefined) config.shutdownGraceMs = grace * 1000
   const sessionHome = textFrom(env, 'SE_SESSION_HOME') ?? textFrom(env, 'HOME')
   if (sessionHome !== undefined) config.sessionHome = sessionHome
-  const idle = numberFrom(env, 'SE_SESSION_IDLE_SEC')
+  const idle = opts.sessionIdleSec ?? numberFrom(env, 'SE_SESSION_IDLE_SEC')
   if (idle !== undefined) config.sessionIdleMs = idle * 1000
   if (opts.mesh !== undefined) config.mesh = opts.mesh
   config.workloads = workloadConfigFrom(opts.workloads ?? {}, runtime, env)

@@ -1,15 +1,23 @@
 // What a line typed into a session does, decided on the node that holds it: a
 // builtin (cd, pwd, history), an SE verb answered from the node's own API, or a
 // command run without a shell in the session's directory.
-import { parse } from 'shell-quote'
 import { SeError, toSeError } from '../errors.js'
 import { resolve } from '../paths.js'
 import type { Command, ExecutionResult, NodeApi, WorkflowStatus } from '../protocol/types.js'
+import { LineBuffer } from './line-buffer.js'
+import { splitLine } from './split-line.js'
+
+export interface CommandIo {
+  /** Output as the command prints it, so a long command is watched while it runs. */
+  onOutput (stream: 'stdout' | 'stderr', text: string): void
+  /** Once it runs: how to stop it, should the session close or the node stop first. */
+  onStart (kill: () => void): void
+}
 
 export interface LineHost {
   api: NodeApi
   /** Runs a command the way `execute` does (the node's allowlist applies), recording nothing. */
-  runCommand (command: Command): Promise<ExecutionResult>
+  runCommand (command: Command, io?: CommandIo): Promise<ExecutionResult>
   isDirectory (path: string): Promise<boolean>
   readText (path: string): Promise<string | null>
 }
@@ -18,8 +26,12 @@ export interface LineContext {
   sessionId: string
   owner: string
   cwd: string
+  /** Where the session started: `cd` alone and `~` go there. */
+  home: string
   history: string[]
   emit (stream: 'stdout' | 'stderr' | 'info', text: string): void
+  /** A command started: the way to stop it. */
+  started? (kill: () => void): void
 }
 
 export type LineOutcome = { cwd?: string, close?: true }
@@ -32,21 +44,22 @@ export const SESSION_HELP = [
   '  cd DIR | pwd | history | help',
   '  exit        close the session',
   '  detach      leave it running (or Ctrl-D); `se session attach ID` comes back',
-  '  anything else runs as a command, without a shell (SE_EXECUTE_ALLOW applies)'
+  '  anything else runs as a command, without a shell (SE_EXECUTE_ALLOW applies):',
+  '              no $VARS, globs or pipes; for those: sh -c \'...\''
 ].join('\n')
 
 export async function runLine (line: string, ctx: LineContext, host: LineHost): Promise<LineOutcome> {
-  const words = parse(line).map(w => typeof w === 'string' ? w : 'op' in w ? w.op : String(w))
-  const [verb, ...args] = words
-  if (verb === undefined) return {}
   try {
+    const [verb, ...args] = splitLine(line)
+    if (verb === undefined) return {}
     switch (verb) {
       case 'help': ctx.emit('info', SESSION_HELP); return {}
       case 'exit': case 'quit': case 'close': return { close: true }
       case 'pwd': ctx.emit('stdout', ctx.cwd); return {}
       case 'history': ctx.emit('stdout', ctx.history.map((h, i) => `${String(i + 1).padStart(4)}  ${h}`).join('\n')); return {}
       case 'cd': {
-        const dir = resolve(ctx.cwd, args[0] ?? '.')
+        const target = args[0] ?? '~'
+        const dir = resolve(ctx.cwd, target === '~' || target.startsWith('~/') ? ctx.home + target.slice(1) : target)
         if (!await host.isDirectory(dir)) throw SeError.badInput(`cd: ${dir} is not a directory on this node`)
         return { cwd: dir }
       }
@@ -101,9 +114,21 @@ export async function runLine (line: string, ctx: LineContext, host: LineHost): 
         return {}
       }
       default: {
-        const r = await host.runCommand({ command: verb, args, workdir: ctx.cwd, sessionId: ctx.sessionId, env: {}, timeoutMs: null })
-        if (r.stdout !== '') ctx.emit('stdout', r.stdout.replace(/\n$/, ''))
-        if (r.stderr !== '') ctx.emit('stderr', r.stderr.replace(/\n$/, ''))
+        const buffers = { stdout: new LineBuffer(), stderr: new LineBuffer() }
+        const streamed = { stdout: false, stderr: false }
+        const r = await host.runCommand({ command: verb, args, workdir: ctx.cwd, sessionId: ctx.sessionId, env: {}, timeoutMs: null }, {
+          onOutput: (stream, text) => {
+            streamed[stream] = true
+            const lines = buffers[stream].push(text)
+            if (lines !== null) ctx.emit(stream, lines)
+          },
+          onStart: kill => ctx.started?.(kill)
+        })
+        for (const stream of ['stdout', 'stderr'] as const) {
+          // A runner that does not stream (or a command that never started) leaves it all in the result.
+          const rest = streamed[stream] ? buffers[stream].flush() : r[stream].replace(/\n$/, '')
+          if (rest !== null && rest !== '') ctx.emit(stream, rest)
+        }
         if (r.exitCode !== 0) ctx.emit('info', `(exit ${r.exitCode})`)
         return {}
       }

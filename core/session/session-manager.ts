@@ -2,7 +2,7 @@
 // number of attached clients, kept on disk across restarts, closed by their owner
 // or when idle. A session that does not exist and one of another user look the same.
 import b4a from 'b4a'
-import { SESSION_IDLE_MS, SESSION_SWEEP_MS } from '../constants.js'
+import { SESSION_IDLE_MS, SESSION_SAVE_MS, SESSION_SWEEP_MS } from '../constants.js'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { Clock, FileSystem, Logger } from '../ports.js'
@@ -30,7 +30,13 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>()
   /** Lines wait their turn: a session runs one at a time, like a terminal. */
   private readonly queues = new Map<string, Promise<void>>()
+  /** How to stop the command each busy session runs. */
+  private readonly kills = new Map<string, () => void>()
+  /** Writes of one session go one after another, so an older snapshot never lands last. */
+  private readonly writes = new Map<string, Promise<void>>()
+  private readonly saveTimers = new Map<string, ReturnType<typeof setTimeout>>()
   private sweeper: ReturnType<typeof setInterval> | null = null
+  private stopping = false
   private readonly idleMs: number
 
   constructor (private readonly opts: SessionManagerOptions) {
@@ -56,14 +62,20 @@ export class SessionManager {
       }
     }
     const every = Math.max(1000, Math.min(SESSION_SWEEP_MS, Math.floor(this.idleMs / 4)))
-    this.sweeper = setInterval(() => { void this.sweep() }, every)
+    this.sweeper = setInterval(() => { void this.expireIdle() }, every)
     ;(this.sweeper as { unref?: () => void }).unref?.()
   }
 
+  /** The node stops: running commands are stopped (and said so on the next start), queued lines dropped. */
   async close (): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
     if (this.sweeper !== null) clearInterval(this.sweeper)
     this.sweeper = null
+    for (const kill of this.kills.values()) kill()
     await Promise.all([...this.queues.values()])
+    for (const timer of this.saveTimers.values()) clearTimeout(timer)
+    await Promise.all([...this.writes.values()])
   }
 
   has (id: string): boolean { return this.sessions.has(id) }
@@ -142,13 +154,18 @@ export class SessionManager {
     if (result.stdout !== '') session.append('stdout', result.stdout.replace(/\n$/, ''), now)
     if (result.stderr !== '') session.append('stderr', result.stderr.replace(/\n$/, ''), now)
     session.record.lastActiveAt = now
-    void this.save(session)
+    this.save(session).catch(err => this.opts.log.warn(`session ${id}: ${(err as Error).message}`))
   }
 
   cwdOf (id: string): string | null { return this.sessions.get(id)?.record.cwd ?? null }
 
   private async run (session: Session, line: string): Promise<void> {
     if (!session.isOpen) return
+    if (this.stopping) {
+      session.append('info', `(not run: the node stopped before \`${line}\`)`, this.opts.clock.now())
+      await this.save(session)
+      return
+    }
     session.append('input', line, this.opts.clock.now())
     session.remember(line)
     session.record.running = line
@@ -157,9 +174,16 @@ export class SessionManager {
       sessionId: session.id,
       owner: session.owner,
       cwd: session.record.cwd,
+      home: this.opts.home,
       history: session.record.history,
-      emit: (stream, text) => { session.append(stream, text, this.opts.clock.now()) }
+      emit: (stream, text) => {
+        session.append(stream, text, this.opts.clock.now())
+        this.saveSoon(session)
+      },
+      started: kill => { this.kills.set(session.id, kill) }
     }, this.opts.host)
+    this.kills.delete(session.id)
+    if (this.stopping) session.append('info', `(interrupted: the node stopped while \`${line}\` ran)`, this.opts.clock.now())
     session.record.running = null
     session.record.lastActiveAt = this.opts.clock.now()
     if (outcome.cwd !== undefined) session.record.cwd = outcome.cwd
@@ -172,19 +196,26 @@ export class SessionManager {
     session.record.state = 'closed'
     session.record.closedReason = reason
     session.append('closed', `session closed: ${reason}`, this.opts.clock.now())
+    // Nobody could see its output any more.
+    this.kills.get(session.id)?.()
     this.sessions.delete(session.id)
+    await this.writes.get(session.id)
     await this.opts.fs.remove(this.file(session.id))
     this.opts.audit({ event: 'session_close', message: `session ${session.id} of ${session.owner} ${reason}`, domains: ['session'] })
     return session.info()
   }
 
-  private async sweep (): Promise<void> {
+  /** Closes the sessions nobody typed into or watched for the idle time; a running command keeps its session. Answers their ids. */
+  async expireIdle (): Promise<string[]> {
     const now = this.opts.clock.now()
+    const closed: string[] = []
     for (const s of [...this.sessions.values()]) {
-      if (s.attached === 0 && s.record.running === null && now - s.record.lastActiveAt > this.idleMs) {
-        await this.end(s, `closed after ${Math.round(this.idleMs / 1000)} s idle`).catch(err => this.opts.log.warn(`session ${s.id}: ${(err as Error).message}`))
+      if (this.stopping) break
+      if (s.attached === 0 && s.queued === 0 && s.record.running === null && now - s.record.lastActiveAt > this.idleMs) {
+        await this.end(s, `closed after ${Math.round(this.idleMs / 1000)} s idle`).then(() => closed.push(s.id), err => this.opts.log.warn(`session ${s.id}: ${(err as Error).message}`))
       }
     }
+    return closed
   }
 
   private mine (id: string, owner: string): Session {
@@ -196,7 +227,28 @@ export class SessionManager {
   private file (id: string): string { return join(this.opts.dir, `${id}.json`) }
 
   private async save (session: Session): Promise<void> {
-    if (!session.isOpen) return
-    await this.opts.fs.writeAtomic(this.file(session.id), JSON.stringify(session.record))
+    const timer = this.saveTimers.get(session.id)
+    if (timer !== undefined) clearTimeout(timer)
+    this.saveTimers.delete(session.id)
+    const previous = this.writes.get(session.id) ?? Promise.resolve()
+    const write = previous.then(async () => {
+      // Closed meanwhile: its file is gone for good.
+      if (session.isOpen) await this.opts.fs.writeAtomic(this.file(session.id), JSON.stringify(session.record))
+    })
+    const settled = write.catch(() => {})
+    this.writes.set(session.id, settled)
+    void settled.then(() => { if (this.writes.get(session.id) === settled) this.writes.delete(session.id) })
+    await write
+  }
+
+  /** Output of a running command reaches the disk within SESSION_SAVE_MS, not with every chunk. */
+  private saveSoon (session: Session): void {
+    if (this.saveTimers.has(session.id)) return
+    const timer = setTimeout(() => {
+      this.saveTimers.delete(session.id)
+      this.save(session).catch(err => this.opts.log.warn(`session ${session.id}: ${(err as Error).message}`))
+    }, SESSION_SAVE_MS)
+    ;(timer as { unref?: () => void }).unref?.()
+    this.saveTimers.set(session.id, timer)
   }
 }

@@ -1,5 +1,6 @@
 // One interactive session: who owns it, where it stands, and the output it keeps
 // for clients that attach later (bounded: the newest entries win).
+import b4a from 'b4a'
 import { SESSION_HISTORY, SESSION_TRANSCRIPT_BYTES, SESSION_TRANSCRIPT_ENTRIES } from '../constants.js'
 import type { SessionInfo, SessionOutput } from '../protocol/types.js'
 
@@ -29,7 +30,7 @@ export class Session {
   private transcriptBytes: number
 
   constructor (readonly record: SessionRecord) {
-    this.transcriptBytes = record.transcript.reduce((n, o) => n + o.text.length, 0)
+    this.transcriptBytes = record.transcript.reduce((n, o) => n + b4a.byteLength(o.text), 0)
   }
 
   get id (): string { return this.record.id }
@@ -42,12 +43,12 @@ export class Session {
   }
 
   append (stream: string, text: string, at: number): SessionOutput {
-    const out: SessionOutput = { sessionId: this.id, seq: this.record.nextSeq++, stream, text, at }
+    const out: SessionOutput = { sessionId: this.id, seq: this.record.nextSeq++, stream, text: newestBytes(text, SESSION_TRANSCRIPT_BYTES), at }
     const t = this.record.transcript
     t.push(out)
-    this.transcriptBytes += text.length
+    this.transcriptBytes += b4a.byteLength(out.text)
     while (t.length > 1 && (t.length > SESSION_TRANSCRIPT_ENTRIES || this.transcriptBytes > SESSION_TRANSCRIPT_BYTES)) {
-      this.transcriptBytes -= (t.shift() as SessionOutput).text.length
+      this.transcriptBytes -= b4a.byteLength((t.shift() as SessionOutput).text)
     }
     for (const l of this.listeners) l(out)
     return out
@@ -74,4 +75,14 @@ export class Session {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
   }
+}
+
+/** One entry larger than the whole transcript keeps only its end, as a terminal's scrollback would. */
+function newestBytes (text: string, max: number): string {
+  if (text.length <= max / 4) return text
+  const bytes = b4a.from(text, 'utf8')
+  if (bytes.byteLength <= max) return text
+  // Room for the note itself, so the entry stays within max.
+  const keep = max - 64
+  return `(${bytes.byteLength - keep} earlier bytes of this output were cut)\n` + b4a.toString(bytes.subarray(bytes.byteLength - keep), 'utf8')
 }

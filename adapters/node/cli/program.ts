@@ -81,9 +81,10 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--max-workloads <n>', 'workloads deployed at once; more are queued (env SE_MAX_WORKLOADS; default 10)', Number)
     .option('--http <[host:]port>', 'serve the HTTP API, health, /metrics and Avro IPC over HTTP here; a port alone means 127.0.0.1 (env SE_HTTP; default off)')
     .option('--avro-tcp <[host:]port>', 'serve Avro IPC on this TCP port (env SE_AVRO_TCP; default off)')
+    .option('--session-idle <sec>', 'close sessions idle this long (env SE_SESSION_IDLE_SEC; default 28800)', Number)
     .option('--token-file <file>', 'bearer tokens for --http and --avro-tcp, USER:TOKEN per line (env SE_TOKEN_FILE, or SE_TOKENS; default: one is generated in the data dir)')
     .addHelpText('after', '\nExamples:\n  se node start --data-dir ~/.se --name laptop --capability gpu\n  se node start --mesh team --mesh-secret "$SECRET" --bootstrap 10.0.0.5:49737\n  se node start --http 8080 --avro-tcp 9090 --token-file ~/.se-tokens')
-    .action(async (opts: { name?: string, capability?: string[] } & MeshFlags & WorkloadFlags & FrontEndFlags, cmd: Command) => {
+    .action(async (opts: { name?: string, capability?: string[], sessionIdle?: number } & MeshFlags & WorkloadFlags & FrontEndFlags, cmd: Command) => {
       const { runDaemon } = await import('./daemon.js')
       const { meshConfigFrom } = await import('../mesh-config.js')
       const mesh = meshConfigFrom(opts, text => io.err(`warning: ${text}`))
@@ -93,7 +94,8 @@ export function createProgram (io: CliIO, state: CliState): Command {
       if (opts.maxWorkloads !== undefined) workloads.maxWorkloads = opts.maxWorkloads
       const { frontEndConfigFrom } = await import('../../../core/access/front-end-settings.js')
       const frontEnds = frontEndConfigFrom(opts, name => process.env[name])
-      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }), workloads, frontEnds }, io)
+      if (opts.sessionIdle !== undefined && !(opts.sessionIdle > 0)) throw SeError.badInput('--session-idle must be a positive number of seconds')
+      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.sessionIdle === undefined ? {} : { sessionIdleSec: opts.sessionIdle }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }), workloads, frontEnds }, io)
       await state.daemon
     })
 

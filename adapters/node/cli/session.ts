@@ -94,6 +94,7 @@ async function attach (api: NodeApi, id: string, io: CliIO): Promise<number> {
   const rl = readline.createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: 'se> ', terminal: interactive })
   if (interactive) rl.prompt()
   const reading = (async () => {
+    let exiting = false
     for await (const raw of rl) {
       const line = raw.trim()
       if (closed) break
@@ -101,11 +102,13 @@ async function attach (api: NodeApi, id: string, io: CliIO): Promise<number> {
       if (line === 'detach') break
       ownLines.push(line)
       await api.sessionInput(id, owner, line)
-      if (line === 'exit' || line === 'close') break
+      if (line === 'exit' || line === 'quit' || line === 'close') { exiting = true; break }
       if (interactive) rl.prompt()
     }
+    // The session closes once the lines before `exit` have run; saying it was left running would be wrong.
+    if (exiting) await attached.catch(() => {})
     // Piped lines are all sent by now; the session may still be running them.
-    if (!interactive && !closed) await drained(api, id, owner)
+    else if (!interactive && !closed) await drained(api, id, owner)
   })()
   await Promise.race([reading, attached.then(() => { closed = true })])
   rl.close()
