@@ -109,6 +109,8 @@ async function main (argv: string[]): Promise<number> {
     }
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
+    // The terminal went away: steps run in groups of their own and would not get the hangup.
+    process.on('SIGHUP', () => stop('SIGHUP'))
   })
 }
 

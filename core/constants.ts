@@ -16,6 +16,8 @@ export const MAX_STEP_TIMEOUT_SEC = 7 * 24 * 3600
 export const SHUTDOWN_GRACE_MS = 10_000
 /** How long an RPC call waits for its reply by default. */
 export const RPC_TIMEOUT_MS = 30_000
+/** How long a question to the whole mesh (waiting interventions, sessions) waits for slow members. */
+export const MESH_QUERY_TIMEOUT_MS = 5_000
 /** How often the audit head checkpoint is rewritten while entries arrive. */
 export const AUDIT_HEAD_INTERVAL_MS = 1000
 

@@ -66,6 +66,11 @@ export interface ProcessHandle {
 
 export interface ProcessRunner {
   run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
+  /**
+   * Ends the processes an earlier run of this node started that outlived it (they carry
+   * SE_NODE_ID=nodeId) and says how many; absent where the runtime cannot find them.
+   */
+  endLeftovers? (nodeId: string): Promise<number>
 }
 
 export interface Clock {

@@ -160,19 +160,21 @@ test('SIGKILL of the Bare node mid-workflow, then a restart: routed and held wor
   await waitForStates(home, [edge], 'up')
   const dir = await tempDir(t)
   const runs = path.join(dir, 'runs.log')
+  const release = path.join(dir, 'release')
+  const gate = `while [ ! -f ${release} ]; do sleep 0.1; done`
   await writeFile(path.join(dir, 'routed.yaml'), [
     'name: ROUTED_SLOW',
     'requires: { capabilities: [gpio] }',
     'steps:',
     `  - { id: prepare, run: { command: sh, args: [-c, "echo prepare >> ${runs}"] } }`,
-    `  - { id: sample, idempotent: true, run: { command: sh, args: [-c, "echo sample-start >> ${runs}; sleep 2; echo sample >> ${runs}"] } }`,
+    `  - { id: sample, idempotent: true, run: { command: sh, args: [-c, "echo sample-start >> ${runs}; ${gate}; echo sample >> ${runs}"] } }`,
     ''
   ].join('\n'))
   await writeFile(path.join(dir, 'held.yaml'), [
     'name: HELD_SLOW',
     'steps:',
     `  - { id: first, run: { command: sh, args: [-c, "echo held-first >> ${runs}"] } }`,
-    `  - { id: long, idempotent: true, run: { command: sh, args: [-c, "echo held-long-start >> ${runs}; sleep 2; echo held-long >> ${runs}"] } }`,
+    `  - { id: long, idempotent: true, run: { command: sh, args: [-c, "echo held-long-start >> ${runs}; ${gate}; echo held-long >> ${runs}"] } }`,
     ''
   ].join('\n'))
   const routed = json(await se(['execute', 'routed.yaml', '--json'], { dataDir: home.dataDir, cwd: dir })).id as string
@@ -181,12 +183,23 @@ test('SIGKILL of the Bare node mid-workflow, then a restart: routed and held wor
     const text = await readFile(runs, 'utf8').catch(() => '')
     return text.includes('sample-start') && text.includes('held-long-start')
   })
-  await edge.proc.crash()
+  // Only the Bare process dies: both steps' shells live on, waiting at their gate.
+  edge.proc.proc.kill('SIGKILL')
+  await edge.proc.proc
   await waitFor('home to wait for a gpio node', async () => (await statusOf(home, routed)).state === 'waiting_node', 20_000)
 
   const again = await bareMeshNode(t, bootstrap, 'edge', { tags: ['gpio'], dataDir: edge.dataDir })
   assert.equal(again.key, edge.key, 'the identity survived in the data dir')
   assert.match(again.proc.stderr(), /resumed 1 unfinished workflow/)
+  // It ended the shells it had left behind before it ran anything again; had it not, they
+  // would pass the gate too and each step would finish twice.
+  const trail = json<Array<{ entry: { event: string, message: string } }>>(await se(['audit', '--json'], { dataDir: edge.dataDir }))
+  assert.ok(trail.some(r => r.entry.event === 'leftovers_ended'), 'the restarted Bare node ended what its killed run left')
+  await waitFor('both steps to run again', async () => {
+    const text = await readFile(runs, 'utf8')
+    return text.split('sample-start').length === 3 && text.split('held-long-start').length === 3
+  }, 40_000)
+  await writeFile(release, '')
   const [r, h] = await Promise.all([finished(home, routed, 40_000), finished(again, held, 40_000)])
   assert.equal(r.state, 'completed', r.error ?? '')
   assert.equal(h.state, 'completed', h.error ?? '')

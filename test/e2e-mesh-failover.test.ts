@@ -17,12 +17,14 @@ test('SIGKILL of the executing node mid-workflow: another capable node finishes 
   await waitForStates(requester, [w1, w2], 'up')
   const dir = await tempDir(t)
   const runs = path.join(dir, 'runs.log')
+  // Steps wait at a gate rather than sleep: catching a step mid-run must not depend on how loaded the machine is.
+  const release = path.join(dir, 'release')
   await writeFile(path.join(dir, 'render.yaml'), [
     'name: RENDER',
     'requires: { capabilities: [render] }',
     'steps:',
     `  - { id: prepare, run: { command: sh, args: [-c, "echo prepare $SE_NODE_ID >> ${runs}"] } }`,
-    `  - { id: render, idempotent: true, run: { command: sh, args: [-c, "echo render-start $SE_NODE_ID >> ${runs}; sleep 2; echo render $SE_NODE_ID >> ${runs}"] } }`,
+    `  - { id: render, idempotent: true, run: { command: sh, args: [-c, "echo render-start $SE_NODE_ID >> ${runs}; while [ ! -f ${release} ]; do sleep 0.1; done; echo render $SE_NODE_ID >> ${runs}"] } }`,
     `  - { id: publish, run: { command: sh, args: [-c, "echo publish $SE_NODE_ID >> ${runs}"] } }`,
     ''
   ].join('\n'))
@@ -35,6 +37,8 @@ test('SIGKILL of the executing node mid-workflow: another capable node finishes 
   const victim = first === w1.key ? w1 : w2
   const survivor = victim === w1 ? w2 : w1
   await victim.proc.crash()
+  await waitFor('render to start again on the survivor', async () => (await readFile(runs, 'utf8')).includes(`render-start ${survivor.key}`), 40_000)
+  await writeFile(release, '')
 
   const done = await waitFor('the workflow to finish elsewhere', async () => {
     const s = json(await se(['status', id, '--json'], { dataDir: requester.dataDir }))
@@ -60,7 +64,8 @@ test('with no capable node left the workflow waits, visibly, and resumes when on
   const [requester, worker] = await Promise.all([meshNode(t, bootstrap, 'base'), meshNode(t, bootstrap, 'gpu1', { tags: ['gpu'] })])
   await waitForStates(requester, [worker], 'up')
   const dir = await tempDir(t)
-  await writeFile(path.join(dir, 'train.yaml'), 'name: TRAIN\nrequires: { capabilities: [gpu] }\nsteps:\n  - { id: warm, run: { command: "true" } }\n  - { id: train, idempotent: true, run: { command: sleep, args: ["2"] } }\n')
+  const release = path.join(dir, 'release')
+  await writeFile(path.join(dir, 'train.yaml'), `name: TRAIN\nrequires: { capabilities: [gpu] }\nsteps:\n  - { id: warm, run: { command: "true" } }\n  - { id: train, idempotent: true, run: { command: sh, args: [-c, "while [ ! -f ${release} ]; do sleep 0.1; done"] } }\n`)
   const id = json(await se(['execute', 'train.yaml', '--json'], { dataDir: requester.dataDir, cwd: dir })).id as string
   await waitFor('train to start', async () => json(await se(['status', id, '--json'], { dataDir: requester.dataDir })).steps[1].state === 'running')
   await worker.proc.crash()
@@ -70,6 +75,7 @@ test('with no capable node left the workflow waits, visibly, and resumes when on
   }, 20_000)
   assert.match(waiting.error, /capability 'gpu'/)
   const again = await meshNode(t, bootstrap, 'gpu1', { tags: ['gpu'], dataDir: worker.dataDir })
+  await writeFile(release, '')
   const done = await waitFor('completion after the node returns', async () => {
     const s = json(await se(['status', id, '--json'], { dataDir: requester.dataDir }))
     return s.state === 'completed' ? s : undefined

@@ -121,3 +121,29 @@ test('a routed step that fails asks the requesting node; approving there retries
   assert.equal(events.filter(e => e === 'step_exec_failed').length, 1, "the worker's own record of the failure reached the trail")
   assert.equal((await se(['audit', '--verify'], { dataDir: requester.dataDir })).code, 0)
 })
+
+test('a member that stopped answering but is not yet suspect holds up neither a listing nor an answer to another member\'s question', async t => {
+  const bootstrap = await localBootstrap(t)
+  const alpha = await meshNode(t, bootstrap, 'alpha')
+  const frozen = await meshNode(t, bootstrap, 'frozen')
+  // Beta takes a long time to suspect anyone, so the frozen member stays usable to it.
+  const beta = await meshNode(t, bootstrap, 'beta', { extra: ['--suspect-ms', '120000', '--down-ms', '240000'] })
+  await waitForStates(beta, [alpha, frozen], 'up')
+  const dir = await tempDir(t, 'se-work-')
+  await writeFile(path.join(dir, 'ask.yaml'), 'name: ASK\nsteps:\n  - { id: ask, intervention: { prompt: "go?", choices: [approve, reject] } }\n  - { id: done, run: { command: "true" } }\n')
+  const r = await se(['execute', 'ask.yaml', '--wait', '--no-block', '--json'], { dataDir: alpha.dataDir, cwd: dir })
+  assert.equal(r.code, 3, r.stderr)
+  const id = json(r).id as string
+
+  process.kill(frozen.proc.proc.pid as number, 'SIGSTOP')
+  t.after(() => { try { process.kill(frozen.proc.proc.pid as number, 'SIGCONT') } catch {} })
+  const sessions = await se(['session', 'list', '--json'], { dataDir: beta.dataDir })
+  assert.equal(sessions.code, 0, sessions.stderr)
+  assert.deepEqual(json(sessions), [])
+  await waitFor('beta to say whom it listed without', async () => /sessions: no answer within \d+ ms from frozen; listed without them/.test(beta.proc.stderr()), 5000)
+  // The holder is asked alongside the frozen member, not after it.
+  const approved = await se(['approve', id, '--json'], { dataDir: beta.dataDir })
+  assert.equal(approved.code, 0, approved.stderr)
+  assert.equal(json(approved).id, id)
+  await waitFor('the workflow to complete on alpha', async () => json(await se(['status', id, '--json'], { dataDir: alpha.dataDir })).state === 'completed')
+})

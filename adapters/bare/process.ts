@@ -8,11 +8,16 @@ import { TextDecoder } from 'bare-encoding'
 import { OUTPUT_TAIL_BYTES } from '../../core/constants.js'
 import { OutputTail } from '../../core/output-tail.js'
 import type { ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../../core/ports.js'
+import { endLeftoverProcesses } from '../shared/leftover-processes.js'
 
 const FORCE_KILL_AFTER_MS = 5000
 
 export class BareProcessRunner implements ProcessRunner {
   constructor (private readonly tailBytes = OUTPUT_TAIL_BYTES) {}
+
+  async endLeftovers (nodeId: string): Promise<number> {
+    return endLeftoverProcesses(procTable, nodeId)
+  }
 
   run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
     const started = Date.now()
@@ -61,11 +66,12 @@ export class BareProcessRunner implements ProcessRunner {
       child.once('exit', (code, signalCode) => resolve({ code, signal: signalCode }))
     })
     const result = exited.then(async (exit): Promise<ProcessResult> => {
+      // The leader is gone: whatever it left in its group goes with it, now rather
+      // than when the last of them closes the output pipes it inherited.
+      if (group !== null) try { os.kill(-group, 'SIGKILL') } catch {}
       await Promise.all(drained)
       if (timeout !== null) clearTimeout(timeout)
       if (forceTimer !== null) clearTimeout(forceTimer)
-      // The leader is gone; whatever it left in its group goes with it.
-      if (group !== null) try { os.kill(-group, 'SIGKILL') } catch {}
       return {
         exitCode: exit.code,
         signal: exit.signal,
@@ -82,6 +88,13 @@ export class BareProcessRunner implements ProcessRunner {
       kill: name => signal(name ?? 'SIGTERM')
     }
   }
+}
+
+const procTable = {
+  list: () => { try { return fs.readdirSync('/proc') as string[] } catch { return [] } },
+  read: (file: string) => { try { return (fs.readFileSync(file) as { toString: (encoding: string) => string }).toString('utf8') } catch { return null } },
+  kill: (pid: number) => { os.kill(pid, 'SIGKILL') },
+  self: os.pid()
 }
 
 function explainSpawnFailure (spec: ProcessSpec, err: Error): string {

@@ -1,15 +1,21 @@
 // Step processes through execa: no shell, arguments as an array, a timeout that
 // escalates to SIGKILL, and only the tail of the output kept.
 import { execa } from 'execa'
+import { readdirSync, readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { OUTPUT_TAIL_BYTES } from '../../core/constants.js'
 import { OutputTail } from '../../core/output-tail.js'
 import type { ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../../core/ports.js'
+import { endLeftoverProcesses } from '../shared/leftover-processes.js'
 
 const FORCE_KILL_AFTER_MS = 5000
 
 export class ExecaProcessRunner implements ProcessRunner {
   constructor (private readonly tailBytes = OUTPUT_TAIL_BYTES) {}
+
+  async endLeftovers (nodeId: string): Promise<number> {
+    return endLeftoverProcesses(procTable, nodeId)
+  }
 
   run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
     const started = performance.now()
@@ -42,6 +48,9 @@ export class ExecaProcessRunner implements ProcessRunner {
       timer.unref()
       void child.finally(() => clearTimeout(timer))
     }
+    // The leader is gone: whatever it left in its group goes with it, now rather than
+    // when the last of them closes the output pipes it inherited.
+    if (group !== null) child.once('exit', () => { try { process.kill(-group, 'SIGKILL') } catch {} })
     const tails = { stdout: new OutputTail(this.tailBytes), stderr: new OutputTail(this.tailBytes) }
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = child[stream]
@@ -53,8 +62,6 @@ export class ExecaProcessRunner implements ProcessRunner {
     }
     const result = child.then(async (r): Promise<ProcessResult> => {
       if (forceTimer !== null) clearTimeout(forceTimer)
-      // The leader is gone; whatever it left in its group goes with it.
-      if (group !== null) try { process.kill(-group, 'SIGKILL') } catch {}
       const durationMs = Math.round(performance.now() - started)
       let spawnError: string | null = null
       if (r.exitCode === undefined && r.signal === undefined && !r.timedOut) {
@@ -79,6 +86,13 @@ export class ExecaProcessRunner implements ProcessRunner {
       }
     }
   }
+}
+
+const procTable = {
+  list: () => { try { return readdirSync('/proc') } catch { return [] } },
+  read: (file: string) => { try { return readFileSync(file, 'utf8') } catch { return null } },
+  kill: (pid: number) => { process.kill(pid, 'SIGKILL') },
+  self: process.pid
 }
 
 // Node reports a missing cwd and a missing command alike as `spawn X ENOENT`.

@@ -10,7 +10,7 @@ import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, Distribu
 import { GENESIS_HASH, chainHash, entryHash, fromHex, isValidEntry, toHex } from './entry.js'
 
 export type AuditEvent =
-  | 'node_start' | 'node_stop'
+  | 'node_start' | 'node_stop' | 'leftovers_ended'
   | 'session_new' | 'session_attach' | 'session_detach' | 'session_close'
   | 'workflow_start' | 'workflow_resume' | 'workflow_complete' | 'workflow_failed' | 'workflow_cancelled'
   | 'step_start' | 'step_complete' | 'step_failed' | 'step_skipped' | 'step_retry'

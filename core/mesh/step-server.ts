@@ -42,7 +42,9 @@ export class StepServer {
       args: req.args,
       cwd,
       // The step sees the node it really runs on; the requester stays known.
-      env: { ...req.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from }
+      env: { ...req.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from },
+      // As on the requester: cancel, timeout and the step's end take its whole process group.
+      processGroup: true
     }
     if (req.timeoutMs !== null) spec.timeoutMs = req.timeoutMs
     const onOutput = (stream: 'stdout' | 'stderr', text: string): void => emit({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() })

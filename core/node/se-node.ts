@@ -1,6 +1,7 @@
 // An SE node: identity, audit trail, workflow engine and catalogue behind the
 // node API that every client (CLI, shell, dashboard, peers) uses.
-import { DEFAULT_CREDENTIALS, DEFAULT_MEMORY_BUDGET_SHARE, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import { DEFAULT_CREDENTIALS, DEFAULT_MEMORY_BUDGET_SHARE, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, MESH_QUERY_TIMEOUT_MS, RPC_TIMEOUT_MS, SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import { askTheHolder, gatherFromMembers, type AskOptions } from '../mesh/ask-members.js'
 import b4a from 'b4a'
 import { SeError } from '../errors.js'
 import { join, resolve } from '../paths.js'
@@ -171,6 +172,14 @@ export class SeNode implements NodeApi {
     })
     this.startedAt = clock.now()
     await this.auditLog.append({ event: 'node_start', message: `node ${this.identity.name} (${shortId(id)}) started with ${this.capabilities.engines.join(', ')}; tools ${this.capabilities.tools.join(', ') || 'none'}${this.config.mesh === undefined ? '' : `; mesh ${this.config.mesh.name}`}`, domains: ['node'] })
+    // A node that was killed could not end what it had started: those processes must
+    // not run on beside the steps it is about to resume.
+    const leftovers = await this.runtime.processes.endLeftovers?.(id) ?? 0
+    if (leftovers > 0) {
+      const message = `ended ${leftovers} process${leftovers === 1 ? '' : 'es'} that this node's previous run started and left running`
+      this.runtime.log.warn(message)
+      await this.auditLog.append({ event: 'leftovers_ended', message, domains: ['node'] })
+    }
     this.sessionManager = new SessionManager({
       fs, clock, log: this.runtime.log,
       dir: join(dataDir, 'sessions'),
@@ -399,25 +408,25 @@ export class SeNode implements NodeApi {
     } catch (err) {
       // Not held here: the member holding it answers (the dashboard shows the whole mesh's interventions).
       if (!(err instanceof SeError) || err.code !== 'UNKNOWN_WORKFLOW' || this.meshNode === null) throw err
-      for (const member of this.meshNode.usableMembers()) {
-        const api = member.api
-        if (api === null) continue
-        try {
-          return await api.resumeWorkflow(workflowId, result)
-        } catch (remote) {
-          if (!(remote instanceof SeError) || remote.code !== 'UNKNOWN_WORKFLOW') throw remote
-        }
-      }
-      throw err
+      // All at once: only the holder can act on it, and a member that stopped answering
+      // must not keep the holder from being asked.
+      return await askTheHolder(this.meshNode.usableMembers(), async api => await api.resumeWorkflow(workflowId, result),
+        remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS })
     }
     return toStatus(await this.engine.resolve(run.id, result))
   }
 
   async listInterventions (): Promise<WorkflowStatus[]> {
     const local = await this.listWorkflows(['waiting_intervention'])
-    const members = this.meshNode?.usableMembers() ?? []
-    const remote = await Promise.all(members.map(async m => await m.api?.listWorkflows(['waiting_intervention']).catch(() => []) ?? []))
-    return [...local, ...remote.flat()]
+    const remote = await gatherFromMembers(this.meshNode?.usableMembers() ?? [], async api => await api.listWorkflows(['waiting_intervention']), this.meshQuery('waiting interventions'))
+    return [...local, ...remote]
+  }
+
+  private meshQuery (what: string): AskOptions {
+    return {
+      deadlineMs: MESH_QUERY_TIMEOUT_MS,
+      onLate: names => this.runtime.log.warn(`${what}: no answer within ${MESH_QUERY_TIMEOUT_MS} ms from ${names.join(', ')}; listed without them`)
+    }
   }
 
   async getCapabilities (): Promise<NodeCapabilities> {
@@ -492,7 +501,8 @@ export class SeNode implements NodeApi {
       command: command.command,
       args: command.args,
       cwd,
-      env: command.env,
+      // Marked as ours, as steps are, so a restart after a crash can find what outlived it.
+      env: { ...command.env, SE_NODE_ID: this.id },
       ...(io === undefined ? {} : { processGroup: true })
     }
     if (command.timeoutMs !== null) spec.timeoutMs = command.timeoutMs
@@ -650,8 +660,8 @@ export class SeNode implements NodeApi {
 
   async sessionList (owner: string): Promise<SessionInfo[]> {
     const local = this.must(this.sessionManager).list(owner)
-    const remote = await Promise.all((this.meshNode?.usableMembers() ?? []).map(async m => await m.api?.sessionList(owner).catch(() => []) ?? []))
-    return [...local, ...remote.flat()]
+    const remote = await gatherFromMembers(this.meshNode?.usableMembers() ?? [], async api => await api.sessionList(owner), this.meshQuery('sessions'))
+    return [...local, ...remote]
   }
 
   sessionAttach (sessionId: string, owner: string, fromSeq: number, onOutput: (output: SessionOutput) => boolean | void, onCancel?: (listener: () => void) => void, via = ''): Promise<SessionInfo> {

@@ -621,7 +621,10 @@ export class WorkflowEngine {
       command: this.expand(run, r.command ?? ''),
       args: (r.args ?? []).map(a => this.expand(run, a)),
       cwd: resolve(run.workdir, this.expand(run, r.cwd ?? '.')),
-      env
+      env,
+      // Cancel and timeout end what the step started too, and a step is over when its
+      // own process is: what it left running in the background is ended with it.
+      processGroup: true
     }
     if (r.timeoutSec !== undefined) spec.timeoutMs = Math.round(r.timeoutSec * 1000)
     if (r.image !== undefined) {

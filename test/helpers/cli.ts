@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { connectNode, type NodeConnection } from '../../adapters/node/client.js'
+import { killTree } from './process-tree.js'
 
 export const REPO = path.resolve(import.meta.dirname, '../..')
 export const SE_BIN = path.join(REPO, 'adapters', 'node', 'bin', 'se.js')
@@ -64,7 +65,7 @@ export async function startNodeProcess (t: TestContext, commandLine: string[], e
   // Registered before the wait: a node that never gets ready must not outlive the test and hold its file open.
   t.after(async () => {
     if (proc.exitCode !== null) return
-    try { process.kill(-(proc.pid as number), 'SIGKILL') } catch {}
+    killTree(proc.pid as number)
     await proc
   })
   const started = Date.now()
@@ -76,7 +77,7 @@ export async function startNodeProcess (t: TestContext, commandLine: string[], e
     proc,
     stderr: () => err,
     crash: async () => {
-      try { process.kill(-(proc.pid as number), 'SIGKILL') } catch {}
+      killTree(proc.pid as number)
       await proc
     },
     stop: async () => {

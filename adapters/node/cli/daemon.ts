@@ -1,4 +1,4 @@
-// `se node start`: a node in the foreground until SIGTERM or SIGINT.
+// `se node start`: a node in the foreground until SIGTERM, SIGINT or SIGHUP.
 import { shortId } from '../../../core/node/identity.js'
 import { startLocalNode, type LocalNodeOptions } from '../local-node.js'
 import type { CliIO } from './program.js'
@@ -19,9 +19,10 @@ export async function runDaemon (opts: LocalNodeOptions, io: CliIO): Promise<voi
       io.err(`${signal}: stopping (running steps get a grace period, then are checkpointed)`)
       local.close().then(() => { io.err('node stopped'); resolve() }, err => { io.err(`stop failed: ${(err as Error).message}`); resolve() })
     }
-    const onTerm = (): void => stop('SIGTERM')
-    const onInt = (): void => stop('SIGINT')
-    process.on('SIGTERM', onTerm)
-    process.on('SIGINT', onInt)
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+    // The terminal closed (an SSH session ended): steps run in process groups of their
+    // own, so they would not get the hangup; stop as for SIGTERM. Nobody reads stderr now.
+    process.on('SIGHUP', () => { process.stderr.on('error', () => {}); stop('SIGHUP') })
   })
 }

@@ -1,0 +1,48 @@
+// A power cut, for tests: SIGKILL a process and everything it started, found
+// through /proc, since steps and workloads run in process groups of their own.
+import { readdirSync, readFileSync } from 'node:fs'
+
+function parents (): Map<number, number[]> {
+  const children = new Map<number, number[]>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    let stat: string
+    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8') } catch { continue }
+    // The command name may hold spaces and parentheses; the fields after its last ')' do not.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const list = children.get(ppid) ?? []
+    list.push(Number(name))
+    children.set(ppid, list)
+  }
+  return children
+}
+
+export function descendants (pid: number): number[] {
+  const children = parents()
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift() as number) ?? []) {
+      out.push(child)
+      queue.push(child)
+    }
+  }
+  return out
+}
+
+/** Collected before any dies: a killed parent's children are re-parented and could no longer be found. */
+export function killTree (pid: number): void {
+  const all = [pid, ...descendants(pid)]
+  try { process.kill(-pid, 'SIGKILL') } catch {}
+  for (const p of all) try { process.kill(p, 'SIGKILL') } catch {}
+}
+
+/** Alive and not a zombie waiting for a parent that will never reap it. */
+export function running (pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
