@@ -10,11 +10,17 @@ export interface ProcTable {
   readonly self: number
 }
 
+/** The state letter and parent of a /proc/PID/stat line. */
+export function parseStat (stat: string): { state: string, ppid: number } {
+  // The command name may hold spaces and parentheses; the fields after its last ')' do not.
+  const [state = '', ppid = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { state, ppid: Number(ppid) }
+}
+
 function parentOf (proc: ProcTable, pid: number): number | null {
   const stat = proc.read(`/proc/${pid}/stat`)
   if (stat === null) return null
-  // The command name may hold spaces and parentheses; the fields after its last ')' do not.
-  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  const { ppid } = parseStat(stat)
   return Number.isInteger(ppid) && ppid > 0 ? ppid : null
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { connectNode, type NodeConnection } from '../../adapters/node/client.js'
 import { killTree } from './process-tree.js'
+import { defer } from './tmp.js'
 
 export const REPO = path.resolve(import.meta.dirname, '../..')
 export const SE_BIN = path.join(REPO, 'adapters', 'node', 'bin', 'se.js')
@@ -14,7 +15,8 @@ export interface CliResult { code: number, stdout: string, stderr: string }
 
 export async function tempDir (t: TestContext, prefix = 'se-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  // Last in, first out: a node started on this directory is stopped before it goes.
+  defer(t, () => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -63,7 +65,7 @@ export async function startNodeProcess (t: TestContext, commandLine: string[], e
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => { err += d.toString() })
   // Registered before the wait: a node that never gets ready must not outlive the test and hold its file open.
-  t.after(async () => {
+  defer(t, async () => {
     if (proc.exitCode !== null) return
     killTree(proc.pid as number)
     await proc

@@ -1,6 +1,7 @@
 // A power cut, for tests: SIGKILL a process and everything it started, found
 // through /proc, since steps and workloads run in process groups of their own.
 import { readdirSync, readFileSync } from 'node:fs'
+import { parseStat } from '../../adapters/shared/leftover-processes.js'
 
 function parents (): Map<number, number[]> {
   const children = new Map<number, number[]>()
@@ -8,8 +9,7 @@ function parents (): Map<number, number[]> {
     if (!/^\d+$/.test(name)) continue
     let stat: string
     try { stat = readFileSync(`/proc/${name}/stat`, 'utf8') } catch { continue }
-    // The command name may hold spaces and parentheses; the fields after its last ')' do not.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const { ppid } = parseStat(stat)
     const list = children.get(ppid) ?? []
     list.push(Number(name))
     children.set(ppid, list)
@@ -40,8 +40,7 @@ export function killTree (pid: number): void {
 /** Alive and not a zombie waiting for a parent that will never reap it. */
 export function running (pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).state !== 'Z'
   } catch {
     return false
   }
