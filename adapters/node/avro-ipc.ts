@@ -10,6 +10,7 @@ import { Transform } from 'node:stream'
 import type http from 'node:http'
 import { SeError } from '../../core/errors.js'
 import { nodeServer, type NodeServerOptions } from './avro-ipc/node-server.js'
+import { discardBody } from './http-server.js'
 
 export type AvroIpcOptions = NodeServerOptions
 
@@ -33,11 +34,11 @@ export function avroHttpHandler (opts: AvroIpcOptions & { maxBodyBytes?: number 
       if (refused) return
       refused = true
       opts.log.warn(`avro ipc over http from ${req.socket.remoteAddress ?? '?'}: ${why}`)
-      if (!res.headersSent) {
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
-        res.end(JSON.stringify({ error: { code, message: why, hint } }) + '\n')
-      } else res.destroy()
-      req.destroy()
+      if (res.headersSent) { res.destroy(); return }
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+      res.end(JSON.stringify({ error: { code, message: why, hint } }) + '\n')
+      // The counting stream below drops what follows; the client must get to read this answer.
+      discardBody(req)
     }
     let received = 0
     // Counted on the way to avsc (a listener of our own would start the flow before avsc reads).

@@ -10,6 +10,8 @@ import { SeError } from '../../core/errors.js'
 
 /** Keeps proxies and load balancers from closing an idle event stream. */
 const EVENT_KEEPALIVE_MS = 15_000
+/** How long a refused request's remaining body is read and dropped before the connection is cut. */
+const DISCARD_BODY_MS = 5_000
 
 export type AvroHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, user: string) => void
 
@@ -88,12 +90,13 @@ async function serve (req: http.IncomingMessage, res: http.ServerResponse, opts:
     const type = request.header('content-type')
     if (type !== undefined && !/^application\/json\b/i.test(type)) {
       write(res, method, problem(415, 'UNSUPPORTED_MEDIA_TYPE', `the body is ${type}; this API takes application/json`, { hint: 'send Content-Type: application/json' }))
-      req.resume()
+      discardBody(req)
       return
     }
     const body = await readBody(req, opts.maxBodyBytes)
     if (body === 'too large') {
-      write(res, method, problem(413, 'PAYLOAD_TOO_LARGE', `the body is larger than this node's limit of ${opts.maxBodyBytes} bytes`, { hint: 'raise it with SE_HTTP_MAX_BODY on the node' }), { close: true })
+      write(res, method, problem(413, 'PAYLOAD_TOO_LARGE', `the body is larger than this node's limit of ${opts.maxBodyBytes} bytes`, { hint: 'raise it with SE_HTTP_MAX_BODY on the node' }))
+      discardBody(req)
       return
     }
     request.body = body
@@ -109,7 +112,7 @@ async function serve (req: http.IncomingMessage, res: http.ServerResponse, opts:
 }
 
 function serveAvro (req: http.IncomingMessage, res: http.ServerResponse, opts: HttpServerOptions): void {
-  const refuse = (r: HttpResponse): void => { req.resume(); write(res, req.method ?? 'POST', r) }
+  const refuse = (r: HttpResponse): void => { write(res, req.method ?? 'POST', r); discardBody(req) }
   if (opts.avro === undefined) { refuse(problem(404, 'NOT_FOUND', 'this node does not serve Avro IPC over HTTP')); return }
   if (req.method !== 'POST') { refuse(problem(405, 'METHOD_NOT_ALLOWED', 'Avro IPC over HTTP takes POST', { headers: { allow: 'POST' } })); return }
   const user = opts.tokens.userOfHeader(req.headers.authorization)
@@ -144,15 +147,26 @@ function openEventStream (req: http.IncomingMessage, res: http.ServerResponse, a
   })
 }
 
-function write (res: http.ServerResponse, method: string, r: HttpResponse, opts: { close?: boolean } = {}): void {
+function write (res: http.ServerResponse, method: string, r: HttpResponse): void {
   const body = r.text ?? (r.json === undefined ? '' : JSON.stringify(r.json) + '\n')
   const headers: Record<string, string> = { 'content-type': r.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', ...r.headers, 'content-length': String(Buffer.byteLength(body)) }
-  if (opts.close === true) {
-    headers.connection = 'close'
-    res.once('finish', () => res.req.destroy())
-  }
   res.writeHead(r.status, headers)
   res.end(method === 'HEAD' ? undefined : body)
+}
+
+/**
+ * After an answer given without reading the body: read and drop the rest, so the client
+ * sees the answer (closing on unread bytes resets the connection, and a client still
+ * writing loses the answer with it), but for DISCARD_BODY_MS at most.
+ */
+export function discardBody (req: http.IncomingMessage): void {
+  if (req.complete) return
+  const timer = setTimeout(() => req.socket.destroy(), DISCARD_BODY_MS)
+  timer.unref()
+  const done = (): void => clearTimeout(timer)
+  req.once('end', done)
+  req.socket.once('close', done)
+  req.resume()
 }
 
 /** The whole body, or 'too large' as soon as it passes the limit (the rest is not read). */
@@ -164,7 +178,6 @@ async function readBody (req: http.IncomingMessage, max: number): Promise<Uint8A
     const onData = (chunk: Buffer): void => {
       size += chunk.byteLength
       if (size <= max) { chunks.push(chunk); return }
-      // Stop reading but keep the socket: the 413 must still reach the client.
       req.off('data', onData)
       req.pause()
       resolve('too large')

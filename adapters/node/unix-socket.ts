@@ -16,6 +16,9 @@ export function socketConnection (socket: net.Socket, label: string): Connection
   }
 }
 
+/** How long a stopping node waits for connected clients to hang up before it cuts them. */
+const CLIENT_HANG_UP_MS = 500
+
 export interface UnixServer { close (): Promise<void> }
 
 export async function listenUnix (socketPath: string, onConnection: (conn: Connection) => void): Promise<UnixServer> {
@@ -38,10 +41,16 @@ export async function listenUnix (socketPath: string, onConnection: (conn: Conne
   }
   return {
     close: async () => {
-      await new Promise<void>(resolve => {
-        server.close(() => resolve())
-        for (const s of sockets) s.destroy()
-      })
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      // A client that has its answer hangs up by itself: give it a moment, so a
+      // `podman exec … se approve` that ends a container's workflow is not killed
+      // with the container before it exits. The rest are cut.
+      const hungUp = [...sockets].map(async s => await new Promise<void>(resolve => s.once('close', () => resolve())))
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([Promise.all(hungUp), new Promise<void>(resolve => { timer = setTimeout(resolve, CLIENT_HANG_UP_MS) })])
+      clearTimeout(timer)
+      for (const s of sockets) s.destroy()
+      await closed
     }
   }
 }
