@@ -1,7 +1,7 @@
 // Bundles the Bare node (bare/main.ts with core, adapters/bare, adapters/shared
 // and the pure-JavaScript dependencies) into dist/bare/se-node.cjs: Bare runs
 // JavaScript only, and one file loads faster and in less memory than ~500
-// modules. Packages with native addons (bare-*, sodium-native, udx-native) stay
+// modules. Packages with native addons (bare-*, sodium-native, udx-native, fs-native-extensions) stay
 // in node_modules, where Bare loads their prebuilt .bare addons.
 import { build } from 'esbuild'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -22,7 +22,7 @@ const result = await build({
   conditions: ['bare', 'require'],
   mainFields: ['main', 'module'],
   alias: imports,
-  external: ['bare-*', 'sodium-native', 'udx-native', 'require-addon'],
+  external: ['bare-*', 'sodium-native', 'udx-native', 'require-addon', 'fs-native-extensions'],
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning'

@@ -30,13 +30,12 @@ class BenchFs extends NodeFileSystem {
   constructor (private readonly discard = false) { super() }
 
   override async openAppend (file: string): Promise<AppendFile> {
-    if (this.discard) return { append: async () => {}, sync: async () => { this.syncs++ }, close: async () => {} }
-    const inner = await super.openAppend(file)
-    return {
-      append: data => inner.append(data),
-      sync: async () => { this.syncs++; await inner.sync() },
-      close: () => inner.close()
+    if (this.discard) {
+      let size = 0
+      return { append: async data => { size += data.length }, sync: async () => { this.syncs++ }, truncate: async n => { size = n }, size: () => size, close: async () => {} }
     }
+    const inner = await super.openAppend(file)
+    return { ...inner, sync: async () => { this.syncs++; await inner.sync() } }
   }
 }
 

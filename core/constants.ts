@@ -20,6 +20,11 @@ export const RPC_TIMEOUT_MS = 30_000
 export const MESH_QUERY_TIMEOUT_MS = 5_000
 /** How often the audit head checkpoint is rewritten while entries arrive. */
 export const AUDIT_HEAD_INTERVAL_MS = 1000
+/** How often audit entries that could not be written (a full disk) are tried again. */
+export const AUDIT_BACKLOG_RETRY_MS = 2000
+/** A workflow whose state cannot be written tries again after this, doubling up to STATE_RETRY_MAX_MS. */
+export const STATE_RETRY_MS = 250
+export const STATE_RETRY_MAX_MS = 5000
 
 export const DEFAULT_TOOLS = ['git', 'node', 'npm', 'podman', 'docker', 'python3', 'make', 'go', 'cargo', 'java', 'tmux', 'ssh', 'curl']
 export const DEFAULT_CREDENTIALS = ['GITHUB_TOKEN', 'GH_TOKEN', 'GITLAB_TOKEN', 'NPM_TOKEN', 'AWS_ACCESS_KEY_ID', 'AZURE_CLIENT_ID', 'GOOGLE_APPLICATION_CREDENTIALS', 'SSH_AUTH_SOCK', 'DOCKER_AUTH_CONFIG']

@@ -13,13 +13,31 @@ export interface FileSystem {
   remove (path: string): Promise<void>
   /** Truncate a file to `size` bytes (drops a torn tail after a crash). */
   truncate (path: string, size: number): Promise<void>
+  /**
+   * Takes an exclusive lock on `path` (created when missing) that the OS drops when this
+   * process ends however it ends, and writes `holder` into the file; null when another
+   * process holds it.
+   */
+  tryLock (path: string, holder: string): Promise<FileLock | null>
+  /** Bytes free on the file system holding `path`, or null where that cannot be told. */
+  freeBytes (path: string): Promise<number | null>
 }
 
+/** Writes fail with SeError NO_SPACE when the file system is full, WRITE_FAILED otherwise. */
 export interface AppendFile {
+  /** All or nothing: a failed append leaves the file as it was before it. */
   append (data: Uint8Array | string): Promise<void>
+  /** Cuts the file back to `length` bytes, durably. */
+  truncate (length: number): Promise<void>
+  /** The file's length as this handle has written it. */
+  size (): number
   /** Make everything appended so far durable. */
   sync (): Promise<void>
   close (): Promise<void>
+}
+
+export interface FileLock {
+  release (): Promise<void>
 }
 
 export interface ProcessSpec {

@@ -293,7 +293,7 @@ test('100 concurrent appends all resolve, in seq order, sharing fsyncs', async (
   const counting: FileSystem = Object.assign(Object.create(real) as FileSystem, {
     openAppend: async (file: string): Promise<AppendFile> => {
       const f = await real.openAppend(file)
-      return { append: d => f.append(d), sync: async () => { syncs++; await f.sync() }, close: () => f.close() }
+      return { ...f, sync: async () => { syncs++; await f.sync() } }
     }
   })
   const log = await openLog(t, s, counting)

@@ -1,14 +1,18 @@
-// Files for core on Bare (bare-fs), with the same durability as on Node:
-// atomic replace is write → fsync → rename → fsync of the directory.
-import b4a from 'b4a'
+// Files for core on Bare (bare-fs), with the same durability as on Node
+// (adapters/shared/durable-files.ts).
 import fs from 'bare-fs'
 import path from 'bare-path'
-import type { AppendFile, FileSystem } from '../../core/ports.js'
+import type { AppendFile, FileLock, FileSystem } from '../../core/ports.js'
+import { DurableFiles, type SyncFs } from '../shared/durable-files.js'
 
 const code = (err: unknown): string | undefined => (err as { code?: string }).code
 
 export class BareFileSystem implements FileSystem {
-  constructor (private readonly randomHex: () => string) {}
+  private readonly durable: DurableFiles
+
+  constructor (randomHex: () => string) {
+    this.durable = new DurableFiles(fs as unknown as SyncFs, randomHex, path.dirname)
+  }
 
   async read (file: string): Promise<Uint8Array | null> {
     try {
@@ -19,32 +23,20 @@ export class BareFileSystem implements FileSystem {
     }
   }
 
-  // Synchronous, as on Node: one small durable write costs less than the thread-pool round trips.
   async writeAtomic (file: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
-    const tmp = `${file}.${this.randomHex()}.tmp`
-    const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644)
-    try {
-      writeAll(fd, data)
-      fs.fdatasyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-    try {
-      fs.renameSync(tmp, file)
-    } catch (err) {
-      fs.rmSync(tmp, { force: true })
-      throw err
-    }
-    syncDir(path.dirname(file))
+    this.durable.writeAtomic(file, data, opts.mode)
   }
 
   async openAppend (file: string): Promise<AppendFile> {
-    const fd = fs.openSync(file, 'a', 0o600)
-    return {
-      append: async data => { writeAll(fd, data) },
-      sync: async () => { fs.fdatasyncSync(fd) },
-      close: async () => { fs.closeSync(fd) }
-    }
+    return this.durable.openAppend(file)
+  }
+
+  async tryLock (file: string, holder: string): Promise<FileLock | null> {
+    return this.durable.tryLock(file, holder)
+  }
+
+  async freeBytes (file: string): Promise<number | null> {
+    return this.durable.freeBytes(file)
   }
 
   async isDirectory (dir: string): Promise<boolean> {
@@ -70,23 +62,5 @@ export class BareFileSystem implements FileSystem {
 
   async truncate (file: string, size: number): Promise<void> {
     await fs.promises.truncate(file, size)
-  }
-}
-
-// bare-fs has no writeFileSync on a descriptor: write until every byte is down.
-function writeAll (fd: number, data: Uint8Array | string): void {
-  const bytes = typeof data === 'string' ? b4a.from(data) : data
-  for (let at = 0; at < bytes.byteLength;) at += fs.writeSync(fd, bytes, at, bytes.byteLength - at)
-}
-
-// A rename is durable only once its directory is synced; where that is refused nothing more is lost.
-function syncDir (dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = fs.openSync(dir, 'r')
-    fs.fsyncSync(fd)
-  } catch {
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
   }
 }

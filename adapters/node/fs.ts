@@ -1,12 +1,14 @@
-// Files for core, with the durability core asks for: atomic replace is
-// write → fsync → rename → fsync of the directory.
+// Files for core on Node, with the durability core asks for (adapters/shared/durable-files.ts).
 import { randomBytes } from 'node:crypto'
 import fsSync from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { AppendFile, FileSystem } from '../../core/ports.js'
+import type { AppendFile, FileLock, FileSystem } from '../../core/ports.js'
+import { DurableFiles } from '../shared/durable-files.js'
 
 export class NodeFileSystem implements FileSystem {
+  private readonly durable = new DurableFiles(fsSync, () => randomBytes(4).toString('hex'), path.dirname)
+
   async read (file: string): Promise<Uint8Array | null> {
     try {
       return await fs.readFile(file)
@@ -16,33 +18,20 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
-  // Synchronous on purpose: eight thread-pool round trips cost more than the
-  // event loop waits for one small durable write (see bench/steps.ts).
   async writeAtomic (file: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
-    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`
-    const fd = fsSync.openSync(tmp, 'w', opts.mode ?? 0o644)
-    try {
-      fsSync.writeFileSync(fd, data)
-      fsSync.fdatasyncSync(fd)
-    } finally {
-      fsSync.closeSync(fd)
-    }
-    try {
-      fsSync.renameSync(tmp, file)
-    } catch (err) {
-      fsSync.rmSync(tmp, { force: true })
-      throw err
-    }
-    syncDir(path.dirname(file))
+    this.durable.writeAtomic(file, data, opts.mode)
   }
 
   async openAppend (file: string): Promise<AppendFile> {
-    const fd = fsSync.openSync(file, 'a', 0o600)
-    return {
-      append: async data => { fsSync.writeFileSync(fd, data) },
-      sync: async () => { fsSync.fdatasyncSync(fd) },
-      close: async () => { fsSync.closeSync(fd) }
-    }
+    return this.durable.openAppend(file)
+  }
+
+  async tryLock (file: string, holder: string): Promise<FileLock | null> {
+    return this.durable.tryLock(file, holder)
+  }
+
+  async freeBytes (file: string): Promise<number | null> {
+    return this.durable.freeBytes(file)
   }
 
   async isDirectory (path: string): Promise<boolean> {
@@ -68,18 +57,5 @@ export class NodeFileSystem implements FileSystem {
 
   async truncate (file: string, size: number): Promise<void> {
     await fs.truncate(file, size)
-  }
-}
-
-// A rename is durable only once its directory is synced. Filesystems that refuse
-// to sync a directory lose nothing more by skipping it.
-function syncDir (dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = fsSync.openSync(dir, 'r')
-    fsSync.fsyncSync(fd)
-  } catch {
-  } finally {
-    if (fd !== undefined) fsSync.closeSync(fd)
   }
 }

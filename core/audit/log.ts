@@ -34,6 +34,14 @@ export interface AuditInput {
 
 interface Head { seq: number, hash: string, signature: string }
 
+/** An entry waiting for its batch to be written. */
+interface Pending {
+  entry: DistributedAuditEntry
+  originSignature: string | null
+  resolve (record: AuditRecord): void
+  reject (err: Error): void
+}
+
 const TRAIL_FILE = 'trail.jsonl'
 const HEAD_FILE = 'head.json'
 
@@ -52,8 +60,10 @@ export class AuditLog {
   private seq = 0
   private lastHash = GENESIS_HASH
   private readonly remoteSignatures = new Set<string>()
-  private queue: string[] = []
-  private waiters: Array<{ resolve (): void, reject (err: Error): void }> = []
+  private readonly pendingRemote = new Map<string, Promise<AuditRecord>>()
+  private queue: Pending[] = []
+  /** Where the file must be cut before the next append, after a failed write it could not cut at once. */
+  private tornAt: number | null = null
   private flushing: Promise<void> | null = null
   private headTimer: ReturnType<typeof setTimeout> | null = null
   private closed = false
@@ -134,49 +144,69 @@ export class AuditLog {
     if (!verifyHex(this.opts.crypto, entryHash(this.opts.crypto, signed.entry), signed.signature, signed.entry.sourceNodeId)) {
       return Promise.reject(new SeError('BAD_REQUEST', `audit entry signature does not verify against its source node ${signed.entry.sourceNodeId.slice(0, 12)}`))
     }
-    this.remoteSignatures.add(signed.signature)
-    return this.record(signed.entry, signed.signature)
+    // A repeat delivered while the first is being written waits for it (and fails with it).
+    const pending = this.pendingRemote.get(signed.signature)
+    if (pending !== undefined) return pending.then(() => null)
+    const recorded = this.record(signed.entry, signed.signature)
+    this.pendingRemote.set(signed.signature, recorded)
+    return recorded.then(record => {
+      this.remoteSignatures.add(signed.signature)
+      return record
+    }).finally(() => this.pendingRemote.delete(signed.signature))
   }
 
   private record (entry: DistributedAuditEntry, originSignature: string | null): Promise<AuditRecord> {
     if (this.closed || this.file === null) return Promise.reject(new SeError('SHUTTING_DOWN', 'the audit trail is closed'))
-    const { crypto, identity } = this.opts
-    const prevHash = this.lastHash
-    const hash = chainHash(crypto, prevHash, entryHash(crypto, entry))
-    const record: AuditRecord = {
-      seq: ++this.seq,
-      entry,
-      prevHash,
-      hash,
-      signature: toHex(crypto.sign(fromHex(hash), identity.secretKey)),
-      originSignature
-    }
-    this.lastHash = hash
-    this.queue.push(JSON.stringify(record) + '\n')
-    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
+    const durable = new Promise<AuditRecord>((resolve, reject) => this.queue.push({ entry, originSignature, resolve, reject }))
     if (this.flushing === null) this.flushing = this.flush()
-    for (const l of this.listeners) l(record)
-    return durable.then(() => record)
+    return durable
   }
 
+  // Sequence numbers and hashes are given out here, batch by batch, and the head moves
+  // only once the batch is durable: a failed write (a full disk) leaves the trail, its
+  // file and its head as they were, so the entries can be recorded again later.
   private async flush (): Promise<void> {
     // Yield once so appends made in the same tick share this fsync.
     await Promise.resolve()
     while (this.queue.length > 0) {
-      const lines = this.queue.join('')
-      const waiters = this.waiters
+      const batch = this.queue
       this.queue = []
-      this.waiters = []
+      const file = this.file as AppendFile
+      const { crypto, identity } = this.opts
+      let seq = this.seq
+      let hash = this.lastHash
+      const records = batch.map(({ entry, originSignature }) => {
+        const prevHash = hash
+        hash = chainHash(crypto, prevHash, entryHash(crypto, entry))
+        return { seq: ++seq, entry, prevHash, hash, signature: toHex(crypto.sign(fromHex(hash), identity.secretKey)), originSignature }
+      })
+      const before = file.size()
       try {
-        await (this.file as AppendFile).append(lines)
-        await (this.file as AppendFile).sync()
-        for (const w of waiters) w.resolve()
+        await this.repairTail()
+        await file.append(records.map(r => JSON.stringify(r) + '\n').join(''))
+        await file.sync()
       } catch (err) {
-        for (const w of waiters) w.reject(err as Error)
+        // Lines that reached the file but not the disk are cut, so no later entry lands behind them.
+        if (file.size() !== before) await file.truncate(before).catch(() => { this.tornAt = before })
+        for (const item of batch) item.reject(err as Error)
+        continue
       }
+      this.seq = seq
+      this.lastHash = hash
+      records.forEach((record, i) => {
+        (batch[i] as Pending).resolve(record)
+        for (const l of this.listeners) l(record)
+      })
     }
     this.flushing = null
     this.scheduleHead()
+  }
+
+  /** A failed write whose lines could not be cut then is cut before anything else is written. */
+  private async repairTail (): Promise<void> {
+    if (this.tornAt === null) return
+    await (this.file as AppendFile).truncate(this.tornAt)
+    this.tornAt = null
   }
 
   private scheduleHead (): void {

@@ -18,7 +18,9 @@ const STATUS: Partial<Record<SeErrorCode, number>> = {
   OVER_BUDGET: 409,
   TIMEOUT: 504,
   SHUTTING_DOWN: 503,
-  NO_NODE: 503
+  NO_NODE: 503,
+  NO_SPACE: 507,
+  WRITE_FAILED: 503
 }
 
 export type HttpErrorCode = SeErrorCode | 'UNAUTHENTICATED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'NOT_READY'

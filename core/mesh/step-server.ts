@@ -67,7 +67,8 @@ export class StepServer {
       workflowId: req.workflowId,
       workflowStep: req.stepId,
       domains: ['step', 'mesh'],
-      performanceMetrics: { durationMs: r.durationMs, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }) }
+      // The attempt lets a requester that restarts tell this result from an earlier attempt's.
+      performanceMetrics: { durationMs: r.durationMs, attempts: req.attempt, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }) }
     })
     await this.o.deliver(from).catch(() => {})
     return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd }

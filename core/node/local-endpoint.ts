@@ -23,11 +23,10 @@ export interface ServeOptions {
 }
 
 export async function serveNode (node: SeNode, runtime: Runtime, listen: Listen, opts: ServeOptions = {}): Promise<ServedNode> {
-  // Claim the endpoint first: a second node on the same data dir must fail before touching its files.
+  // Claim the data dir first: a second node on it must fail before it touches its files or its socket.
+  await node.claim()
   const peers = new Set<RpcPeer>()
-  let ready = false
-  const listener = await listen(conn => {
-    if (!ready) { conn.close(); return }
+  const serve = (conn: Connection): void => {
     const peer = new RpcPeer(conn, {
       handlers: handlersFor(node),
       onProtocolError: err => runtime.log.warn(`${conn.label}: ${err.message}`),
@@ -35,18 +34,37 @@ export async function serveNode (node: SeNode, runtime: Runtime, listen: Listen,
     })
     peers.add(peer)
     peer.onClose(() => peers.delete(peer))
-  })
+  }
+  // A client that connects while the node recovers waits for it (its bytes stay in the
+  // socket until then) instead of being cut off and having to guess why.
+  let waiting: Connection[] | null = []
+  let listener: LocalListener
+  try {
+    listener = await listen(conn => {
+      if (waiting === null) { serve(conn); return }
+      waiting.push(conn)
+      conn.onClose(() => { waiting = waiting?.filter(c => c !== conn) ?? null })
+    })
+  } catch (err) {
+    await node.release()
+    throw err
+  }
   try {
     await opts.beforeStart?.()
     const { resumed, unreadable } = await node.start()
     for (const u of unreadable) runtime.log.warn(`workflow file ${u.file} is unreadable and was left in place: ${u.reason}`)
     if (resumed > 0) runtime.log.info(`resumed ${resumed} unfinished workflow(s)`)
   } catch (err) {
+    for (const conn of waiting ?? []) conn.close()
+    waiting = null
     await opts.beforeStop?.().catch(() => {})
     await listener.close()
+    await node.release()
     throw err
   }
-  ready = true
+  const held = waiting
+  waiting = null
+  for (const conn of held) serve(conn)
   let closing: Promise<void> | null = null
   return {
     node,

@@ -22,9 +22,10 @@ import { toStatus } from '../workflow/status.js'
 import { WorkflowStore } from '../workflow/store.js'
 import { parseWorkflow } from '../workflow/validate.js'
 import { Catalogue } from './catalogue.js'
+import { claimDataDir } from './data-dir-lock.js'
 import { detectCapabilities, unmetRequirements } from './capabilities.js'
 import { loadOrCreateIdentity, shortId, type NodeIdentity } from './identity.js'
-import type { KeyPair, MeshTransport } from '../ports.js'
+import type { FileLock, KeyPair, MeshTransport } from '../ports.js'
 import { meshKeys } from '../mesh/keys.js'
 import { DEFAULT_TIMING, Mesh, type Member, type MeshTiming } from '../mesh/mesh.js'
 import { Outbox } from '../mesh/outbox.js'
@@ -105,6 +106,7 @@ export class SeNode implements NodeApi {
   private workloadManager: WorkloadManager | null = null
   private engineSelector: EngineSelector | null = null
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
+  private dataDirLock: FileLock | null = null
   private meshJoined = false
   private sessionManager: SessionManager | null = null
 
@@ -132,12 +134,26 @@ export class SeNode implements NodeApi {
     return value
   }
 
+  /**
+   * Takes the data dir for this node alone (NODE_RUNNING when another node has it).
+   * start() does it when it has not been done; serveNode does it before it opens the socket.
+   */
+  async claim (): Promise<void> {
+    this.dataDirLock ??= await claimDataDir(this.runtime.fs, this.config.dataDir, { pid: this.config.pid ?? 0, startedAt: this.runtime.clock.now(), runtime: this.runtime.system.runtime })
+  }
+
+  /** Lets the data dir go without starting (a start that failed before the node ran). */
+  async release (): Promise<void> {
+    await this.dataDirLock?.release()
+    this.dataDirLock = null
+  }
+
   async start (): Promise<{ resumed: number, unreadable: Array<{ file: string, reason: string }> }> {
     if (this.state !== 'new') throw new SeError('INTERNAL', `node cannot start from state ${this.state}`)
+    await this.claim()
     this.state = 'starting'
     const { fs, crypto, clock, system } = this.runtime
     const dataDir = this.config.dataDir
-    await fs.mkdirp(dataDir)
     this.identity = await loadOrCreateIdentity(fs, crypto, dataDir, this.config.name ?? system.hostname, clock.now())
     if (this.config.name !== undefined) this.identity.name = this.config.name
     const id = this.identity.id
@@ -153,7 +169,8 @@ export class SeNode implements NodeApi {
       clock,
       newId: () => `wf-${clock.now().toString(36)}-${toHex(crypto.randomBytes(4))}`,
       env: name => system.env(name),
-      maxConcurrent: this.config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS
+      maxConcurrent: this.config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS,
+      log: this.runtime.log
     }
     opts.executors = [...(this.config.executors ?? []), {
       canRun: (_run, step) => stepKind(step) === 'container' && this.containerRunner() !== null,
@@ -338,6 +355,7 @@ export class SeNode implements NodeApi {
     await this.audit.append({ event: 'node_stop', message: `node ${this.name} stopped; ${counts.running + counts.pending} workflow(s) checkpointed, ${counts.waiting} waiting for an intervention`, domains: ['node'] })
     await this.audit.close()
     this.state = 'stopped'
+    await this.release()
   }
 
   private find (idOrPrefix: string): WorkflowRun {
@@ -561,17 +579,19 @@ export class SeNode implements NodeApi {
 
   /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
   watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void, onCancel?: (listener: () => void) => void): Promise<WorkflowStatus> {
-    const run = this.find(workflowId)
-    if (isFinished(run)) return Promise.resolve(toStatus(run))
+    const found = this.find(workflowId)
+    if (isFinished(found)) return Promise.resolve(toStatus(found))
+    // What the engine shows is read anew at each event: it is the durable state, a new object when it changes.
+    const current = (): WorkflowRun => this.engine.get(found.id) ?? found
     return new Promise(resolve => {
       let stopped = false
       const deliver = (event: WorkflowEvent): void => {
-        if (stopped || event.workflowId !== run.id) return
+        if (stopped || event.workflowId !== found.id) return
         const wanted = onEvent(event)
-        if (wanted === false || (event.kind === 'WORKFLOW' && isFinished(run))) {
+        if (wanted === false || (event.kind === 'WORKFLOW' && isFinished(current()))) {
           stopped = true
           stop()
-          resolve(toStatus(run))
+          resolve(toStatus(current()))
         }
       }
       const stop = this.engine.onEvent(deliver)
@@ -580,9 +600,10 @@ export class SeNode implements NodeApi {
         if (stopped) return
         stopped = true
         stop()
-        resolve(toStatus(run))
+        resolve(toStatus(current()))
       })
       // A watcher that arrives while the workflow already waits must still hear the question.
+      const run = current()
       if (run.intervention !== null) {
         deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: run.intervention.stepId, text: run.intervention.prompt, at: this.runtime.clock.now() })
       }

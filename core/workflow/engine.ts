@@ -1,13 +1,15 @@
 // The workflow state machine. Every transition is written to the run's file (and
 // its audit entry made durable) before it takes effect, so `kill -9` at any
 // instant leaves a record the next start resumes from.
-import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, STOPPING_CHOICES } from '../constants.js'
+import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, STATE_RETRY_MAX_MS, STATE_RETRY_MS, STOPPING_CHOICES } from '../constants.js'
 import { SeError } from '../errors.js'
+import { AuditBacklog } from '../audit/backlog.js'
 import { dirname, resolve } from '../paths.js'
 import type { AuditInput, AuditLog } from '../audit/log.js'
-import type { Clock, ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../ports.js'
+import type { Clock, Logger, ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../ports.js'
 import type { InterventionResult, WorkflowEvent, WorkflowEventKind } from '../protocol/types.js'
 import { stepKind, type StepDefinition, type WorkflowDefinition } from './definition.js'
+import { reconcileWithTrail } from './reconcile.js'
 import { currentStepIndex, isFinished, newStepRun, type StepRun, type WorkflowRun, type WorkflowState } from './run.js'
 import type { WorkflowStore } from './store.js'
 import { TemplateSyntaxError, expand } from './template.js'
@@ -49,6 +51,8 @@ export interface EngineOptions {
   maxConcurrent?: number
   executors?: StepExecutor[]
   placement?: StepPlacement
+  /** Told when the data dir cannot be written and when it can again. */
+  log?: Logger
 }
 
 export interface StartRequest {
@@ -73,6 +77,14 @@ export class WorkflowEngine {
   private readonly killedForShutdown = new WeakSet<ProcessHandle>()
   /** Audit entries of a step completion, written with the run's next commit (one durable write per step). */
   private readonly deferred = new Map<string, AuditInput[]>()
+  /** What is told of such a transition, told once it is durable. */
+  private readonly deferredEvents = new Map<string, Array<() => void>>()
+  /** Runs whose state in memory is ahead of their file: readers are shown the file's. */
+  private readonly ahead = new Set<string>()
+  private readonly backlog: AuditBacklog
+  /** Set while writes to the data dir fail: the first failure is logged, and the recovery. */
+  private storageTrouble: Error | null = null
+  private readonly sleepers = new Set<() => void>()
   private readonly handles = new Map<string, ProcessHandle>()
   private readonly drivers = new Set<Promise<void>>()
   private readonly listeners = new Set<(event: WorkflowEvent) => void>()
@@ -81,6 +93,7 @@ export class WorkflowEngine {
 
   constructor (private readonly opts: EngineOptions) {
     this.maxConcurrent = opts.maxConcurrent ?? MAX_CONCURRENT_WORKFLOWS
+    this.backlog = new AuditBacklog(opts.audit, opts.log)
   }
 
   onEvent (listener: (event: WorkflowEvent) => void): () => void {
@@ -88,17 +101,23 @@ export class WorkflowEngine {
     return () => this.listeners.delete(listener)
   }
 
+  /** The run as it is on disk: a transition not yet written is not shown, as a crash could take it back. */
   get (id: string): WorkflowRun | undefined {
-    return this.runs.get(id)
+    const run = this.runs.get(id)
+    return run === undefined ? undefined : this.shown(run)
   }
 
   list (): WorkflowRun[] {
-    return [...this.runs.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    return [...this.runs.values()].map(r => this.shown(r)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+  }
+
+  private shown (run: WorkflowRun): WorkflowRun {
+    return this.ahead.has(run.id) ? this.opts.store.saved(run.id) ?? run : run
   }
 
   counts (): { running: number, waiting: number, pending: number } {
     let running = 0; let waiting = 0; let pending = 0
-    for (const run of this.runs.values()) {
+    for (const run of this.list()) {
       if (run.state === 'running') running++
       else if (run.state === 'waiting_intervention') waiting++
       else if (run.state === 'pending') pending++
@@ -109,12 +128,15 @@ export class WorkflowEngine {
   /** Loads every run from disk and resumes those that were not finished. */
   async recover (): Promise<{ resumed: number, unreadable: Array<{ file: string, reason: string }> }> {
     const { runs, unreadable } = await this.opts.store.loadAll()
+    // The trail may be one transition ahead of a file; it is read only when something is unfinished.
+    const trail = runs.some(r => !isFinished(r) && r.state !== 'waiting_intervention') ? await this.opts.audit.read() : []
     let resumed = 0
     for (const run of runs) {
       this.runs.set(run.id, run)
       if (isFinished(run) || run.state === 'waiting_intervention') continue
       resumed++
-      await this.resumeRun(run, 'after restart')
+      const caughtUp = reconcileWithTrail(run, trail)
+      await this.resumeRun(run, caughtUp === null ? 'after restart' : `after restart (${caughtUp})`)
     }
     return { resumed, unreadable }
   }
@@ -187,9 +209,8 @@ export class WorkflowEngine {
       revision: 0,
       routedTo: req.routing?.nodeId ?? null
     }
-    this.runs.set(run.id, run)
     const routing = req.routing
-    await this.commit(run, [{
+    await this.commitNow(run, null, [{
       event: 'workflow_start',
       message: routing === undefined ? `${run.name} on ${this.opts.node.name}` : `${run.name} routed to ${routing.name} in ${routing.ms.toFixed(2)} ms`,
       workflowId: run.id,
@@ -197,6 +218,7 @@ export class WorkflowEngine {
       files: req.sourceFile === null ? [] : [req.sourceFile],
       performanceMetrics: { steps: run.steps.length, ...(routing === undefined ? {} : { routingMs: routing.ms }) }
     }])
+    this.runs.set(run.id, run)
     this.emit(run, 'WORKFLOW', run.state, null, `${run.name} started`)
     this.schedule(run)
     return run
@@ -206,6 +228,7 @@ export class WorkflowEngine {
     const run = this.mustGet(id)
     const pending = run.intervention
     if (run.state !== 'waiting_intervention' || pending === null) throw SeError.notWaiting(id, run.state)
+    const before = JSON.stringify(run)
     if (!pending.choices.includes(result.choice)) {
       throw new SeError('INVALID_CHOICE', `'${result.choice}' is not a choice at step ${pending.stepId} of ${id}`, { hint: `choose one of: ${pending.choices.join(', ')}` })
     }
@@ -249,13 +272,13 @@ export class WorkflowEngine {
     if (next === 'running') {
       entries.push({ event: 'workflow_resume', message: `${run.name} ${id} resumed after ${result.choice} at step ${step.id}`, workflowId: id, workflowStep: step.id, domains: ['workflow'] })
       run.state = this.active.size < this.maxConcurrent ? 'running' : 'pending'
-      await this.commit(run, entries)
+      await this.commitNow(run, before, entries)
       this.emit(run, 'STEP', step.state, step.id, `${step.id} ${result.choice}`)
       this.emit(run, 'WORKFLOW', run.state, null, `${run.name} resumed after ${result.choice}`)
       this.schedule(run)
     } else {
       const reason = next === 'cancelled' ? `${result.choice}ed at step ${step.id}${by}${comment}` : `aborted at step ${step.id}${by}${comment}`
-      await this.finish(run, next, reason, entries)
+      await this.finish(run, next, reason, entries, before)
     }
     return run
   }
@@ -263,6 +286,7 @@ export class WorkflowEngine {
   async cancel (id: string, reason: string): Promise<WorkflowRun> {
     const run = this.mustGet(id)
     if (isFinished(run)) throw new SeError('ALREADY_FINISHED', `workflow ${id} is already ${run.state}`)
+    const before = JSON.stringify(run)
     const index = currentStepIndex(run)
     const step = run.steps[index]
     if (step !== undefined && (step.state === 'running' || step.state === 'waiting_intervention')) {
@@ -271,9 +295,9 @@ export class WorkflowEngine {
       step.endedAt = this.opts.clock.now()
     }
     run.intervention = null
+    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [], before)
     const queued = this.queue.indexOf(id)
     if (queued !== -1) this.queue.splice(queued, 1)
-    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [])
     this.handles.get(id)?.kill('SIGTERM')
     return run
   }
@@ -282,6 +306,7 @@ export class WorkflowEngine {
   async shutdown (graceMs: number): Promise<void> {
     this.stopping = true
     this.queue.length = 0
+    for (const wake of this.sleepers) wake()
     const all = Promise.all([...this.drivers])
     let timer: ReturnType<typeof setTimeout> | undefined
     const grace = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), graceMs) })
@@ -291,6 +316,7 @@ export class WorkflowEngine {
       for (const handle of this.handles.values()) { this.killedForShutdown.add(handle); handle.kill('SIGTERM') }
       await all
     }
+    await this.backlog.flush()
   }
 
   private mustGet (id: string): WorkflowRun {
@@ -410,8 +436,7 @@ export class WorkflowEngine {
         workflowStep: step.id,
         domains: ['step'],
         performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts, ...(result.networkMs === undefined ? {} : { networkLatencyMs: result.networkMs }) }
-      }])
-      this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`)
+      }], () => this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`))
       return 'continue'
     }
     return await this.stepFailed(run, index, { startedAt: now, error: describeFailure(result), result })
@@ -532,7 +557,7 @@ export class WorkflowEngine {
     return 'parked'
   }
 
-  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[]): Promise<void> {
+  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[], asked?: string): Promise<void> {
     const now = this.opts.clock.now()
     run.state = state
     run.error = error
@@ -547,24 +572,99 @@ export class WorkflowEngine {
       domains: ['workflow'],
       performanceMetrics: { durationMs: duration, steps: run.steps.filter(s => s.state === 'completed').length }
     })
-    await this.commit(run, entries)
+    if (asked !== undefined) await this.commitNow(run, asked, entries)
+    else await this.commit(run, entries)
     this.emit(run, 'WORKFLOW', state, null, `${run.name} ${state}${error === null ? '' : `: ${error}`}`)
   }
 
-  /** Persists the run and makes its audit entries durable, both before anything acts on them. */
+  /**
+   * Persists the run and makes its audit entries durable, both before anything acts on
+   * them. The driver of a workflow waits here while the data dir cannot be written (a
+   * full disk), and goes on by itself once it can: the transition has happened (a step
+   * ran), so it must be recorded, never reported without being on disk.
+   */
   private async commit (run: WorkflowRun, entries: AuditInput[]): Promise<void> {
-    const deferred = this.deferred.get(run.id)
-    if (deferred !== undefined) {
-      this.deferred.delete(run.id)
-      entries = [...deferred, ...entries]
+    entries = this.withDeferred(run, entries)
+    for (let attempt = 0; ; attempt++) {
+      const [state, ...appended] = await Promise.allSettled([this.opts.store.save(run), ...entries.map(e => this.opts.audit.append(e))])
+      const failed = entries.filter((_, i) => appended[i]?.status === 'rejected')
+      const error = [state, ...appended].find(r => r.status === 'rejected')?.reason as Error | undefined
+      if (state.status === 'fulfilled') {
+        this.durable(run, failed, error)
+        return
+      }
+      // What was appended stays appended; only the rest is tried again.
+      entries = failed
+      if (this.stopping || !isStorageError(error)) throw error
+      this.storageFailed(error as Error, `${run.name} ${run.id} waits until it can record its state`)
+      await this.sleep(Math.min(STATE_RETRY_MS * 2 ** attempt, STATE_RETRY_MAX_MS))
     }
-    run.updatedAt = this.opts.clock.now()
-    await Promise.all([this.opts.store.save(run), ...entries.map(e => this.opts.audit.append(e))])
   }
 
-  private defer (run: WorkflowRun, entries: AuditInput[]): void {
+  /**
+   * For a transition a person or client asked for (start, an intervention's answer,
+   * cancel): the state is written first, and if it cannot be, the run is put back as
+   * it was before the request (`before`, its JSON) and the caller is refused (NO_SPACE),
+   * so nothing half happens.
+   */
+  private async commitNow (run: WorkflowRun, before: string | null, entries: AuditInput[]): Promise<void> {
+    const wasAhead = this.ahead.has(run.id)
+    const deferred = this.deferred.get(run.id)
+    entries = this.withDeferred(run, entries)
+    try {
+      await this.opts.store.save(run)
+    } catch (err) {
+      if (isStorageError(err)) this.storageFailed(err as Error, `a request for ${run.name} ${run.id} was refused`)
+      if (before !== null) Object.assign(run, JSON.parse(before) as WorkflowRun)
+      if (deferred !== undefined) this.deferred.set(run.id, deferred)
+      if (!wasAhead) this.ahead.delete(run.id)
+      throw err
+    }
+    const appended = await Promise.allSettled(entries.map(e => this.opts.audit.append(e)))
+    const failed = entries.filter((_, i) => appended[i]?.status === 'rejected')
+    this.durable(run, failed, appended.find(r => r.status === 'rejected')?.reason)
+  }
+
+  private withDeferred (run: WorkflowRun, entries: AuditInput[]): AuditInput[] {
+    const deferred = this.deferred.get(run.id)
+    this.deferred.delete(run.id)
     run.updatedAt = this.opts.clock.now()
+    this.ahead.add(run.id)
+    return deferred === undefined ? entries : [...deferred, ...entries]
+  }
+
+  /** The run's state is on disk: it is shown, what was deferred is told, and entries that could not be written wait. */
+  private durable (run: WorkflowRun, unwritten: AuditInput[], error: unknown): void {
+    this.ahead.delete(run.id)
+    if (unwritten.length > 0) this.backlog.add(unwritten, error)
+    else if (this.storageTrouble !== null) {
+      this.storageTrouble = null
+      this.opts.log?.info('the data dir can be written again: workflows go on')
+    }
+    const told = this.deferredEvents.get(run.id)
+    this.deferredEvents.delete(run.id)
+    for (const tell of told ?? []) tell()
+  }
+
+  private storageFailed (err: Error, what: string): void {
+    if (this.storageTrouble === null) this.opts.log?.error(`${err.message}; ${what}`)
+    this.storageTrouble = err
+  }
+
+  /** Waits, or less when the engine shuts down. */
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>(resolve => {
+      const wake = (): void => { clearTimeout(timer); this.sleepers.delete(wake); resolve() }
+      const timer = setTimeout(wake, ms)
+      this.sleepers.add(wake)
+    })
+  }
+
+  private defer (run: WorkflowRun, entries: AuditInput[], tell: () => void): void {
+    run.updatedAt = this.opts.clock.now()
+    this.ahead.add(run.id)
     this.deferred.set(run.id, [...(this.deferred.get(run.id) ?? []), ...entries])
+    this.deferredEvents.set(run.id, [...(this.deferredEvents.get(run.id) ?? []), tell])
   }
 
   private emit (run: WorkflowRun, kind: WorkflowEventKind, state: string, stepId: string | null, text: string): void {
@@ -638,6 +738,11 @@ export class WorkflowEngine {
     }
     return spec
   }
+}
+
+/** A write to the data dir failed: waiting may help (a full disk); anything else is a bug to surface. */
+function isStorageError (err: unknown): boolean {
+  return err instanceof SeError && (err.code === 'NO_SPACE' || err.code === 'WRITE_FAILED')
 }
 
 function describeFailure (result: ProcessResult): string {

@@ -50,19 +50,31 @@ export async function executeCommand (io: CliIO, dataDir: string, workflow: stri
   const request = await buildRequest(workflow, parseInputs(opts.inputs))
   let api: NodeApi
   let close: () => Promise<void>
-  try {
-    const conn = await connectNode(dataDir)
+  const conn = await connectNode(dataDir, { onWait: io.err }).catch(async err => {
+    if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+    return null
+  })
+  if (conn !== null) {
     api = conn.api
     close = async () => conn.close()
-  } catch (err) {
-    if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+  } else {
     // Nothing would carry the workflow on once this call returns, so it waits for the end.
     const { startEmbeddedNode } = await import('./embedded-node.js')
-    const embedded = await startEmbeddedNode(io, dataDir)
-    if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call${opts.wait ? '' : ', until the workflow ends'}`)
-    opts = { ...opts, wait: true }
-    api = embedded.node.node
-    close = () => embedded.close()
+    const embedded = await startEmbeddedNode(io, dataDir).catch(err => {
+      // A node took the data dir since we looked (a restart): use it, never a second one beside it.
+      if (err instanceof SeError && err.code === 'NODE_RUNNING') return null
+      throw err
+    })
+    if (embedded === null) {
+      const late = await connectNode(dataDir, { onWait: io.err })
+      api = late.api
+      close = async () => late.close()
+    } else {
+      if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call${opts.wait ? '' : ', until the workflow ends'}`)
+      opts = { ...opts, wait: true }
+      api = embedded.node.node
+      close = () => embedded.close()
+    }
   }
   try {
     const started = await api.executeWorkflow(request)

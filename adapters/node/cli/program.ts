@@ -40,8 +40,11 @@ function dataDirOf (cmd: Command): string {
   return opts.dataDir === undefined ? defaultDataDir() : path.resolve(opts.dataDir)
 }
 
+/** Says on stderr that a call waits for a node that is starting (stdout stays the command's). */
+export const sayWaiting = (message: string): void => { process.stderr.write(`${message}\n`) }
+
 export async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Promise<T> {
-  const conn = await connectNode(dataDirOf(cmd))
+  const conn = await connectNode(dataDirOf(cmd), { onWait: sayWaiting })
   try {
     return await fn(conn.api)
   } finally {
@@ -337,7 +340,7 @@ type AuditAccess = Pick<NodeApi, 'readAudit' | 'verifyAudit' | 'getDistributedAu
 // The trail is plain files: with no node running it is read straight from the data dir.
 async function openAudit (cmd: Command): Promise<AuditAccess> {
   try {
-    const conn = await connectNode(dataDirOf(cmd))
+    const conn = await connectNode(dataDirOf(cmd), { onWait: sayWaiting })
     return { readAudit: q => conn.api.readAudit(q), verifyAudit: () => conn.api.verifyAudit(), getDistributedAuditSummary: id => conn.api.getDistributedAuditSummary(id), close: () => conn.close() }
   } catch (err) {
     if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err

@@ -7,6 +7,7 @@ import { parse } from 'shell-quote'
 import { Catalogue } from '../../../core/node/catalogue.js'
 import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
+import { SeError } from '../../../core/errors.js'
 import { NodeFileSystem } from '../fs.js'
 import { runCommand, stdio } from './main.js'
 
@@ -15,10 +16,15 @@ const HISTORY_LIMIT = 1000
 
 export async function runShell (dataDir: string): Promise<number> {
   // With no node on the data dir, the shell brings its own for as long as it runs.
-  const embedded = await connectNode(dataDir).then(c => { c.close(); return null }, async () => {
+  const embedded = await connectNode(dataDir, { onWait: stdio.err }).then(c => { c.close(); return null }, async err => {
+    if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
     const { startEmbeddedNode } = await import('./embedded-node.js')
-    const e = await startEmbeddedNode(stdio, dataDir)
-    stdio.err(`no node running at ${dataDir}: running an embedded node while the shell is open`)
+    const e = await startEmbeddedNode(stdio, dataDir).catch(startErr => {
+      // A node took the data dir meanwhile: the shell talks to it.
+      if (startErr instanceof SeError && startErr.code === 'NODE_RUNNING') return null
+      throw startErr
+    })
+    if (e !== null) stdio.err(`no node running at ${dataDir}: running an embedded node while the shell is open`)
     return e
   })
   try {

@@ -11,7 +11,7 @@ import { SeError } from '../../../core/errors.js'
 import { PACKAGE_ROOT } from '../config.js'
 
 /** Packages with native addons (or files read at run time) stay out of the bundle and are copied whole. */
-const EXTERNAL = ['sodium-native', 'udx-native', 'require-addon', 'blessed', 'blessed-contrib']
+const EXTERNAL = ['sodium-native', 'udx-native', 'require-addon', 'fs-native-extensions', 'blessed', 'blessed-contrib']
 export const IMAGE_UID = 1000
 const BUSYBOX = '/bin/busybox'
 
