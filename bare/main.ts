@@ -81,6 +81,8 @@ async function main (argv: string[]): Promise<number> {
   if (max !== undefined) workloads.maxWorkloads = max
 
   const runtime = bareRuntime(process.version, log)
+  // The last net, as on Node (adapters/node/local-node.ts): logged as a bug, the node goes on.
+  process.on('unhandledRejection', (err: unknown) => log.error(`BUG: unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
   const mesh = meshConfigFrom(meshFlags, { env: lookup, transport: createSwarmTransport, readText: file => String(fs.readFileSync(file, 'utf8')), warn: m => log.warn(m) })
   const config = nodeConfigFrom({
     dataDir,

@@ -33,8 +33,22 @@ export function nodeConfigFromEnv (opts: LocalNodeOptions, runtime: Runtime): No
   return nodeConfigFrom(opts, runtime, { env: name => process.env[name], catalogueDirs: catalogueDirs(opts.dataDir), cli: CLI_ENTRY, pid: process.pid })
 }
 
+let rejectionsLogged = false
+
+/**
+ * A promise nobody awaited failed: a bug, but not one that may take the node and every
+ * workflow on it down (each failure is handled where it arises; this is the last net).
+ * Said loudly in the node's log, with its stack, so the fuzz tests and people see it.
+ */
+function logUnhandledRejections (log: Runtime['log']): void {
+  if (rejectionsLogged) return
+  rejectionsLogged = true
+  process.on('unhandledRejection', err => log.error(`BUG: unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
+}
+
 export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode> {
   const runtime = nodeRuntime(opts.log)
+  logUnhandledRejections(runtime.log)
   const config = nodeConfigFromEnv(opts, runtime)
   // The metrics watch the node they are built on; the mesh reports its calls to them.
   let metrics: NodeMetrics | null = null
