@@ -8,7 +8,8 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
 import fsx from 'fs-native-extensions'
-import { SE_BIN, json, lines, se, startNode, tempDir, waitFor, type RunningNode } from './helpers/cli.js'
+import { SE_BIN, json, lines, se, startNode, startNodeProcess, tempDir, waitFor, type RunningNode } from './helpers/cli.js'
+import { BARE_BIN, BARE_ENTRY } from './helpers/bare.js'
 import { killTree } from './helpers/process-tree.js'
 import { defer } from './helpers/tmp.js'
 
@@ -25,6 +26,20 @@ test('a second node on a data dir is refused with the first one\'s pid, exit 2, 
   const again = await startNode(t, dataDir)
   assert.equal((await se(['audit', '--verify'], { dataDir })).code, 0)
   assert.equal(await again.stop(), 0)
+})
+
+test('the lock holds across runtimes: a Bare node is refused on a data dir a Node node runs, and the other way round', async t => {
+  const dataDir = await tempDir(t)
+  const nodeNode = await startNode(t, dataDir)
+  const bare = await execa(BARE_BIN, [BARE_ENTRY, '--data-dir', dataDir], { reject: false, timeout: 30_000 })
+  assert.equal(bare.exitCode, 2, bare.stderr)
+  assert.match(bare.stderr, new RegExp(`a node already runs on data dir ${dataDir} \\(pid ${nodeNode.proc.pid as number}\\)`))
+  assert.equal(await nodeNode.stop(), 0)
+  const bareNode = await startNodeProcess(t, [BARE_BIN, BARE_ENTRY, '--data-dir', dataDir])
+  const second = await execa(process.execPath, [SE_BIN, 'node', 'start', '--data-dir', dataDir], { reject: false, timeout: 30_000 })
+  assert.equal(second.exitCode, 2, second.stderr)
+  assert.match(second.stderr, new RegExp(`\\(pid ${bareNode.proc.pid as number}\\)`))
+  assert.equal(await bareNode.stop(), 0)
 })
 
 test('a CLI call waits for a node that holds the data dir but does not answer yet, and never starts another beside it', async t => {
