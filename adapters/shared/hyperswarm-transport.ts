@@ -34,7 +34,12 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
           onClose: l => { socket.once('close', () => l()) },
           close: () => { socket.destroy() }
         }
-        listener(link)
+        // One peer's connection must not take the node with it, whatever goes wrong handling it.
+        try {
+          listener(link)
+        } catch {
+          socket.destroy()
+        }
       })
     },
     async join (topic) {

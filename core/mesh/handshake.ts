@@ -1,12 +1,16 @@
 // The first exchange on a peer connection. Each side sends a MeshHello proving
 // it holds the mesh key; nothing else is read from a peer until its proof checks
-// out, so a node without the secret never reaches the RPC layer.
+// out, so a node without the secret never reaches the RPC layer. A wrong hello
+// (and a partial one left unfinished) counts as port `mesh` in
+// se_rejected_connections_total, as do the RPC layer's refusals afterwards.
 import b4a from 'b4a'
 import { SeError } from '../errors.js'
-import type { Connection, Crypto, PeerLink } from '../ports.js'
+import type { Crypto, PeerLink } from '../ports.js'
 import { namedType } from '../protocol/codec.js'
 import type { MeshHello } from '../protocol/types.js'
 import { encodeFrame } from '../rpc/framing.js'
+import type { GuardedConnection } from '../rpc/peer.js'
+import { REJECTIONS } from '../metrics/rejections.js'
 import { toHex } from '../audit/entry.js'
 import { helloProof, sameBytes, type MeshKeys } from './keys.js'
 
@@ -18,7 +22,7 @@ const MAX_HELLO_BYTES = 1024
 export interface Authenticated {
   hello: MeshHello
   /** The rest of the stream, starting right after the hello. */
-  connection: Connection
+  connection: GuardedConnection
 }
 
 export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: MeshKeys, publicKey: Uint8Array, name: string, timeoutMs: number }): Promise<Authenticated> {
@@ -31,16 +35,25 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
   let settled = false
   const early: Uint8Array[] = []
 
+  let failed = false
+  const rejected = (reason: string): void => { REJECTIONS.rejectOnce(link, 'mesh', reason) }
+
   return new Promise((resolve, reject) => {
-    const fail = (err: SeError): void => {
+    /** `reason` counts the refusal; a connection that only closed or went quiet is no refusal. */
+    const fail = (err: SeError, reason: string | null): void => {
       if (settled) return
       settled = true
+      failed = true
       clearTimeout(timer)
+      if (reason !== null) rejected(reason)
       reject(err)
     }
-    const timer = setTimeout(() => fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent no hello within ${opts.timeoutMs} ms`)), opts.timeoutMs)
-    link.onClose(() => fail(new SeError('CONNECTION_CLOSED', `peer ${remoteId.slice(0, 12)} closed the connection during the handshake`)))
+    // A duplicate connection Hyperswarm replaced goes quiet before its hello; one that stalls halfway through a hello is stalling.
+    const timer = setTimeout(() => fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent no hello within ${opts.timeoutMs} ms`), buffered.byteLength > 0 ? 'handshake_timeout' : null), opts.timeoutMs)
+    link.onClose(() => fail(new SeError('CONNECTION_CLOSED', `peer ${remoteId.slice(0, 12)} closed the connection during the handshake`), null))
     link.onData(data => {
+      // Whatever a refused peer still sends is dropped with it.
+      if (failed) return
       if (settled) {
         // After the hello every byte belongs to the RPC layer; keep what comes before it listens.
         if (dataListener !== null) dataListener(data)
@@ -50,7 +63,7 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
       buffered = b4a.concat([buffered, b4a.from(data.buffer, data.byteOffset, data.byteLength)])
       if (buffered.byteLength < 4) return
       const length = new DataView(buffered.buffer, buffered.byteOffset, 4).getUint32(0)
-      if (length > MAX_HELLO_BYTES) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent an oversized hello`)); return }
+      if (length > MAX_HELLO_BYTES) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent an oversized hello`), 'frame_too_large'); return }
       if (buffered.byteLength < 4 + length) return
       const helloBytes = buffered.subarray(4, 4 + length)
       const rest = buffered.subarray(4 + length)
@@ -58,18 +71,18 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
       try {
         hello = HELLO.fromBuffer(helloBytes) as MeshHello
       } catch {
-        fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent a garbled hello`))
+        fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent a garbled hello`), 'bad_handshake')
         return
       }
       const expected = helloProof(crypto, keys, link.handshakeHash, link.remotePublicKey)
-      if (hello.version !== MESH_PROTOCOL_VERSION) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} speaks mesh protocol ${hello.version}, this node ${MESH_PROTOCOL_VERSION}`)); return }
-      if (hello.nodeId !== remoteId) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} claims to be ${hello.nodeId.slice(0, 12)}`)); return }
-      if (!sameBytes(hello.proof, expected)) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} (${hello.name}) does not hold the mesh secret of '${keys.name}'`)); return }
+      if (hello.version !== MESH_PROTOCOL_VERSION) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} speaks mesh protocol ${hello.version}, this node ${MESH_PROTOCOL_VERSION}`), 'bad_handshake'); return }
+      if (hello.nodeId !== remoteId) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} claims to be ${hello.nodeId.slice(0, 12)}`), 'bad_handshake'); return }
+      if (!sameBytes(hello.proof, expected)) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} (${hello.name}) does not hold the mesh secret of '${keys.name}'`), 'bad_handshake'); return }
       settled = true
       clearTimeout(timer)
       // Bytes that arrived with the hello are the start of the RPC stream.
       if (rest.byteLength > 0) early.push(rest)
-      const connection: Connection = {
+      const connection: GuardedConnection = {
         label: `${hello.name} (${remoteId.slice(0, 8)})`,
         write: d => link.write(d),
         onData: listener => {
@@ -77,7 +90,8 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
           for (const d of early.splice(0)) listener(d)
         },
         onClose: listener => link.onClose(listener),
-        close: () => link.close()
+        close: () => link.close(),
+        rejected
       }
       resolve({ hello, connection })
     })

@@ -5,6 +5,7 @@ import { STEP_STATES, WORKFLOW_STATES } from '../constants.js'
 import type { WorkflowEvent } from '../protocol/types.js'
 import type { SeNode } from '../node/se-node.js'
 import { MetricsRegistry, WAIT_BUCKETS, type Histogram, type Counter } from './registry.js'
+import { REJECTIONS, type RejectionTally } from './rejections.js'
 
 const MEMBER_STATES = ['up', 'suspect', 'down']
 const WORKLOAD_STATES = ['queued', 'deploying', 'starting', 'running', 'exited', 'failed', 'removing', 'removed']
@@ -21,7 +22,8 @@ export class NodeMetrics {
   private readonly raised = new Map<string, number>()
   private unsubscribe: (() => void) | null = null
 
-  constructor (private readonly node: SeNode) {
+  /** `rejections` is where this node's listeners count the connections they cut: the process's tally unless a test brings its own. */
+  constructor (private readonly node: SeNode, rejections: RejectionTally = REJECTIONS) {
     const r = this.registry
     r.collected('gauge', 'se_node_ready', '1 once the node has recovered its state and joined its mesh', () => [{ labels: {}, value: node.readiness().ready ? 1 : 0 }])
     r.collected('gauge', 'se_workflows', 'workflows this node holds, by state', () => this.workflowsByState())
@@ -33,6 +35,7 @@ export class NodeMetrics {
     r.collected('gauge', 'se_mesh_peers', 'other mesh members this node knows, by state', async () => await this.peersByState())
     r.collected('gauge', 'se_workloads', 'workloads on this node, by state', async () => await this.workloadsByState())
     this.interventionWait = r.histogram('se_intervention_wait_seconds', 'how long interventions waited for a person, by choice', WAIT_BUCKETS)
+    r.collected('counter', 'se_rejected_connections_total', 'connections the node closed for what the client sent or did not send, by port (unix, http, avro-http, avro-tcp, mesh) and reason', () => rejections.samples())
   }
 
   /** Starts observing the engine; call once the node has started. */

@@ -1,5 +1,7 @@
 // Builds avsc types from the protocol declarations. Only avsc's `Type` is used
-// (not `Service`), so the same bytes are produced on Node and on Bare.
+// (not `Service`), so the same bytes are produced on Node and on Bare. Every
+// decode goes through the bounded array and map readers of avsc-guard.
+import './avsc-guard.js'
 import avro from 'avsc/etc/browser/avsc-types.js'
 import { NAMESPACE, PROTOCOLS, TYPES, type MessageDeclaration } from './schema.js'
 

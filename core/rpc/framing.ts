@@ -19,6 +19,11 @@ export class FrameDecoder {
 
   constructor (private readonly maxFrameBytes: number) {}
 
+  /** Whether part of a frame has arrived and the rest has not. */
+  get partial (): boolean {
+    return this.buffered > 0
+  }
+
   /** Feeds bytes in; returns every complete frame they finish. Throws FRAME_TOO_LARGE. */
   push (data: Uint8Array): Uint8Array[] {
     this.chunks.push(data)

@@ -1,7 +1,8 @@
 // Avro RPC over any byte stream, in an envelope of our own so that the same
 // bytes work on Node and Bare (avsc's Service does not run on Bare). Both ends
 // may call: one connection carries many concurrent calls, each with a timeout
-// and cancellation; a message may stream events before its reply.
+// and cancellation; a message may stream events before its reply. Whatever the
+// other end sends, the worst it gets is its own connection closed.
 import b4a from 'b4a'
 import { RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
 import { SeError, toSeError, type SeErrorCode } from '../errors.js'
@@ -56,9 +57,23 @@ export interface RpcPeerOptions {
   onUnknownMessage?: (message: string) => void
   /** Told how long each call took: `served` the handling of calls from the other end, `calls` the round trips of ours. */
   observe?: { served?: CallObserver, calls?: CallObserver }
+  /** A frame begun but not finished within this closes the connection; the connection's own frameDeadlineMs wins. None by default. */
+  frameDeadlineMs?: number
 }
 
 export type CallObserver = (message: string, seconds: number, outcome: 'ok' | 'error') => void
+
+/**
+ * What a listener may add to the connections it hands over (the Unix socket, a
+ * mesh link): how long a begun frame may take, and where a connection closed for
+ * what the other end sent is counted.
+ */
+export interface GuardedConnection extends Connection {
+  /** A frame begun but not finished within this is the other end stalling: its connection is closed. */
+  readonly frameDeadlineMs?: number
+  /** Told once, with a snake_case reason, when the peer closes this connection for what came over it. */
+  rejected? (reason: string): void
+}
 
 export class RpcPeer {
   private readonly pending = new Map<number, PendingCall>()
@@ -69,9 +84,10 @@ export class RpcPeer {
   private nextId = 1
   private badFrames = 0
   private closed = false
+  private frameTimer: ReturnType<typeof setTimeout> | null = null
   private readonly closeListeners: Array<() => void> = []
 
-  constructor (private readonly conn: Connection, private readonly opts: RpcPeerOptions = {}) {
+  constructor (private readonly conn: GuardedConnection, private readonly opts: RpcPeerOptions = {}) {
     this.decoder = new FrameDecoder(opts.maxFrameBytes ?? MAX_FRAME_BYTES)
     this.handlers = opts.handlers ?? new Map()
     this.timeoutMs = opts.timeoutMs ?? RPC_TIMEOUT_MS
@@ -134,9 +150,17 @@ export class RpcPeer {
     this.shutdown()
   }
 
+  /** Closes the connection for what the other end sent, and says why to whoever counts such things. */
+  private reject (reason: string): void {
+    if (this.closed) return
+    this.conn.rejected?.(reason)
+    this.close()
+  }
+
   private shutdown (): void {
     if (this.closed) return
     this.closed = true
+    if (this.frameTimer !== null) clearTimeout(this.frameTimer)
     for (const [id, call] of this.pending) {
       this.settle(id)
       call.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} closed before ${call.codec.name} replied`))
@@ -158,6 +182,17 @@ export class RpcPeer {
   }
 
   private receive (data: Uint8Array): void {
+    if (this.closed) return
+    try {
+      this.receiveFrames(data)
+    } catch (err) {
+      // A fault of ours on bytes from outside (a handler that throws where it should not) costs this connection only.
+      this.protocolError(new SeError('INTERNAL', `while reading from ${this.conn.label}: ${(err as Error).message}`))
+      this.reject('internal_error')
+    }
+  }
+
+  private receiveFrames (data: Uint8Array): void {
     let payloads: Uint8Array[]
     try {
       // avsc decodes only Buffers; a transport may hand over plain Uint8Arrays.
@@ -167,10 +202,12 @@ export class RpcPeer {
       const error = toSeError(err)
       this.protocolError(error)
       this.sendError(0, '', error)
-      this.close()
+      this.reject(error.code === 'FRAME_TOO_LARGE' ? 'frame_too_large' : 'bad_frame')
       return
     }
+    this.watchFrameDeadline()
     for (const payload of payloads) {
+      if (this.closed) return
       let frame: Frame
       try {
         frame = FRAME.fromBuffer(payload)
@@ -178,12 +215,29 @@ export class RpcPeer {
         const error = new SeError('BAD_FRAME', `a ${payload.byteLength}-byte frame from ${this.conn.label} is not a protocol frame: ${(err as Error).message}`)
         this.protocolError(error)
         // A peer that keeps sending garbage is dropped rather than answered forever.
-        if (++this.badFrames > MAX_BAD_FRAMES) { this.close(); return }
+        if (++this.badFrames > MAX_BAD_FRAMES) { this.reject('bad_frame'); return }
         this.sendError(0, '', error)
         continue
       }
       this.dispatch(frame)
     }
+  }
+
+  /** A frame once begun must be finished within the connection's deadline; a peer cannot hold half a frame open. */
+  private watchFrameDeadline (): void {
+    const deadline = this.conn.frameDeadlineMs ?? this.opts.frameDeadlineMs
+    if (deadline === undefined || deadline <= 0) return
+    if (!this.decoder.partial) {
+      if (this.frameTimer !== null) clearTimeout(this.frameTimer)
+      this.frameTimer = null
+      return
+    }
+    if (this.frameTimer !== null) return
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = null
+      this.protocolError(new SeError('TIMEOUT', `${this.conn.label} began a frame and did not finish it within ${deadline} ms`))
+      this.reject('frame_timeout')
+    }, deadline)
   }
 
   private protocolError (err: SeError): void {
@@ -192,7 +246,10 @@ export class RpcPeer {
 
   private dispatch (frame: Frame): void {
     switch (frame.kind) {
-      case 'CALL': void this.serve(frame); return
+      case 'CALL':
+        // serve answers every failure it expects; anything else is logged, never left to end the process.
+        this.serve(frame).catch((err: unknown) => this.protocolError(new SeError('INTERNAL', `serving ${frame.message} for ${this.conn.label} failed: ${(err as Error).message}`)))
+        return
       case 'CANCEL': {
         const listeners = this.serving.get(frame.id)
         this.serving.delete(frame.id)

@@ -1,11 +1,13 @@
 // The avsc IPC server for the node's public protocol: checks the caller, then
 // dispatches each message to the NodeApi method of the same name. Channels
 // (HTTP exchanges, TCP sockets) are attached to it by the transports.
+import '../../../core/protocol/avsc-guard.js'
 import avro from 'avsc'
 import { PUBLIC_MESSAGES, nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
 import type { AccessTokens } from '../../../core/access/tokens.js'
 import type { NodeApi } from '../../../core/protocol/types.js'
 import type { Logger } from '../../../core/ports.js'
+import { MAX_CACHED_PROTOCOLS } from '../../../core/access/listener-limits.js'
 import { authorize, type CallRules } from './call-policy.js'
 import { errorValue, unauthenticated } from './error-value.js'
 
@@ -32,6 +34,7 @@ export const SERVICE = avro.Service.forProtocol(nodeProtocolAvpr() as never)
  */
 export function nodeServer (opts: NodeServerOptions, transport: string, userOfChannel: (channel: Channel) => string | null): AvscServer {
   const server = SERVICE.createServer({ silent: true } as never) as AvscServer
+  boundProtocolCache(server)
   const rules: CallRules = { allowedCommands: opts.allowedCommands, sessionOwner: sessionOwnerOf(opts) }
   server.use(function (this: CallContext, wreq: { headers: Record<string, Buffer> }, wres: { error?: unknown }, next: () => void) {
     const header = wreq.headers.authorization
@@ -51,6 +54,24 @@ export function nodeServer (opts: NodeServerOptions, transport: string, userOfCh
     })
   }
   return server
+}
+
+/**
+ * avsc keeps a resolver for every client protocol a handshake brings, for ever,
+ * and anyone may send a handshake: past MAX_CACHED_PROTOCOLS the cache starts
+ * again with the node's own protocol (a client whose hash is no longer known
+ * is asked for its protocol and sends it, as the specification has it).
+ */
+function boundProtocolCache (server: AvscServer): void {
+  const own = String(SERVICE.hash)
+  server.on('channel', (channel: { on (event: 'handshake', listener: () => void): void }) => {
+    channel.on('handshake', () => {
+      const cache = server._cache as Record<string, unknown>
+      const keys = Object.keys(cache)
+      if (keys.length <= MAX_CACHED_PROTOCOLS) return
+      for (const key of keys) if (key !== own) delete cache[key]
+    })
+  })
 }
 
 function sessionOwnerOf (opts: NodeServerOptions): CallRules['sessionOwner'] {
