@@ -1,6 +1,6 @@
 // `se bootstrap`: a DHT bootstrap node in the foreground until SIGTERM or SIGINT.
 import { startBootstrap } from '../swarm.js'
-import type { CliIO } from './program.js'
+import type { CliIO } from './context.js'
 
 export async function runBootstrap (host: string, port: number, io: CliIO): Promise<void> {
   const boot = await startBootstrap(host, port)

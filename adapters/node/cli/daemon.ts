@@ -1,7 +1,7 @@
 // `se node start`: a node in the foreground until SIGTERM, SIGINT or SIGHUP.
 import { shortId } from '../../../core/node/identity.js'
 import { startLocalNode, type LocalNodeOptions } from '../local-node.js'
-import type { CliIO } from './program.js'
+import type { CliIO } from './context.js'
 
 export async function runDaemon (opts: LocalNodeOptions, io: CliIO): Promise<void> {
   const local = await startLocalNode(opts)

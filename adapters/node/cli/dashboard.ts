@@ -18,7 +18,7 @@ import { CLI_ENTRY, PACKAGE_ROOT } from '../config.js'
 import { startLocalNode } from '../local-node.js'
 import { meshConfigFrom } from '../mesh-config.js'
 import { startBootstrap } from '../swarm.js'
-import type { CliIO } from './program.js'
+import type { CliIO } from './context.js'
 
 export interface DashboardOptions {
   demo: boolean

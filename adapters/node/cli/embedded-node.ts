@@ -4,7 +4,7 @@
 // stops gracefully on SIGTERM and SIGINT, as PID 1 in a container must, and on
 // SIGHUP, when the terminal it ran in goes away.
 import { startLocalNode, type LocalNode } from '../local-node.js'
-import type { CliIO } from './program.js'
+import type { CliIO } from './context.js'
 
 export interface EmbeddedNode {
   node: LocalNode

@@ -7,7 +7,7 @@ import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import type { NodeApi, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../../../core/protocol/types.js'
 import { parseWorkflow } from '../../../core/workflow/validate.js'
 import { connectNode } from '../client.js'
-import type { CliIO } from './program.js'
+import type { CliIO } from './context.js'
 import { renderEvent, renderStatus, shortNode } from './render.js'
 
 export interface ExecuteOptions { inputs: string[], wait: boolean, block: boolean, json: boolean }

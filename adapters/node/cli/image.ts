@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
-import { json, type CliIO, type CliState } from './program.js'
+import { json, type CliIO, type CliState } from './context.js'
 
 export const IMAGE_NAME = 'localhost/se-node'
 

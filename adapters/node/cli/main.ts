@@ -1,32 +1,6 @@
-// Runs one `se` invocation and returns its exit code.
-import { CommanderError } from 'commander'
-import { EXIT_CODES, SeError, exitCodeFor, toSeError } from '../../../core/errors.js'
-import { createProgram, type CliIO, type CliState } from './program.js'
-import { errorJson, renderError } from './render.js'
-
-export const stdio: CliIO = {
-  out: text => { process.stdout.write(text + '\n') },
-  err: text => { process.stderr.write(text + '\n') },
-  isTTY: process.stderr.isTTY === true
-}
-
-export async function runCommand (argv: string[], io: CliIO): Promise<{ code: number, state: CliState }> {
-  const state: CliState = { exitCode: EXIT_CODES.OK }
-  const program = createProgram(io, state)
-  try {
-    await program.parseAsync(argv, { from: 'user' })
-    return { code: state.exitCode, state }
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here too, successfully.
-      return { code: err.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE, state }
-    }
-    const error = toSeError(err)
-    if (argv.includes('--json')) io.out(JSON.stringify(errorJson(error), null, 2))
-    else io.err(renderError(error))
-    return { code: err instanceof SeError ? exitCodeFor(error.code) : EXIT_CODES.FAILED, state }
-  }
-}
+// The `se` process: one invocation, then the shell's loop when `se shell` asked for it.
+import { stdio } from './context.js'
+import { runCommand } from './run-command.js'
 
 export async function main (argv: string[]): Promise<number> {
   if (argv.length === 0) argv = ['--help']

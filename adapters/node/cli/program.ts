@@ -1,13 +1,11 @@
 // Every `se` command, built once per invocation (and once per line in `se shell`).
 import { Command } from 'commander'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
 import { formatAuditLine } from '../../../core/audit/format.js'
 import { summariseAudit } from '../../../core/audit/summary.js'
 import type { NodeApi } from '../../../core/protocol/types.js'
-import { catalogueDirs, defaultDataDir } from '../config.js'
+import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
 import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
@@ -18,43 +16,7 @@ import { addWorkloadCommands } from './workloads.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
 import { addProtocolCommands } from './protocol.js'
-
-export interface CliIO {
-  out (text: string): void
-  err (text: string): void
-  isTTY: boolean
-}
-
-export interface CliState {
-  exitCode: number
-  /** Set by `se shell` to run its loop after parsing. */
-  shell?: { dataDir: string }
-  /** Set by `se node start`: resolves when the node has shut down. */
-  daemon?: Promise<void>
-}
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
-
-function dataDirOf (cmd: Command): string {
-  const opts = cmd.optsWithGlobals<{ dataDir?: string }>()
-  return opts.dataDir === undefined ? defaultDataDir() : path.resolve(opts.dataDir)
-}
-
-/** Says on stderr that a call waits for a node that is starting (stdout stays the command's). */
-export const sayWaiting = (message: string): void => { process.stderr.write(`${message}\n`) }
-
-export async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Promise<T> {
-  const conn = await connectNode(dataDirOf(cmd), { onWait: sayWaiting })
-  try {
-    return await fn(conn.api)
-  } finally {
-    conn.close()
-  }
-}
-
-export function json (io: CliIO, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2))
-}
+import { collect, dataDirOf, json, readText, sayWaiting, withNode, type CliIO, type CliState } from './context.js'
 
 export function createProgram (io: CliIO, state: CliState): Command {
   const program = new Command('se')
@@ -351,14 +313,6 @@ async function openAudit (cmd: Command): Promise<AuditAccess> {
       getDistributedAuditSummary: async id => summariseAudit(await log.read(id === null ? {} : { workflowId: id }), id),
       close: () => {}
     }
-  }
-}
-
-export async function readText (file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    throw SeError.badInput(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
   }
 }
 

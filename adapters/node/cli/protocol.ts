@@ -1,7 +1,7 @@
 // `se protocol`: the node's public protocol, for people and for code generators.
 import type { Command } from 'commander'
 import { AVPR_ERROR, nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
-import type { CliIO, CliState } from './program.js'
+import type { CliIO, CliState } from './context.js'
 import { table } from './render.js'
 
 export function addProtocolCommands (program: Command, io: CliIO, _state: CliState): void {

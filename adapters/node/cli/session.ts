@@ -5,7 +5,7 @@ import readline from 'node:readline'
 import type { Command } from 'commander'
 import type { NodeApi, SessionInfo, SessionOutput } from '../../../core/protocol/types.js'
 import { EXIT_CODES } from '../../../core/errors.js'
-import { json, withNode, type CliIO, type CliState } from './program.js'
+import { json, withNode, type CliIO, type CliState } from './context.js'
 import { table, seconds } from './render.js'
 
 /** Who the sessions belong to: SE_USER (for acting as another user in scripts and tests), else the login name. */

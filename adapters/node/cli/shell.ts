@@ -9,7 +9,8 @@ import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
 import { SeError } from '../../../core/errors.js'
 import { NodeFileSystem } from '../fs.js'
-import { runCommand, stdio } from './main.js'
+import { stdio } from './context.js'
+import { runCommand } from './run-command.js'
 
 const COMMANDS = ['execute', 'status', 'approve', 'reject', 'cancel', 'audit', 'capabilities', 'catalogue', 'validate', 'help', 'exit']
 const HISTORY_LIMIT = 1000

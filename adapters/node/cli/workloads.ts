@@ -5,10 +5,9 @@ import { SeError } from '../../../core/errors.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { DEFAULT_LOG_TAIL } from '../../../core/workload/manager.js'
 import type { ContainerStats, WorkloadStatus } from '../../../core/protocol/types.js'
-import { json, readText, withNode, type CliIO, type CliState } from './program.js'
+import { collect, json, readText, withNode, type CliIO, type CliState } from './context.js'
 import { age, table } from './render.js'
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
 
 export function addWorkloadCommands (program: Command, io: CliIO, state: CliState): void {
   program.command('deploy')

@@ -1,0 +1,63 @@
+// What every `se` subcommand shares: where it writes, what it reports back, how it
+// reaches its node, and the small parsing helpers of its flags. It sits below
+// program.ts and the subcommand files, which all import it and never each other.
+import type { Command } from 'commander'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { SeError } from '../../../core/errors.js'
+import type { NodeApi } from '../../../core/protocol/types.js'
+import { defaultDataDir } from '../config.js'
+import { connectNode } from '../client.js'
+
+export interface CliIO {
+  out (text: string): void
+  err (text: string): void
+  isTTY: boolean
+}
+
+export interface CliState {
+  exitCode: number
+  /** Set by `se shell` to run its loop after parsing. */
+  shell?: { dataDir: string }
+  /** Set by `se node start`: resolves when the node has shut down. */
+  daemon?: Promise<void>
+}
+
+/** The process's own terminal. */
+export const stdio: CliIO = {
+  out: text => { process.stdout.write(text + '\n') },
+  err: text => { process.stderr.write(text + '\n') },
+  isTTY: process.stderr.isTTY === true
+}
+
+/** For repeatable flags: each use adds a value. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+export function dataDirOf (cmd: Command): string {
+  const opts = cmd.optsWithGlobals<{ dataDir?: string }>()
+  return opts.dataDir === undefined ? defaultDataDir() : path.resolve(opts.dataDir)
+}
+
+/** Says on stderr that a call waits for a node that is starting (stdout stays the command's). */
+export const sayWaiting = (message: string): void => { process.stderr.write(`${message}\n`) }
+
+export async function withNode<T> (cmd: Command, fn: (api: NodeApi) => Promise<T>): Promise<T> {
+  const conn = await connectNode(dataDirOf(cmd), { onWait: sayWaiting })
+  try {
+    return await fn(conn.api)
+  } finally {
+    conn.close()
+  }
+}
+
+export function json (io: CliIO, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2))
+}
+
+export async function readText (file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw SeError.badInput(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
+}
