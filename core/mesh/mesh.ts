@@ -238,6 +238,11 @@ export class Mesh {
       this.opts.host.membersChanged(m)
     })
     this.seen(m)
+    // The peer's first calls (its capabilities) may have come with its hello and been
+    // handled while the RpcPeer was being built, when this member had no connection
+    // or the old one: that change went unseen, or sent work (the outbox) down a
+    // connection about to close. Told again now that the new one is in place.
+    if (m.usable) this.opts.host.membersChanged(m)
     try {
       await m.api.registerCapabilities(await this.opts.host.capabilities())
       await this.beat(m)

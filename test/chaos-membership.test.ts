@@ -1,0 +1,99 @@
+// Regressions the chaos suite found in mesh membership, reproduced without a
+// network: a peer whose first calls arrive together with its hello (a node that
+// just restarted, on a loaded machine) must still be announced as usable, or
+// what waits on it (its undelivered audit entries) waits for good.
+import assert from 'node:assert/strict'
+import b4a from 'b4a'
+import { test } from 'node:test'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
+import { toHex } from '../core/audit/entry.js'
+import { helloProof, meshKeys } from '../core/mesh/keys.js'
+import { DEFAULT_TIMING, Mesh, type MeshHost } from '../core/mesh/mesh.js'
+import { MESH_PROTOCOL_VERSION } from '../core/mesh/handshake.js'
+import type { MeshTransport, PeerLink } from '../core/ports.js'
+import { namedType } from '../core/protocol/codec.js'
+import type { NodeCapabilities, NodeSample } from '../core/protocol/types.js'
+import { encodeFrame } from '../core/rpc/framing.js'
+import { RpcPeer } from '../core/rpc/peer.js'
+import { connectionPair } from './helpers/memory-connection.js'
+import { eventually } from './helpers/tmp.js'
+
+const crypto = new SodiumCrypto()
+const quiet = { info () {}, warn () {}, error () {} }
+const clock = { now: () => Date.now() }
+const keys = meshKeys(crypto, 'team', 'secret')
+
+const caps = (nodeId: string, name: string): NodeCapabilities => ({
+  nodeId, name, runtime: 'node', version: '0', platform: 'linux', arch: 'x64', engines: ['process'], tools: [], credentials: [], tags: [], cpus: 1, memoryTotalMb: 1, memoryFreeMb: 1, loadAverage: 0
+})
+const sample = (nodeId: string): NodeSample => ({ nodeId, loadAverage: 0, cpus: 1, memoryUsedMb: 0, memoryTotalMb: 1, workflowsRunning: 0, workloadsRunning: 0, sentAt: Date.now() })
+
+/** A transport that hands the mesh whatever links the test makes. */
+function fakeTransport (publicKey: Uint8Array): MeshTransport & { connect (link: PeerLink): void } {
+  let listener: ((link: PeerLink) => void) | null = null
+  return {
+    publicKey,
+    onConnection (l) { listener = l },
+    connect (link) { listener?.(link) },
+    async join () {},
+    async refresh () {},
+    joinPeer () {},
+    async announce () {},
+    async unannounce () {},
+    async lookup () { return [] },
+    async destroy () {}
+  }
+}
+
+test('a peer whose capabilities arrive with its hello is announced usable once its connection is in place', async t => {
+  const a = crypto.generateKeyPair()
+  const b = crypto.generateKeyPair()
+  const aId = toHex(a.publicKey)
+  const bId = toHex(b.publicKey)
+  const transport = fakeTransport(a.publicKey)
+  const changes: boolean[] = []
+  const host: MeshHost = {
+    capabilities: async () => caps(aId, 'a'),
+    sample: () => sample(aId),
+    audit: () => {},
+    findNodesForWorkflow: async () => [],
+    runStep: async () => { throw new Error('not here') },
+    cancelStep: async () => false,
+    acceptAuditEntry: async () => true,
+    listWorkflows: async () => [],
+    resumeWorkflow: async () => { throw new Error('not here') },
+    membersChanged: member => { changes.push(member.usable) },
+    tick: () => {}
+  }
+  const mesh = new Mesh({ transport, keys, crypto, clock, log: quiet, nodeId: aId, name: 'a', allow: null, peers: [], timing: DEFAULT_TIMING, host })
+  await mesh.start()
+  t.after(() => mesh.stop())
+
+  const [atA, atB] = connectionPair({ labels: ['a', 'b'] })
+  const handshakeHash = crypto.randomBytes(64)
+  const hello = namedType('MeshHello').toBuffer({ version: MESH_PROTOCOL_VERSION, nodeId: bId, name: 'b', proof: b4a.from(helloProof(crypto, keys, handshakeHash, b.publicKey)) })
+  // B's side: its hello and its first RPC frame go out in one write, and a's hello is not for its RpcPeer.
+  let helloSent = false
+  let helloSeen = false
+  const bRpc = new RpcPeer({
+    label: 'b',
+    write: data => {
+      atB.write(helloSent ? data : b4a.concat([encodeFrame(hello), data]))
+      helloSent = true
+    },
+    onData: l => atB.onData(d => { if (helloSeen) l(d); else helloSeen = true }),
+    onClose: l => atB.onClose(l),
+    close: () => atB.close()
+  }, {
+    handlers: new Map([
+      ['registerCapabilities', async () => true],
+      ['heartbeat', async () => sample(bId)]
+    ])
+  })
+  t.after(() => bRpc.close())
+  transport.connect({ ...atA, label: 'b', remotePublicKey: b.publicKey, handshakeHash, write: d => atA.write(d), onData: l => atA.onData(l), onClose: l => atA.onClose(l), close: () => atA.close() })
+  void bRpc.call('registerCapabilities', { capabilities: caps(bId, 'b') }).catch(() => {})
+
+  await eventually('b to be usable at a', () => mesh.member(bId)?.usable === true)
+  await eventually('a to be told b is usable', () => changes.includes(true), 2000)
+})
