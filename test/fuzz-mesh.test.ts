@@ -10,44 +10,47 @@ import dgram from 'node:dgram'
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import DHT from 'hyperdht'
 import b4a from 'b4a'
-import { waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
 import { Responsiveness, Rng, TOKEN, finalChecks, fuzzRounds, fuzzSeed, inParallel, int32be, mutate, openFds, rejections, sleep, type FuzzNode } from './helpers/fuzz.js'
 import { namedType } from '../core/protocol/codec.js'
 import { encodeFrame } from '../core/rpc/framing.js'
+import { REJECTIONS } from '../core/metrics/rejections.js'
+import { createSwarmTransport } from '../adapters/shared/hyperswarm-transport.js'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 
 /** The node's handshake deadline (DEFAULT_TIMING.handshakeMs): half a hello is dropped after it. */
 const HANDSHAKE_MS = 1500
 const HELLO = namedType('MeshHello')
 
-interface StrangerOutcome { opened: boolean, closedByNode: boolean, ms: number, received: Buffer }
+/** `opened`: the node took the connection (its hello arrived). */
+interface StrangerOutcome { opened: boolean, closedByNode: boolean, ms: number, received: Buffer, key: string }
 type Step = Buffer | number | ((received: Buffer) => Buffer)
 
-/** A stranger with a key of its own connects to `key` and plays `steps`; then waits up to `waitMs` for the node to hang up. */
+/** A stranger with a key of its own connects to `key`, waits for the node's hello, plays `steps`; then waits up to `waitMs` for the node to hang up. */
 async function stranger (dht: any, key: Buffer, steps: Step[], waitMs: number): Promise<StrangerOutcome> {
   const began = Date.now()
-  const socket = dht.connect(key, { keyPair: DHT.keyPair() })
+  const keyPair = DHT.keyPair()
+  const socket = dht.connect(key, { keyPair })
   const chunks: Buffer[] = []
   let closed = false
   let byUs = false
   socket.on('error', () => {})
   socket.on('data', (d: Buffer) => chunks.push(d))
   const done = new Promise<void>(resolve => socket.once('close', () => { closed = true; resolve() }))
-  const opened = await Promise.race([new Promise<boolean>(resolve => socket.once('open', () => resolve(true))), done.then(() => false), sleep(5000).then(() => false)])
+  // The node's hello is the sign that the node holds the connection (a Noise stream can open on our side only, under load).
+  const opened = await Promise.race([new Promise<boolean>(resolve => socket.once('data', () => resolve(true))), done.then(() => false), sleep(5000).then(() => false)])
   if (opened) {
     for (const step of steps) {
       if (closed) break
       if (typeof step === 'number') await sleep(step)
-      else if (typeof step === 'function') {
-        await waitFor('the node\'s hello', async () => closed || chunks.length > 0, 2000).catch(() => null)
-        socket.write(step(Buffer.concat(chunks)))
-      } else socket.write(step)
+      else if (typeof step === 'function') socket.write(step(Buffer.concat(chunks)))
+      else socket.write(step)
     }
     await Promise.race([done, sleep(waitMs)])
   }
   if (!closed) { byUs = true; socket.destroy() }
   await Promise.race([done, sleep(1000)])
-  return { opened, closedByNode: opened && !byUs, ms: Date.now() - began, received: Buffer.concat(chunks) }
+  return { opened, closedByNode: opened && !byUs, ms: Date.now() - began, received: Buffer.concat(chunks), key: b4a.toString(keyPair.publicKey, 'hex') }
 }
 
 /** A hello as a member would send it, but with the stranger's guesses for its fields. */
@@ -94,7 +97,7 @@ test('a mesh node survives strangers sending garbage and forged hellos, and garb
       case 'future-version': return { steps: [hello(rng, { version: 2 + rng.int(1000) })], waitMs: wait }
       case 'hello-then-garbage': return { steps: [Buffer.concat([hello(rng), rng.bytes(1 + rng.int(500)), int32be(0x7fffffff)])], waitMs: wait }
       // The node's own hello, as it came: mutated and sent back.
-      case 'mutated-real-hello': return { steps: [(received: Buffer) => mutate(rng, received.length > 0 ? received : hello(rng))], waitMs: wait }
+      case 'mutated-real-hello': return { steps: [(received: Buffer) => mutate(rng, received)], waitMs: wait }
       case 'half-hello': { const h = hello(rng); return { steps: [h.subarray(0, 1 + rng.int(h.length - 1))], waitMs: wait } }
       default: return { steps: [], waitMs: wait }
     }
@@ -109,7 +112,7 @@ test('a mesh node survives strangers sending garbage and forged hellos, and garb
       const out = await stranger(dht, key, p.steps, p.waitMs)
       if (!out.opened) return
       opened++
-      assert.ok(out.closedByNode, `the node hangs up on a stranger (${kind})`)
+      assert.ok(out.closedByNode, `the node hangs up on stranger ${out.key.slice(0, 12)} (${kind}, still open after ${out.ms} ms):\n${target.proc.stderr().split('\n').filter(l => l.includes(out.key.slice(0, 12))).join('\n')}`)
       assert.ok(out.ms < p.waitMs + 5000, `and soon (${kind}: ${out.ms} ms)`)
     })
     await probe.check(`strangers ${b + 1}-${Math.min(b + 20, inputs.length)}`)
@@ -137,5 +140,26 @@ test('a mesh node survives strangers sending garbage and forged hellos, and garb
   t.diagnostic(`se_rejected_connections_total: ${JSON.stringify(Object.fromEntries(rejected))}`)
   for (const reason of ['bad_handshake', 'frame_too_large', 'handshake_timeout']) assert.ok((rejected.get(`mesh/${reason}`) ?? 0) > 0, `mesh/${reason} is counted`)
   counts.strangers = total
+  counts.strangersTheNodeTook = opened
   await finalChecks(t, n, fdsBefore, probe, counts)
+})
+
+test('the mesh transport takes so many connections and closes the rest on arrival', async t => {
+  const bootstrap = await localBootstrap(t)
+  const [host, port] = bootstrap.split(':')
+  const keyPair = new SodiumCrypto().generateKeyPair()
+  const transport = await createSwarmTransport(keyPair, [{ host: host as string, port: Number(port) }], { maxConnections: 3 })
+  t.after(() => transport.destroy())
+  let accepted = 0
+  // Connections the transport hands over are greeted, then stay open, as a slow handshake would hold them.
+  transport.onConnection(link => { accepted++; link.write(Buffer.from('hello')) })
+  await transport.join(b4a.alloc(32, 7))
+  const dht = new DHT({ bootstrap: [{ host: host as string, port: Number(port) }], host: '127.0.0.1' } as any)
+  t.after(() => dht.destroy())
+  const before = REJECTIONS.samples().find(s => s.labels.port === 'mesh' && s.labels.reason === 'too_many_connections')?.value ?? 0
+  const outcomes = await Promise.all(Array.from({ length: 6 }, async () => await stranger(dht, b4a.from(keyPair.publicKey) as Buffer, [Buffer.from('hello?')], 1500)))
+  assert.equal(accepted, 3, 'three connections are handed to the mesh')
+  assert.equal(outcomes.filter(o => o.opened).length, 3, 'and only they are served')
+  const refused = (REJECTIONS.samples().find(s => s.labels.port === 'mesh' && s.labels.reason === 'too_many_connections')?.value ?? 0) - before
+  assert.ok(refused >= 2, `${refused} connections past the cap were refused and counted`)
 })

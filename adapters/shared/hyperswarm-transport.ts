@@ -1,13 +1,18 @@
 // Hyperswarm behind the core's MeshTransport, for Node and Bare alike (only
 // b4a, hyperdht and hyperswarm, which ship for both). Each node's swarm uses the
 // node's own ed25519 key pair, so a peer's Noise-authenticated key is its node id.
+// Anyone who knows that key may connect, so connections are capped like every
+// other port's (Hyperswarm caps only the ones it opens itself).
 import b4a from 'b4a'
 import DHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
 import type { KeyPair, MeshTransport, PeerLink } from '../../core/ports.js'
 import { isLoopback, type BootstrapAddress } from '../../core/mesh/bootstrap-address.js'
+import { DEFAULT_LISTENER_LIMITS } from '../../core/access/listener-limits.js'
+import { REJECTIONS } from '../../core/metrics/rejections.js'
 
-export async function createSwarmTransport (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null): Promise<MeshTransport> {
+export async function createSwarmTransport (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null, opts: { maxConnections?: number } = {}): Promise<MeshTransport> {
+  const { maxConnections = DEFAULT_LISTENER_LIMITS.maxConnections } = opts
   // On a loopback-only mesh the DHT node binds to loopback too, or it would announce addresses nobody can reach.
   const local = bootstrap !== null && bootstrap.every(b => isLoopback(b.host))
   const dhtOpts: Record<string, unknown> = {}
@@ -23,8 +28,16 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
   return {
     publicKey: keyPair.publicKey,
     onConnection (listener) {
+      let open = 0
       swarm.on('connection', (socket: any) => {
         socket.on('error', () => {})
+        if (open >= maxConnections) {
+          REJECTIONS.reject('mesh', 'too_many_connections')
+          socket.destroy()
+          return
+        }
+        open++
+        socket.once('close', () => { open-- })
         const link: PeerLink = {
           label: hex(socket.remotePublicKey).slice(0, 8),
           remotePublicKey: socket.remotePublicKey,
