@@ -19,6 +19,7 @@ import type { Runtime } from '../core/ports.js'
 import { bareRuntime } from '../adapters/bare/runtime.js'
 import { listenLocal } from '../adapters/bare/local-socket.js'
 import { createSwarmTransport } from '../adapters/shared/hyperswarm-transport.js'
+import { listenerLimitsFrom } from '../core/access/listener-limits.js'
 import { reportLoadedModules } from './modules.js'
 
 const cli = command('se-bare',
@@ -83,7 +84,8 @@ async function main (argv: string[]): Promise<number> {
   const runtime = bareRuntime(process.version, log)
   // The last net, as on Node (adapters/node/local-node.ts): logged as a bug, the node goes on.
   process.on('unhandledRejection', (err: unknown) => log.error(`BUG: unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
-  const mesh = meshConfigFrom(meshFlags, { env: lookup, transport: createSwarmTransport, readText: file => String(fs.readFileSync(file, 'utf8')), warn: m => log.warn(m) })
+  const maxConnections = listenerLimitsFrom(lookup).maxConnections
+  const mesh = meshConfigFrom(meshFlags, { env: lookup, transport: async (keyPair, bootstrap) => await createSwarmTransport(keyPair, bootstrap, { maxConnections }), readText: file => String(fs.readFileSync(file, 'utf8')), warn: m => log.warn(m) })
   const config = nodeConfigFrom({
     dataDir,
     ...(f.name === undefined ? {} : { name: String(f.name) }),

@@ -118,6 +118,10 @@ export interface Connection {
   onData (listener: (data: Uint8Array) => void): void
   onClose (listener: (err?: Error) => void): void
   close (): void
+  /** A frame begun but not finished within this is the other end stalling: its connection is closed. */
+  readonly frameDeadlineMs?: number
+  /** Told once, with a snake_case reason, when this side closes the connection for what came over it. */
+  rejected? (reason: string): void
 }
 
 /** An encrypted connection to another mesh node, whose key the transport has authenticated. */

@@ -7,12 +7,11 @@ import fs from 'bare-fs'
 import Pipe from 'bare-pipe'
 import type { Connection } from '../../core/ports.js'
 import type { LocalListener } from '../../core/node/local-endpoint.js'
-import type { GuardedConnection } from '../../core/rpc/peer.js'
 import { SeError } from '../../core/errors.js'
 import { listenerLimitsFrom, type ListenerLimits } from '../../core/access/listener-limits.js'
 import { REJECTIONS, type RejectionTally } from '../../core/metrics/rejections.js'
 
-function pipeConnection (pipe: InstanceType<typeof Pipe>, label: string, frameDeadlineMs: number, rejected: (reason: string) => void): GuardedConnection {
+function pipeConnection (pipe: InstanceType<typeof Pipe>, label: string, frameDeadlineMs: number, rejected: (reason: string) => void): Connection {
   // Errors surface as 'close'; without a listener a reset client would crash the node.
   pipe.on('error', () => {})
   return {

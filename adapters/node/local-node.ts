@@ -58,7 +58,7 @@ export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode
   const socket = socketPath(opts.dataDir)
   await runtime.fs.mkdirp(opts.dataDir)
   let fronts: FrontEnds | null = null
-  const served = await serveNode(node, runtime, async onConnection => await listenUnix(socket, onConnection), {
+  const served = await serveNode(node, runtime, async onConnection => await listenUnix(socket, onConnection, { log: runtime.log }), {
     observe: (metrics as NodeMetrics).rpcObserver('unix'),
     // Opened while the node recovers, so /health/ready can say it is not ready yet.
     beforeStart: async () => {

@@ -5,7 +5,6 @@
 import net from 'node:net'
 import fs from 'node:fs/promises'
 import type { Connection } from '../../core/ports.js'
-import type { GuardedConnection } from '../../core/rpc/peer.js'
 import { SeError } from '../../core/errors.js'
 import { listenerLimitsFrom, type ListenerLimits } from '../../core/access/listener-limits.js'
 import { REJECTIONS, type RejectionTally } from '../../core/metrics/rejections.js'
@@ -14,7 +13,7 @@ import { REJECTIONS, type RejectionTally } from '../../core/metrics/rejections.j
 const CLOSE_FLUSH_MS = 200
 
 /** `guard` is set for the node's side of a connection: the frame deadline, and where refusals are counted. */
-export function socketConnection (socket: net.Socket, label: string, guard: { frameDeadlineMs: number, rejected (reason: string): void } | null = null): GuardedConnection {
+export function socketConnection (socket: net.Socket, label: string, guard: { frameDeadlineMs: number, rejected (reason: string): void } | null = null): Connection {
   // Errors surface as 'close'; without a listener a reset peer would crash the node.
   socket.on('error', () => {})
   return {

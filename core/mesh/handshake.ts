@@ -5,11 +5,10 @@
 // se_rejected_connections_total, as do the RPC layer's refusals afterwards.
 import b4a from 'b4a'
 import { SeError } from '../errors.js'
-import type { Crypto, PeerLink } from '../ports.js'
+import type { Connection, Crypto, PeerLink } from '../ports.js'
 import { namedType } from '../protocol/codec.js'
 import type { MeshHello } from '../protocol/types.js'
 import { encodeFrame } from '../rpc/framing.js'
-import type { GuardedConnection } from '../rpc/peer.js'
 import { REJECTIONS } from '../metrics/rejections.js'
 import { toHex } from '../audit/entry.js'
 import { helloProof, sameBytes, type MeshKeys } from './keys.js'
@@ -22,7 +21,7 @@ const MAX_HELLO_BYTES = 1024
 export interface Authenticated {
   hello: MeshHello
   /** The rest of the stream, starting right after the hello. */
-  connection: GuardedConnection
+  connection: Connection
 }
 
 export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: MeshKeys, publicKey: Uint8Array, name: string, timeoutMs: number }): Promise<Authenticated> {
@@ -82,7 +81,7 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
       clearTimeout(timer)
       // Bytes that arrived with the hello are the start of the RPC stream.
       if (rest.byteLength > 0) early.push(rest)
-      const connection: GuardedConnection = {
+      const connection: Connection = {
         label: `${hello.name} (${remoteId.slice(0, 8)})`,
         write: d => link.write(d),
         onData: listener => {

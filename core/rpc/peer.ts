@@ -68,12 +68,6 @@ export type CallObserver = (message: string, seconds: number, outcome: 'ok' | 'e
  * mesh link): how long a begun frame may take, and where a connection closed for
  * what the other end sent is counted.
  */
-export interface GuardedConnection extends Connection {
-  /** A frame begun but not finished within this is the other end stalling: its connection is closed. */
-  readonly frameDeadlineMs?: number
-  /** Told once, with a snake_case reason, when the peer closes this connection for what came over it. */
-  rejected? (reason: string): void
-}
 
 export class RpcPeer {
   private readonly pending = new Map<number, PendingCall>()
@@ -87,7 +81,7 @@ export class RpcPeer {
   private frameTimer: ReturnType<typeof setTimeout> | null = null
   private readonly closeListeners: Array<() => void> = []
 
-  constructor (private readonly conn: GuardedConnection, private readonly opts: RpcPeerOptions = {}) {
+  constructor (private readonly conn: Connection, private readonly opts: RpcPeerOptions = {}) {
     this.decoder = new FrameDecoder(opts.maxFrameBytes ?? MAX_FRAME_BYTES)
     this.handlers = opts.handlers ?? new Map()
     this.timeoutMs = opts.timeoutMs ?? RPC_TIMEOUT_MS
