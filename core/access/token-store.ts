@@ -4,7 +4,7 @@ import b4a from 'b4a'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { Crypto, FileSystem } from '../ports.js'
-import { toHex } from '../audit/entry.js'
+import { toHex } from '../hex.js'
 import { AccessTokens } from './tokens.js'
 
 export const GENERATED_TOKEN_FILE = 'http-tokens'

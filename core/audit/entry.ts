@@ -4,6 +4,7 @@ import b4a from 'b4a'
 import type { Crypto } from '../ports.js'
 import { namedType } from '../protocol/codec.js'
 import type { DistributedAuditEntry } from '../protocol/types.js'
+import { toHex } from '../hex.js'
 
 const ENTRY = namedType('DistributedAuditEntry')
 
@@ -25,12 +26,4 @@ export function chainHash (crypto: Crypto, prevHash: string, bodyHash: Uint8Arra
 
 export function isValidEntry (entry: unknown): entry is DistributedAuditEntry {
   return ENTRY.isValid(entry)
-}
-
-export function toHex (bytes: Uint8Array): string {
-  return b4a.toString(bytes, 'hex')
-}
-
-export function fromHex (hex: string): Uint8Array {
-  return b4a.from(hex, 'hex')
 }

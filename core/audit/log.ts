@@ -7,7 +7,8 @@ import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { AppendFile, Clock, Crypto, FileSystem, KeyPair } from '../ports.js'
 import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, DistributedAuditEntry, SignedAuditEntry } from '../protocol/types.js'
-import { GENESIS_HASH, chainHash, entryHash, fromHex, isValidEntry, toHex } from './entry.js'
+import { GENESIS_HASH, chainHash, entryHash, isValidEntry } from './entry.js'
+import { fromHex, toHex } from '../hex.js'
 
 export type AuditEvent =
   | 'node_start' | 'node_stop' | 'leftovers_ended'

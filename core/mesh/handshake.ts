@@ -10,7 +10,7 @@ import { namedType } from '../protocol/codec.js'
 import type { MeshHello } from '../protocol/types.js'
 import { encodeFrame } from '../rpc/framing.js'
 import { REJECTIONS } from '../metrics/rejections.js'
-import { toHex } from '../audit/entry.js'
+import { toHex } from '../hex.js'
 import { helloProof, sameBytes, type MeshKeys } from './keys.js'
 
 export const MESH_PROTOCOL_VERSION = 1

@@ -4,7 +4,7 @@
 // heartbeat, and a member that falls silent turns suspect, then down.
 import { SeError } from '../errors.js'
 import type { Clock, Crypto, Logger, MeshTransport, PeerLink } from '../ports.js'
-import { fromHex, toHex } from '../audit/entry.js'
+import { fromHex, toHex } from '../hex.js'
 import type { AuditInput } from '../audit/log.js'
 import { MESSAGES } from '../protocol/codec.js'
 import type {

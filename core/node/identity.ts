@@ -4,7 +4,7 @@ import b4a from 'b4a'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { Crypto, FileSystem, KeyPair } from '../ports.js'
-import { fromHex, toHex } from '../audit/entry.js'
+import { fromHex, toHex } from '../hex.js'
 
 export interface NodeIdentity {
   keyPair: KeyPair

@@ -8,7 +8,7 @@ import { join, resolve } from '../paths.js'
 import type { Runtime } from '../ports.js'
 import { AuditLog } from '../audit/log.js'
 import { summariseAudit } from '../audit/summary.js'
-import { toHex } from '../audit/entry.js'
+import { toHex } from '../hex.js'
 import type {
   AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ExecutionResult, InterventionResult,
   MeshNode, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, NodeSample, ProviderRecord, Requirements, SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent,

@@ -4,7 +4,7 @@ import { AuditLog } from '../../../core/audit/log.js'
 import { SeError } from '../../../core/errors.js'
 import { SodiumCrypto } from '../../shared/sodium-crypto.js'
 import { NodeFileSystem } from '../fs.js'
-import { fromHex } from '../../../core/audit/entry.js'
+import { fromHex } from '../../../core/hex.js'
 
 export async function openAuditOffline (dataDir: string): Promise<AuditLog> {
   const fs = new NodeFileSystem()
