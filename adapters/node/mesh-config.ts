@@ -1,6 +1,6 @@
 // Mesh settings for `se node start`, read from this process's flags and environment.
 import { readFileSync } from 'node:fs'
-import type { MeshConfig } from '../../core/node/se-node.js'
+import type { MeshConfig } from '../../core/mesh/settings.js'
 import { meshConfigFrom as fromSettings, type MeshFlags } from '../../core/mesh/settings.js'
 import { createSwarmTransport } from '../shared/hyperswarm-transport.js'
 import { listenerLimitsFrom } from '../../core/access/listener-limits.js'

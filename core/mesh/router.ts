@@ -8,7 +8,7 @@ import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepReques
 import type { Placement, StepPlacement } from '../workflow/engine.js'
 import type { WorkflowRun } from '../workflow/run.js'
 import { stepRequirements } from '../workflow/definition.js'
-import { unmetRequirements } from '../node/capabilities.js'
+import { unmetRequirements } from '../workflow/requirements.js'
 import type { Mesh, Member } from './mesh.js'
 
 export interface Candidate { caps: NodeCapabilities, latencyMs: number | null }

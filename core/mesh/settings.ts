@@ -2,10 +2,25 @@
 // variables. The runtime supplies the transport and reads the allowlist file.
 import { SeError } from '../errors.js'
 import type { KeyPair, MeshTransport } from '../ports.js'
-import type { MeshConfig } from '../node/se-node.js'
+import type { CallObserver } from '../rpc/peer.js'
 import { listFrom, numberFrom, textFrom, type EnvLookup } from '../config/env.js'
 import { parseBootstrap, type BootstrapAddress } from './bootstrap-address.js'
 import { DEFAULT_TIMING, type MeshTiming } from './mesh.js'
+
+/** A node's mesh, as the node starts it. */
+export interface MeshConfig {
+  name: string
+  secret: string
+  /** Opens the transport with the node's own key pair, so peers know the node by its id. */
+  transport: (keyPair: KeyPair) => Promise<MeshTransport>
+  /** Hex public keys allowed to join; null for anyone holding the secret. */
+  allow: string[] | null
+  /** Hex public keys to connect to directly. */
+  peers: string[]
+  timing?: Partial<MeshTiming>
+  /** Told how long mesh calls took, for the metrics. */
+  observe?: { served?: CallObserver, calls?: CallObserver }
+}
 
 export interface MeshFlags {
   mesh?: string

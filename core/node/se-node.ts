@@ -23,13 +23,18 @@ import { WorkflowStore } from '../workflow/store.js'
 import { parseWorkflow } from '../workflow/validate.js'
 import { Catalogue } from './catalogue.js'
 import { claimDataDir } from './data-dir-lock.js'
-import { detectCapabilities, unmetRequirements } from './capabilities.js'
+import { detectCapabilities } from './capabilities.js'
+import { unmetRequirements } from '../workflow/requirements.js'
 import { loadOrCreateIdentity, shortId, type NodeIdentity } from './identity.js'
-import type { FileLock, KeyPair, MeshTransport } from '../ports.js'
+import type { FileLock } from '../ports.js'
 import { meshKeys } from '../mesh/keys.js'
-import { DEFAULT_TIMING, Mesh, type Member, type MeshTiming } from '../mesh/mesh.js'
+import { DEFAULT_TIMING, Mesh, type Member } from '../mesh/mesh.js'
 import { Outbox } from '../mesh/outbox.js'
 import { MeshRouter, rankNodes } from '../mesh/router.js'
+import type { MeshConfig } from '../mesh/settings.js'
+import type { WorkloadConfig } from '../workload/settings.js'
+
+export type { MeshConfig, WorkloadConfig }
 import { StepServer } from '../mesh/step-server.js'
 import { WorkloadManager } from '../workload/manager.js'
 import { EngineSelector } from '../workload/select.js'
@@ -39,7 +44,6 @@ import type { ContainerStats, DeployRequest, MeshPeerApi, SessionInfo, SessionOu
 import type { ProcessHandle, ProcessSpec } from '../ports.js'
 import type { CommandIo } from '../session/line-interpreter.js'
 import { SessionManager } from '../session/session-manager.js'
-import type { CallObserver } from '../rpc/peer.js'
 
 export interface NodeConfig {
   dataDir: string
@@ -62,31 +66,6 @@ export interface NodeConfig {
   sessionHome?: string
   /** Sessions idle this long are closed (SE_SESSION_IDLE_SEC). */
   sessionIdleMs?: number
-}
-
-export interface WorkloadConfig {
-  /** Every engine this node has; which are usable is checked when a workload is deployed. */
-  engines: WorkloadEngine[]
-  /** Tried first when available (SE_ENGINE); else the best available. */
-  preferred: string | null
-  /** Memory all workloads' limits may add up to; default: three quarters of the machine's. */
-  memoryBudgetBytes?: number
-  maxWorkloads?: number
-  healthIntervalMs?: number
-}
-
-export interface MeshConfig {
-  name: string
-  secret: string
-  /** Opens the transport with the node's own key pair, so peers know the node by its id. */
-  transport: (keyPair: KeyPair) => Promise<MeshTransport>
-  /** Hex public keys allowed to join; null for anyone holding the secret. */
-  allow: string[] | null
-  /** Hex public keys to connect to directly. */
-  peers: string[]
-  timing?: Partial<MeshTiming>
-  /** Told how long mesh calls took, for the metrics. */
-  observe?: { served?: CallObserver, calls?: CallObserver }
 }
 
 interface PeerRecord { capabilities: NodeCapabilities, lastSeen: number, latencyMs: number | null }

@@ -3,13 +3,24 @@
 import { SeError } from '../errors.js'
 import { numberFrom, textFrom, type EnvLookup } from '../config/env.js'
 import type { Runtime } from '../ports.js'
-import type { WorkloadConfig } from '../node/se-node.js'
 import { MockEngine } from './mock-engine.js'
 import { PodmanEngine } from './podman-engine.js'
 import { ProcessEngine } from './process-engine.js'
 import { parsePodmanSize } from './quantity.js'
 import { ENGINE_ORDER } from './select.js'
 import type { WorkloadEngine } from './types.js'
+
+/** A node's workload engines and limits, as the node starts them. */
+export interface WorkloadConfig {
+  /** Every engine this node has; which are usable is checked when a workload is deployed. */
+  engines: WorkloadEngine[]
+  /** Tried first when available (SE_ENGINE); else the best available. */
+  preferred: string | null
+  /** Memory all workloads' limits may add up to; default: three quarters of the machine's. */
+  memoryBudgetBytes?: number
+  maxWorkloads?: number
+  healthIntervalMs?: number
+}
 
 export interface WorkloadFlags {
   engine?: string
