@@ -59,7 +59,8 @@ export class StepServer {
     }
     this.running.set(key, handle)
     onCancel(() => handle.kill())
-    const r = await handle.result.finally(() => this.running.delete(key))
+    // A requester that restarted may run the step again while this earlier attempt is still being ended: the newer one keeps the key.
+    const r = await handle.result.finally(() => { if (this.running.get(key) === handle) this.running.delete(key) })
     const ok = r.exitCode === 0 && !r.timedOut
     await send({
       event: ok ? 'step_exec_complete' : 'step_exec_failed',
