@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import b4a from 'b4a'
 import { test } from 'node:test'
 import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
-import { toHex } from '../core/audit/entry.js'
+import { toHex } from '../core/hex.js'
 import { helloProof, meshKeys } from '../core/mesh/keys.js'
 import { DEFAULT_TIMING, Mesh, type MeshHost } from '../core/mesh/mesh.js'
 import { MESH_PROTOCOL_VERSION } from '../core/mesh/handshake.js'
@@ -14,7 +14,7 @@ import type { MeshTransport, PeerLink } from '../core/ports.js'
 import { namedType } from '../core/protocol/codec.js'
 import type { NodeCapabilities, NodeSample } from '../core/protocol/types.js'
 import { encodeFrame } from '../core/rpc/framing.js'
-import { RpcPeer } from '../core/rpc/peer.js'
+import { RpcPeer, type Handler } from '../core/rpc/peer.js'
 import { connectionPair } from './helpers/memory-connection.js'
 import { eventually } from './helpers/tmp.js'
 
@@ -85,7 +85,7 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
     onClose: l => atB.onClose(l),
     close: () => atB.close()
   }, {
-    handlers: new Map([
+    handlers: new Map<string, Handler>([
       ['registerCapabilities', async () => true],
       ['heartbeat', async () => sample(bId)]
     ])
