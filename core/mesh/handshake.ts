@@ -48,7 +48,7 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
       reject(err)
     }
     // A duplicate connection Hyperswarm replaced goes quiet before its hello; one that stalls halfway through a hello is stalling.
-    const timer = setTimeout(() => fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent no hello within ${opts.timeoutMs} ms`), buffered.byteLength > 0 ? 'handshake_timeout' : null), opts.timeoutMs)
+    const timer = setTimeout(() => fail(new SeError('TIMEOUT', `peer ${remoteId.slice(0, 12)} sent no hello within ${opts.timeoutMs} ms`), buffered.byteLength > 0 ? 'handshake_timeout' : null), opts.timeoutMs)
     link.onClose(() => fail(new SeError('CONNECTION_CLOSED', `peer ${remoteId.slice(0, 12)} closed the connection during the handshake`), null))
     link.onData(data => {
       // Whatever a refused peer still sends is dropped with it.

@@ -13,6 +13,7 @@ import type {
 } from '../protocol/types.js'
 import { rpcClient } from '../rpc/node-api.js'
 import { RpcPeer, type CallObserver, type Handler } from '../rpc/peer.js'
+import { REJECTIONS } from '../metrics/rejections.js'
 import { authenticate } from './handshake.js'
 import { providerTopic, type MeshKeys } from './keys.js'
 
@@ -200,6 +201,7 @@ export class Mesh {
     const remoteId = toHex(link.remotePublicKey)
     if (this.stopped) { link.close(); return }
     if (allow !== null && !allow.has(remoteId)) {
+      REJECTIONS.rejectOnce(link, 'mesh', 'not_allowed')
       this.rejected(remoteId, `peer ${remoteId.slice(0, 12)} is not on this node's allowlist`)
       link.close()
       return
@@ -208,8 +210,9 @@ export class Mesh {
     try {
       auth = await authenticate(link, { crypto, keys, publicKey: fromHex(this.opts.nodeId), name: this.opts.name, timeoutMs: timing.handshakeMs })
     } catch (err) {
-      // A connection Hyperswarm replaced with a duplicate closes or goes quiet; only a wrong hello is a refusal.
-      if ((err as SeError).code === 'PEER_REJECTED' && !(err as Error).message.includes('sent no hello')) this.rejected(remoteId, (err as Error).message)
+      // A connection Hyperswarm replaced with a duplicate closes or goes quiet (CONNECTION_CLOSED,
+      // TIMEOUT); only a wrong hello is a refusal.
+      if (err instanceof SeError && err.code === 'PEER_REJECTED') this.rejected(remoteId, err.message)
       link.close()
       return
     }
@@ -377,14 +380,24 @@ export class Mesh {
     this.opts.host.audit({ event: 'peer_protocol_error', message: `${m.name} (${m.nodeId.slice(0, 8)}): ${err.message}`, domains: ['mesh', 'security'] })
   }
 
+  // Per key once a minute, and at most REFUSALS_AUDITED_PER_MINUTE in all: a flood of
+  // strangers, each with a fresh key, must not fill the trail (or this map) either.
   private throttled (key: string): boolean {
     const now = this.opts.clock.now()
-    const last = this.lastRejected.get(key)
-    if (last !== undefined && now - last < 60_000) return true
+    for (const [k, at] of this.lastRejected) {
+      if (now - at < REFUSAL_AUDIT_INTERVAL_MS) break
+      this.lastRejected.delete(k)
+    }
+    if (this.lastRejected.has(key) || this.lastRejected.size >= REFUSALS_AUDITED_PER_MINUTE) return true
     this.lastRejected.set(key, now)
     return false
   }
 }
+
+/** A refusal of one kind from one peer is audited once in this long. */
+const REFUSAL_AUDIT_INTERVAL_MS = 60_000
+/** Refusals audited per interval across all peers; the rest are only logged. */
+const REFUSALS_AUDITED_PER_MINUTE = 100
 
 function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
