@@ -41,6 +41,7 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
   const started: Array<{ id: string, requester: string }> = []
   const refused: string[] = []
   const startFailures: string[] = []
+  const stopFailures: string[] = []
   /** `restarted`: killed again just after it came back. */
   const kills: Array<{ round: number, node: string, kind: KillKind, downMs: number, recoveryMs: number, restarted: boolean }> = []
   let maxRecoveryMs = 0
@@ -80,14 +81,17 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
 
   for (let round = 0; round < ROUNDS; round++) {
     await writeFile(paths.round, String(round))
-    await launch(round, rng.int(3, 5))
+    await launch(round, rng.int(3, 6))
     await sleep(rng.int(300, 1500))
     const victims = rng.sample(cluster.members, rng.chance(0.3) ? 2 : 1)
-    const kinds = victims.map(() => rng.chance(0.7) ? 'tree' as const : 'node' as const)
+    const kinds = victims.map((): KillKind => { const r = rng.next(); return r < 0.6 ? 'tree' : r < 0.85 ? 'node' : 'stop' })
     // Some are killed again soon after they come back, while they resume what they held.
     const again = victims.map(() => rng.chance(0.25) ? rng.int(0, 800) : null)
     const killedAt = Date.now()
-    await Promise.all(victims.map(async (v, i) => await cluster.kill(v, kinds[i] as KillKind)))
+    await Promise.all(victims.map(async (v, i) => {
+      const code = await cluster.kill(v, kinds[i] as KillKind)
+      if (code !== null && code !== 0) stopFailures.push(`${v.name} exited ${code} on SIGTERM in round ${round}`)
+    }))
     await launch(round, rng.int(1, 2))
     // Sometimes back before the others call it down (1.6 s), sometimes well after.
     await sleep(rng.int(0, 3000))
@@ -124,7 +128,7 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
   }
   const settleMs = Date.now() - settleStarted
 
-  const violations: string[] = startFailures.map(f => `se execute failed for a reason other than no capable node: ${f}`)
+  const violations: string[] = [...startFailures.map(f => `se execute failed for a reason other than no capable node: ${f}`), ...stopFailures]
   // One audit trail: with every member up again, what waited in an outbox has gone to its requester.
   for (const m of cluster.members) {
     for (const file of (await readdir(path.join(m.dataDir, 'outbox')).catch(() => [])).filter(f => f.endsWith('.json'))) {
@@ -146,6 +150,10 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
   for (let i = 0; i < 25 && leftovers.length > 0; i++) { await sleep(200); leftovers = processesMarked(keys) }
   for (const p of leftovers) violations.push(`process ${p.pid} of ${p.key.slice(0, 8)} outlived its stopped node: ${p.cmdline}`)
 
+  // What a node says of itself: an audit entry its requester refused for good is a hole in that trail; a BUG line is one.
+  for (const m of cluster.members) {
+    for (const line of m.logs.join('\n').split('\n').filter(l => /refused for good|BUG: /.test(l))) violations.push(`${m.name} logged: ${line.slice(0, 400)}`)
+  }
   const ledger = await lines(paths.ledger)
   const verdict = checkChaos({ started, models, held, ledger, trails })
   violations.push(...verdict.violations)
@@ -154,7 +162,7 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
   const byKind = (kind: KillKind): number => kills.filter(k => k.kind === kind).length
   const summary = [
     `seed ${SEED} (replay: SE_CHAOS_SEED=${SEED} SE_CHAOS_ROUNDS=${ROUNDS})`,
-    `rounds ${ROUNDS}, kills ${kills.length} (${byKind('tree')} with their processes, ${byKind('node')} of the node alone; ${kills.filter(k => k.restarted).length} just after a restart), per node: ${MEMBERS.map(m => `${m.name} ${kills.filter(k => k.node === m.name).length}`).join(', ')}`,
+    `rounds ${ROUNDS}, kills ${kills.length} (kill -9: ${byKind('tree')} with their processes, ${byKind('node')} of the node alone, ${kills.filter(k => k.restarted).length} of them just after a restart; ${byKind('stop')} SIGTERM), per node: ${MEMBERS.map(m => `${m.name} ${kills.filter(k => k.node === m.name).length}`).join(', ')}`,
     `workflows ${started.length} acknowledged, ${verdict.workflows} held at the end, ${refused.length} refused at start; ${verdict.stepRuns} step runs in the ledger`,
     `outcomes: ${Object.entries(verdict.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}; ${answered} failed step(s) answered skip or abort`,
     `max recovery ${maxRecoveryMs} ms (restart until every member sees every other up; the node's own start took up to ${maxStartMs} ms of it); rejoin per the trails (node_start to node_join of both others) max ${Math.max(0, ...rejoins)} ms over ${rejoins.length} restarts; longest downtime ${Math.max(0, ...kills.map(k => k.downMs))} ms; settling after the last round ${settleMs} ms`,

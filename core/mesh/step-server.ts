@@ -20,8 +20,14 @@ export interface StepServerOptions {
   runContainer?: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
 }
 
+interface RunningStep {
+  handle: ProcessHandle
+  /** Ends it at its requester's word (cancel, or its connection gone): set first, so the report says so. */
+  stop (): void
+}
+
 export class StepServer {
-  private readonly running = new Map<string, ProcessHandle>()
+  private readonly running = new Map<string, RunningStep>()
 
   constructor (private readonly o: StepServerOptions) {}
 
@@ -57,28 +63,33 @@ export class StepServer {
     } else {
       handle = runtime.processes.run(spec, onOutput)
     }
-    this.running.set(key, handle)
-    onCancel(() => handle.kill())
+    let stopped = false
+    const entry: RunningStep = { handle, stop: () => { stopped = true; handle.kill() } }
+    this.running.set(key, entry)
+    onCancel(() => entry.stop())
     // A requester that restarted may run the step again while this earlier attempt is still being ended: the newer one keeps the key.
-    const r = await handle.result.finally(() => { if (this.running.get(key) === handle) this.running.delete(key) })
+    const r = await handle.result.finally(() => { if (this.running.get(key) === entry) this.running.delete(key) })
     const ok = r.exitCode === 0 && !r.timedOut
+    // A step its requester stopped (cancel, its own shutdown, or it went away) did not fail by itself:
+    // a requester that finds this report after a restart must apply its restart rules, not this result.
+    const byRequester = !ok && stopped
     await send({
       event: ok ? 'step_exec_complete' : 'step_exec_failed',
-      message: `${req.workflowName} step ${req.stepId} for ${requester} ${ok ? 'completed' : `failed (${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)})`} in ${r.durationMs} ms`,
+      message: `${req.workflowName} step ${req.stepId} for ${requester} ${ok ? 'completed' : `failed (${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)})`} in ${r.durationMs} ms${byRequester ? ': stopped because its requester cancelled it or went away' : ''}`,
       workflowId: req.workflowId,
       workflowStep: req.stepId,
       domains: ['step', 'mesh'],
       // The attempt lets a requester that restarts tell this result from an earlier attempt's.
-      performanceMetrics: { durationMs: r.durationMs, attempts: req.attempt, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }) }
+      performanceMetrics: { durationMs: r.durationMs, attempts: req.attempt, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }), ...(byRequester ? { stoppedByRequester: 1 } : {}) }
     })
     await this.o.deliver(from).catch(() => {})
     return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd }
   }
 
   async cancel (from: string, workflowId: string, stepId: string): Promise<boolean> {
-    const handle = this.running.get(`${from}:${workflowId}:${stepId}`)
-    handle?.kill()
-    return handle !== undefined
+    const step = this.running.get(`${from}:${workflowId}:${stepId}`)
+    step?.stop()
+    return step !== undefined
   }
 
   /** The requester's directory when it exists here too (a shared or same machine); else a scratch directory per workflow. */

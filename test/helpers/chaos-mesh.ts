@@ -18,8 +18,11 @@ export interface ChaosMember {
   logs: string[]
 }
 
-/** `tree`: the node and every process it started (a power cut); `node`: the node process alone, its steps live on. */
-export type KillKind = 'tree' | 'node'
+/**
+ * `tree`: kill -9 of the node and every process it started (a power cut); `node`: kill -9
+ * of the node process alone, its steps live on; `stop`: SIGTERM, the graceful stop.
+ */
+export type KillKind = 'tree' | 'node' | 'stop'
 
 export class ChaosCluster {
   private constructor (private readonly t: TestContext, private readonly bootstrap: string, readonly members: ChaosMember[]) {}
@@ -35,13 +38,17 @@ export class ChaosCluster {
 
   up (): ChaosMember[] { return this.members.filter(m => m.proc !== null) }
 
-  async kill (m: ChaosMember, kind: KillKind): Promise<void> {
+  /** Takes it down; for `stop`, its exit code (a graceful stop exits 0), else null. */
+  async kill (m: ChaosMember, kind: KillKind): Promise<number | null> {
     const proc = m.proc
-    if (proc === null) return
+    if (proc === null) return null
     m.proc = null
+    let code: number | null = null
     if (kind === 'tree') await proc.crash()
-    else { proc.proc.kill('SIGKILL'); await proc.proc }
+    else if (kind === 'node') { proc.proc.kill('SIGKILL'); await proc.proc }
+    else code = await proc.stop()
     m.logs.push(proc.stderr())
+    return code
   }
 
   /** Starts it again on its data dir; how long until it served its socket and answered. */
