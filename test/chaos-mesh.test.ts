@@ -17,6 +17,7 @@ import { checkChaos, rejoinTimes, type TrailRecord, type WorkflowStatusLite } fr
 
 const SEED = chaosSeed()
 const ROUNDS = Number(process.env.SE_CHAOS_ROUNDS ?? 5)
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`SE_CHAOS_ROUNDS must be a whole number of rounds, 1 or more; got '${process.env.SE_CHAOS_ROUNDS ?? ''}'`)
 /** Each colour is held by two nodes, so every step has a node to fail over to while one is down. */
 const MEMBERS = [{ name: 'chaos-a', tags: ['red', 'green'] }, { name: 'chaos-b', tags: ['green', 'blue'] }, { name: 'chaos-c', tags: ['blue', 'red'] }]
 const TERMINAL = ['completed', 'failed', 'cancelled']
