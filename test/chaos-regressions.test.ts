@@ -7,9 +7,8 @@ import { test } from 'node:test'
 import { json, lines, se, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
 
-// todo until core/workflow/reconcile.ts leaves aside an executor's report of a step its requester stopped
 // (performanceMetrics.stoppedByRequester): today the restarted requester takes it for the step's own failure.
-test('a requester stopped (SIGTERM) while its idempotent step runs on another member runs the step again after its restart', { todo: 'reconcile applies the executor\'s report of a step the requester itself stopped' }, async t => {
+test('a requester stopped (SIGTERM) while its idempotent step runs on another member runs the step again after its restart', async t => {
   const bootstrap = await localBootstrap(t)
   const [requester, worker] = await Promise.all([meshNode(t, bootstrap, 'req'), meshNode(t, bootstrap, 'exe', { tags: ['x'] })])
   await waitForStates(requester, [worker], 'up')

@@ -86,6 +86,9 @@ export class SeNode implements NodeApi {
   private engineSelector: EngineSelector | null = null
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
   private dataDirLock: FileLock | null = null
+  private markRecovered: () => void = () => {}
+  /** Settles once the engine has read back every workflow on disk. */
+  private readonly recovered = new Promise<void>(resolve => { this.markRecovered = resolve })
   private meshJoined = false
   private sessionManager: SessionManager | null = null
 
@@ -195,6 +198,7 @@ export class SeNode implements NodeApi {
     if (this.config.mesh !== undefined) await this.startMesh(this.config.mesh)
     await this.startWorkloads()
     const recovered = await this.workflowEngine.recover()
+    this.markRecovered()
     this.state = 'running'
     return recovered
   }
@@ -231,6 +235,8 @@ export class SeNode implements NodeApi {
         runStep: async (from, req, emit, onCancel) => await this.must(this.stepServer).run(from, req, emit, onCancel),
         cancelStep: async (from, workflowId, stepId) => await this.must(this.stepServer).cancel(from, workflowId, stepId),
         acceptAuditEntry: async (from, entry) => {
+          // The mesh opens before the node has read its workflows back: an entry for one of them waits for that, not refused as unknown.
+          await this.recovered
           // Only entries about workflows this node asked for belong in its trail.
           if (this.engine.get(entry.entry.workflowId) === undefined) throw new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${entry.entry.workflowId}, which this node did not start`)
           await this.audit.appendRemote(entry)

@@ -26,6 +26,8 @@ export function reconcileWithTrail (run: WorkflowRun, records: AuditRecord[]): s
   const result = after[lastIndexWhere(after, r =>
     r.entry.workflowStep === step.id &&
     (DONE.has(r.entry.event) || FAILED.has(r.entry.event)) &&
+    // The executor ended it because this node stopped or went away: no result, the restart rules apply.
+    r.entry.performanceMetrics.stoppedByRequester === undefined &&
     (r.entry.performanceMetrics.attempts ?? step.attempts) === step.attempts)]
   return result === undefined ? null : applyResult(step, result)
 }
