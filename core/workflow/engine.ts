@@ -578,23 +578,29 @@ export class WorkflowEngine {
   }
 
   /**
-   * Persists the run and makes its audit entries durable, both before anything acts on
+   * Makes the run's audit entries durable, then its state, both before anything acts on
    * them. The driver of a workflow waits here while the data dir cannot be written (a
    * full disk), and goes on by itself once it can: the transition has happened (a step
    * ran), so it must be recorded, never reported without being on disk.
    */
   private async commit (run: WorkflowRun, entries: AuditInput[]): Promise<void> {
     entries = this.withDeferred(run, entries)
+    // The trail first, then the file: a crash between them leaves the trail ahead, which
+    // recovery reads back (reconcile.ts); the other way round would lose the entries.
     for (let attempt = 0; ; attempt++) {
-      const [state, ...appended] = await Promise.allSettled([this.opts.store.save(run), ...entries.map(e => this.opts.audit.append(e))])
-      const failed = entries.filter((_, i) => appended[i]?.status === 'rejected')
-      const error = [state, ...appended].find(r => r.status === 'rejected')?.reason as Error | undefined
-      if (state.status === 'fulfilled') {
-        this.durable(run, failed, error)
-        return
-      }
+      const appended = await Promise.allSettled(entries.map(e => this.opts.audit.append(e)))
       // What was appended stays appended; only the rest is tried again.
-      entries = failed
+      entries = entries.filter((_, i) => appended[i]?.status === 'rejected')
+      let error = appended.find(r => r.status === 'rejected')?.reason as Error | undefined
+      if (entries.length === 0) {
+        try {
+          await this.opts.store.save(run)
+          this.durable(run, [], undefined)
+          return
+        } catch (err) {
+          error = err as Error
+        }
+      }
       if (this.stopping || !isStorageError(error)) throw error
       this.storageFailed(error as Error, `${run.name} ${run.id} waits until it can record its state`)
       await this.sleep(Math.min(STATE_RETRY_MS * 2 ** attempt, STATE_RETRY_MAX_MS))
