@@ -1,0 +1,23 @@
+// Refusals of what a client may do: commands it may run, sessions it may use.
+import { SeError } from './se-error.js'
+
+export const accessErrors = {
+  /** Without SE_EXECUTE_ALLOW the node runs no command for a network client. */
+  noCommandAllowlist (): SeError {
+    return new SeError('COMMAND_NOT_ALLOWED', 'this node has no command allowlist, so it runs no commands for network clients', { hint: 'list the commands it may run in SE_EXECUTE_ALLOW, e.g. SE_EXECUTE_ALLOW=git,npm' })
+  },
+
+  commandNotAllowed (command: string, allowed: readonly string[]): SeError {
+    return new SeError('COMMAND_NOT_ALLOWED', `'${command}' is not on this node's command allowlist`, { hint: `allowed: ${allowed.join(', ') || 'nothing'}` })
+  },
+
+  /** A client named a session that is not its user's: to it, the session does not exist. */
+  noSessionOfUser (sessionId: string, user: string): SeError {
+    return new SeError('SESSION_NOT_FOUND', `no session ${sessionId} of user ${user} on this node`, { hint: 'list yours with `se session list`' })
+  },
+
+  /** No open session with that id belongs to `owner`. */
+  sessionNotOpen (sessionId: string, owner: string): SeError {
+    return new SeError('SESSION_NOT_FOUND', `no open session ${sessionId} of ${owner}`, { hint: 'list yours with `se session list`' })
+  }
+}

@@ -1,0 +1,30 @@
+// Errors in what a person or a client gave: a file, a flag, a request.
+import { SeError, messageOf, options, type ErrorDetail } from './se-error.js'
+
+export const inputErrors = {
+  /** `what` (a file, a request) breaks the rules; each detail names where and why. */
+  validation (what: string, details: ErrorDetail[]): SeError {
+    return new SeError('VALIDATION_FAILED', `${what} is invalid (${details.length} problem${details.length === 1 ? '' : 's'})`, { details })
+  },
+
+  /** A value that cannot be used as given; the message names it, the hint says what would do. */
+  badInput (message: string, hint?: string, cause?: unknown): SeError {
+    return new SeError('BAD_INPUT', message, options(hint, cause))
+  },
+
+  /** A file the node needs could not be read; `what` names it ("allowlist /etc/se/allow"). */
+  cannotRead (what: string, cause: unknown): SeError {
+    const why = (cause as { code?: string } | undefined)?.code === 'ENOENT' ? 'no such file' : messageOf(cause)
+    return new SeError('BAD_INPUT', `cannot read ${what}: ${why}`, { cause })
+  },
+
+  /** A listener's address (`--http`, `--avro-tcp`) is taken by something else. */
+  addressInUse (flag: string, host: string, port: number, cause: unknown, hint?: string): SeError {
+    return new SeError('BAD_INPUT', `${flag} ${host}:${port}: that address is already in use`, options(hint, cause))
+  },
+
+  /** A listener's host is not an address of this machine. */
+  noSuchAddress (flag: string, host: string, port: number, cause: unknown): SeError {
+    return new SeError('BAD_INPUT', `${flag} ${host}:${port}: this machine has no such address`, { cause })
+  }
+}

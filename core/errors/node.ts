@@ -1,0 +1,22 @@
+// Errors about the node itself: the data dir's lock, starting, stopping.
+import { SeError } from './se-error.js'
+
+export const nodeErrors = {
+  /** Another node holds the data dir's lock: it is running, or starting. */
+  nodeRunning (dataDir: string, pid: number | null): SeError {
+    return new SeError('NODE_RUNNING', `a node already runs on data dir ${dataDir}${pid === null ? '' : ` (pid ${pid})`}`, { hint: 'use that node (the CLI talks to it), stop it first, or give this one another --data-dir' })
+  },
+
+  /** The data dir's node holds its lock but does not answer yet; `cause` is the last refusal to connect. */
+  nodeStarting (dataDir: string, pid: number | null, waitedMs: number, cause?: unknown): SeError {
+    return new SeError('NODE_STARTING', `the node on data dir ${dataDir}${pid === null ? '' : ` (pid ${pid})`} is starting and did not answer within ${(waitedMs / 1000).toFixed(0)} s`, {
+      hint: 'try again in a moment; its log says what it is doing',
+      ...(cause === undefined ? {} : { cause })
+    })
+  },
+
+  /** The node is stopping and takes no new work. */
+  shuttingDown (): SeError {
+    return new SeError('SHUTTING_DOWN', 'this node is shutting down')
+  }
+}
