@@ -22,7 +22,7 @@ export interface Avpr {
   namespace: string
   doc: string
   types: unknown[]
-  messages: Record<string, { doc?: string, request: Array<{ name: string, type: unknown }>, response: unknown, errors: string[] }>
+  messages: Record<string, { doc?: string, request: ReadonlyArray<{ name: string, type: unknown }>, response: unknown, errors: string[] }>
 }
 
 export function nodeProtocolAvpr (): Avpr {

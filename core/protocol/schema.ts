@@ -1,12 +1,15 @@
 // The node protocol as Avro protocol declarations (.avpr form). One definition
-// serves every transport: the Unix socket here, Hyperswarm and HTTP later.
+// serves every transport: the Unix socket, Hyperswarm, HTTP and Avro IPC. Every
+// record is declared here once, as `as const` data: types.ts derives the
+// TypeScript shapes from it (schema-types.ts says how), codec.ts the avsc types.
 // A message with `stream` sends events of that type before its response.
+import type { MessageShape } from './schema-types.js'
 
-const nullable = (type: unknown): unknown[] => ['null', type]
+const nullable = <const T>(type: T): readonly ['null', T] => ['null', type]
 
 export const NAMESPACE = 'se.mesh'
 
-export const TYPES: unknown[] = [
+export const TYPES = [
   {
     type: 'record', name: 'Requirements', fields: [
       { name: 'capabilities', type: { type: 'array', items: 'string' }, default: [] },
@@ -421,39 +424,33 @@ export const TYPES: unknown[] = [
       ] } }, default: [] }
     ]
   }
-]
+] as const
 
-const p = (name: string, type: unknown): { name: string, type: unknown } => ({ name, type })
+const p = <const N extends string, const T>(name: N, type: T): { readonly name: N, readonly type: T } => ({ name, type })
 
-export interface MessageDeclaration {
-  request: Array<{ name: string, type: unknown }>
-  response: unknown
-  stream?: string
-  doc?: string
+export interface MessageDeclaration extends MessageShape {
+  readonly doc?: string
 }
 
-export interface ProtocolDeclaration {
-  protocol: string
-  namespace: string
-  doc: string
-  types: unknown[]
-  messages: Record<string, MessageDeclaration>
+export interface ProtocolDeclaration<M extends Record<string, MessageDeclaration> = Record<string, MessageDeclaration>> {
+  readonly protocol: string
+  readonly namespace: string
+  readonly doc: string
+  readonly types: typeof TYPES
+  readonly messages: M
 }
 
-const protocol = (name: string, doc: string, messages: Record<string, MessageDeclaration>): ProtocolDeclaration =>
+const protocol = <const M extends Record<string, MessageDeclaration>>(name: string, doc: string, messages: M): ProtocolDeclaration<M> =>
   ({ protocol: name, namespace: NAMESPACE, doc, types: TYPES, messages })
 
 export const SENodeCoordination = protocol('SENodeCoordination', 'Running workflows on a node and steering them.', {
   executeWorkflow: { request: [p('request', 'WorkflowRequest')], response: 'WorkflowStatus' },
   getWorkflowStatus: { request: [p('workflowId', 'string')], response: 'WorkflowStatus' },
   resumeWorkflow: { request: [p('workflowId', 'string'), p('result', 'InterventionResult')], response: 'WorkflowStatus' },
-  getCapabilities: { request: [], response: 'NodeCapabilities' },
-  requestWorkflowHandoff: { request: [p('workflowId', 'string'), p('snapshot', 'string'), p('fromNode', 'string')], response: 'WorkflowStatus', doc: 'take over a workflow from its last known state (a JSON snapshot of its run record)' },
-  notifyWorkflowComplete: { request: [p('status', 'WorkflowStatus')], response: 'boolean' }
+  getCapabilities: { request: [], response: 'NodeCapabilities' }
 })
 
 export const SENodeCapabilities = protocol('SENodeCapabilities', 'What nodes can do, and the audit trail they share.', {
-  registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean' },
   findNodesForWorkflow: { request: [p('requirements', 'Requirements')], response: { type: 'array', items: 'NodeMatch' } },
   submitAuditEntry: { request: [p('entry', 'SignedAuditEntry')], response: 'boolean' },
   getDistributedAuditSummary: { request: [p('workflowId', nullable('string'))], response: { type: 'array', items: 'WorkflowAuditSummary' } }
@@ -467,6 +464,7 @@ export const SPlectrumEngine = protocol('SPlectrumEngine', 'Running single comma
 /** Between mesh members only, after each has proved it holds the mesh secret. */
 export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps between the nodes of a mesh.', {
   heartbeat: { request: [p('sample', 'NodeSample')], response: 'NodeSample' },
+  registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean', doc: 'what the calling member can do, sent once it is connected; the first one is its join' },
   runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
   cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' }
 })
@@ -500,4 +498,7 @@ export const SESession = protocol('SESession', 'Interactive se> sessions that li
   sessionClose: { request: [p('sessionId', 'string'), p('owner', 'string')], response: 'SessionInfo' }
 })
 
-export const PROTOCOLS = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SEMeshPeer, SENodeControl, SESession]
+export const PROTOCOLS: readonly ProtocolDeclaration[] = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SEMeshPeer, SENodeControl, SESession]
+
+/** The protocols the NodeApi answers: all but SEMeshPeer, which only mesh members speak. */
+export const NODE_PROTOCOLS: readonly ProtocolDeclaration[] = [SENodeCoordination, SENodeCapabilities, SPlectrumEngine, SENodeControl, SESession]
