@@ -51,7 +51,7 @@ export async function listenAvroTcp (opts: AvroIpcOptions & { host: string, port
   tcp.on('drop', () => tally.reject('avro-tcp', 'too_many_connections'))
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', err => reject((err as NodeJS.ErrnoException).code === 'EADDRINUSE'
-      ? SeError.badInput(`--avro-tcp ${opts.host}:${opts.port}: that address is already in use`, 'pick another port, or stop what listens there')
+      ? SeError.addressInUse('--avro-tcp', opts.host, opts.port, err, 'pick another port, or stop what listens there')
       : err))
     tcp.listen(opts.port, opts.host, () => resolve())
   })

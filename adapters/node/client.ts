@@ -40,7 +40,7 @@ export async function connectNode (dataDir: string, opts: ConnectOptions = {}): 
       const holder = await dataDirHolder(new NodeFileSystem(), dataDir)
       if (holder === null) throw err
       const waited = Date.now() - began
-      if (waited >= waitMs) throw SeError.nodeStarting(dataDir, holder.pid, waited)
+      if (waited >= waitMs) throw SeError.nodeStarting(dataDir, holder.pid, waited, err)
       if (!told) opts.onWait?.(`the node on ${dataDir}${holder.pid === null ? '' : ` (pid ${holder.pid})`} is starting: waiting up to ${Math.round(waitMs / 1000)} s for it`)
       told = true
       await new Promise(resolve => setTimeout(resolve, STARTING_NODE_POLL_MS))

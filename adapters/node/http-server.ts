@@ -69,7 +69,7 @@ export async function listenHttp (opts: HttpServerOptions): Promise<HttpListener
   await new Promise<void>((resolve, reject) => {
     server.once('error', err => {
       const code = (err as NodeJS.ErrnoException).code
-      reject(code === 'EADDRINUSE' ? SeError.badInput(`--http ${opts.host}:${opts.port}: that address is already in use`) : code === 'EADDRNOTAVAIL' ? SeError.badInput(`--http ${opts.host}:${opts.port}: this machine has no such address`) : err)
+      reject(code === 'EADDRINUSE' ? SeError.addressInUse('--http', opts.host, opts.port, err) : code === 'EADDRNOTAVAIL' ? SeError.noSuchAddress('--http', opts.host, opts.port, err) : err)
     })
     server.listen(opts.port, opts.host, () => resolve())
   })

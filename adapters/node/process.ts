@@ -65,7 +65,7 @@ export class ExecaProcessRunner implements ProcessRunner {
       const durationMs = Math.round(performance.now() - started)
       let spawnError: string | null = null
       if (r.exitCode === undefined && r.signal === undefined && !r.timedOut) {
-        spawnError = await explainSpawnFailure(spec, r.message ?? '')
+        spawnError = await explainSpawnFailure(spec, r.code, r.message ?? '')
       }
       return {
         exitCode: r.exitCode ?? null,
@@ -96,13 +96,13 @@ const procTable = {
 }
 
 // Node reports a missing cwd and a missing command alike as `spawn X ENOENT`.
-async function explainSpawnFailure (spec: ProcessSpec, message: string): Promise<string> {
+async function explainSpawnFailure (spec: ProcessSpec, code: string | undefined, message: string): Promise<string> {
   if (spec.cwd !== undefined) {
     const dir = await stat(spec.cwd).catch(() => null)
     if (dir === null) return `working directory ${spec.cwd} does not exist`
     if (!dir.isDirectory()) return `working directory ${spec.cwd} is not a directory`
   }
-  if (/ENOENT/.test(message)) return `command '${spec.command}' not found on PATH`
-  if (/EACCES/.test(message)) return `command '${spec.command}' is not executable`
+  if (code === 'ENOENT') return `command '${spec.command}' not found on PATH`
+  if (code === 'EACCES') return `command '${spec.command}' is not executable`
   return message.split('\n')[0] ?? message
 }

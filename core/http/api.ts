@@ -105,13 +105,13 @@ export class HttpApi {
     const command = mustFit<Command>(COMMAND, { args: [], workdir: null, sessionId: null, env: {}, timeoutMs: null, ...body }, 'the execute request')
     const allowed = this.host.allowedCommands()
     if (allowed === null) {
-      throw new SeError('COMMAND_NOT_ALLOWED', 'this node has no command allowlist, so it runs no commands for network clients', { hint: 'list the commands it may run in SE_EXECUTE_ALLOW, e.g. SE_EXECUTE_ALLOW=git,npm' })
+      throw SeError.noCommandAllowlist()
     }
     if (!allowed.includes(command.command)) {
-      throw new SeError('COMMAND_NOT_ALLOWED', `'${command.command}' is not on this node's command allowlist`, { hint: `allowed: ${allowed.join(', ') || 'nothing'}` })
+      throw SeError.commandNotAllowed(command.command, allowed)
     }
     if (command.sessionId !== null && this.host.sessionOwner(command.sessionId) !== user) {
-      throw new SeError('BAD_INPUT', `no session ${command.sessionId} of user ${user} on this node`, { hint: 'list yours with `se session list`' })
+      throw SeError.noSessionOfUser(command.sessionId, user)
     }
     return { status: 200, json: await this.host.api.execute(command) }
   }

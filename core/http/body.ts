@@ -11,7 +11,7 @@ export function jsonBody (body: Uint8Array | null): Record<string, unknown> {
   try {
     value = JSON.parse(b4a.toString(body, 'utf8'))
   } catch (err) {
-    throw SeError.badInput(`the body is not valid JSON: ${(err as Error).message}`)
+    throw SeError.badInput(`the body is not valid JSON: ${(err as Error).message}`, undefined, err)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw SeError.badInput('the body must be a JSON object')
   return value as Record<string, unknown>

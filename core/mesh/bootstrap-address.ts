@@ -9,7 +9,7 @@ export function parseBootstrap (text: string): BootstrapAddress[] {
     const host = s.slice(0, at).replace(/^.*@/, '')
     const port = Number(s.slice(at + 1))
     if (at <= 0 || host === '' || !Number.isInteger(port) || port <= 0 || port > 65535) {
-      throw new SeError('BAD_INPUT', `bootstrap address '${s}' is not HOST:PORT`, { hint: 'for example --bootstrap 127.0.0.1:49737' })
+      throw SeError.badBootstrapAddress(s)
     }
     return { host, port }
   })

@@ -47,7 +47,7 @@ const KEY = /^[0-9a-f]{64}$/
 
 function keys (list: string[], where: string): string[] {
   for (const k of list) {
-    if (!KEY.test(k)) throw new SeError('BAD_INPUT', `${where}: '${k}' is not a node key (64 hex characters)`, { hint: 'a node key is the id `se nodes` or `se capabilities --json` shows' })
+    if (!KEY.test(k)) throw SeError.badNodeKey(where, k)
   }
   return list
 }
@@ -75,8 +75,7 @@ export function meshConfigFrom (flags: MeshFlags, host: MeshSettingsHost): MeshC
     try {
       text = host.readText(allowFile)
     } catch (err) {
-      const code = (err as { code?: string }).code
-      throw new SeError('BAD_INPUT', `cannot read allowlist ${allowFile}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+      throw SeError.cannotRead(`allowlist ${allowFile}`, err)
     }
     fromFile = parseAllowFile(allowFile, text)
   }
@@ -92,7 +91,7 @@ export function meshConfigFrom (flags: MeshFlags, host: MeshSettingsHost): MeshC
   const suspect = timing.suspectMs ?? DEFAULT_TIMING.suspectMs
   const down = timing.downMs ?? DEFAULT_TIMING.downMs
   if (!(hb > 0 && suspect > hb && down > suspect)) {
-    throw new SeError('BAD_INPUT', `mesh timing must be heartbeat < suspect < down, got ${hb} / ${suspect} / ${down} ms`)
+    throw SeError.badMeshTiming(hb, suspect, down)
   }
   return {
     name,

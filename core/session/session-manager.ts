@@ -220,7 +220,7 @@ export class SessionManager {
 
   private mine (id: string, owner: string): Session {
     const s = this.sessions.get(id)
-    if (s === undefined || s.owner !== owner) throw new SeError('SESSION_NOT_FOUND', `no open session ${id} of ${owner}`, { hint: 'list yours with `se session list`' })
+    if (s === undefined || s.owner !== owner) throw SeError.sessionNotOpen(id, owner)
     return s
   }
 

@@ -120,11 +120,11 @@ export class WorkloadManager {
     const matches = byName.length > 0 ? byName : all.filter(r => r.status.id.startsWith(idOrName))
     if (matches.length === 1) return matches[0] as WorkloadRecord
     if (matches.length > 1) throw SeError.badInput(`'${idOrName}' matches ${matches.length} workloads: ${matches.map(r => r.status.id).join(', ')}`)
-    throw new SeError('UNKNOWN_WORKLOAD', `no workload with id or name '${idOrName}' on this node`, { hint: 'list them with `se workloads`' })
+    throw SeError.unknownWorkload(idOrName)
   }
 
   async deploy (req: DeployRequest): Promise<WorkloadStatus> {
-    if (this.stopped) throw new SeError('SHUTTING_DOWN', 'this node is shutting down')
+    if (this.stopped) throw SeError.shuttingDown()
     const manifest = parseManifest(req.manifest, req.source)
     const memoryBytes = req.memory === null ? undefined : parsePodmanSize(req.memory)
     if (memoryBytes === null) throw SeError.badInput(`--memory '${req.memory ?? ''}' is not a size (expected e.g. 512m, 1g)`)
@@ -163,7 +163,7 @@ export class WorkloadManager {
   /** Deploys a record with an engine; on failure nothing of it is left, on disk or in the engine. */
   private async runWith (record: WorkloadRecord, engine: WorkloadEngine | undefined, note: string | null): Promise<void> {
     const { plan, status } = record
-    if (engine === undefined) throw new SeError('NO_CONTAINER_ENGINE', `engine ${status.engine} is not on this node`)
+    if (engine === undefined) throw SeError.engineNotOnNode(status.engine)
     status.engine = engine.name
     status.state = 'deploying'
     status.reason = note
@@ -318,9 +318,7 @@ export class WorkloadManager {
     const used = [...this.records.values()].reduce((n, r) => n + r.plan.memoryBytes, 0)
     const budget = this.o.memoryBudgetBytes
     if (used + plan.memoryBytes > budget) {
-      throw new SeError('OVER_BUDGET', `${plan.name} needs ${formatBytes(plan.memoryBytes)} of memory, but ${formatBytes(used)} of this node's ${formatBytes(budget)} workload memory budget is taken (${formatBytes(Math.max(0, budget - used))} left); nothing was deployed`, {
-        hint: 'lower the limits (--memory), remove a workload (se workloads, se remove ID), or raise the budget with SE_MEMORY_BUDGET / --memory-budget'
-      })
+      throw SeError.overBudget(plan.name, plan.memoryBytes, used, budget)
     }
   }
 

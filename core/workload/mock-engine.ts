@@ -42,7 +42,7 @@ export class MockEngine implements WorkloadEngine {
   }
 
   /** The next call of `op` fails with this error. */
-  failNext (op: Operation, error: SeError = new SeError('DEPLOY_FAILED', `mock ${op} failed`)): void {
+  failNext (op: Operation, error: SeError = SeError.mockEngineFailed(op)): void {
     this.failures.set(op, [...(this.failures.get(op) ?? []), error])
   }
 

@@ -45,11 +45,12 @@ export class PodmanEngine implements WorkloadEngine {
   private async json<T> (args: string[]): Promise<T> {
     const r = await this.podman(args)
     if (r.spawnError !== null) throw notInstalled(r.spawnError)
-    if (r.exitCode !== 0) throw new SeError('ENGINE_FAILED', `podman ${args.slice(0, 2).join(' ')} failed: ${lastError(r.stderr) ?? `exit ${r.exitCode ?? r.signal ?? '?'}`}`)
+    const command = `podman ${args.slice(0, 2).join(' ')}`
+    if (r.exitCode !== 0) throw SeError.engineCommandFailed(command, lastError(r.stderr) ?? `exit ${r.exitCode ?? r.signal ?? '?'}`)
     try {
       return JSON.parse(r.out === '' ? 'null' : r.out) as T
-    } catch {
-      throw new SeError('ENGINE_FAILED', `podman ${args.slice(0, 2).join(' ')} printed something other than JSON: ${r.out.slice(0, 120)}`)
+    } catch (err) {
+      throw SeError.engineOutputNotJson(command, r.out, err)
     }
   }
 
@@ -77,7 +78,7 @@ export class PodmanEngine implements WorkloadEngine {
     let hint = 'nothing was left behind; the rendered manifest is in ' + file
     if (/pull|registry|manifest unknown|image not known|initializing source/i.test(why)) hint = `is ${images.join(', ')} built or pulled on this node? \`podman images\` lists what is there; nothing was left behind`
     else if (/rlimit/i.test(why)) hint = 'this host does not let containers raise their resource limits: set default_ulimits in the [containers] section of containers.conf (see the README); nothing was left behind'
-    throw new SeError('DEPLOY_FAILED', `podman kube play of ${plan.name} failed: ${why}`, { hint })
+    throw SeError.kubePlayFailed(plan.name, why, hint)
   }
 
   async observe (plans: WorkloadPlan[]): Promise<Map<string, ContainerObservation[]>> {
@@ -150,7 +151,7 @@ export class PodmanEngine implements WorkloadEngine {
     if (running.size === 0) return []
     // `--format json` prints rounded, human strings; the raw record has the numbers.
     const r = await this.podman(['stats', '--no-stream', '--format', '{{json .ContainerStats}}', ...running.keys()])
-    if (r.exitCode !== 0) throw new SeError('ENGINE_FAILED', `podman stats failed: ${lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`}`)
+    if (r.exitCode !== 0) throw SeError.engineCommandFailed('podman stats', lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`)
     const usage: ContainerUsage[] = []
     for (const line of r.out.split('\n')) {
       if (line.trim() === '') continue
@@ -195,7 +196,7 @@ export class PodmanEngine implements WorkloadEngine {
     const pods = await this.labelled('pod', workloadId)
     if (pods.length > 0) {
       const r = await this.podman(['pod', 'rm', '--force', '--ignore', ...pods])
-      if (r.exitCode !== 0) throw new SeError('ENGINE_FAILED', `podman pod rm failed: ${lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`}`)
+      if (r.exitCode !== 0) throw SeError.engineCommandFailed('podman pod rm', lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`)
     }
     const left = await this.labelled('container', workloadId)
     if (left.length > 0) await this.podman(['rm', '--force', '--ignore', '--time', '0', ...left])
@@ -240,7 +241,7 @@ function toState (s: string): ContainerState {
 }
 
 function notInstalled (why: string): SeError {
-  return new SeError('NO_CONTAINER_ENGINE', `podman is not available on this node: ${why}`, { hint: INSTALL_HINT })
+  return SeError.podmanUnavailable(why, INSTALL_HINT)
 }
 
 /** `kube play` ends with "failed to start N containers"; the reason is on the first container's own line. */

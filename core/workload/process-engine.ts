@@ -108,7 +108,7 @@ export class ProcessEngine implements WorkloadEngine {
       }
     } catch (err) {
       await this.remove(plan)
-      throw new SeError('DEPLOY_FAILED', `${plan.name}: could not open its log files in ${plan.dir}: ${(err as Error).message}`)
+      throw SeError.workloadLogsUnopenable(plan.name, plan.dir, err)
     }
     const settled = await new Promise<Run | null>(resolve => {
       const timer = setTimeout(() => resolve(null), SPAWN_SETTLE_MS)
@@ -126,11 +126,9 @@ export class ProcessEngine implements WorkloadEngine {
     const failed = settled ?? workload.runs.find(r => r.spawnError !== null) ?? null
     if (failed !== null) {
       await this.remove(plan)
-      throw new SeError('DEPLOY_FAILED', `${plan.name}: container ${failed.key} could not start: ${failed.spawnError ?? 'unknown reason'}`, {
-        hint: 'the process engine runs the command on this host: is it installed here, and does its workingDir exist? Nothing was left running'
-      })
+      throw SeError.containerDidNotStart(plan.name, failed.key, failed.spawnError)
     }
-    if (workload.removed) throw new SeError('DEPLOY_FAILED', `${plan.name} was removed while it was starting`)
+    if (workload.removed) throw SeError.removedWhileStarting(plan.name)
   }
 
   async observe (plans: WorkloadPlan[]): Promise<Map<string, ContainerObservation[]>> {

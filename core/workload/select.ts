@@ -40,7 +40,7 @@ export class EngineSelector {
       const engine = this.engine(requested)
       if (engine === undefined) throw SeError.badInput(`unknown engine '${requested}'`, `this node has: ${this.names.join(', ')}`)
       const a = await this.availability(engine)
-      if (!a.available) throw new SeError('NO_CONTAINER_ENGINE', `engine ${requested} is not available on this node: ${a.reason ?? 'unknown reason'}`, a.install === undefined ? {} : { hint: a.install })
+      if (!a.available) throw SeError.engineUnavailable(requested, a.reason ?? null, a.install)
       const problems = engine.check(plan)
       if (problems.length > 0) throw SeError.validation(`manifest ${plan.source} for the ${requested} engine`, problems)
       return { engine, note: null }
@@ -65,6 +65,6 @@ export class EngineSelector {
       const skipped = this.preferred !== null && name !== this.preferred ? `the preferred engine ${this.preferred} is not available here, so ${name} runs it` : null
       return { engine, note: skipped }
     }
-    throw new SeError('NO_CONTAINER_ENGINE', `no engine on this node can run ${plan.name}`, { details: refusals, ...(hint === undefined ? {} : { hint }) })
+    throw SeError.noEngineFits(plan.name, refusals, hint)
   }
 }

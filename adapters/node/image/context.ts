@@ -52,13 +52,13 @@ export async function assembleContext (dir: string, log: (line: string) => void)
   log('copying node, git and busybox with their libraries')
   // The node running this command and the git on PATH, at the paths the image expects.
   const git = (await execa('sh', ['-c', 'command -v git'], { reject: false })).stdout.trim()
-  if (git === '') throw new SeError('BAD_INPUT', 'git is not installed here, and the image carries this machine\'s copy', { hint: 'apt-get install git' })
+  if (git === '') throw SeError.imageNeedsGit()
   const binaries = [[process.execPath, '/usr/bin/node'], [git, '/usr/bin/git']] as const
   for (const [from, to] of binaries) {
     await copyInto(rootfs, from, to)
     for (const lib of await sharedLibraries(from)) await copyInto(rootfs, lib)
   }
-  if (!existsSync(BUSYBOX)) throw new SeError('BAD_INPUT', `${BUSYBOX} is missing: the image's /bin/sh is a static busybox`, { hint: 'apt-get install busybox-static' })
+  if (!existsSync(BUSYBOX)) throw SeError.imageNeedsBusybox(BUSYBOX)
   await copyInto(rootfs, BUSYBOX)
   const applets = (await execa(BUSYBOX, ['--list'])).stdout.split('\n').filter(a => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox')
   for (const applet of applets) {
