@@ -9,9 +9,8 @@ import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
 import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
-import type { MeshFlags } from '../mesh-config.js'
-import type { WorkloadFlags } from '../../../core/workload/settings.js'
-import type { FrontEndFlags } from '../../../core/access/front-end-settings.js'
+import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
+import { addFlagOption, addNodeStartCommand } from './node-start.js'
 import { addWorkloadCommands } from './workloads.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
@@ -22,47 +21,13 @@ export function createProgram (io: CliIO, state: CliState): Command {
   const program = new Command('se')
     .description('SE Mesh: run development workflows on this machine and its peers')
     .version(VERSION, '-V, --version')
-    .option('--data-dir <dir>', 'node data directory (env SE_DATA_DIR; default ~/.local/share/se-mesh)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: s => io.out(s.replace(/\n$/, '')), writeErr: s => io.err(s.replace(/\n$/, '')) })
     .exitOverride()
+  // Every command reaches (or, for `node start`, is) the node on this data dir.
+  addFlagOption(program, DATA_DIR_FLAG)
 
-  const node = program.command('node').description('run an SE node')
-  node.command('start')
-    .description('run a node in the foreground until SIGTERM or SIGINT')
-    .option('--name <name>', 'label shown to people (env SE_NODE_NAME; default the hostname)')
-    .option('--capability <tag>', 'add a capability tag (repeatable; env SE_CAPABILITIES)', collect)
-    .option('--mesh <name>', 'join this mesh (env SE_MESH)')
-    .option('--bootstrap <host:port,...>', 'DHT bootstrap nodes (env SE_BOOTSTRAP; default Hyperswarm\'s public ones)')
-    .option('--mesh-secret <secret>', 'shared secret members must prove they hold (env SE_MESH_SECRET)')
-    .option('--allow <key>', 'only let this node key join (repeatable; env SE_ALLOW)', collect)
-    .option('--allow-file <file>', 'only let the node keys in this file join, one per line (env SE_ALLOW_FILE)')
-    .option('--peer <key>', 'connect to this node key directly (repeatable; env SE_PEERS)', collect)
-    .option('--heartbeat-ms <ms>', 'heartbeat interval (env SE_HEARTBEAT_MS; default 1000)', Number)
-    .option('--suspect-ms <ms>', 'silence before a node is suspect (env SE_SUSPECT_MS; default 3000)', Number)
-    .option('--down-ms <ms>', 'silence before a node is down (env SE_DOWN_MS; default 6000)', Number)
-    .option('--engine <name>', 'preferred workload engine: podman, process (env SE_ENGINE; default the best available)')
-    .option('--memory-budget <size>', 'memory all workloads\' limits may add up to, e.g. 8g (env SE_MEMORY_BUDGET; default 3/4 of RAM)')
-    .option('--max-workloads <n>', 'workloads deployed at once; more are queued (env SE_MAX_WORKLOADS; default 10)', Number)
-    .option('--http <[host:]port>', 'serve the HTTP API, health, /metrics and Avro IPC over HTTP here; a port alone means 127.0.0.1 (env SE_HTTP; default off)')
-    .option('--avro-tcp <[host:]port>', 'serve Avro IPC on this TCP port (env SE_AVRO_TCP; default off)')
-    .option('--session-idle <sec>', 'close sessions idle this long (env SE_SESSION_IDLE_SEC; default 28800)', Number)
-    .option('--token-file <file>', 'bearer tokens for --http and --avro-tcp, USER:TOKEN per line (env SE_TOKEN_FILE, or SE_TOKENS; default: one is generated in the data dir)')
-    .addHelpText('after', '\nExamples:\n  se node start --data-dir ~/.se --name laptop --capability gpu\n  se node start --mesh team --mesh-secret "$SECRET" --bootstrap 10.0.0.5:49737\n  se node start --http 8080 --avro-tcp 9090 --token-file ~/.se-tokens')
-    .action(async (opts: { name?: string, capability?: string[], sessionIdle?: number } & MeshFlags & WorkloadFlags & FrontEndFlags, cmd: Command) => {
-      const { runDaemon } = await import('./daemon.js')
-      const { meshConfigFrom } = await import('../mesh-config.js')
-      const mesh = meshConfigFrom(opts, text => io.err(`warning: ${text}`))
-      const workloads: WorkloadFlags = {}
-      if (opts.engine !== undefined) workloads.engine = opts.engine
-      if (opts.memoryBudget !== undefined) workloads.memoryBudget = opts.memoryBudget
-      if (opts.maxWorkloads !== undefined) workloads.maxWorkloads = opts.maxWorkloads
-      const { frontEndConfigFrom } = await import('../../../core/access/front-end-settings.js')
-      const frontEnds = frontEndConfigFrom(opts, name => process.env[name])
-      if (opts.sessionIdle !== undefined && !(opts.sessionIdle > 0)) throw SeError.badInput('--session-idle must be a positive number of seconds')
-      state.daemon = runDaemon({ dataDir: dataDirOf(cmd), ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.sessionIdle === undefined ? {} : { sessionIdleSec: opts.sessionIdle }), tags: opts.capability ?? [], ...(mesh === undefined ? {} : { mesh }), workloads, frontEnds }, io)
-      await state.daemon
-    })
+  addNodeStartCommand(program, io, state)
 
   program.command('bootstrap')
     .description('run a DHT bootstrap node for a private or offline mesh, until SIGTERM or SIGINT')
