@@ -1,6 +1,10 @@
-// The workflow state machine. Every transition is written to the run's file (and
-// its audit entry made durable) before it takes effect, so `kill -9` at any
-// instant leaves a record the next start resumes from.
+// The workflow state machine. Every transition is durable before it takes effect, so
+// `kill -9` at any instant leaves a record the next start resumes from. The audit
+// trail is the journal: a step's start, and the completion of a step that printed
+// nothing, are made durable by their trail entries alone (one durable append per
+// step), and reconcile.ts rebuilds them onto the run's file after a crash. The file is
+// rewritten for every transition the trail cannot rebuild (output, failures, questions
+// for a person, requests, the end), and otherwise lazily, a moment later.
 import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, STATE_RETRY_MAX_MS, STATE_RETRY_MS, STOPPING_CHOICES } from '../constants.js'
 import { SeError } from '../errors.js'
 import { AuditBacklog } from '../audit/backlog.js'
@@ -12,6 +16,7 @@ import { stepKind, type StepDefinition, type WorkflowDefinition } from './defini
 import { reconcileWithTrail } from './reconcile.js'
 import { currentStepIndex, isFinished, newStepRun, type StepRun, type WorkflowRun, type WorkflowState } from './run.js'
 import type { WorkflowStore } from './store.js'
+import { HERE, type Placement, type PlacementDecision, type StepPlacement } from './placement.js'
 import { TemplateSyntaxError, expand } from './template.js'
 
 export interface NodeIdentityInfo {
@@ -26,18 +31,6 @@ export interface NodeIdentityInfo {
 export interface StepExecutor {
   canRun (run: WorkflowRun, step: StepDefinition): boolean
   run (run: WorkflowRun, step: StepDefinition, spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
-}
-
-/** A node other than this one that a step is sent to. */
-export interface Placement {
-  nodeId: string
-  name: string
-  run (spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle
-}
-
-export interface StepPlacement {
-  /** Where the step at `index` runs: null for here. Throws NO_CAPABLE_NODE when no node that is up can run it. */
-  place (run: WorkflowRun, index: number): Placement | null
 }
 
 export interface EngineOptions {
@@ -68,6 +61,13 @@ export interface StartRequest {
 
 type Outcome = 'continue' | 'parked' | 'done'
 
+/**
+ * How long a run's file may stay behind its trail while the run goes on, in ms: then it
+ * is rewritten in the background. It bounds what a restart reads back from the trail,
+ * never what survives a crash.
+ */
+const FILE_CATCH_UP_MS = 200
+
 export class WorkflowEngine {
   private readonly runs = new Map<string, WorkflowRun>()
   private readonly active = new Set<string>()
@@ -79,8 +79,14 @@ export class WorkflowEngine {
   private readonly deferred = new Map<string, AuditInput[]>()
   /** What is told of such a transition, told once it is durable. */
   private readonly deferredEvents = new Map<string, Array<() => void>>()
-  /** Runs whose state in memory is ahead of their file: readers are shown the file's. */
+  /** Runs whose state in memory is ahead of what is durable: readers are shown the durable one. */
   private readonly ahead = new Set<string>()
+  /** Each unfinished run as it was when it was last made durable (file and trail): what readers see while it is ahead. */
+  private readonly durableView = new Map<string, WorkflowRun>()
+  /** Runs with a transition since their file was written that the trail cannot rebuild: their next commit writes the file. */
+  private readonly needsFile = new Set<string>()
+  /** Runs whose file is behind their trail, and the timer that will catch the file up. */
+  private readonly behind = new Map<string, ReturnType<typeof setTimeout> | null>()
   private readonly backlog: AuditBacklog
   /** Set while writes to the data dir fail: the first failure is logged, and the recovery. */
   private storageTrouble: Error | null = null
@@ -112,7 +118,7 @@ export class WorkflowEngine {
   }
 
   private shown (run: WorkflowRun): WorkflowRun {
-    return this.ahead.has(run.id) ? this.opts.store.saved(run.id) ?? run : run
+    return this.ahead.has(run.id) ? this.durableView.get(run.id) ?? this.opts.store.saved(run.id) ?? run : run
   }
 
   counts (): { running: number, waiting: number, pending: number } {
@@ -136,24 +142,11 @@ export class WorkflowEngine {
       if (isFinished(run) || run.state === 'waiting_intervention') continue
       resumed++
       const caughtUp = reconcileWithTrail(run, trail)
+      // What the file and the trail say together is what is durable, and what readers see.
+      this.durableView.set(run.id, snapshot(run))
       await this.resumeRun(run, caughtUp === null ? 'after restart' : `after restart (${caughtUp})`)
     }
     return { resumed, unreadable }
-  }
-
-  /** Takes over a run another node was executing, from its last known state. */
-  async adopt (run: WorkflowRun, fromNode: string): Promise<WorkflowRun> {
-    if (this.stopping) throw new SeError('SHUTTING_DOWN', 'this node is shutting down and takes no new workflows')
-    const known = this.runs.get(run.id)
-    if (known !== undefined && !isFinished(known)) throw new SeError('BAD_REQUEST', `workflow ${run.id} is already active on this node`)
-    run.node = this.opts.node.id
-    this.runs.set(run.id, run)
-    if (run.state === 'waiting_intervention') {
-      await this.commit(run, [{ event: 'workflow_resume', message: `${run.name} ${run.id} handed over from ${fromNode.slice(0, 12)}, waiting for an intervention`, workflowId: run.id, domains: ['workflow'] }])
-    } else if (!isFinished(run)) {
-      await this.resumeRun(run, `handed over from ${fromNode.slice(0, 12)}`)
-    }
-    return run
   }
 
   // Applies the restart rules: an interrupted idempotent step runs again, any other
@@ -316,6 +309,7 @@ export class WorkflowEngine {
       for (const handle of this.handles.values()) { this.killedForShutdown.add(handle); handle.kill('SIGTERM') }
       await all
     }
+    await this.catchUpAll()
     await this.backlog.flush()
   }
 
@@ -378,18 +372,20 @@ export class WorkflowEngine {
     let spec: ProcessSpec
     let executor: StepExecutor | undefined
     let placement: Placement | null = null
+    let decision: PlacementDecision = HERE
     try {
       spec = this.buildSpec(run, def)
-      placement = this.opts.placement?.place(run, index) ?? null
+      decision = this.opts.placement?.place(run, index) ?? HERE
+      placement = decision.where === 'member' ? decision.placement : null
       executor = placement === null ? this.opts.executors?.find(e => e.canRun(run, def)) : undefined
-      if (def.run?.image !== undefined && placement === null && executor === undefined) throw SeError.noContainerEngine(def.run.image)
+      if (def.run?.image !== undefined && decision.where === 'here' && executor === undefined) throw SeError.noContainerEngine(def.run.image)
     } catch (err) {
-      if (err instanceof SeError && err.code === 'NO_CAPABLE_NODE') return await this.waitForNode(run, index, err.reason)
       const message = err instanceof SeError ? err.reason : (err as Error).message
       step.attempts++
       step.node = this.opts.node.id
       return await this.stepFailed(run, index, { startedAt: now, error: message, result: null })
     }
+    if (decision.where === 'nowhere') return await this.waitForNode(run, index, decision.reason)
     step.state = 'running'
     step.attempts++
     step.startedAt = now
@@ -403,8 +399,10 @@ export class WorkflowEngine {
       workflowId: run.id,
       workflowStep: step.id,
       domains: ['step'],
-      files: spec.cwd === undefined ? [] : [spec.cwd]
-    }])
+      files: spec.cwd === undefined ? [] : [spec.cwd],
+      // Which attempt: with it, the trail alone says the step is running (reconcile.ts).
+      performanceMetrics: { attempts: step.attempts }
+    }], placement === null)
     this.emit(run, 'STEP', 'running', step.id, `${step.id} running (attempt ${step.attempts})`)
     const onOutput = (stream: 'stdout' | 'stderr', text: string): void => this.emit(run, 'OUTPUT', stream, step.id, text)
     const handle = placement !== null
@@ -429,13 +427,15 @@ export class WorkflowEngine {
       step.stdout = result.stdout
       step.stderr = result.stderr
       // Made durable together with the next transition, which always comes before anything acts on it.
-      this.defer(run, [{
+      // A step that printed nothing is all in its trail entry; output is kept in the file only.
+      const outputBytes = result.stdout.length + result.stderr.length
+      this.defer(run, outputBytes === 0, [{
         event: 'step_complete',
         message: `${run.name} step ${step.id} completed in ${result.durationMs} ms`,
         workflowId: run.id,
         workflowStep: step.id,
         domains: ['step'],
-        performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts, ...(result.networkMs === undefined ? {} : { networkLatencyMs: result.networkMs }) }
+        performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts, outputBytes, ...(result.networkMs === undefined ? {} : { networkLatencyMs: result.networkMs }) }
       }], () => this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`))
       return 'continue'
     }
@@ -582,8 +582,13 @@ export class WorkflowEngine {
    * them. The driver of a workflow waits here while the data dir cannot be written (a
    * full disk), and goes on by itself once it can: the transition has happened (a step
    * ran), so it must be recorded, never reported without being on disk.
+   *
+   * `inTrail`: the transition is a local step's start, which its trail entry holds all
+   * of; with it, the file is left behind (and caught up lazily) unless something since
+   * the file was written is not in the trail (a step's output).
    */
-  private async commit (run: WorkflowRun, entries: AuditInput[]): Promise<void> {
+  private async commit (run: WorkflowRun, entries: AuditInput[], inTrail = false): Promise<void> {
+    const toFile = !inTrail || this.needsFile.has(run.id)
     entries = this.withDeferred(run, entries)
     // The trail first, then the file: a crash between them leaves the trail ahead, which
     // recovery reads back (reconcile.ts); the other way round would lose the entries.
@@ -592,9 +597,15 @@ export class WorkflowEngine {
       // What was appended stays appended; only the rest is tried again.
       entries = entries.filter((_, i) => appended[i]?.status === 'rejected')
       let error = appended.find(r => r.status === 'rejected')?.reason as Error | undefined
+      if (entries.length === 0 && !toFile) {
+        this.durable(run, [], undefined)
+        this.fileBehind(run.id)
+        return
+      }
       if (entries.length === 0) {
         try {
           await this.opts.store.save(run)
+          this.fileWritten(run.id)
           this.durable(run, [], undefined)
           return
         } catch (err) {
@@ -619,6 +630,7 @@ export class WorkflowEngine {
     entries = this.withDeferred(run, entries)
     try {
       await this.opts.store.save(run)
+      this.fileWritten(run.id)
     } catch (err) {
       if (isStorageError(err)) this.storageFailed(err as Error, `a request for ${run.name} ${run.id} was refused`)
       if (before !== null) Object.assign(run, JSON.parse(before) as WorkflowRun)
@@ -635,6 +647,7 @@ export class WorkflowEngine {
     const deferred = this.deferred.get(run.id)
     this.deferred.delete(run.id)
     run.updatedAt = this.opts.clock.now()
+    run.revision++
     this.ahead.add(run.id)
     return deferred === undefined ? entries : [...deferred, ...entries]
   }
@@ -642,6 +655,8 @@ export class WorkflowEngine {
   /** The run's state is on disk: it is shown, what was deferred is told, and entries that could not be written wait. */
   private durable (run: WorkflowRun, unwritten: AuditInput[], error: unknown): void {
     this.ahead.delete(run.id)
+    if (isFinished(run)) this.durableView.delete(run.id)
+    else this.durableView.set(run.id, snapshot(run))
     if (unwritten.length > 0) this.backlog.add(unwritten, error)
     else if (this.storageTrouble !== null) {
       this.storageTrouble = null
@@ -650,6 +665,60 @@ export class WorkflowEngine {
     const told = this.deferredEvents.get(run.id)
     this.deferredEvents.delete(run.id)
     for (const tell of told ?? []) tell()
+  }
+
+  /** The run's file has its state in memory, all of it durable. */
+  private fileWritten (id: string): void {
+    this.needsFile.delete(id)
+    const timer = this.behind.get(id)
+    if (timer != null) clearTimeout(timer)
+    this.behind.delete(id)
+  }
+
+  /** The run went on in its trail alone: its file is rewritten a moment later, with what is durable then. */
+  private fileBehind (id: string): void {
+    if (this.behind.get(id) != null) return
+    this.behind.set(id, this.stopping ? null : this.later(() => this.catchUp(id), FILE_CATCH_UP_MS))
+  }
+
+  private catchUp (id: string): void {
+    this.behind.set(id, null)
+    const view = this.durableView.get(id)
+    // A commit under way writes the file, or calls for a catch-up again once durable.
+    if (view === undefined || this.ahead.has(id)) return
+    // Saves of a run are chained in the store: this one cannot overtake a newer state's.
+    this.opts.store.save(view).then(() => {
+      if (this.behind.get(id) === null && this.durableView.get(id) === view) this.behind.delete(id)
+    }, () => {
+      // A full disk: the trail has it all; the file is tried again later.
+      if (this.behind.get(id) === null && !this.stopping) this.behind.set(id, this.later(() => this.catchUp(id), STATE_RETRY_MAX_MS))
+    })
+  }
+
+  /** At shutdown: every file behind its trail is written, so the data dir reads as it is without the trail. */
+  private async catchUpAll (): Promise<void> {
+    const ids = [...this.behind.keys()]
+    for (const id of ids) {
+      const timer = this.behind.get(id)
+      if (timer != null) clearTimeout(timer)
+      this.behind.set(id, null)
+    }
+    await Promise.all(ids.map(async id => {
+      const view = this.durableView.get(id)
+      if (view === undefined || this.ahead.has(id)) return
+      try {
+        await this.opts.store.save(view)
+        if (this.durableView.get(id) === view) this.behind.delete(id)
+      } catch (err) {
+        this.opts.log?.warn(`the file of ${view.name} ${id} is behind its audit trail, which the next start reads back: ${(err as Error).message}`)
+      }
+    }))
+  }
+
+  private later (fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(fn, ms)
+    ;(timer as { unref?: () => void }).unref?.()
+    return timer
   }
 
   private storageFailed (err: Error, what: string): void {
@@ -666,9 +735,10 @@ export class WorkflowEngine {
     })
   }
 
-  private defer (run: WorkflowRun, entries: AuditInput[], tell: () => void): void {
+  private defer (run: WorkflowRun, inTrail: boolean, entries: AuditInput[], tell: () => void): void {
     run.updatedAt = this.opts.clock.now()
     this.ahead.add(run.id)
+    if (!inTrail) this.needsFile.add(run.id)
     this.deferred.set(run.id, [...(this.deferred.get(run.id) ?? []), ...entries])
     this.deferredEvents.set(run.id, [...(this.deferredEvents.get(run.id) ?? []), tell])
   }
@@ -744,6 +814,11 @@ export class WorkflowEngine {
     }
     return spec
   }
+}
+
+/** A copy of the run that later transitions do not change (they replace the run's fields and change its steps in place). */
+function snapshot (run: WorkflowRun): WorkflowRun {
+  return { ...run, steps: run.steps.map(s => ({ ...s })) }
 }
 
 /** A write to the data dir failed: waiting may help (a full disk); anything else is a bug to surface. */

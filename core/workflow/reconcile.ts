@@ -1,13 +1,18 @@
-// After a crash, a workflow's file and its trail can disagree by one transition: the
-// two are written side by side, and the trail's entry may be on disk while the file's
-// new state is not. What the trail says happened, happened (a step the trail says
-// completed stays completed), so the run read from its file is brought up to it
-// before the restart rules apply.
+// After a crash, a workflow's file can be behind its trail. The trail is the journal
+// of a running workflow: a step's start and its silent completion are made durable by
+// their trail entries alone (engine.ts), and the file is rewritten only for what the
+// trail cannot rebuild (output, failures, questions, the end) or lazily. A file can
+// also miss the one transition whose entries were durable when the crash came. What
+// the trail says happened, happened (a step the trail says started is running, one it
+// says completed stays completed), so the run read from its file is brought up to it,
+// step after step, before the restart rules apply.
 import type { AuditRecord } from '../protocol/types.js'
 import { currentStepIndex, isFinished, type StepRun, type WorkflowRun } from './run.js'
 
 const DONE = new Set(['step_complete', 'step_exec_complete'])
 const FAILED = new Set(['step_failed', 'step_exec_failed'])
+/** A completion the trail holds all of (the step printed nothing): counted, not told one by one. */
+const EXACT = 'exact'
 
 /**
  * Applies to `run` what its trail (`records`, in trail order, any workflow) recorded
@@ -16,9 +21,48 @@ const FAILED = new Set(['step_failed', 'step_exec_failed'])
 export function reconcileWithTrail (run: WorkflowRun, records: AuditRecord[]): string | null {
   if (isFinished(run)) return null
   const own = records.filter(r => r.entry.workflowId === run.id)
-  const index = currentStepIndex(run)
-  const step = run.steps[index]
-  if (step === undefined || step.state !== 'running') return null
+  const notes: string[] = []
+  let started = 0
+  let completed = 0
+  for (;;) {
+    const step = run.steps[currentStepIndex(run)]
+    if (step === undefined) break
+    if (step.state === 'pending') {
+      // A start the file does not have: its attempt is the one after the file's.
+      const start = own.find(r => r.entry.event === 'step_start' && r.entry.workflowStep === step.id && r.entry.performanceMetrics.attempts === step.attempts + 1)
+      if (start === undefined) break
+      applyStart(run, step, start)
+      started++
+    }
+    if (step.state !== 'running') break
+    const note = applyResultOf(step, own)
+    if (note === null) break
+    if (note === EXACT) completed++
+    else notes.push(note)
+    if ((step as StepRun).state !== 'completed') break
+  }
+  if (started > 0 || completed > 0) {
+    const at = run.steps[currentStepIndex(run)]
+    notes.unshift(`the trail had ${started} step start${started === 1 ? '' : 's'} and ${completed} silent completion${completed === 1 ? '' : 's'} the file had not${at?.state === 'running' ? `; step ${at.id} was running` : ''}`)
+  }
+  return notes.length === 0 ? null : notes.join('; ')
+}
+
+/** The step is running, as its trail entry says (engine.ts runStep sets the same fields). */
+function applyStart (run: WorkflowRun, step: StepRun, record: AuditRecord): void {
+  run.state = 'running'
+  run.error = null
+  run.updatedAt = Math.max(run.updatedAt, record.entry.timestamp)
+  step.state = 'running'
+  step.attempts = record.entry.performanceMetrics.attempts as number
+  step.startedAt = record.entry.timestamp
+  step.endedAt = null
+  step.node = run.node
+  step.error = null
+}
+
+/** What the trail recorded of the step's current attempt, applied; null when nothing. */
+function applyResultOf (step: StepRun, own: AuditRecord[]): string | null {
   const started = lastIndexWhere(own, r => r.entry.event === 'step_start' && r.entry.workflowStep === step.id)
   // A result of this attempt: the executor's entry says which attempt it answers.
   if (started === -1) return null
@@ -42,6 +86,12 @@ function applyResult (step: StepRun, record: AuditRecord): string {
     step.state = 'completed'
     step.exitCode ??= 0
     step.error = null
+    // A step that printed nothing says so (outputBytes 0): the trail then holds all of it.
+    if (metrics.outputBytes === 0) {
+      step.stdout = ''
+      step.stderr = ''
+      return EXACT
+    }
     return `step ${step.id} completed${where} before the restart (trail entry ${record.seq}); its output was not kept`
   }
   step.state = 'failed'

@@ -1,5 +1,6 @@
-// One file per workflow run, replaced atomically on every transition, so a crash
-// at any instant leaves either the state before or the state after.
+// One file per workflow run, replaced atomically, so a crash at any instant leaves
+// either the state before or the state after. The engine writes it for what the audit
+// trail cannot rebuild, and lazily otherwise (engine.ts, reconcile.ts).
 import b4a from 'b4a'
 import { join } from '../paths.js'
 import type { FileSystem } from '../ports.js'
@@ -33,8 +34,8 @@ export class WorkflowStore {
     return join(this.dir, id + SUFFIX)
   }
 
+  /** Writes the run as it is now (its bytes are taken at the call). */
   save (run: WorkflowRun): Promise<void> {
-    run.revision++
     const bytes = JSON.stringify(run)
     const finished = isFinished(run)
     const previous = this.chains.get(run.id) ?? Promise.resolve()
