@@ -1,5 +1,4 @@
 // Errors deploying and running workloads, and from the engines that run them.
-import { formatBytes } from '../workload/quantity.js'
 import { SeError, messageOf, options, type ErrorDetail } from './se-error.js'
 
 /** How much of a tool's unexpected output an error quotes. */
@@ -64,9 +63,9 @@ export const workloadErrors = {
     return new SeError('DEPLOY_FAILED', `mock ${operation} failed`)
   },
 
-  /** Deploying would take the node's workloads past its memory budget. */
-  overBudget (workload: string, neededBytes: number, usedBytes: number, budgetBytes: number): SeError {
-    return new SeError('OVER_BUDGET', `${workload} needs ${formatBytes(neededBytes)} of memory, but ${formatBytes(usedBytes)} of this node's ${formatBytes(budgetBytes)} workload memory budget is taken (${formatBytes(Math.max(0, budgetBytes - usedBytes))} left); nothing was deployed`, {
+  /** Deploying would take the node's workloads past its memory budget; the sizes come formatted ("512 MiB"). */
+  overBudget (workload: string, sizes: { needed: string, used: string, budget: string, left: string }): SeError {
+    return new SeError('OVER_BUDGET', `${workload} needs ${sizes.needed} of memory, but ${sizes.used} of this node's ${sizes.budget} workload memory budget is taken (${sizes.left} left); nothing was deployed`, {
       hint: 'lower the limits (--memory), remove a workload (se workloads, se remove ID), or raise the budget with SE_MEMORY_BUDGET / --memory-budget'
     })
   }

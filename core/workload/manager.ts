@@ -318,7 +318,7 @@ export class WorkloadManager {
     const used = [...this.records.values()].reduce((n, r) => n + r.plan.memoryBytes, 0)
     const budget = this.o.memoryBudgetBytes
     if (used + plan.memoryBytes > budget) {
-      throw SeError.overBudget(plan.name, plan.memoryBytes, used, budget)
+      throw SeError.overBudget(plan.name, { needed: formatBytes(plan.memoryBytes), used: formatBytes(used), budget: formatBytes(budget), left: formatBytes(Math.max(0, budget - used)) })
     }
   }
 

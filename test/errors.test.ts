@@ -1,0 +1,156 @@
+// Errors are built by named factories: each gives a known code, a message that
+// starts with it, an exit code the CLI can end with, and keeps the error it wraps.
+// The source scan holds the converted parts of the tree to that: no error built
+// inline, no decision made on an error's wording.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { ERROR_FACTORIES, EXIT_CODES, SE_ERROR_CODES, SeError, exitCodeFor, toSeError } from '../core/errors.js'
+import { problemFrom } from '../core/http/problem.js'
+import { REPO } from './helpers/cli.js'
+
+const CAUSE = Object.assign(new Error('the wrapped error'), { code: 'EIO' })
+
+/** One call of every factory; a factory that takes a cause gets CAUSE. */
+const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
+  validation: () => SeError.validation('workflow w.yaml', [{ path: 'steps', message: 'missing' }]),
+  badInput: () => SeError.badInput('not a number', 'give a number', CAUSE),
+  cannotRead: () => SeError.cannotRead('allowlist /etc/allow', CAUSE),
+  addressInUse: () => SeError.addressInUse('--http', '127.0.0.1', 8080, CAUSE),
+  noSuchAddress: () => SeError.noSuchAddress('--http', '10.9.9.9', 8080, CAUSE),
+  nodeRunning: () => SeError.nodeRunning('/data', 42),
+  nodeStarting: () => SeError.nodeStarting('/data', 42, 5000, CAUSE),
+  shuttingDown: () => SeError.shuttingDown(),
+  noSpace: () => SeError.noSpace('/data', 1024, CAUSE),
+  writeFailed: () => SeError.writeFailed('/data/x.json', CAUSE),
+  unknownWorkflow: () => SeError.unknownWorkflow('wf-1'),
+  notWaiting: () => SeError.notWaiting('wf-1', 'running'),
+  noContainerEngine: () => SeError.noContainerEngine('alpine'),
+  unknownWorkload: () => SeError.unknownWorkload('web'),
+  engineUnavailable: () => SeError.engineUnavailable('podman', null),
+  noEngineFits: () => SeError.noEngineFits('web', [{ message: 'podman: not installed' }]),
+  engineNotOnNode: () => SeError.engineNotOnNode('podman'),
+  podmanUnavailable: () => SeError.podmanUnavailable('not found', 'install podman'),
+  engineCommandFailed: () => SeError.engineCommandFailed('podman stats', 'exit 125'),
+  engineOutputNotJson: () => SeError.engineOutputNotJson('podman ps', 'oops', CAUSE),
+  kubePlayFailed: () => SeError.kubePlayFailed('web', 'exit 125', 'look at the manifest'),
+  workloadLogsUnopenable: () => SeError.workloadLogsUnopenable('web', '/data/w', CAUSE),
+  containerDidNotStart: () => SeError.containerDidNotStart('web', 'web-1/app', null),
+  removedWhileStarting: () => SeError.removedWhileStarting('web'),
+  mockEngineFailed: () => SeError.mockEngineFailed('deploy'),
+  overBudget: () => SeError.overBudget('web', { needed: '512 MiB', used: '1 GiB', budget: '1.2 GiB', left: '204.8 MiB' }),
+  noCommandAllowlist: () => SeError.noCommandAllowlist(),
+  commandNotAllowed: () => SeError.commandNotAllowed('rm', []),
+  noSessionOfUser: () => SeError.noSessionOfUser('s-1', 'carol'),
+  sessionNotOpen: () => SeError.sessionNotOpen('s-1', 'carol'),
+  badNodeKey: () => SeError.badNodeKey('--allow', 'abc'),
+  badMeshTiming: () => SeError.badMeshTiming(3000, 2000, 1000),
+  badBootstrapAddress: () => SeError.badBootstrapAddress('nowhere'),
+  imageNeedsGit: () => SeError.imageNeedsGit(),
+  imageNeedsBusybox: () => SeError.imageNeedsBusybox('/bin/busybox')
+}
+
+/** The names of a function's parameters, from its source. */
+function parameters (fn: (...args: never[]) => unknown): string[] {
+  const list = /\(([^)]*)\)/.exec(fn.toString())?.[1] ?? ''
+  return list.split(',').map(p => p.trim().split(/[\s=]/)[0] as string).filter(p => p !== '')
+}
+
+test('every factory has a sample here', () => {
+  assert.deepEqual(Object.keys(SAMPLES).sort(), Object.keys(ERROR_FACTORIES).sort())
+})
+
+test('every factory gives an SeError with a known code, its message prefixed with the code, and an exit code', () => {
+  const exitCodes = new Set<number>(Object.values(EXIT_CODES))
+  for (const [name, make] of Object.entries(SAMPLES)) {
+    const err = make()
+    assert.ok(err instanceof SeError, name)
+    assert.ok(err instanceof Error, name)
+    assert.ok(SE_ERROR_CODES.includes(err.code), `${name}: ${err.code}`)
+    assert.equal(err.message, `${err.code}: ${err.reason}`, name)
+    assert.notEqual(err.reason.trim(), '', name)
+    assert.ok(exitCodes.has(exitCodeFor(err.code)), name)
+  }
+})
+
+test('every factory that takes a cause keeps it', () => {
+  const wrapping = Object.entries(ERROR_FACTORIES).filter(([, fn]) => parameters(fn).includes('cause')).map(([name]) => name)
+  assert.ok(wrapping.length >= 9, `only ${wrapping.join(', ')} take a cause`)
+  for (const name of wrapping) assert.equal(SAMPLES[name as keyof typeof SAMPLES]().cause, CAUSE, name)
+  // …and one without a cause has none, rather than an undefined one.
+  assert.equal(Object.hasOwn(SeError.badInput('x'), 'cause'), false)
+  assert.equal(Object.hasOwn(SeError.nodeStarting('/d', null, 0), 'cause'), false)
+  assert.equal(toSeError(CAUSE).cause, CAUSE)
+  assert.equal(toSeError(CAUSE).code, 'INTERNAL')
+})
+
+test('every code maps to one of EXIT_CODES', () => {
+  const exitCodes = new Set<number>(Object.values(EXIT_CODES))
+  for (const code of SE_ERROR_CODES) assert.ok(exitCodes.has(exitCodeFor(code)), code)
+  assert.equal(exitCodeFor('BAD_INPUT'), EXIT_CODES.USAGE)
+  assert.equal(exitCodeFor('SESSION_NOT_FOUND'), EXIT_CODES.USAGE)
+  assert.equal(exitCodeFor('NO_NODE'), EXIT_CODES.NO_NODE)
+  assert.equal(exitCodeFor('NODE_STARTING'), EXIT_CODES.NO_NODE)
+  assert.equal(exitCodeFor('NO_SPACE'), EXIT_CODES.NO_SPACE)
+  assert.equal(exitCodeFor('INTERNAL'), EXIT_CODES.FAILED)
+})
+
+test('factories keep the wording people and scripts know', () => {
+  assert.equal(SeError.cannotRead('allowlist /a', Object.assign(new Error('gone'), { code: 'ENOENT' })).message, 'BAD_INPUT: cannot read allowlist /a: no such file')
+  assert.equal(SAMPLES.cannotRead().message, 'BAD_INPUT: cannot read allowlist /etc/allow: the wrapped error')
+  assert.equal(SAMPLES.engineUnavailable().message, 'NO_CONTAINER_ENGINE: engine podman is not available on this node: unknown reason')
+  assert.equal(SAMPLES.engineUnavailable().hint, undefined)
+  assert.equal(SeError.engineUnavailable('podman', 'no runc', 'install runc').hint, 'install runc')
+  assert.equal(SAMPLES.engineOutputNotJson().reason, 'podman ps printed something other than JSON: oops')
+  assert.equal(SeError.engineOutputNotJson('podman ps', 'x'.repeat(500), CAUSE).reason.length, 'podman ps printed something other than JSON: '.length + 120)
+  assert.equal(SAMPLES.overBudget().reason, 'web needs 512 MiB of memory, but 1 GiB of this node\'s 1.2 GiB workload memory budget is taken (204.8 MiB left); nothing was deployed')
+  assert.equal(SAMPLES.commandNotAllowed().hint, 'allowed: nothing')
+  assert.equal(SAMPLES.addressInUse().reason, '--http 127.0.0.1:8080: that address is already in use')
+  assert.equal(SAMPLES.noSpace().reason, 'no space left for the data dir /data (1.0 KiB free): nothing was recorded')
+  assert.deepEqual(SAMPLES.noEngineFits().details, [{ message: 'podman: not installed' }])
+})
+
+test('over HTTP, a session that is not the user\'s is not found, as over Avro IPC', () => {
+  const answer = problemFrom(SeError.noSessionOfUser('s-1', 'carol'))
+  assert.equal(answer.status, 404)
+  assert.deepEqual((answer.json as { error: { code: string } }).error.code, 'SESSION_NOT_FOUND')
+})
+
+// The parts of the tree converted to factories so far; widen to the whole tree once swept.
+const SWEPT = [
+  'core/errors', 'core/workload', 'core/session', 'core/access', 'core/config',
+  'core/http/api.ts', 'core/http/body.ts', 'core/http/problem.ts',
+  'core/mesh/outbox.ts', 'core/mesh/settings.ts', 'core/mesh/keys.ts', 'core/mesh/bootstrap-address.ts',
+  'core/workflow/validate.ts', 'core/workflow/definition.ts', 'core/workflow/inputs.ts', 'core/workflow/requirements.ts',
+  'core/constants.ts', 'core/paths.ts', 'core/output-tail.ts',
+  'adapters/node/image', 'adapters/shared', 'adapters/bare',
+  ...fs.readdirSync(path.join(REPO, 'adapters/node')).filter(f => f.endsWith('.ts')).map(f => `adapters/node/${f}`)
+]
+const NOT_YET_SWEPT = new Set(['adapters/node/local-node.ts', 'adapters/node/unix-socket.ts', 'adapters/node/tcp-connection.ts', 'adapters/shared/hyperswarm-transport.ts', 'adapters/bare/local-socket.ts'])
+
+function sweptSources (): string[] {
+  const out: string[] = []
+  const walk = (rel: string): void => {
+    const abs = path.join(REPO, rel)
+    if (!fs.existsSync(abs)) return
+    if (fs.statSync(abs).isDirectory()) { for (const e of fs.readdirSync(abs)) walk(`${rel}/${e}`); return }
+    if (rel.endsWith('.ts') && !NOT_YET_SWEPT.has(rel)) out.push(rel)
+  }
+  for (const rel of SWEPT) walk(rel)
+  return out
+}
+
+test('the swept files build no SeError inline: only core/errors/ calls the constructor', () => {
+  const files = sweptSources()
+  assert.ok(files.length > 40, `only ${files.length} files scanned`)
+  const inline = files.filter(f => !f.startsWith('core/errors/'))
+    .flatMap(f => fs.readFileSync(path.join(REPO, f), 'utf8').split('\n').flatMap((line, i) => /new SeError\s*\(/.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []))
+  assert.deepEqual(inline, [], 'use (or add) a named factory in core/errors/')
+})
+
+test('the swept files decide on error codes, never on message text', () => {
+  const onText = /\.(message|reason)\s*\.\s*(includes|startsWith|endsWith|match|indexOf|search)\s*\(|\.test\(\s*[\w.]*\.(message|reason)\s*\)|\.(message|reason)\s*[!=]==?\s*['"`]/
+  const found = sweptSources().flatMap(f => fs.readFileSync(path.join(REPO, f), 'utf8').split('\n').flatMap((line, i) => onText.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []))
+  assert.deepEqual(found, [])
+})
