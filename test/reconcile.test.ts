@@ -69,3 +69,53 @@ test('nothing changes when the trail has no result for the current attempt', () 
     assert.equal(r.steps[1]?.state, 'running')
   }
 })
+
+// The trail as the journal: a file written before steps started (their starts and
+// silent completions are in the trail only) is brought up to it step after step.
+function behind (): WorkflowRun {
+  const r = run()
+  r.steps = [newStepRun('build', 'run'), newStepRun('test', 'run')]
+  return r
+}
+
+test('starts and silent completions the file does not have are read back from the trail, in order', () => {
+  const r = behind()
+  const note = reconcileWithTrail(r, [
+    record('step_start', 'build', { attempts: 1 }), record('step_complete', 'build', { durationMs: 3, exitCode: 0, attempts: 1, outputBytes: 0 }),
+    record('step_start', 'test', { attempts: 1 })
+  ])
+  assert.match(note ?? '', /the trail had 2 step starts and 1 silent completion the file had not; step test was running/)
+  assert.deepEqual(r.steps.map(s => [s.state, s.attempts, s.node]), [['completed', 1, SELF], ['running', 1, SELF]])
+  assert.equal(r.steps[0]?.durationMs, 3)
+  assert.equal(r.state, 'running')
+})
+
+test('a completion that printed something is read back as completed, its output said lost', () => {
+  const r = behind()
+  const note = reconcileWithTrail(r, [record('step_start', 'build', { attempts: 1 }), record('step_complete', 'build', { durationMs: 3, exitCode: 0, attempts: 1, outputBytes: 12 })])
+  assert.match(note ?? '', /step build completed before the restart .*its output was not kept/)
+  assert.equal(r.steps[0]?.state, 'completed')
+  assert.equal(r.steps[1]?.state, 'pending')
+})
+
+test('a start is read back only for the attempt after the file\'s; a start without its attempt (an older trail) is not', () => {
+  for (const records of [
+    [record('step_start', 'build')],
+    [record('step_start', 'build', { attempts: 2 })],
+    [record('step_start', 'build', { attempts: 1 }, SELF, 'wf-2')]
+  ]) {
+    const r = behind()
+    assert.equal(reconcileWithTrail(r, records), null)
+    assert.equal(r.steps[0]?.state, 'pending')
+  }
+  const retried = behind()
+  retried.steps[0] = { ...retried.steps[0]!, attempts: 1, state: 'pending', exitCode: 1, stderr: 'it broke' }
+  reconcileWithTrail(retried, [record('step_start', 'build', { attempts: 1 }), record('step_failed', 'build', { attempts: 1 }), record('step_start', 'build', { attempts: 2 }), record('step_complete', 'build', { exitCode: 0, attempts: 2, outputBytes: 0 })])
+  assert.deepEqual([retried.steps[0]?.state, retried.steps[0]?.attempts, retried.steps[0]?.exitCode, retried.steps[0]?.stderr], ['completed', 2, 0, ''])
+})
+
+test('a failure read back stops the replay there, for onFailure to decide', () => {
+  const r = behind()
+  reconcileWithTrail(r, [record('step_start', 'build', { attempts: 1 }), record('step_failed', 'build', { durationMs: 2, exitCode: 4, attempts: 1 }), record('step_start', 'test', { attempts: 1 })])
+  assert.deepEqual(r.steps.map(s => s.state), ['failed', 'pending'])
+})
