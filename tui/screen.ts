@@ -3,7 +3,7 @@
 // workloads or nodes; that is the model's and the node's.
 import blessed from 'blessed'
 import contrib from 'blessed-contrib'
-import type { NodeApi } from '../core/protocol/types.js'
+import type { DeployRequest, NodeApi, WorkflowRequest } from '../core/protocol/types.js'
 import type { DashboardModel, PaneId, Series } from './view-model.js'
 import type { DashboardSource } from './source.js'
 
@@ -21,8 +21,15 @@ export interface ScreenOptions {
   source: DashboardSource
   /** Who approves, for the audit trail. */
   user: string
+  /** What `:deploy FILE` and `:execute NAME` send, built by the caller (which knows files and the working dir). */
+  requests: ScreenRequests
   output?: NodeJS.WriteStream
   input?: NodeJS.ReadStream
+}
+
+export interface ScreenRequests {
+  deploy (file: string): Promise<DeployRequest>
+  execute (name: string): WorkflowRequest
 }
 
 export class DashboardScreen {
@@ -233,11 +240,8 @@ export class DashboardScreen {
         return
       case 'deploy': {
         if (arg === '') { m.setMessage('usage: :deploy FILE'); return }
-        const { readFile } = await import('node:fs/promises')
-        const { resolve } = await import('node:path')
         await this.act(`deploy ${arg}`, async () => {
-          const file = resolve(arg)
-          const s = await this.o.api.deployWorkload({ manifest: await readFile(file, 'utf8'), source: file, replicas: null, memory: null, cpus: null, env: {}, engine: null })
+          const s = await this.o.api.deployWorkload(await this.o.requests.deploy(arg))
           return `${s.id}: ${s.state} on ${s.engine}${s.reason === null ? '' : ` (${s.reason})`}`
         })
         return
@@ -249,7 +253,7 @@ export class DashboardScreen {
 
   private async execute (name: string): Promise<void> {
     await this.act(`execute ${name}`, async () => {
-      const s = await this.o.api.executeWorkflow({ definition: null, source: name, inputs: {}, workdir: process.cwd(), requestedBy: '' })
+      const s = await this.o.api.executeWorkflow(this.o.requests.execute(name))
       return `${s.name} ${s.id}: ${s.state}`
     })
   }

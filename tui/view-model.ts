@@ -2,6 +2,8 @@
 // graph history and the intervention queue. tui/screen.ts only draws this and
 // sends key actions back, so what a person sees can be tested without a terminal.
 import { formatAuditLine } from '../core/audit/format.js'
+import { shortDuration } from '../core/duration.js'
+import { STEP_MARK } from '../core/workflow/step-mark.js'
 import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
 
 export type PaneId = 'nodes' | 'workloads' | 'workflows' | 'audit'
@@ -12,9 +14,6 @@ const DEFAULT_AUDIT_LINES = 200
 const NODE_STATE_RANK: Record<string, number> = { up: 0, suspect: 1, down: 2 }
 const ACTIVE_WORKFLOW_STATES = new Set(['running', 'pending', 'waiting_node'])
 const FINISHED_WORKFLOW_STATES = new Set(['completed', 'failed', 'cancelled'])
-const STEP_MARK: Record<string, string> = {
-  pending: '·', running: '▶', waiting_intervention: '?', waiting_node: '…', completed: '✓', failed: '✗', skipped: '↷'
-}
 const HEADERS = {
   nodes: ['NAME', 'STATE', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'],
   workloads: ['ID', 'NODE', 'ENGINE', 'STATE', 'PORTS', 'RESTARTS', 'UPTIME'],
@@ -82,15 +81,6 @@ interface Point { at: number, cpu: number, memory: number }
 export function cpuPercent (s: NodeSample): number { return s.cpus > 0 ? Math.min(100, s.loadAverage / s.cpus * 100) : 0 }
 
 export function memoryPercent (s: NodeSample): number { return s.memoryTotalMb > 0 ? Math.min(100, s.memoryUsedMb / s.memoryTotalMb * 100) : 0 }
-
-/** Same units as the CLI's `age`: whole seconds, minutes, hours or days. */
-export function shortDuration (ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000))
-  if (s < 60) return `${s}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m`
-  if (s < 86400) return `${Math.floor(s / 3600)}h`
-  return `${Math.floor(s / 86400)}d`
-}
 
 export function truncate (text: string, width: number): string {
   if (width <= 0) return ''

@@ -54,10 +54,26 @@ export function json (io: CliIO, value: unknown): void {
   io.out(JSON.stringify(value, null, 2))
 }
 
-export async function readText (file: string): Promise<string> {
+/** Prints a command's answer: as JSON with --json, else as `text` puts it for a person. */
+export function print<T> (io: CliIO, asJson: boolean | undefined, value: T, text: (value: T) => string): void {
+  if (asJson === true) json(io, value)
+  else io.out(text(value))
+}
+
+/** Asks the node one thing and prints the answer (see `print`). */
+export async function askAndPrint<T> (io: CliIO, cmd: Command, asJson: boolean | undefined, ask: (api: NodeApi) => Promise<T>, text: (value: T) => string): Promise<T> {
+  return await withNode(cmd, async api => {
+    const value = await ask(api)
+    print(io, asJson, value, text)
+    return value
+  })
+}
+
+/** `shown` is the name the person gave, for the error. */
+export async function readText (file: string, shown = file): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (err) {
-    throw SeError.badInput(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    throw SeError.badInput(`cannot read ${shown}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
   }
 }

@@ -19,6 +19,7 @@ import { startLocalNode } from '../local-node.js'
 import { meshConfigFrom } from '../mesh-config.js'
 import { startBootstrap } from '../swarm.js'
 import type { CliIO } from './context.js'
+import { catalogueRequest, deployRequest } from './requests.js'
 
 export interface DashboardOptions {
   demo: boolean
@@ -72,7 +73,9 @@ export async function runDashboard (io: CliIO, dataDir: string, opts: DashboardO
     const model = new DashboardModel({ readonly: opts.readonly })
     const source = new DashboardSource(api, model, { refreshMs: opts.refreshMs, onError: err => model.setMessage(`refresh failed: ${err.message}`) })
     await source.start()
-    const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard' })
+    const workdir = process.cwd()
+    const requests = { deploy: async (file: string) => await deployRequest(file, workdir), execute: (name: string) => catalogueRequest(name, workdir) }
+    const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard', requests })
     if (opts.demo) {
       if (meshArgs === null) model.setMessage('--demo adds nodes only to a dashboard that runs its own node; a node is already running here')
       else void startDemo(meshArgs, api, model, cleanups, log)
@@ -105,7 +108,7 @@ async function startDemo (meshArgs: string[], api: NodeApi, model: DashboardMode
     }
   }
   try {
-    const s = await api.executeWorkflow({ definition: null, source: DEMO_WORKFLOW, inputs: {}, workdir: os.tmpdir(), requestedBy: '' })
+    const s = await api.executeWorkflow(catalogueRequest(DEMO_WORKFLOW, os.tmpdir()))
     model.setMessage(`demo: ${s.name} ${s.id} started; it is routed to builder and will ask you to approve (a)`)
   } catch (err) {
     log.warn(`demo workflow: ${(err as Error).message}`)

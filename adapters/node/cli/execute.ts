@@ -1,13 +1,12 @@
 // `se execute`: check the workflow here, start it on the node, and with --wait
 // follow it to the end, answering interventions at the terminal when there is one.
-import { readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
 import readline from 'node:readline/promises'
 import { EXIT_CODES, SeError } from '../../../core/errors.js'
-import type { NodeApi, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../../../core/protocol/types.js'
-import { parseWorkflow } from '../../../core/workflow/validate.js'
+import type { NodeApi, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
+import { parseKeyValues } from '../../../core/config/key-values.js'
 import { connectNode } from '../client.js'
 import type { CliIO } from './context.js'
+import { workflowRequest } from './requests.js'
 import { renderEvent, renderStatus, shortNode } from './render.js'
 
 export interface ExecuteOptions { inputs: string[], wait: boolean, block: boolean, json: boolean }
@@ -22,32 +21,8 @@ export function exitCodeOf (status: WorkflowStatus): number {
   }
 }
 
-export function parseInputs (pairs: string[]): Record<string, string> {
-  const inputs: Record<string, string> = {}
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw SeError.badInput(`--input '${pair}' is not of the form key=value`)
-    inputs[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return inputs
-}
-
-/** A file is read and validated here, so mistakes are reported before any node is involved. */
-export async function buildRequest (workflow: string, inputs: Record<string, string>): Promise<WorkflowRequest> {
-  const workdir = process.cwd()
-  const looksLikeFile = /[/\\]|\.(ya?ml|json)$/i.test(workflow)
-  const file = await stat(workflow).then(s => s.isFile(), () => false)
-  if (!file) {
-    if (looksLikeFile) throw SeError.badInput(`workflow file ${workflow} does not exist`, 'give a path to a YAML or JSON workflow, or a name from `se catalogue`')
-    return { definition: null, source: workflow, inputs, workdir, requestedBy: '' }
-  }
-  const text = await readFile(workflow, 'utf8')
-  parseWorkflow(text, workflow)
-  return { definition: text, source: path.resolve(workflow), inputs, workdir, requestedBy: '' }
-}
-
 export async function executeCommand (io: CliIO, dataDir: string, workflow: string, opts: ExecuteOptions): Promise<number> {
-  const request = await buildRequest(workflow, parseInputs(opts.inputs))
+  const request = await workflowRequest(workflow, parseKeyValues(opts.inputs, '--input'), process.cwd())
   let api: NodeApi
   let close: () => Promise<void>
   const conn = await connectNode(dataDir, { onWait: io.err }).catch(async err => {

@@ -4,7 +4,7 @@ import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
 import { formatAuditLine } from '../../../core/audit/format.js'
 import { summariseAudit } from '../../../core/audit/summary.js'
-import type { NodeApi } from '../../../core/protocol/types.js'
+import type { NodeApi, WorkflowAuditSummary } from '../../../core/protocol/types.js'
 import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
@@ -15,7 +15,7 @@ import { addWorkloadCommands } from './workloads.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
 import { addProtocolCommands } from './protocol.js'
-import { collect, dataDirOf, json, readText, sayWaiting, withNode, type CliIO, type CliState } from './context.js'
+import { askAndPrint, collect, dataDirOf, json, print, readText, sayWaiting, withNode, type CliIO, type CliState } from './context.js'
 
 export function createProgram (io: CliIO, state: CliState): Command {
   const program = new Command('se')
@@ -46,11 +46,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se nodes\n  se nodes --json | jq \'.[] | select(.state == "up") | .name\'')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const nodes = await api.listNodes()
-        if (opts.json === true) json(io, nodes)
-        else io.out(renderNodes(nodes))
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.listNodes(), renderNodes)
     })
 
   program.command('providers')
@@ -59,12 +55,9 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se providers VERSION_TRANSITION')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const providers = await api.findProviders(id)
-        if (opts.json === true) json(io, providers)
-        else io.out(providers.length === 0 ? `no node provides ${id}` : table(['NODE', 'KEY', 'STATE'], providers.map(p => [p.name ?? '?', p.nodeId.slice(0, 16), p.state])))
-        state.exitCode = providers.length === 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK
-      })
+      const providers = await askAndPrint(io, cmd, opts.json, async api => await api.findProviders(id), found =>
+        found.length === 0 ? `no node provides ${id}` : table(['NODE', 'KEY', 'STATE'], found.map(p => [p.name ?? '?', p.nodeId.slice(0, 16), p.state])))
+      state.exitCode = providers.length === 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK
     })
 
   program.command('execute')
@@ -89,17 +82,8 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  se status\n  se status wf-m3k2 --json')
     .action(async (id: string | undefined, opts: { state?: string[], json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        if (id !== undefined) {
-          const s = await api.getWorkflowStatus(id)
-          if (opts.json === true) json(io, s)
-          else io.out(renderStatus(s))
-          return
-        }
-        const list = await api.listWorkflows(opts.state ?? [])
-        if (opts.json === true) json(io, list)
-        else io.out(renderList(list, Date.now()))
-      })
+      if (id !== undefined) await askAndPrint(io, cmd, opts.json, async api => await api.getWorkflowStatus(id), renderStatus)
+      else await askAndPrint(io, cmd, opts.json, async api => await api.listWorkflows(opts.state ?? []), list => renderList(list, Date.now()))
     })
 
   const decide = (name: string, description: string, defaultChoice: string | null): void => {
@@ -123,9 +107,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
           })
           if (current.intervention !== null && !current.intervention.choices.includes('reject') && current.intervention.choices.includes('abort')) choice = 'abort'
         }
-        const s = await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '' })
-        if (opts.json === true) json(io, s)
-        else io.out(`${s.id}: ${choice} → ${s.state}`)
+        print(io, opts.json, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
       })
     })
   }
@@ -139,11 +121,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se cancel wf-m3k2 --reason "wrong branch"')
     .action(async (id: string, opts: { reason: string, json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const s = await api.cancelWorkflow(id, opts.reason)
-        if (opts.json === true) json(io, s)
-        else io.out(`${s.id}: ${s.state}`)
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.cancelWorkflow(id, opts.reason), s => `${s.id}: ${s.state}`)
     })
 
   program.command('audit')
@@ -159,24 +137,17 @@ export function createProgram (io: CliIO, state: CliState): Command {
       try {
         if (opts.verify === true) {
           const v = await audit.verifyAudit()
-          if (opts.json === true) json(io, v)
-          else if (v.ok) io.out(`audit trail intact: ${v.entries} entries, hash chain and signatures verified`)
-          else io.out([`audit trail TAMPERED: ${v.problems.length} problem(s) in ${v.entries} entries`, ...v.problems.map(p => `  ${p.kind}: ${p.message}`)].join('\n'))
+          print(io, opts.json, v, v => v.ok
+            ? `audit trail intact: ${v.entries} entries, hash chain and signatures verified`
+            : [`audit trail TAMPERED: ${v.problems.length} problem(s) in ${v.entries} entries`, ...v.problems.map(p => `  ${p.kind}: ${p.message}`)].join('\n'))
           state.exitCode = v.ok ? EXIT_CODES.OK : EXIT_CODES.FAILED
           return
         }
         if (opts.summary === true) {
-          const summary = await audit.getDistributedAuditSummary(opts.workflow ?? null)
-          if (opts.json === true) { json(io, summary); return }
-          const rows = summary.map(s => [s.workflowId, s.name, s.state, String(s.steps), String(s.stepFailures), String(s.interventions), seconds(s.durationMs), s.nodes.map(shortNode).join(',')])
-          const totals = `${summary.length} workflow(s): ${count(summary, 'completed')} completed, ${count(summary, 'failed')} failed, ${count(summary, 'cancelled')} cancelled; ` +
-            `${sum(summary, 'steps')} steps run, ${sum(summary, 'stepFailures')} step failures, ${sum(summary, 'interventions')} interventions`
-          io.out(summary.length === 0 ? 'the audit trail records no workflows yet' : `${table(['WORKFLOW', 'NAME', 'STATE', 'STEPS', 'FAILURES', 'INTERVENTIONS', 'DURATION', 'NODES'], rows)}\n\n${totals}`)
+          print(io, opts.json, await audit.getDistributedAuditSummary(opts.workflow ?? null), renderAuditSummary)
           return
         }
-        const records = await audit.readAudit({ workflowId: opts.workflow ?? null, fromSeq: 0, limit: opts.limit ?? 1_000_000 })
-        if (opts.json === true) json(io, records)
-        else io.out(records.map(formatAuditLine).join('\n'))
+        print(io, opts.json, await audit.readAudit({ workflowId: opts.workflow ?? null, fromSeq: 0, limit: opts.limit ?? 1_000_000 }), records => records.map(formatAuditLine).join('\n'))
       } finally {
         audit.close()
       }
@@ -187,11 +158,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se capabilities --json')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const caps = await api.getCapabilities()
-        if (opts.json === true) json(io, caps)
-        else io.out(renderCapabilities(caps))
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.getCapabilities(), renderCapabilities)
     })
 
   program.command('catalogue')
@@ -202,9 +169,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
       // Loaded on use: the schema and YAML libraries cost more start-up time than most commands need.
       const { Catalogue } = await import('../../../core/node/catalogue.js')
       const { NodeFileSystem } = await import('../fs.js')
-      const entries = await new Catalogue(new NodeFileSystem(), catalogueDirs(dataDirOf(cmd))).list()
-      if (opts.json === true) json(io, entries)
-      else io.out(table(['NAME', 'INPUTS', 'DESCRIPTION'], entries.map(e => [e.name, e.inputs.join(','), e.description])))
+      print(io, opts.json, await new Catalogue(new NodeFileSystem(), catalogueDirs(dataDirOf(cmd))).list(), entries => table(['NAME', 'INPUTS', 'DESCRIPTION'], entries.map(e => [e.name, e.inputs.join(','), e.description])))
     })
 
   program.command('validate')
@@ -279,6 +244,14 @@ async function openAudit (cmd: Command): Promise<AuditAccess> {
       close: () => {}
     }
   }
+}
+
+function renderAuditSummary (summary: WorkflowAuditSummary[]): string {
+  if (summary.length === 0) return 'the audit trail records no workflows yet'
+  const rows = summary.map(s => [s.workflowId, s.name, s.state, String(s.steps), String(s.stepFailures), String(s.interventions), seconds(s.durationMs), s.nodes.map(shortNode).join(',')])
+  const totals = `${summary.length} workflow(s): ${count(summary, 'completed')} completed, ${count(summary, 'failed')} failed, ${count(summary, 'cancelled')} cancelled; ` +
+    `${sum(summary, 'steps')} steps run, ${sum(summary, 'stepFailures')} step failures, ${sum(summary, 'interventions')} interventions`
+  return `${table(['WORKFLOW', 'NAME', 'STATE', 'STEPS', 'FAILURES', 'INTERVENTIONS', 'DURATION', 'NODES'], rows)}\n\n${totals}`
 }
 
 function count (list: Array<{ state: string }>, state: string): number {

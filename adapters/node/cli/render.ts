@@ -1,10 +1,8 @@
 // How the CLI shows things to a person. JSON output never passes through here.
 import { SeError } from '../../../core/errors.js'
+import { shortDuration } from '../../../core/duration.js'
+import { STEP_MARK } from '../../../core/workflow/step-mark.js'
 import type { MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
-
-const STEP_MARK: Record<string, string> = {
-  pending: '·', running: '▶', waiting_intervention: '?', waiting_node: '…', completed: '✓', failed: '✗', skipped: '↷'
-}
 
 export function seconds (ms: number | null): string {
   if (ms === null) return ''
@@ -39,7 +37,7 @@ function renderStep (step: StepStatus, width: number): string {
 
 export function renderList (list: WorkflowStatus[], now: number): string {
   if (list.length === 0) return 'no workflows on this node'
-  const rows = list.map(s => [s.id, s.name, s.state, s.currentStep ?? '', age(now - s.createdAt)])
+  const rows = list.map(s => [s.id, s.name, s.state, s.currentStep ?? '', shortDuration(now - s.createdAt)])
   return table(['ID', 'NAME', 'STATE', 'STEP', 'AGE'], rows)
 }
 
@@ -82,14 +80,6 @@ export function errorJson (err: SeError): unknown {
 export function table (header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
   return [header, ...rows].map(r => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)).join('  ')).join('\n')
-}
-
-export function age (ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000))
-  if (s < 60) return `${s}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m`
-  if (s < 86400) return `${Math.floor(s / 3600)}h`
-  return `${Math.floor(s / 86400)}d`
 }
 
 export function renderNodes (nodes: MeshNode[]): string {

@@ -5,7 +5,7 @@ import readline from 'node:readline'
 import type { Command } from 'commander'
 import type { NodeApi, SessionInfo, SessionOutput } from '../../../core/protocol/types.js'
 import { EXIT_CODES } from '../../../core/errors.js'
-import { json, withNode, type CliIO, type CliState } from './context.js'
+import { askAndPrint, json, withNode, type CliIO, type CliState } from './context.js'
 import { table, seconds } from './render.js'
 
 /** Who the sessions belong to: SE_USER (for acting as another user in scripts and tests), else the login name. */
@@ -40,11 +40,9 @@ export function addSessionCommands (program: Command, io: CliIO, state: CliState
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se session list')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const list = await api.sessionList(sessionUser())
-        if (opts.json === true) { json(io, list); return }
+      await askAndPrint(io, cmd, opts.json, async api => await api.sessionList(sessionUser()), list => {
         const now = Date.now()
-        io.out(list.length === 0 ? `no open sessions of ${sessionUser()}` : table(['ID', 'NAME', 'NODE', 'OWNER', 'STATE', 'IDLE', 'CREATED'], list.map(s => [s.id, s.name ?? '', s.nodeName, s.owner, stateOf(s), seconds(now - s.lastActiveAt), new Date(s.createdAt).toISOString().slice(0, 19)])))
+        return list.length === 0 ? `no open sessions of ${sessionUser()}` : table(['ID', 'NAME', 'NODE', 'OWNER', 'STATE', 'IDLE', 'CREATED'], list.map(s => [s.id, s.name ?? '', s.nodeName, s.owner, stateOf(s), seconds(now - s.lastActiveAt), new Date(s.createdAt).toISOString().slice(0, 19)]))
       })
     })
 
@@ -62,11 +60,7 @@ export function addSessionCommands (program: Command, io: CliIO, state: CliState
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se session close ss-3f2a9c1b-7d01e2')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const s = await api.sessionClose(id, sessionUser())
-        if (opts.json === true) json(io, s)
-        else io.out(`${s.id}: ${s.closedReason ?? s.state}`)
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.sessionClose(id, sessionUser()), s => `${s.id}: ${s.closedReason ?? s.state}`)
     })
 }
 

@@ -1,13 +1,14 @@
 // `se deploy`, `se workloads`, `se logs`, `se stats`, `se remove`: workloads on the local node.
 import type { Command } from 'commander'
 import path from 'node:path'
-import { SeError } from '../../../core/errors.js'
+import { parseKeyValues } from '../../../core/config/key-values.js'
+import { shortDuration } from '../../../core/duration.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { DEFAULT_LOG_TAIL } from '../../../core/workload/manager.js'
 import type { ContainerStats, WorkloadStatus } from '../../../core/protocol/types.js'
-import { collect, json, readText, withNode, type CliIO, type CliState } from './context.js'
-import { age, table } from './render.js'
-
+import { askAndPrint, collect, withNode, type CliIO, type CliState } from './context.js'
+import { table } from './render.js'
+import { deployRequest } from './requests.js'
 
 export function addWorkloadCommands (program: Command, io: CliIO, state: CliState): void {
   program.command('deploy')
@@ -21,26 +22,9 @@ export function addWorkloadCommands (program: Command, io: CliIO, state: CliStat
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  se deploy web.yaml\n  se deploy web.yaml --replicas 3 --memory 256m --cpus 0.5 --env MODE=prod --json')
     .action(async (file: string, opts: { replicas?: number, memory?: string, cpus?: number, env?: string[], engine?: string, json?: boolean }, cmd: Command) => {
-      const env: Record<string, string> = {}
-      for (const pair of opts.env ?? []) {
-        const eq = pair.indexOf('=')
-        if (eq <= 0) throw SeError.badInput(`--env '${pair}' is not KEY=VALUE`)
-        env[pair.slice(0, eq)] = pair.slice(eq + 1)
-      }
-      const manifest = await readText(file)
-      await withNode(cmd, async api => {
-        const s = await api.deployWorkload({
-          manifest,
-          source: path.resolve(file),
-          replicas: opts.replicas ?? null,
-          memory: opts.memory ?? null,
-          cpus: opts.cpus ?? null,
-          env,
-          engine: opts.engine ?? null
-        })
-        if (opts.json === true) json(io, s)
-        else io.out(`${s.id}: ${s.state} on ${s.engine === '' ? 'no engine yet' : s.engine}${s.reason === null ? '' : ` — ${s.reason}`}\n${renderWorkloads([s])}`)
-      })
+      const env = parseKeyValues(opts.env ?? [], '--env')
+      const request = await deployRequest(file, process.cwd(), { ...opts, env })
+      await askAndPrint(io, cmd, opts.json, async api => await api.deployWorkload(request), s => `${s.id}: ${s.state} on ${s.engine === '' ? 'no engine yet' : s.engine}${s.reason === null ? '' : ` — ${s.reason}`}\n${renderWorkloads([s])}`)
     })
 
   program.command('workloads')
@@ -48,11 +32,7 @@ export function addWorkloadCommands (program: Command, io: CliIO, state: CliStat
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se workloads\n  se workloads --json | jq \'.[] | select(.state != "running") | .id\'')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const list = await api.listWorkloads()
-        if (opts.json === true) json(io, list)
-        else io.out(list.length === 0 ? 'no workloads on this node (deploy one with `se deploy MANIFEST.yaml`)' : renderWorkloads(list))
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.listWorkloads(), list => list.length === 0 ? 'no workloads on this node (deploy one with `se deploy MANIFEST.yaml`)' : renderWorkloads(list))
     })
 
   program.command('logs')
@@ -77,11 +57,7 @@ export function addWorkloadCommands (program: Command, io: CliIO, state: CliStat
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se stats\n  se stats web --json')
     .action(async (id: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const stats = await api.workloadStats(id ?? null)
-        if (opts.json === true) json(io, stats)
-        else io.out(stats.length === 0 ? 'no running containers' : renderStats(stats))
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.workloadStats(id ?? null), stats => stats.length === 0 ? 'no running containers' : renderStats(stats))
     })
 
   program.command('remove')
@@ -90,11 +66,7 @@ export function addWorkloadCommands (program: Command, io: CliIO, state: CliStat
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se remove web-3f2a')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      await withNode(cmd, async api => {
-        const s = await api.removeWorkload(id)
-        if (opts.json === true) json(io, s)
-        else io.out(`${s.id}: removed (${s.pods.join(', ')})`)
-      })
+      await askAndPrint(io, cmd, opts.json, async api => await api.removeWorkload(id), s => `${s.id}: removed (${s.pods.join(', ')})`)
     })
   void state
 }
@@ -111,7 +83,7 @@ export function renderWorkloads (list: WorkloadStatus[]): string {
     w.ports.join(',') || '-',
     String(w.restarts),
     formatBytes(w.memoryLimitBytes),
-    w.startedAt === null || w.state !== 'running' ? '-' : age(now - w.startedAt),
+    w.startedAt === null || w.state !== 'running' ? '-' : shortDuration(now - w.startedAt),
     w.reason ?? ''
   ]))
 }

@@ -1,0 +1,10 @@
+// A duration as people read it at a glance, the same in the CLI's tables and the
+// dashboard's: whole seconds, minutes, hours or days, rounded down past a minute.
+
+export function shortDuration (ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m`
+  if (s < 86400) return `${Math.floor(s / 3600)}h`
+  return `${Math.floor(s / 86400)}d`
+}
