@@ -8,3 +8,8 @@ export function toHex (bytes: Uint8Array): string {
 export function fromHex (hex: string): Uint8Array {
   return b4a.from(hex, 'hex')
 }
+
+/** How a node id is shown to people: long enough to tell members apart, short enough to read. */
+export function shortId (id: string): string {
+  return id.slice(0, 12)
+}

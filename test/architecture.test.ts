@@ -67,3 +67,21 @@ test('core/ imports no runtime: no node: builtins, execa, blessed or bare-* pack
     .flatMap(f => importsOf(f).packages.filter(p => runtime.test(p)).map(p => `${path.relative(REPO, f)} imports ${p}`))
   assert.deepEqual(bad, [])
 })
+
+// core/ in layers, lowest first: a module imports only its own layer or those below.
+// The root files (errors, ports, hex, paths, constants) are the floor; the node composes everything.
+const CORE_LAYERS = [['', 'errors'], ['config'], ['protocol'], ['metrics'], ['access'], ['audit'], ['rpc'], ['session'], ['workflow'], ['workload'], ['mesh'], ['http'], ['node']]
+
+test('core/ has no upward arrows: each layer imports only the layers below it', () => {
+  const core = path.join(REPO, 'core')
+  const layerOf = (file: string): number => {
+    const dir = path.relative(core, path.dirname(file)).split(path.sep)[0] as string
+    const layer = CORE_LAYERS.findIndex(l => l.includes(dir))
+    assert.notEqual(layer, -1, `core/${dir} is in no layer: add it to CORE_LAYERS where it belongs`)
+    return layer
+  }
+  const upward = sources().filter(f => f.startsWith(core + path.sep)).flatMap(f => importsOf(f).local
+    .filter(t => t.startsWith(core + path.sep) && layerOf(t) > layerOf(f))
+    .map(t => `${path.relative(REPO, f)} imports ${path.relative(REPO, t)}`))
+  assert.deepEqual(upward, [])
+})

@@ -97,7 +97,7 @@ test('ranking: capable first, then load per CPU, then latency, then key; the err
   // c, a and b carry the same load per CPU: c's lower latency wins, then the key breaks the a/b tie.
   assert.deepEqual(ranked.map(m => m.nodeId), ['c', 'a', 'b', 'd'])
   assert.deepEqual(ranked[3]?.unmet, ["capability 'gpu'"])
-  const err = noCapableNode([{ caps: caps('x', ['gpu'], 0), latencyMs: 0 }], { capabilities: ['gpu', 'fpga'], memoryMb: 4096 }, 'JOB')
+  const err = noCapableNode([{ caps: caps('x', ['gpu'], 0), latencyMs: 0 }], { capabilities: ['gpu', 'fpga'], memoryMb: 4096 }, 'JOB', true)
   assert.equal(err.code, 'NO_CAPABLE_NODE')
   assert.match(err.message, /capability 'fpga', memoryMb >= 4096/)
   assert.doesNotMatch(err.message, /'gpu'/)

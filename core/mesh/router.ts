@@ -2,70 +2,118 @@
 // requirements; otherwise the best capable member: meets every requirement, then
 // least loaded, then lowest latency, then node id, so every node ranks alike.
 import { SeError } from '../errors.js'
+import { shortId } from '../hex.js'
 import type { Clock, ProcessHandle, ProcessResult, ProcessSpec } from '../ports.js'
 import type { AuditInput } from '../audit/log.js'
 import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest } from '../protocol/types.js'
-import type { Placement, StepPlacement } from '../workflow/engine.js'
+import type { PlacementDecision, StepPlacement } from '../workflow/placement.js'
 import type { WorkflowRun } from '../workflow/run.js'
-import { stepRequirements } from '../workflow/definition.js'
+import { stepRequirements, type WorkflowDefinition } from '../workflow/definition.js'
 import { unmetRequirements } from '../workflow/requirements.js'
-import type { Mesh, Member } from './mesh.js'
+import type { Member } from './mesh.js'
 
 export interface Candidate { caps: NodeCapabilities, latencyMs: number | null }
 export interface RouteChoice { nodeId: string, name: string }
+/** Where a workflow was sent when it started; absent for a node without a mesh. */
+export interface Routing { nodeId: string | null, name: string, ms: number }
 
-export class MeshRouter implements StepPlacement {
-  constructor (
-    private readonly mesh: Mesh,
-    private readonly local: () => NodeCapabilities,
-    private readonly clock: Clock,
-    private readonly audit: (input: AuditInput) => void
-  ) {}
+/** The members a router may send work to: the mesh's, or none for a node on its own. */
+export interface MemberDirectory {
+  usableMembers: () => Member[]
+  member: (nodeId: string) => Member | undefined
+}
+
+export interface RouterOptions {
+  /** Null for a node without a mesh: everything runs here or nowhere. */
+  members: MemberDirectory | null
+  local: () => NodeCapabilities
+  clock: Clock
+  audit: (input: AuditInput) => void
+}
+
+/** The one place a node decides where work runs, with or without a mesh. */
+export class Router implements StepPlacement {
+  constructor (private readonly opts: RouterOptions) {}
 
   /** This node first, then every usable member, with load taken from its latest heartbeat. */
   candidates (): Candidate[] {
-    const out: Candidate[] = [{ caps: this.local(), latencyMs: 0 }]
-    for (const m of this.mesh.usableMembers()) {
+    const out: Candidate[] = [{ caps: this.opts.local(), latencyMs: 0 }]
+    for (const m of this.opts.members?.usableMembers() ?? []) {
       const caps = m.capabilities as NodeCapabilities
       out.push({ caps: m.sample === null ? caps : { ...caps, loadAverage: m.sample.loadAverage }, latencyMs: m.latencyMs })
     }
     return out
   }
 
-  /** Null for this node, else the member to send the work to. Throws NO_CAPABLE_NODE naming what nobody meets. */
-  choose (requirements: Partial<Requirements> | undefined, what: string): RouteChoice | null {
+  /**
+   * Decides where a new workflow goes, once, when it is asked for: every step
+   * with requirements of its own must have a node that meets them, and the
+   * workflow's own requirements pick its node. NO_CAPABLE_NODE when not.
+   */
+  plan (definition: WorkflowDefinition): Routing | undefined {
+    const started = this.opts.clock.now()
     const candidates = this.candidates()
+    if (this.opts.members === null) {
+      // On its own, the node names everything it lacks at once: the person fixes one machine.
+      const caps = (candidates[0] as Candidate).caps
+      const unmet = [
+        ...unmetRequirements(caps, definition.requires),
+        ...definition.steps.flatMap(s => unmetRequirements(caps, stepRequirements(s)).map(u => `${u} for step ${s.id}`))
+      ]
+      if (unmet.length > 0) throw noCapableNode(candidates, { unmet }, definition.name, false)
+      return undefined
+    }
+    for (const s of definition.steps) {
+      const own = stepRequirements(s, definition.requires)
+      if (own !== undefined) this.pick(candidates, own, `step ${s.id} of ${definition.name}`, true)
+    }
+    const choice = this.pick(candidates, definition.requires, definition.name, true)
+    const ms = this.opts.clock.now() - started
+    return choice === null
+      ? { nodeId: null, name: `this node ${this.opts.local().name}`, ms }
+      : { nodeId: choice.nodeId, name: `${choice.name} (${shortId(choice.nodeId)})`, ms }
+  }
+
+  place (run: WorkflowRun, index: number): PlacementDecision {
+    const def = run.definition.steps[index]
+    if (def === undefined) return { where: 'here' }
+    const candidates = this.candidates()
+    let choice: RouteChoice | null | string
+    const own = stepRequirements(def, run.definition.requires)
+    const routed = run.routedTo ?? null
+    const member = routed === null ? undefined : this.opts.members?.member(routed)
+    if (own !== undefined) {
+      choice = this.pick(candidates, own, `step ${def.id} of ${run.name}`, false)
+    } else if (routed === null) {
+      return { where: 'here' }
+    } else if (member?.usable === true) {
+      choice = { nodeId: routed, name: member.name }
+    } else {
+      choice = this.pick(candidates, run.definition.requires, run.name, false)
+      if (typeof choice !== 'string') {
+        // The node the workflow was routed to is gone: the rest of it moves.
+        run.routedTo = choice?.nodeId ?? null
+        this.opts.audit({ event: 'workflow_handoff', message: `${run.name} ${run.id} handed from ${member?.name ?? routed.slice(0, 8)} to ${choice?.name ?? 'this node'} at step ${def.id}`, workflowId: run.id, workflowStep: def.id, domains: ['workflow', 'mesh'] })
+      }
+    }
+    if (typeof choice === 'string') return { where: 'nowhere', reason: choice }
+    if (choice === null) return { where: 'here' }
+    const target = this.opts.members?.member(choice.nodeId) as Member
+    const name = choice.name
+    return { where: 'member', placement: { nodeId: choice.nodeId, name, run: (spec, onOutput) => this.runRemote(target, run, def.id, spec, onOutput) } }
+  }
+
+  /** Null for this node, else the member; when nobody can, throws NO_CAPABLE_NODE (`strict`) or returns why. */
+  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: true): RouteChoice | null
+  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: false): RouteChoice | null | string
+  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: boolean): RouteChoice | null | string {
     const self = candidates[0] as Candidate
     if (unmetRequirements(self.caps, requirements).length === 0) return null
     const best = rankNodes(candidates.slice(1), requirements ?? {})[0]
     if (best?.capable === true) return { nodeId: best.nodeId, name: best.name }
-    throw noCapableNode(candidates, requirements ?? {}, what)
-  }
-
-  place (run: WorkflowRun, index: number): Placement | null {
-    const def = run.definition.steps[index]
-    if (def === undefined) return null
-    let choice: RouteChoice | null
-    const own = stepRequirements(def, run.definition.requires)
-    if (own !== undefined) {
-      choice = this.choose(own, `step ${def.id} of ${run.name}`)
-    } else {
-      const routed = run.routedTo ?? null
-      const member = routed === null ? undefined : this.mesh.member(routed)
-      if (routed !== null && member?.usable === true) {
-        choice = { nodeId: routed, name: member.name }
-      } else {
-        choice = this.choose(run.definition.requires, run.name)
-        if (routed !== null && choice?.nodeId !== routed) {
-          // The node the workflow was routed to is gone: the rest of it moves.
-          run.routedTo = choice?.nodeId ?? null
-          this.audit({ event: 'workflow_handoff', message: `${run.name} ${run.id} handed from ${member?.name ?? routed.slice(0, 8)} to ${choice?.name ?? 'this node'} at step ${def.id}`, workflowId: run.id, workflowStep: def.id, domains: ['workflow', 'mesh'] })
-        }
-      }
-    }
-    if (choice === null) return null
-    const member = this.mesh.member(choice.nodeId) as Member
-    return { nodeId: choice.nodeId, name: choice.name, run: (spec, onOutput) => this.runRemote(member, run, def.id, spec, onOutput) }
+    const err = noCapableNode(candidates, this.opts.members === null ? { unmet: unmetRequirements(self.caps, requirements) } : requirements ?? {}, what, this.opts.members !== null)
+    if (strict) throw err
+    return err.reason
   }
 
   private runRemote (member: Member, run: WorkflowRun, stepId: string, spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
@@ -83,9 +131,9 @@ export class MeshRouter implements StepPlacement {
       container: spec.container ?? null
     }
     const api = member.api
-    const started = this.clock.now()
+    const started = this.opts.clock.now()
     let killed = false
-    const lost = (why: string): ProcessResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
+    const lost = (why: string): ProcessResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
     const result: Promise<ProcessResult> = api === null
       ? Promise.resolve(lost(`not connected to ${member.name}`))
       : api.runStep(request, event => {
@@ -99,11 +147,11 @@ export class MeshRouter implements StepPlacement {
         durationMs: outcome.durationMs,
         timedOut: outcome.timedOut,
         spawnError: outcome.spawnError,
-        networkMs: Math.max(0, this.clock.now() - started - outcome.durationMs)
+        networkMs: Math.max(0, this.opts.clock.now() - started - outcome.durationMs)
       }), (err: SeError): ProcessResult => {
-        if (killed) return { exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.clock.now() - started, timedOut: false, spawnError: null }
+        if (killed) return { exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null }
         if (err.code === 'CONNECTION_CLOSED' || err.code === 'TIMEOUT') return lost(err.message)
-        return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${err.message}` }
+        return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${err.message}` }
       })
     return {
       result,
@@ -128,8 +176,17 @@ export function rankNodes (candidates: Candidate[], requirements: Partial<Requir
     a.nodeId.localeCompare(b.nodeId))
 }
 
-/** Names each requirement that no node that is up meets, one by one. */
-export function noCapableNode (candidates: Candidate[], requirements: Partial<Requirements>, what: string): SeError {
+/**
+ * Names each requirement that no node that is up meets, one by one: the only place
+ * NO_CAPABLE_NODE is worded. A node without a mesh names what it lacks itself.
+ */
+export function noCapableNode (candidates: Candidate[], requirements: Partial<Requirements> | { unmet: string[] }, what: string, inMesh: boolean): SeError {
+  if (!inMesh || 'unmet' in requirements) {
+    const unmet = 'unmet' in requirements ? requirements.unmet : unmetRequirements((candidates[0] as Candidate).caps, requirements)
+    return new SeError('NO_CAPABLE_NODE', `${what} needs ${unmet.join(', ')}, which node ${(candidates[0] as Candidate).caps.name} does not have`, {
+      hint: 'install what is missing, add a tag with --capability, or join a mesh with a node that has it'
+    })
+  }
   const single = (r: Partial<Requirements>): boolean => candidates.some(c => unmetRequirements(c.caps, r).length === 0)
   const missing: string[] = []
   for (const c of requirements.capabilities ?? []) if (!single({ capabilities: [c] })) missing.push(`capability '${c}'`)

@@ -2,13 +2,32 @@
 // from the node when scraped; durations are observed as they happen, from the
 // engine's events and from every RPC front end through `rpcObserver`.
 import { STEP_STATES, WORKFLOW_STATES } from '../constants.js'
-import type { WorkflowEvent } from '../protocol/types.js'
-import type { SeNode } from '../node/se-node.js'
+import type { MeshNode, WorkflowEvent, WorkloadStatus } from '../protocol/types.js'
 import { MetricsRegistry, WAIT_BUCKETS, type Histogram, type Counter } from './registry.js'
 import { REJECTIONS, type RejectionTally } from './rejections.js'
 
 const MEMBER_STATES = ['up', 'suspect', 'down']
 const WORKLOAD_STATES = ['queued', 'deploying', 'starting', 'running', 'exited', 'failed', 'removing', 'removed']
+
+/** What the metrics read of a node, and nothing more (the node sits above and hands itself in). */
+export interface MetricsSource {
+  readiness: () => { ready: boolean, state: string }
+  /** The workflows the node holds, as durable state: empty before it has started. */
+  workflowRuns: () => Iterable<ObservedRun>
+  workflowRun: (id: string) => ObservedRun | undefined
+  onWorkflowEvent: (listener: (event: WorkflowEvent) => void) => () => void
+  auditEntries: () => number
+  listNodes: () => Promise<MeshNode[]>
+  listWorkloads: () => Promise<WorkloadStatus[]>
+}
+
+/** The parts of a workflow run the metrics count. */
+export interface ObservedRun {
+  id: string
+  state: string
+  intervention: { stepId: string, requestedAt: number } | null
+  steps: Array<{ id: string, state: string, kind: string, durationMs: number | null }>
+}
 
 export type RpcObserver = (message: string, seconds: number, outcome: 'ok' | 'error') => void
 
@@ -23,13 +42,13 @@ export class NodeMetrics {
   private unsubscribe: (() => void) | null = null
 
   /** `rejections` is where this node's listeners count the connections they cut: the process's tally unless a test brings its own. */
-  constructor (private readonly node: SeNode, rejections: RejectionTally = REJECTIONS) {
+  constructor (private readonly node: MetricsSource, rejections: RejectionTally = REJECTIONS) {
     const r = this.registry
     r.collected('gauge', 'se_node_ready', '1 once the node has recovered its state and joined its mesh', () => [{ labels: {}, value: node.readiness().ready ? 1 : 0 }])
     r.collected('gauge', 'se_workflows', 'workflows this node holds, by state', () => this.workflowsByState())
     r.collected('gauge', 'se_steps', 'steps of the workflows this node holds, by state', () => this.stepsByState())
     this.stepDuration = r.histogram('se_step_duration_seconds', 'time steps took to run, by kind and outcome')
-    r.collected('counter', 'se_audit_entries_total', 'entries appended to this node\'s audit trail', () => [{ labels: {}, value: this.started() ? node.audit.lastSeq : 0 }])
+    r.collected('counter', 'se_audit_entries_total', 'entries appended to this node\'s audit trail', () => [{ labels: {}, value: node.auditEntries() }])
     this.rpcDuration = r.histogram('se_rpc_duration_seconds', 'RPC call latency, by transport, message and side (server: handling, client: round trip)')
     this.httpRequests = r.counter('se_http_requests_total', 'HTTP API requests, by method, route and status code')
     r.collected('gauge', 'se_mesh_peers', 'other mesh members this node knows, by state', async () => await this.peersByState())
@@ -41,10 +60,10 @@ export class NodeMetrics {
   /** Starts observing the engine; call once the node has started. */
   attach (): void {
     if (this.unsubscribe !== null) return
-    for (const run of this.node.engine.list()) {
+    for (const run of this.node.workflowRuns()) {
       if (run.intervention !== null) this.raised.set(`${run.id}/${run.intervention.stepId}`, run.intervention.requestedAt)
     }
-    this.unsubscribe = this.node.engine.onEvent(e => this.onWorkflowEvent(e))
+    this.unsubscribe = this.node.onWorkflowEvent(e => this.onWorkflowEvent(e))
   }
 
   detach (): void {
@@ -79,20 +98,20 @@ export class NodeMetrics {
       this.interventionWait.observe({ choice: e.text.slice(e.stepId.length + 1) || 'unknown' }, Math.max(0, e.at - since) / 1000)
       return
     }
-    const step = this.node.engine.get(e.workflowId)?.steps.find(s => s.id === e.stepId)
+    const step = this.node.workflowRun(e.workflowId)?.steps.find(s => s.id === e.stepId)
     if (step?.durationMs == null) return
     this.stepDuration.observe({ kind: step.kind, outcome: e.state }, step.durationMs / 1000)
   }
 
   private workflowsByState (): Array<{ labels: { state: string }, value: number }> {
     const counts = new Map<string, number>(WORKFLOW_STATES.map(s => [s, 0]))
-    if (this.started()) for (const run of this.node.engine.list()) counts.set(run.state, (counts.get(run.state) ?? 0) + 1)
+    if (this.started()) for (const run of this.node.workflowRuns()) counts.set(run.state, (counts.get(run.state) ?? 0) + 1)
     return [...counts].map(([state, value]) => ({ labels: { state }, value }))
   }
 
   private stepsByState (): Array<{ labels: { state: string }, value: number }> {
     const counts = new Map<string, number>(STEP_STATES.map(s => [s, 0]))
-    if (this.started()) for (const run of this.node.engine.list()) for (const s of run.steps) counts.set(s.state, (counts.get(s.state) ?? 0) + 1)
+    if (this.started()) for (const run of this.node.workflowRuns()) for (const s of run.steps) counts.set(s.state, (counts.get(s.state) ?? 0) + 1)
     return [...counts].map(([state, value]) => ({ labels: { state }, value }))
   }
 

@@ -6,6 +6,8 @@ import { join } from '../paths.js'
 import type { Crypto, FileSystem, KeyPair } from '../ports.js'
 import { fromHex, toHex } from '../hex.js'
 
+export { shortId } from '../hex.js'
+
 export interface NodeIdentity {
   keyPair: KeyPair
   /** Hex of the public key: the node's id everywhere. */
@@ -33,8 +35,4 @@ export async function loadOrCreateIdentity (fs: FileSystem, crypto: Crypto, data
   const identity = { publicKey: toHex(keyPair.publicKey), secretKey: toHex(keyPair.secretKey), name: defaultName, createdAt: now }
   await fs.writeAtomic(path, JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 })
   return { keyPair, id: identity.publicKey, name: defaultName, createdAt: now }
-}
-
-export function shortId (id: string): string {
-  return id.slice(0, 12)
 }

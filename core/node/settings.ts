@@ -3,7 +3,8 @@ import type { Runtime } from '../ports.js'
 import { join, resolve } from '../paths.js'
 import { listFrom, numberFrom, textFrom, type EnvLookup } from '../config/env.js'
 import { workloadConfigFrom, type WorkloadFlags } from '../workload/settings.js'
-import type { MeshConfig, NodeConfig } from './se-node.js'
+import type { MeshConfig } from '../mesh/settings.js'
+import type { NodeConfig } from './node-config.js'
 
 export interface NodeOptions {
   dataDir: string

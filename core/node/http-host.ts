@@ -1,8 +1,8 @@
-// An SeNode as the HTTP API sees it.
+// An SeNode as the HTTP API sees it: the node composes the front end, the front end never reaches into the node.
 import type { AccessTokens } from '../access/tokens.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
-import type { SeNode } from '../node/se-node.js'
-import type { HttpApiHost } from './api.js'
+import type { HttpApiHost } from '../http/api.js'
+import type { SeNode } from './se-node.js'
 
 export function httpHostFor (node: SeNode, opts: { tokens: AccessTokens, metrics: NodeMetrics, workdir: string, log: (message: string) => void }): HttpApiHost {
   return {
@@ -10,8 +10,8 @@ export function httpHostFor (node: SeNode, opts: { tokens: AccessTokens, metrics
     tokens: opts.tokens,
     readiness: () => node.readiness(),
     allowedCommands: () => node.allowedCommands,
-    sessionOwner: id => (node as unknown as { sessionOwner?: (id: string) => string | null }).sessionOwner?.(id) ?? null,
-    onWorkflowEvent: listener => node.engine.onEvent(listener),
+    sessionOwner: id => node.sessionOwner(id),
+    onWorkflowEvent: listener => node.onWorkflowEvent(listener),
     onWorkloadEvent: listener => {
       let cancel: (() => void) | null = null
       node.watchWorkloads(e => { listener(e) }, l => { cancel = l }).catch(() => {})

@@ -1,0 +1,176 @@
+// Puts a node together, once, in the order its parts need each other: identity
+// and trail first, then what routes and runs work, then what people and members
+// reach. Nothing here decides anything; each part has its own file.
+import { DEFAULT_CREDENTIALS, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, MESH_QUERY_TIMEOUT_MS, VERSION } from '../constants.js'
+import b4a from 'b4a'
+import { toHex, shortId } from '../hex.js'
+import { join } from '../paths.js'
+import type { Runtime } from '../ports.js'
+import type { NodeApi, NodeMatch, Requirements } from '../protocol/types.js'
+import { AuditLog } from '../audit/log.js'
+import { WorkflowEngine } from '../workflow/engine.js'
+import { WorkflowStore } from '../workflow/store.js'
+import { CONTAINER_CAPABILITY } from '../workflow/definition.js'
+import { SessionManager } from '../session/session-manager.js'
+import type { AskOptions } from '../mesh/ask-members.js'
+import type { Mesh } from '../mesh/mesh.js'
+import { Router, rankNodes } from '../mesh/router.js'
+import type { StepServer } from '../mesh/step-server.js'
+import type { Catalogue } from './catalogue.js'
+import { detectCapabilities } from './capabilities.js'
+import { CommandService } from './command-service.js'
+import { loadOrCreateIdentity, type NodeIdentity } from './identity.js'
+import { buildMesh } from './mesh-host.js'
+import { NodeFacts } from './node-facts.js'
+import type { NodeConfig } from './node-config.js'
+import { SessionService } from './session-service.js'
+import { WorkflowService } from './workflow-service.js'
+import { WorkloadService } from './workload-service.js'
+
+/** A node's parts once it has started: none of them is missing. */
+export interface StartedNode {
+  identity: NodeIdentity
+  audit: AuditLog
+  engine: WorkflowEngine
+  facts: NodeFacts
+  router: Router
+  workflows: WorkflowService
+  commands: CommandService
+  sessions: SessionService
+  sessionManager: SessionManager
+  workloads: WorkloadService
+  /** Null for a node without a mesh. */
+  mesh: Mesh | null
+  stepServer: StepServer | null
+  startedAt: number
+}
+
+export interface Lifecycle {
+  /** False once the node is stopping. */
+  accepting: () => boolean
+  /** Settles once the engine has read back every workflow on disk. */
+  recovered: Promise<void>
+}
+
+/** `api` is the node's face, which a session's lines drive as any client does. */
+export async function composeNode (runtime: Runtime, config: NodeConfig, catalogue: Catalogue, lifecycle: Lifecycle, api: NodeApi): Promise<StartedNode> {
+  const { fs, crypto, clock, system, log } = runtime
+  const dataDir = config.dataDir
+  const identity = await loadOrCreateIdentity(fs, crypto, dataDir, config.name ?? system.hostname, clock.now())
+  if (config.name !== undefined) identity.name = config.name
+  const id = identity.id
+  const audit = new AuditLog({ dir: join(dataDir, 'audit'), fs, crypto, clock, identity: identity.keyPair })
+  await audit.open()
+  const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
+  const store = new WorkflowStore(fs, join(dataDir, 'workflows'))
+  await store.open()
+  const capabilities = await detectCapabilities(system, {
+    nodeId: id,
+    name: identity.name,
+    version: VERSION,
+    tools: config.tools ?? DEFAULT_TOOLS,
+    credentials: config.credentials ?? DEFAULT_CREDENTIALS,
+    tags: config.tags ?? []
+  })
+  const startedAt = clock.now()
+  await audit.append({ event: 'node_start', message: `node ${identity.name} (${shortId(id)}) started with ${capabilities.engines.join(', ')}; tools ${capabilities.tools.join(', ') || 'none'}${config.mesh === undefined ? '' : `; mesh ${config.mesh.name}`}`, domains: ['node'] })
+  // A node that was killed could not end what it had started: those processes must
+  // not run on beside the steps it is about to resume.
+  const leftovers = await runtime.processes.endLeftovers?.(id) ?? 0
+  if (leftovers > 0) {
+    const message = `ended ${leftovers} process${leftovers === 1 ? '' : 'es'} that this node's previous run started and left running`
+    log.warn(message)
+    await audit.append({ event: 'leftovers_ended', message, domains: ['node'] })
+  }
+
+  // Parts built later are reached through `parts`: members may call in only once the mesh is started, below.
+  const parts: Partial<StartedNode> = {}
+  const meshQuery = (what: string): AskOptions => ({
+    deadlineMs: MESH_QUERY_TIMEOUT_MS,
+    onLate: names => log.warn(`${what}: no answer within ${MESH_QUERY_TIMEOUT_MS} ms from ${names.join(', ')}; listed without them`)
+  })
+  const members = (): ReturnType<Mesh['usableMembers']> => parts.mesh?.usableMembers() ?? []
+  const memberName = (nodeId: string): string => parts.mesh?.member(nodeId)?.name ?? nodeId.slice(0, 8)
+
+  const workloads = new WorkloadService({
+    runtime,
+    config: config.workloads,
+    dataDir,
+    nodeId: id,
+    nodeName: identity.name,
+    advertisesContainers: capabilities.engines.includes(CONTAINER_CAPABILITY),
+    audit: async input => { await audit.append(input) },
+    provide: name => { parts.mesh?.provide([name]).catch(err => log.warn(`announcing ${name}: ${(err as Error).message}`)) },
+    withdraw: name => { parts.mesh?.withdraw([name]).catch(err => log.warn(`withdrawing ${name}: ${(err as Error).message}`)) }
+  })
+  const facts = new NodeFacts({
+    runtime,
+    capabilities,
+    workflowsRunning: () => parts.engine?.counts().running ?? 0,
+    workloadsRunning: () => (parts.stepServer?.count ?? 0) + workloads.count()
+  })
+  const commands = new CommandService({ nodeId: id, dataDir, allow: config.allowCommands ?? null, processes: runtime.processes, audit, sessions: () => parts.sessionManager ?? null })
+  const sessionManager = new SessionManager({
+    fs, clock, log,
+    dir: join(dataDir, 'sessions'),
+    nodeId: id,
+    nodeName: identity.name,
+    home: config.sessionHome ?? dataDir,
+    ...(config.sessionIdleMs === undefined ? {} : { idleMs: config.sessionIdleMs }),
+    newId: () => `ss-${id.slice(0, 8)}-${toHex(crypto.randomBytes(3))}`,
+    audit: appendQuietly,
+    host: {
+      api,
+      runCommand: async (command, io) => await commands.run(command, io),
+      isDirectory: async path => await fs.isDirectory(path),
+      readText: async path => { const b = await fs.read(path); return b === null ? null : b4a.toString(b, 'utf8') }
+    }
+  })
+  parts.sessionManager = sessionManager
+  await sessionManager.open()
+  const sessions = new SessionService({ sessions: sessionManager, nodeId: id, nodeName: identity.name, members, memberName, meshQuery })
+
+  let router: Router | null = null
+  const findNodesForWorkflow = async (requirements: Requirements): Promise<NodeMatch[]> => rankNodes((router as Router).candidates(), requirements)
+  if (config.mesh !== undefined) {
+    const joined = await buildMesh({
+      runtime,
+      config: config.mesh,
+      keyPair: identity.keyPair,
+      dataDir,
+      nodeId: id,
+      name: identity.name,
+      audit,
+      recovered: lifecycle.recovered,
+      capabilities: async () => facts.capabilities(),
+      sample: () => facts.sample(),
+      findNodesForWorkflow,
+      holds: workflowId => parts.engine?.get(workflowId) !== undefined,
+      listWorkflows: states => parts.workflows?.list(states) ?? [],
+      resumeForMember: async (memberName, workflowId, result) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result),
+      wake: () => parts.engine?.wake(),
+      sessions: sessions.forMembers(),
+      runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput)
+    })
+    parts.mesh = joined.mesh
+    parts.stepServer = joined.stepServer
+  }
+  router = new Router({ members: parts.mesh ?? null, local: () => facts.detected, clock, audit: input => { audit.append(input).catch(() => {}) } })
+  const engine = new WorkflowEngine({
+    node: { id, name: identity.name, dataDir, cli: config.cli ?? 'se' },
+    store,
+    audit,
+    processes: runtime.processes,
+    clock,
+    newId: () => `wf-${clock.now().toString(36)}-${toHex(crypto.randomBytes(4))}`,
+    env: name => system.env(name),
+    maxConcurrent: config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS,
+    log,
+    executors: [...(config.executors ?? []), workloads.stepExecutor()],
+    placement: router
+  })
+  parts.engine = engine
+  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery })
+  parts.workflows = workflows
+  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, startedAt }
+}

@@ -1,0 +1,99 @@
+// The node as its mesh members see it: what they may ask of it (steps to run,
+// audit entries to keep, interventions and sessions of people at other members),
+// wired to the node's services. The mesh itself is core/mesh/mesh.ts.
+import { SeError } from '../errors.js'
+import { join } from '../paths.js'
+import type { KeyPair, Runtime } from '../ports.js'
+import type { AuditLog } from '../audit/log.js'
+import type { NodeCapabilities, NodeMatch, NodeSample, Requirements, WorkflowStatus, InterventionResult } from '../protocol/types.js'
+import type { ContainerStepSpec } from '../workload/types.js'
+import { meshKeys } from '../mesh/keys.js'
+import { DEFAULT_TIMING, Mesh, type MeshHost, type Member } from '../mesh/mesh.js'
+import { Outbox } from '../mesh/outbox.js'
+import type { MeshConfig } from '../mesh/settings.js'
+import { StepServer } from '../mesh/step-server.js'
+import type { ProcessHandle } from '../ports.js'
+
+export interface MeshHostDeps {
+  runtime: Runtime
+  config: MeshConfig
+  keyPair: KeyPair
+  dataDir: string
+  nodeId: string
+  name: string
+  audit: AuditLog
+  /** Settles once the node has read back its workflows. */
+  recovered: Promise<void>
+  capabilities: () => Promise<NodeCapabilities>
+  sample: () => NodeSample
+  findNodesForWorkflow: (requirements: Requirements) => Promise<NodeMatch[]>
+  /** Whether this node holds the workflow (exact id). */
+  holds: (workflowId: string) => boolean
+  listWorkflows: (states: string[]) => WorkflowStatus[]
+  resumeForMember: (memberName: string, workflowId: string, result: InterventionResult) => Promise<WorkflowStatus>
+  /** Something a waiting workflow may be waiting for has changed. */
+  wake: () => void
+  sessions: NonNullable<MeshHost['sessions']>
+  runContainer: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
+}
+
+export interface JoinedMesh {
+  mesh: Mesh
+  stepServer: StepServer
+}
+
+/** Builds the mesh and what serves its members; `mesh.start()` joins it. */
+export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
+  const { crypto, clock, log } = d.runtime
+  const outbox = new Outbox(d.runtime.fs, join(d.dataDir, 'outbox'), log)
+  await outbox.open()
+  let mesh: Mesh | null = null
+  const memberName = (nodeId: string): string => mesh?.member(nodeId)?.name ?? nodeId.slice(0, 8)
+  const deliver = async (nodeId: string): Promise<void> => {
+    const api = mesh?.member(nodeId)?.api
+    if (api == null || outbox.pending(nodeId) === 0) return
+    await outbox.drain(nodeId, async entry => await api.submitAuditEntry(entry))
+  }
+  const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
+  const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
+  const host: MeshHost = {
+    capabilities: d.capabilities,
+    sample: d.sample,
+    audit: appendQuietly,
+    findNodesForWorkflow: d.findNodesForWorkflow,
+    runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
+    cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
+    acceptAuditEntry: async (from, entry) => {
+      // The mesh opens before the node has read its workflows back: an entry for one of them waits for that, not refused as unknown.
+      await d.recovered
+      // Only entries about workflows this node asked for belong in its trail.
+      if (!d.holds(entry.entry.workflowId)) throw new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${entry.entry.workflowId}, which this node did not start`)
+      await d.audit.appendRemote(entry)
+      return true
+    },
+    listWorkflows: async states => d.listWorkflows(states),
+    resumeWorkflow: async (from, workflowId, result) => await d.resumeForMember(memberName(from), workflowId, result),
+    sessions: d.sessions,
+    tick: () => { if (mesh?.usableMembers().length !== 0) d.wake() },
+    membersChanged: (member: Member) => {
+      if (!member.usable) return
+      d.wake()
+      void deliver(member.nodeId).catch(() => {})
+    }
+  }
+  mesh = new Mesh({
+    transport: await d.config.transport(d.keyPair),
+    keys: meshKeys(crypto, d.config.name, d.config.secret),
+    crypto,
+    clock,
+    log,
+    nodeId: d.nodeId,
+    name: d.name,
+    allow: d.config.allow === null ? null : new Set(d.config.allow),
+    peers: d.config.peers,
+    timing: { ...DEFAULT_TIMING, ...d.config.timing },
+    ...(d.config.observe === undefined ? {} : { observe: d.config.observe }),
+    host
+  })
+  return { mesh, stepServer }
+}

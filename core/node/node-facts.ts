@@ -1,0 +1,43 @@
+// What a node says about itself: its capabilities with the memory and load of
+// now, the load sample its heartbeats carry, and its entry in `se nodes`.
+import type { Runtime } from '../ports.js'
+import type { MeshNode, NodeCapabilities, NodeSample } from '../protocol/types.js'
+
+export interface NodeFactsOptions {
+  runtime: Runtime
+  /** As detected at start. */
+  capabilities: NodeCapabilities
+  workflowsRunning: () => number
+  /** Steps run for members plus workloads. */
+  workloadsRunning: () => number
+}
+
+export class NodeFacts {
+  constructor (private readonly o: NodeFactsOptions) {}
+
+  get detected (): NodeCapabilities { return this.o.capabilities }
+
+  capabilities (): NodeCapabilities {
+    const { system } = this.o.runtime
+    return { ...this.o.capabilities, memoryFreeMb: system.memoryFreeMb, loadAverage: system.loadAverage }
+  }
+
+  sample (): NodeSample {
+    const { system, clock } = this.o.runtime
+    return {
+      nodeId: this.o.capabilities.nodeId,
+      loadAverage: system.loadAverage,
+      cpus: this.o.capabilities.cpus,
+      memoryUsedMb: Math.max(0, system.memoryTotalMb - system.memoryFreeMb),
+      memoryTotalMb: system.memoryTotalMb,
+      workflowsRunning: this.o.workflowsRunning(),
+      workloadsRunning: this.o.workloadsRunning(),
+      sentAt: clock.now()
+    }
+  }
+
+  self (): MeshNode {
+    const caps = this.o.capabilities
+    return { nodeId: caps.nodeId, name: caps.name, self: true, state: 'up', lastSeen: this.o.runtime.clock.now(), capabilities: this.capabilities(), sample: this.sample(), latencyMs: 0 }
+  }
+}

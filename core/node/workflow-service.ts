@@ -1,0 +1,136 @@
+// The node's workflows as people and members ask for them: a request is parsed
+// once, routed once, and started; a workflow held by another member is answered
+// by that member.
+import { RPC_TIMEOUT_MS } from '../constants.js'
+import { SeError } from '../errors.js'
+import { resolve } from '../paths.js'
+import type { Clock } from '../ports.js'
+import type { InterventionResult, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../protocol/types.js'
+import type { WorkflowDefinition } from '../workflow/definition.js'
+import type { WorkflowEngine } from '../workflow/engine.js'
+import { resolveInputs } from '../workflow/inputs.js'
+import { isFinished, type WorkflowRun } from '../workflow/run.js'
+import { toStatus } from '../workflow/status.js'
+import { parseWorkflow } from '../workflow/validate.js'
+import { askTheHolder, gatherFromMembers, type AskOptions } from '../mesh/ask-members.js'
+import type { Member } from '../mesh/mesh.js'
+import type { Router } from '../mesh/router.js'
+import type { Catalogue } from './catalogue.js'
+
+export interface WorkflowServiceOptions {
+  engine: WorkflowEngine
+  catalogue: Catalogue
+  router: Router
+  clock: Clock
+  nodeId: string
+  /** Members that answer for workflows they hold; none without a mesh. */
+  members: () => Member[]
+  /** False once the node is stopping: no new workflows then. */
+  accepting: () => boolean
+  meshQuery: (what: string) => AskOptions
+}
+
+export class WorkflowService {
+  constructor (private readonly o: WorkflowServiceOptions) {}
+
+  async execute (request: WorkflowRequest): Promise<WorkflowStatus> {
+    if (!this.o.accepting()) throw new SeError('SHUTTING_DOWN', 'this node is not accepting workflows')
+    let definition: WorkflowDefinition
+    let sourceFile: string | null
+    if (request.definition === null || request.definition === '') {
+      const item = await this.o.catalogue.find(request.source)
+      definition = item.definition
+      sourceFile = item.file
+    } else {
+      sourceFile = resolve(request.workdir, request.source)
+      definition = parseWorkflow(request.definition, request.source)
+    }
+    const routing = this.o.router.plan(definition)
+    const inputs = resolveInputs(definition, request.inputs, request.workdir, request.source)
+    const run = await this.o.engine.start({ definition, source: sourceFile ?? request.source, sourceFile, inputs, workdir: request.workdir, requestedBy: request.requestedBy === '' ? this.o.nodeId : request.requestedBy, ...(routing === undefined ? {} : { routing }) })
+    return toStatus(run)
+  }
+
+  status (workflowId: string): WorkflowStatus {
+    return toStatus(this.find(workflowId))
+  }
+
+  list (states: string[]): WorkflowStatus[] {
+    return this.o.engine.list().filter(r => states.length === 0 || states.includes(r.state)).map(toStatus)
+  }
+
+  async cancel (workflowId: string, reason: string): Promise<WorkflowStatus> {
+    return toStatus(await this.o.engine.cancel(this.find(workflowId).id, reason))
+  }
+
+  async resume (workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
+    let run: WorkflowRun
+    try {
+      run = this.find(workflowId)
+    } catch (err) {
+      // Not held here: the member holding it answers (the dashboard shows the whole mesh's interventions).
+      if (!(err instanceof SeError) || err.code !== 'UNKNOWN_WORKFLOW') throw err
+      const members = this.o.members()
+      if (members.length === 0) throw err
+      // All at once: only the holder can act on it, and a member that stopped answering
+      // must not keep the holder from being asked.
+      return await askTheHolder(members, async api => await api.resumeWorkflow(workflowId, result),
+        remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS })
+    }
+    return toStatus(await this.o.engine.resolve(run.id, result))
+  }
+
+  /** A person at another member answers; only exact ids, so a member cannot probe by prefix. */
+  async resumeForMember (memberName: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
+    if (this.o.engine.get(workflowId) === undefined) throw SeError.unknownWorkflow(workflowId)
+    const by = `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${memberName}`
+    return toStatus(await this.o.engine.resolve(workflowId, { ...result, decidedBy: by }))
+  }
+
+  async listInterventions (): Promise<WorkflowStatus[]> {
+    const local = this.list(['waiting_intervention'])
+    const remote = await gatherFromMembers(this.o.members(), async api => await api.listWorkflows(['waiting_intervention']), this.o.meshQuery('waiting interventions'))
+    return [...local, ...remote]
+  }
+
+  /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
+  watch (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void, onCancel?: (listener: () => void) => void): Promise<WorkflowStatus> {
+    const engine = this.o.engine
+    const found = this.find(workflowId)
+    if (isFinished(found)) return Promise.resolve(toStatus(found))
+    // What the engine shows is read anew at each event: it is the durable state, a new object when it changes.
+    const current = (): WorkflowRun => engine.get(found.id) ?? found
+    return new Promise(resolve => {
+      let stopped = false
+      const finish = (): void => {
+        stopped = true
+        stop()
+        resolve(toStatus(current()))
+      }
+      const deliver = (event: WorkflowEvent): void => {
+        if (stopped || event.workflowId !== found.id) return
+        const wanted = onEvent(event)
+        if (wanted === false || (event.kind === 'WORKFLOW' && isFinished(current()))) finish()
+      }
+      const stop = engine.onEvent(deliver)
+      // A client that goes away stops its watch now, not when the workflow ends (which may be days later).
+      onCancel?.(() => { if (!stopped) finish() })
+      // A watcher that arrives while the workflow already waits must still hear the question.
+      const run = current()
+      if (run.intervention !== null) {
+        deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: run.intervention.stepId, text: run.intervention.prompt, at: this.o.clock.now() })
+      }
+    })
+  }
+
+  /** A workflow by id, or by an unambiguous prefix of at least four characters. */
+  find (idOrPrefix: string): WorkflowRun {
+    const engine = this.o.engine
+    const exact = engine.get(idOrPrefix)
+    if (exact !== undefined) return exact
+    const matches = idOrPrefix.length >= 4 ? engine.list().filter(r => r.id.startsWith(idOrPrefix)) : []
+    if (matches.length === 1) return matches[0] as WorkflowRun
+    if (matches.length > 1) throw new SeError('BAD_INPUT', `'${idOrPrefix}' matches ${matches.length} workflows: ${matches.map(r => r.id).join(', ')}`)
+    throw SeError.unknownWorkflow(idOrPrefix)
+  }
+}
