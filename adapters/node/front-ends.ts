@@ -2,7 +2,7 @@
 // and closed together, sharing one set of bearer tokens and one set of limits on
 // what a client may hold (SE_MAX_CONNECTIONS, SE_HTTP_*_TIMEOUT_MS, SE_FRAME_TIMEOUT_MS, SE_AVRO_IDLE_MS).
 import { HttpApi } from '../../core/http/api.js'
-import { httpHostFor } from '../../core/http/node-host.js'
+import { httpHostFor } from '../../core/node/http-host.js'
 import { loadTokens } from '../../core/access/token-store.js'
 import type { FrontEndConfig } from '../../core/access/front-end-settings.js'
 import type { NodeMetrics } from '../../core/metrics/node-metrics.js'
