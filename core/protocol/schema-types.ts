@@ -5,7 +5,8 @@
 // The mapping is avsc's (5.7, no logical types registered; test/protocol.test.ts
 // checks decoded values against it): null → null, boolean → boolean,
 // int/long/float/double → number, string → string, bytes/fixed → Uint8Array
-// (avsc hands out a Buffer, which is one), enum → the union of its symbols,
+// (avsc decodes to a Buffer, which is one, but encodes only a Buffer: build the
+// value with b4a.from, as handshake.ts does), enum → the union of its symbols,
 // array → T[], map → Record<string, T>, a union → the union of its branches
 // (['null', T] → T | null), a record → an object with every field required (a
 // default only fills in a field a writer's schema lacks; decoded values always
@@ -64,7 +65,10 @@ export interface MessageShape {
 }
 
 /** A message's request parameters, as a tuple of values in declaration order. */
-export type RequestArgs<M extends MessageShape, R> = { -readonly [I in keyof M['request']]: M['request'][I] extends { readonly type: infer T } ? AvroValue<T, R> : never }
+export type RequestArgs<M extends MessageShape, R> = ParamValues<M['request'], R>
+
+/** Mapped over a type parameter, so a tuple maps to a tuple. */
+type ParamValues<P, R> = { -readonly [I in keyof P]: P[I] extends { readonly type: infer T } ? AvroValue<T, R> : never }
 
 /** What a message answers. */
 export type ResponseOf<M extends MessageShape, R> = AvroValue<M['response'], R>
