@@ -34,6 +34,8 @@ const RPC_WARMUP = 300
 const RPC_ROUNDS = 3
 const WF_N = 15
 const WF_WARMUP = 3
+/** Which parts run: SE_BENCH_MESH_PARTS=rpc (a comma list of membership, rpc, workflow) to profile one; all by default. */
+const PARTS = new Set((process.env.SE_BENCH_MESH_PARTS ?? 'membership,rpc,workflow').split(',').map(p => p.trim()))
 
 const crypto = new SodiumCrypto()
 const hex = (b: Uint8Array): string => b4a.toString(b4a.from(b.buffer, b.byteOffset, b.byteLength), 'hex')
@@ -46,7 +48,7 @@ function meshConfig (name: string, secret: string, bootstrap: BootstrapAddress):
 
 /** The node's mesh; SeNode keeps it private, and the bench needs its members. */
 function meshOf (node: SeNode): Mesh {
-  const mesh = node['meshNode']
+  const mesh = node.mesh
   if (mesh === null) throw new Error(`node ${node.name} has no mesh`)
   return mesh
 }
@@ -274,7 +276,7 @@ export async function benchMesh (): Promise<Result[]> {
 
   // a. membership
   const fullMs = new Map<number, number>()
-  for (const n of SIZES) {
+  for (const n of PARTS.has('membership') ? SIZES : []) {
     const times: number[] = []
     for (let round = 0; round < MEMBERSHIP_ROUNDS; round++) {
       const r = await membership(n)
@@ -287,7 +289,7 @@ export async function benchMesh (): Promise<Result[]> {
     fullMs.set(n, times.some(t => !Number.isFinite(t)) ? NaN : median(times))
   }
   const base = fullMs.get(SIZES[0] as number) as number
-  for (const n of SIZES.slice(1)) {
+  for (const n of PARTS.has('membership') ? SIZES.slice(1) : []) {
     const t = fullMs.get(n) as number
     const last = n === SIZES[SIZES.length - 1]
     results.push({
@@ -318,70 +320,74 @@ export async function benchMesh (): Promise<Result[]> {
     const bId = other.ready.nodeId
     await waitUntil('node A to see node B', () => mesh.member(bId)?.usable === true, 15_000)
 
-    // b. rpc round trip
-    const self = (await node.listNodes()).find(m => m.self)?.sample
-    if (self == null) throw new Error('node A has no sample')
-    const bytes = await heartbeatBytes(self)
-    echo = await echoClient(boot.address, echoTopic, other.ready.echoKey, bytes.request, bytes.reply)
-    const heartbeat = async (): Promise<unknown> => {
-      const rpc = mesh.member(bId)?.rpc
-      if (rpc == null) throw new Error('node B is not connected')
-      return await rpc.call('heartbeat', { sample: self }, { timeoutMs: 5000 })
+    if (PARTS.has('rpc')) {
+      // b. rpc round trip
+      const self = (await node.listNodes()).find(m => m.self)?.sample
+      if (self == null) throw new Error('node A has no sample')
+      const bytes = await heartbeatBytes(self)
+      echo = await echoClient(boot.address, echoTopic, other.ready.echoKey, bytes.request, bytes.reply)
+      const heartbeat = async (): Promise<unknown> => {
+        const rpc = mesh.member(bId)?.rpc
+        if (rpc == null) throw new Error('node B is not connected')
+        return await rpc.call('heartbeat', { sample: self }, { timeoutMs: 5000 })
+      }
+      const e = echo
+      await sample(RPC_WARMUP, heartbeat, [])
+      await sample(RPC_WARMUP, e.call, [])
+      const rpc: number[] = []
+      const raw: number[] = []
+      for (let round = 0; round < RPC_ROUNDS; round++) {
+        await sample(RPC_N, e.call, raw)
+        await sample(RPC_N, heartbeat, rpc)
+      }
+      const [p50, p99, rawP50, rawP99] = [median(rpc), percentile(rpc, 99), median(raw), percentile(raw, 99)]
+      info(`two OS processes (node A here, node B and the echo server in a child); ${bytes.request} B request / ${bytes.reply} B reply; ${RPC_ROUNDS}×${RPC_N} calls each`)
+      info(`heartbeat rpc  p50 ${us(p50)}  p99 ${us(p99)}`)
+      info(`raw echo       p50 ${us(rawP50)}  p99 ${us(rawP99)}`)
+      results.push({
+        name: 'mesh rpc heartbeat p50',
+        subject: `${us(p50)} p50`,
+        baseline: `${us(rawP50)} echo p50`,
+        ratio: p50 / rawP50,
+        goal: { kind: 'lt', limit: 1.5 },
+        note: 'member.rpc.call(\'heartbeat\') between two node processes vs length-prefixed echo of the same sizes on a bare Hyperswarm connection'
+      })
+      results.push({
+        name: 'mesh rpc heartbeat p99',
+        subject: `${us(p99)} p99`,
+        baseline: `${us(rawP99)} echo p99`,
+        ratio: p99 / rawP99,
+        goal: null
+      })
     }
-    const e = echo
-    await sample(RPC_WARMUP, heartbeat, [])
-    await sample(RPC_WARMUP, e.call, [])
-    const rpc: number[] = []
-    const raw: number[] = []
-    for (let round = 0; round < RPC_ROUNDS; round++) {
-      await sample(RPC_N, e.call, raw)
-      await sample(RPC_N, heartbeat, rpc)
-    }
-    const [p50, p99, rawP50, rawP99] = [median(rpc), percentile(rpc, 99), median(raw), percentile(raw, 99)]
-    info(`two OS processes (node A here, node B and the echo server in a child); ${bytes.request} B request / ${bytes.reply} B reply; ${RPC_ROUNDS}×${RPC_N} calls each`)
-    info(`heartbeat rpc  p50 ${us(p50)}  p99 ${us(p99)}`)
-    info(`raw echo       p50 ${us(rawP50)}  p99 ${us(rawP99)}`)
-    results.push({
-      name: 'mesh rpc heartbeat p50',
-      subject: `${us(p50)} p50`,
-      baseline: `${us(rawP50)} echo p50`,
-      ratio: p50 / rawP50,
-      goal: { kind: 'lt', limit: 1.5 },
-      note: 'member.rpc.call(\'heartbeat\') between two node processes vs length-prefixed echo of the same sizes on a bare Hyperswarm connection'
-    })
-    results.push({
-      name: 'mesh rpc heartbeat p99',
-      subject: `${us(p99)} p99`,
-      baseline: `${us(rawP99)} echo p99`,
-      ratio: p99 / rawP99,
-      goal: null
-    })
 
-    // c. routed vs local one-step workflow
-    for (let i = 0; i < WF_WARMUP; i++) {
-      await runWorkflow(node, workdir, false)
-      await runWorkflow(node, workdir, true)
+    if (PARTS.has('workflow')) {
+      // c. routed vs local one-step workflow
+      for (let i = 0; i < WF_WARMUP; i++) {
+        await runWorkflow(node, workdir, false)
+        await runWorkflow(node, workdir, true)
+      }
+      const local: number[] = []
+      const routed: number[] = []
+      for (let i = 0; i < WF_N; i++) {
+        local.push((await runWorkflow(node, workdir, false)).elapsed)
+        const r = await runWorkflow(node, workdir, true)
+        if (r.stepNode !== bId) throw new Error(`the routed step ran on ${r.stepNode ?? 'no node'}, not node B`)
+        routed.push(r.elapsed)
+      }
+      const [localMs, routedMs] = [median(local), median(routed)]
+      const overhead = routedMs - localMs
+      info(`one-step workflow (\`true\`), ${WF_N} runs each: local p50 ${ms(localMs)} ms, routed to B p50 ${ms(routedMs)} ms; overhead ${ms(overhead)} ms (goal < 20 ms)`)
+      results.push({
+        name: 'routed 1-step workflow',
+        subject: `${ms(routedMs)} ms`,
+        baseline: `${ms(localMs)} ms local`,
+        ratio: routedMs / localMs,
+        // The goal is absolute (overhead under 20 ms): as a ratio, (local + 20 ms) / local.
+        goal: { kind: 'lt', limit: Math.floor((localMs + 20) / localMs * 100) / 100 },
+        note: `routing overhead ${ms(overhead)} ms (median routed - median local); goal overhead < 20 ms, i.e. ratio < (local + 20 ms) / local`
+      })
     }
-    const local: number[] = []
-    const routed: number[] = []
-    for (let i = 0; i < WF_N; i++) {
-      local.push((await runWorkflow(node, workdir, false)).elapsed)
-      const r = await runWorkflow(node, workdir, true)
-      if (r.stepNode !== bId) throw new Error(`the routed step ran on ${r.stepNode ?? 'no node'}, not node B`)
-      routed.push(r.elapsed)
-    }
-    const [localMs, routedMs] = [median(local), median(routed)]
-    const overhead = routedMs - localMs
-    info(`one-step workflow (\`true\`), ${WF_N} runs each: local p50 ${ms(localMs)} ms, routed to B p50 ${ms(routedMs)} ms; overhead ${ms(overhead)} ms (goal < 20 ms)`)
-    results.push({
-      name: 'routed 1-step workflow',
-      subject: `${ms(routedMs)} ms`,
-      baseline: `${ms(localMs)} ms local`,
-      ratio: routedMs / localMs,
-      // The goal is absolute (overhead under 20 ms): as a ratio, (local + 20 ms) / local.
-      goal: { kind: 'lt', limit: Math.floor((localMs + 20) / localMs * 100) / 100 },
-      note: `routing overhead ${ms(overhead)} ms (median routed - median local); goal overhead < 20 ms, i.e. ratio < (local + 20 ms) / local`
-    })
   } finally {
     await echo?.close().catch(() => {})
     await a?.close().catch(() => {})

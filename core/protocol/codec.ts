@@ -8,6 +8,10 @@ import { NAMESPACE, PROTOCOLS, TYPES, type MessageDeclaration } from './schema.j
 export interface AvroType {
   toBuffer (value: unknown): Uint8Array
   fromBuffer (buf: Uint8Array): any
+  /** Writes `value` into `buf` from `pos`: the position after it, or minus the bytes `buf` lacks. Throws if it does not fit the type. */
+  encode (value: unknown, buf: Uint8Array, pos: number): number
+  /** Reads a value from `pos`: `offset` after it, or -1 when `buf` ends first. */
+  decode (buf: Uint8Array, pos: number): { value: any, offset: number }
   isValid (value: unknown, opts?: { errorHook?: (path: string[], value: unknown) => void }): boolean
   clone (value: unknown, opts?: unknown): any
 }

@@ -7,23 +7,10 @@ import b4a from 'b4a'
 import { RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
 import { SeError, toSeError, type SeErrorCode } from '../errors.js'
 import type { Connection } from '../ports.js'
-import { MESSAGES, REMOTE_ERROR, typeOf, type MessageCodec } from '../protocol/codec.js'
+import { MESSAGES, REMOTE_ERROR, type AvroType, type MessageCodec } from '../protocol/codec.js'
 import type { RemoteError } from '../protocol/types.js'
-import { FrameDecoder, encodeFrame } from './framing.js'
-
-const FRAME = typeOf({
-  type: 'record',
-  name: 'Frame',
-  fields: [
-    { name: 'id', type: 'long' },
-    { name: 'kind', type: { type: 'enum', name: 'FrameKind', symbols: ['CALL', 'REPLY', 'ERROR', 'EVENT', 'CANCEL'] } },
-    { name: 'message', type: 'string' },
-    { name: 'body', type: 'bytes' }
-  ]
-})
-
-type FrameKind = 'CALL' | 'REPLY' | 'ERROR' | 'EVENT' | 'CANCEL'
-interface Frame { id: number, kind: FrameKind, message: string, body: Uint8Array }
+import { FrameDecoder } from './framing.js'
+import { KIND, decodeBody, decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js'
 
 export interface CallContext {
   readonly peer: string
@@ -41,10 +28,15 @@ export interface CallOptions {
 
 interface PendingCall {
   codec: MessageCodec
+  message: string
   resolve (value: unknown): void
   reject (err: Error): void
   onEvent: ((event: unknown) => void) | undefined
-  timer: ReturnType<typeof setTimeout> | null
+  timeoutMs: number
+  /** Date.now() past which the call times out; Infinity for none. */
+  deadline: number
+  /** When it was sent, for the `calls` observer; NaN when nobody observes it. */
+  began: number
 }
 
 export interface RpcPeerOptions {
@@ -71,7 +63,7 @@ export type CallObserver = (message: string, seconds: number, outcome: 'ok' | 'e
 
 export class RpcPeer {
   private readonly pending = new Map<number, PendingCall>()
-  private readonly serving = new Map<number, Set<() => void>>()
+  private readonly serving = new Map<number, ServedCall>()
   private readonly decoder: FrameDecoder
   private readonly handlers: Map<string, Handler>
   private readonly timeoutMs: number
@@ -79,6 +71,14 @@ export class RpcPeer {
   private badFrames = 0
   private closed = false
   private frameTimer: ReturnType<typeof setTimeout> | null = null
+  /**
+   * One timer for every pending call's deadline, set for the earliest; it is not moved when calls settle, only
+   * when a call with an earlier deadline comes, so a call that is answered in time costs no timer of its own.
+   */
+  private deadlineTimer: ReturnType<typeof setTimeout> | null = null
+  private deadlineAt = Infinity
+  /** Whether the deadline timer keeps the process alive: only while a call waits on it, as a call's own timer would. */
+  private deadlineHeld = false
   private readonly closeListeners: Array<() => void> = []
 
   constructor (private readonly conn: Connection, private readonly opts: RpcPeerOptions = {}) {
@@ -101,41 +101,31 @@ export class RpcPeer {
     const codec = MESSAGES.get(message)
     if (codec === undefined) return Promise.reject(new SeError('UNKNOWN_MESSAGE', `no message '${message}' in the protocol`))
     if (this.closed) return Promise.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} is closed`))
-    let body: Uint8Array
+    const id = this.nextId
+    let frame: Uint8Array
     try {
-      body = codec.request.toBuffer(request)
+      frame = encodeEnvelope(id, KIND.CALL, message, codec.request, request)
     } catch (err) {
       return Promise.reject(new SeError('BAD_REQUEST', `request for ${message} does not fit its schema: ${(err as Error).message}`))
     }
-    const id = this.nextId++
-    const observer = this.opts.observe?.calls
-    if (observer !== undefined && codec.stream === null) {
-      const began = Date.now()
-      const done = (outcome: 'ok' | 'error'): void => observer(message, (Date.now() - began) / 1000, outcome)
-      return this.send0(id, codec, message, body, opts).then(v => { done('ok'); return v }, (err: unknown) => { done('error'); throw err })
-    }
-    return this.send0(id, codec, message, body, opts)
-  }
-
-  private send0 (id: number, codec: MessageCodec, message: string, body: Uint8Array, opts: CallOptions): Promise<any> {
+    this.nextId++
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs
+    const observed = this.opts.observe?.calls !== undefined && codec.stream === null
     return new Promise((resolve, reject) => {
-      const timeoutMs = opts.timeoutMs ?? this.timeoutMs
-      const call: PendingCall = { codec, resolve, reject, onEvent: opts.onEvent, timer: null }
-      if (timeoutMs > 0) {
-        call.timer = setTimeout(() => {
-          this.pending.delete(id)
-          setTimeout(() => this.send({ id, kind: 'CANCEL', message, body: EMPTY }), 0)
-          reject(new SeError('TIMEOUT', `${message} to ${this.conn.label} got no reply within ${timeoutMs} ms`))
-        }, timeoutMs)
+      const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity
+      this.pending.set(id, { codec, message, resolve, reject, onEvent: opts.onEvent, timeoutMs, deadline, began: observed ? Date.now() : NaN })
+      if (deadline !== Infinity) this.watchDeadline(deadline)
+      const signal = opts.signal
+      if (signal !== undefined) {
+        signal.addEventListener('abort', () => {
+          const call = this.settle(id)
+          if (call === undefined) return
+          this.observed(call, 'error')
+          reject(new SeError('CANCELLED', `${message} was cancelled`))
+          this.sendFrame(id, KIND.CANCEL, message, null, null)
+        })
       }
-      this.pending.set(id, call)
-      opts.signal?.addEventListener('abort', () => {
-        if (!this.pending.has(id)) return
-        this.settle(id)
-        reject(new SeError('CANCELLED', `${message} was cancelled`))
-        this.send({ id, kind: 'CANCEL', message, body: EMPTY })
-      })
-      this.send({ id, kind: 'CALL', message, body })
+      this.write(frame)
     })
   }
 
@@ -155,24 +145,84 @@ export class RpcPeer {
     if (this.closed) return
     this.closed = true
     if (this.frameTimer !== null) clearTimeout(this.frameTimer)
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer)
+    this.deadlineTimer = null
     for (const [id, call] of this.pending) {
       this.settle(id)
+      this.observed(call, 'error')
       call.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} closed before ${call.codec.name} replied`))
     }
-    for (const listeners of this.serving.values()) for (const l of listeners) l()
+    for (const served of this.serving.values()) served.cancelled()
     this.serving.clear()
     for (const l of this.closeListeners.splice(0)) l()
   }
 
-  private settle (id: number): void {
+  /** Takes a call off the pending list; undefined if it was not (or no longer) there. */
+  private settle (id: number): PendingCall | undefined {
     const call = this.pending.get(id)
-    if (call?.timer !== null && call?.timer !== undefined) clearTimeout(call.timer)
+    if (call === undefined) return undefined
     this.pending.delete(id)
+    if (this.pending.size === 0 && this.deadlineHeld) this.holdDeadline(false)
+    return call
   }
 
-  private send (frame: Frame): void {
+  private holdDeadline (hold: boolean): void {
+    this.deadlineHeld = hold
+    const timer = this.deadlineTimer as { ref?: () => void, unref?: () => void } | null
+    if (hold) timer?.ref?.()
+    else timer?.unref?.()
+  }
+
+  private observed (call: PendingCall, outcome: 'ok' | 'error'): void {
+    if (Number.isNaN(call.began)) return
+    this.opts.observe?.calls?.(call.message, (Date.now() - call.began) / 1000, outcome)
+  }
+
+  /** Makes sure the deadline timer fires by `deadline`. */
+  private watchDeadline (deadline: number): void {
+    if (this.deadlineTimer !== null) {
+      if (this.deadlineAt <= deadline) {
+        if (!this.deadlineHeld) this.holdDeadline(true)
+        return
+      }
+      clearTimeout(this.deadlineTimer)
+    }
+    this.deadlineAt = deadline
+    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()))
+    this.deadlineHeld = true
+  }
+
+  /** Fails the calls past their deadline, and sets the timer for the next one due. */
+  private expire (): void {
+    this.deadlineTimer = null
+    this.deadlineAt = Infinity
+    this.deadlineHeld = false
     if (this.closed) return
-    this.conn.write(encodeFrame(FRAME.toBuffer(frame)))
+    const now = Date.now()
+    let next = Infinity
+    for (const [id, call] of this.pending) {
+      if (call.deadline > now) {
+        if (call.deadline < next) next = call.deadline
+        continue
+      }
+      this.settle(id)
+      this.observed(call, 'error')
+      // Told after the caller has its TIMEOUT, so the other end stops working on it.
+      setTimeout(() => this.sendFrame(id, KIND.CANCEL, call.message, null, null), 0)
+      call.reject(new SeError('TIMEOUT', `${call.message} to ${this.conn.label} got no reply within ${call.timeoutMs} ms`))
+    }
+    if (next !== Infinity) this.watchDeadline(next)
+  }
+
+  private write (frame: Uint8Array): void {
+    if (this.closed) return
+    this.conn.write(frame)
+  }
+
+  /** @internal Encodes and writes one frame; the body is `value` in `type`. Throws if the value does not fit. */
+  sendFrame (id: number, kind: number, message: string, type: AvroType | null, value: unknown): void {
+    if (this.closed) return
+    this.conn.write(encodeEnvelope(id, kind, message, type, value))
   }
 
   private receive (data: Uint8Array): void {
@@ -190,7 +240,7 @@ export class RpcPeer {
     let payloads: Uint8Array[]
     try {
       // avsc decodes only Buffers; a transport may hand over plain Uint8Arrays.
-      payloads = this.decoder.push(b4a.from(data.buffer, data.byteOffset, data.byteLength))
+      payloads = this.decoder.push(b4a.toBuffer(data))
     } catch (err) {
       // The stream cannot be resynchronised after a bad length: say why, then drop this peer alone.
       const error = toSeError(err)
@@ -202,9 +252,9 @@ export class RpcPeer {
     this.watchFrameDeadline()
     for (const payload of payloads) {
       if (this.closed) return
-      let frame: Frame
+      let frame: Envelope
       try {
-        frame = FRAME.fromBuffer(payload)
+        frame = decodeEnvelope(payload)
       } catch (err) {
         const error = new SeError('BAD_FRAME', `a ${payload.byteLength}-byte frame from ${this.conn.label} is not a protocol frame: ${(err as Error).message}`)
         this.protocolError(error)
@@ -213,20 +263,20 @@ export class RpcPeer {
         this.sendError(0, '', error)
         continue
       }
-      this.dispatch(frame)
+      this.dispatch(frame, payload)
     }
   }
 
   /** A frame once begun must be finished within the connection's deadline; a peer cannot hold half a frame open. */
   private watchFrameDeadline (): void {
-    const deadline = this.conn.frameDeadlineMs ?? this.opts.frameDeadlineMs
-    if (deadline === undefined || deadline <= 0) return
     if (!this.decoder.partial) {
       if (this.frameTimer !== null) clearTimeout(this.frameTimer)
       this.frameTimer = null
       return
     }
     if (this.frameTimer !== null) return
+    const deadline = this.conn.frameDeadlineMs ?? this.opts.frameDeadlineMs
+    if (deadline === undefined || deadline <= 0) return
     this.frameTimer = setTimeout(() => {
       this.frameTimer = null
       this.protocolError(new SeError('TIMEOUT', `${this.conn.label} began a frame and did not finish it within ${deadline} ms`))
@@ -238,23 +288,27 @@ export class RpcPeer {
     this.opts.onProtocolError?.(err)
   }
 
-  private dispatch (frame: Frame): void {
+  private dispatch (frame: Envelope, payload: Uint8Array): void {
     switch (frame.kind) {
       case 'CALL':
         // serve answers every failure it expects; anything else is logged, never left to end the process.
-        this.serve(frame).catch((err: unknown) => this.protocolError(new SeError('INTERNAL', `serving ${frame.message} for ${this.conn.label} failed: ${(err as Error).message}`)))
+        try {
+          this.serve(frame, payload)
+        } catch (err) {
+          this.protocolError(new SeError('INTERNAL', `serving ${frame.message} for ${this.conn.label} failed: ${(err as Error).message}`))
+        }
         return
       case 'CANCEL': {
-        const listeners = this.serving.get(frame.id)
+        const served = this.serving.get(frame.id)
         this.serving.delete(frame.id)
-        for (const l of listeners ?? []) l()
+        served?.cancelled()
         return
       }
       case 'EVENT': {
         const call = this.pending.get(frame.id)
         if (call?.onEvent === undefined || call.codec.stream === null) return
         try {
-          call.onEvent(call.codec.stream.fromBuffer(frame.body))
+          call.onEvent(decodeBody(call.codec.stream, payload, frame.bodyStart))
         } catch (err) {
           this.protocolError(new SeError('BAD_FRAME', `bad event for ${call.codec.name}: ${(err as Error).message}`))
         }
@@ -262,72 +316,97 @@ export class RpcPeer {
       }
       case 'REPLY':
       case 'ERROR': {
-        const call = this.pending.get(frame.id)
+        const call = this.settle(frame.id)
         if (call === undefined) {
           if (frame.kind === 'ERROR' && frame.id === 0) {
             try {
-              this.protocolError(fromRemote(decodeRemoteError(frame.body)))
+              this.protocolError(fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart)))
             } catch (err) {
               this.protocolError(new SeError('BAD_FRAME', `an undecodable error frame from ${this.conn.label}: ${(err as Error).message}`))
             }
           }
           return
         }
-        this.settle(frame.id)
+        let value: unknown
         try {
-          if (frame.kind === 'REPLY') call.resolve(call.codec.response.fromBuffer(frame.body))
-          else call.reject(fromRemote(decodeRemoteError(frame.body)))
+          value = frame.kind === 'REPLY' ? decodeBody(call.codec.response, payload, frame.bodyStart) : fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart))
         } catch (err) {
+          this.observed(call, 'error')
           call.reject(new SeError('BAD_FRAME', `reply to ${call.codec.name} does not fit its schema: ${(err as Error).message}`))
+          return
+        }
+        if (frame.kind === 'REPLY') {
+          this.observed(call, 'ok')
+          call.resolve(value)
+        } else {
+          this.observed(call, 'error')
+          call.reject(value as SeError)
         }
       }
     }
   }
 
-  private async serve (frame: Frame): Promise<void> {
-    const codec = MESSAGES.get(frame.message)
-    const handler = this.handlers.get(frame.message)
+  private serve (frame: Envelope, payload: Uint8Array): void {
+    const { id, message } = frame
+    const codec = MESSAGES.get(message)
+    const handler = this.handlers.get(message)
     if (codec === undefined || handler === undefined) {
-      this.opts.onUnknownMessage?.(frame.message)
-      this.sendError(frame.id, frame.message, new SeError('UNKNOWN_MESSAGE', `this node does not answer '${frame.message}'`))
+      this.opts.onUnknownMessage?.(message)
+      this.sendError(id, message, new SeError('UNKNOWN_MESSAGE', `this node does not answer '${message}'`))
       return
     }
     let request: Record<string, unknown>
     try {
-      request = codec.request.fromBuffer(frame.body)
+      request = decodeBody(codec.request, payload, frame.bodyStart)
     } catch (err) {
-      this.sendError(frame.id, frame.message, new SeError('BAD_REQUEST', `request body for ${frame.message} does not decode: ${(err as Error).message}`))
+      this.sendError(id, message, new SeError('BAD_REQUEST', `request body for ${message} does not decode: ${(err as Error).message}`))
       return
     }
-    const cancelListeners = new Set<() => void>()
-    this.serving.set(frame.id, cancelListeners)
-    const ctx: CallContext = {
-      peer: this.conn.label,
-      emit: event => {
-        if (codec.stream === null || !this.serving.has(frame.id)) return
-        this.send({ id: frame.id, kind: 'EVENT', message: frame.message, body: codec.stream.toBuffer(event) })
-      },
-      onCancel: listener => { cancelListeners.add(listener) }
-    }
-    let body: Uint8Array
-    const began = Date.now()
-    const observe = (outcome: 'ok' | 'error'): void => { if (codec.stream === null) this.opts.observe?.served?.(frame.message, (Date.now() - began) / 1000, outcome) }
+    const served = new ServedCall(this, this.conn.label, id, codec, codec.stream === null && this.opts.observe?.served !== undefined ? Date.now() : NaN)
+    this.serving.set(id, served)
+    let result: unknown
     try {
-      const response = await handler(request, ctx)
-      try {
-        body = codec.response.toBuffer(response)
-      } catch (err) {
-        throw new SeError('INTERNAL', `the reply to ${frame.message} does not fit its schema: ${(err as Error).message}`)
-      }
+      result = handler(request, served)
     } catch (err) {
-      observe('error')
-      if (!this.serving.delete(frame.id)) return
-      this.sendError(frame.id, frame.message, toSeError(err))
+      this.answered(served, false, err)
       return
     }
-    observe('ok')
-    if (!this.serving.delete(frame.id)) return
-    this.send({ id: frame.id, kind: 'REPLY', message: frame.message, body })
+    if (typeof (result as Promise<unknown> | null)?.then !== 'function') { this.answered(served, true, result); return }
+    ;(result as Promise<unknown>).then(response => this.answered(served, true, response), (err: unknown) => this.answered(served, false, err))
+  }
+
+  /** A served call's handler is done: the reply (or the error) goes back unless the caller cancelled meanwhile. */
+  private answered (served: ServedCall, ok: boolean, outcome: unknown): void {
+    // Anything thrown here is a fault of ours: logged, never left to end the process.
+    try {
+      const { id, codec } = served
+      let frame: Uint8Array | null = null
+      let failure = outcome
+      if (ok) {
+        try {
+          frame = encodeEnvelope(id, KIND.REPLY, codec.name, codec.response, outcome)
+        } catch (err) {
+          failure = new SeError('INTERNAL', `the reply to ${codec.name} does not fit its schema: ${(err as Error).message}`)
+        }
+      }
+      this.observeServed(served, frame === null ? 'error' : 'ok')
+      if (!this.isServing(served)) return
+      this.serving.delete(id)
+      if (frame === null) this.sendError(id, codec.name, toSeError(failure))
+      else this.write(frame)
+    } catch (err) {
+      this.protocolError(new SeError('INTERNAL', `serving ${served.codec.name} for ${this.conn.label} failed: ${(err as Error).message}`))
+    }
+  }
+
+  private observeServed (served: ServedCall, outcome: 'ok' | 'error'): void {
+    if (Number.isNaN(served.began)) return
+    this.opts.observe?.served?.(served.codec.name, (Date.now() - served.began) / 1000, outcome)
+  }
+
+  /** @internal Whether the other end still waits for this call (it has not cancelled, nor gone). */
+  isServing (served: ServedCall): boolean {
+    return this.serving.get(served.id) === served
   }
 
   private sendError (id: number, message: string, err: SeError): void {
@@ -337,18 +416,34 @@ export class RpcPeer {
       hint: err.hint ?? null,
       details: err.details.map(d => ({ file: d.file ?? null, path: d.path ?? null, line: d.line ?? null, message: d.message }))
     }
-    this.send({ id, kind: 'ERROR', message, body: REMOTE_ERROR.toBuffer(remote) })
+    this.sendFrame(id, KIND.ERROR, message, REMOTE_ERROR, remote)
   }
 }
 
-// avsc's bytes type takes only Buffers (b4a gives the runtime's own).
-const EMPTY = b4a.alloc(0)
+/** A call from the other end being served: the handler's context. */
+class ServedCall implements CallContext {
+  private cancelListeners: Set<() => void> | null = null
+
+  constructor (private readonly rpc: RpcPeer, readonly peer: string, readonly id: number, readonly codec: MessageCodec, readonly began: number) {}
+
+  emit (event: unknown): void {
+    const stream = this.codec.stream
+    if (stream === null || !this.rpc.isServing(this)) return
+    this.rpc.sendFrame(this.id, KIND.EVENT, this.codec.name, stream, event)
+  }
+
+  onCancel (listener: () => void): void {
+    (this.cancelListeners ??= new Set()).add(listener)
+  }
+
+  /** The caller cancelled or went away. */
+  cancelled (): void {
+    if (this.cancelListeners !== null) for (const l of this.cancelListeners) l()
+  }
+}
+
 /** Undecodable frames tolerated from one peer before its connection is closed. */
 const MAX_BAD_FRAMES = 16
-
-function decodeRemoteError (body: Uint8Array): RemoteError {
-  return REMOTE_ERROR.fromBuffer(body) as RemoteError
-}
 
 function fromRemote (remote: RemoteError): SeError {
   const details = remote.details.map(d => {
