@@ -5,11 +5,12 @@
 // imported by nothing: `tsc` checks it, and test/protocol.test.ts type-checks it
 // (also after changing the schema or types.ts alone, to see it fail). The
 // parameter names, which no type carries, are checked by that test.
+import type { ProcessResult } from '../ports.js'
 import type { SEMeshPeer, SENodeCapabilities, SENodeControl, SENodeCoordination, SESession, SPlectrumEngine } from './schema.js'
 import type { MessageShape, RequestArgs, ResponseOf, StreamOf } from './schema-types.js'
 import type {
   ContainerMount, ContainerStep, DistributedAuditEntry, InterventionRequest, MeshHello, MeshNode, MeshPeerApi, NodeApi, ProtocolRegistry, ProtocolValue,
-  RemoteError, RemoteErrorDetail, Requirements, SessionApi, StepRequest, StepStatus, WorkflowEvent, WorkflowEventKind, WorkflowStatus
+  RemoteError, RemoteErrorDetail, Requirements, SessionApi, StepOutcome, StepRequest, StepStatus, WorkflowEvent, WorkflowEventKind, WorkflowStatus
 } from './types.js'
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
@@ -88,3 +89,9 @@ export type ApiMatchesMessages = [
   None<Exclude<keyof MessagesOf<typeof SESession>, keyof SessionApi>>
 ]
 
+
+// A routed step's outcome is the process result the executing node got, less what
+// only the requester knows (the lost node, the network time), plus where it ran.
+// ports.ts sits below the protocol and cannot derive ProcessResult from StepOutcome;
+// this keeps the two in step instead.
+export type StepOutcomeIsProcessResult = Assert<Equals<Omit<StepOutcome, 'cwd'>, Required<Omit<ProcessResult, 'lostNode' | 'networkMs'>>>>

@@ -1,8 +1,9 @@
-// TypeScript shapes of the protocol: every record, enum and message type is
-// derived from its one declaration in schema.ts (schema-types.ts maps Avro to
-// TypeScript), so the two cannot drift apart. The API interfaces below are
-// written out for their parameter names and docs; test/protocol.test.ts holds
-// them to the schema's messages (names, arity, types), both ways.
+// TypeScript shapes of the protocol: every record and enum is derived from its
+// one declaration in schema.ts (schema-types.ts maps Avro to TypeScript), so the
+// two cannot drift apart; what a field means is its `doc` there. The API
+// interfaces below are written out for their parameter names and docs, and held
+// to the schema's messages both ways: types and count by conformance.ts, names
+// by test/protocol.test.ts.
 import type { TYPES } from './schema.js'
 import type { AvroValue, RegistryOf } from './schema-types.js'
 
