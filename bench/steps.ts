@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process'
 import { execa } from 'execa'
 import { SeNode } from '../core/node/se-node.js'
-import type { ProcessHandle, ProcessResult, ProcessRunner, Runtime } from '../core/ports.js'
+import { OUTPUT_TAIL_BYTES } from '../core/constants.js'
+import type { ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec, Runtime } from '../core/ports.js'
 import type { WorkflowRun } from '../core/workflow/run.js'
 import { WorkflowStore } from '../core/workflow/store.js'
 import { nodeRuntime } from '../adapters/node/runtime.js'
@@ -66,13 +67,34 @@ class InstantRunner implements ProcessRunner {
   }
 }
 
+/**
+ * For comparison only: the engine's steps through node:child_process with the options
+ * ExecaProcessRunner gives (own process group, piped output kept as a tail, the step's
+ * environment), without execa. It separates what the engine costs from what the runner does.
+ */
+class PlainSpawnRunner implements ProcessRunner {
+  run (spec: ProcessSpec): ProcessHandle {
+    const started = now()
+    const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: spec.processGroup === true })
+    const out = { stdout: '', stderr: '' }
+    for (const stream of ['stdout', 'stderr'] as const) child[stream].setEncoding('utf8').on('data', (text: string) => { out[stream] = (out[stream] + text).slice(-OUTPUT_TAIL_BYTES) })
+    const result = new Promise<ProcessResult>(resolve => {
+      child.once('error', err => resolve({ exitCode: null, signal: null, ...out, durationMs: Math.round(now() - started), timedOut: false, spawnError: err.message }))
+      child.once('close', (exitCode, signal) => resolve({ exitCode, signal, ...out, durationMs: Math.round(now() - started), timedOut: false, spawnError: null }))
+    })
+    return { result, kill: signal => { child.kill((signal ?? 'SIGTERM') as NodeJS.Signals) } }
+  }
+}
+
 export async function benchSteps (): Promise<Result[]> {
   const real = await startNode(nodeRuntime(quietLogger), 'steps')
   const instant = await startNode({ ...nodeRuntime(quietLogger), processes: new InstantRunner() }, 'steps-instant')
+  const plain = await startNode({ ...nodeRuntime(quietLogger), processes: new PlainSpawnRunner() }, 'steps-plain')
 
   // Warm up: module code paths, JIT, the fs thread pool, the page cache for `true`.
   await runWorkflow(real.node, real.workdir, WARMUP_STEPS)
   await runWorkflow(instant.node, instant.workdir, WARMUP_STEPS)
+  await runWorkflow(plain.node, plain.workdir, WARMUP_STEPS)
   await sequential(WARMUP_STEPS, spawnTrue)
   await sequential(WARMUP_STEPS, () => execa('true'))
 
@@ -81,6 +103,7 @@ export async function benchSteps (): Promise<Result[]> {
   const spawns: number[] = []
   const execas: number[] = []
   const instantEngine: number[] = []
+  const plainEngine: number[] = []
   let lastRun: WorkflowRun | null = null
   for (let round = 0; round < ROUNDS; round++) {
     spawns.push(await sequential(STEPS, spawnTrue) / STEPS)
@@ -89,6 +112,7 @@ export async function benchSteps (): Promise<Result[]> {
     engine.push(r.elapsed / STEPS)
     lastRun = r.run
     instantEngine.push((await runWorkflow(instant.node, instant.workdir, STEPS)).elapsed / STEPS)
+    plainEngine.push((await runWorkflow(plain.node, plain.workdir, STEPS)).elapsed / STEPS)
   }
   const engineMs = median(engine)
   const spawnMs = median(spawns)
@@ -103,6 +127,7 @@ export async function benchSteps (): Promise<Result[]> {
   info(`rounds (ms/step): engine ${engine.map(ms).join(' / ')}   spawn ${spawns.map(ms).join(' / ')}   execa ${execas.map(ms).join(' / ')}`)
   info('where an engine step goes (medians, ms):')
   info(`  engine with instant processes (no spawn)   ${ms(median(instantEngine)).padStart(7)} /step   = persistence + engine CPU`)
+  info(`  engine with a plain child_process runner   ${ms(median(plainEngine)).padStart(7)} /step   (${(median(plainEngine) / spawnMs).toFixed(2)}x spawn: the engine without execa)`)
   info(`  ExecaProcessRunner.run(true) as the engine  ${ms(diag.runner).padStart(7)} /run    (plain spawn ${ms(spawnMs)}, same options ${ms(diag.spawnLikeRunner)}, execa('true') ${ms(execaMs)})`)
   info(`  commit: one durable append of 2 entries     ${ms(diag.commit).padStart(7)} /step   (step_complete of the step before + step_start)`)
   info(`    a single append, for comparison          ${ms(diag.append).padStart(7)}`)
@@ -112,6 +137,7 @@ export async function benchSteps (): Promise<Result[]> {
 
   await real.node.stop()
   await instant.node.stop()
+  await plain.node.stop()
 
   return [
     {

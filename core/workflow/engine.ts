@@ -5,6 +5,7 @@
 // step), and reconcile.ts rebuilds them onto the run's file after a crash. The file is
 // rewritten for every transition the trail cannot rebuild (output, failures, questions
 // for a person, requests, the end), and otherwise lazily, a moment later.
+import b4a from 'b4a'
 import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, STATE_RETRY_MAX_MS, STATE_RETRY_MS, STOPPING_CHOICES } from '../constants.js'
 import { SeError } from '../errors.js'
 import { AuditBacklog } from '../audit/backlog.js'
@@ -428,7 +429,7 @@ export class WorkflowEngine {
       step.stderr = result.stderr
       // Made durable together with the next transition, which always comes before anything acts on it.
       // A step that printed nothing is all in its trail entry; output is kept in the file only.
-      const outputBytes = result.stdout.length + result.stderr.length
+      const outputBytes = b4a.byteLength(result.stdout) + b4a.byteLength(result.stderr)
       this.defer(run, outputBytes === 0, [{
         event: 'step_complete',
         message: `${run.name} step ${step.id} completed in ${result.durationMs} ms`,
