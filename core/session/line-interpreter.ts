@@ -1,6 +1,7 @@
 // What a line typed into a session does, decided on the node that holds it: a
 // builtin (cd, pwd, history), an SE verb answered from the node's own API, or a
 // command run without a shell in the session's directory.
+import { parseKeyValues } from '../config/key-values.js'
 import { SeError, toSeError } from '../errors.js'
 import { resolve } from '../paths.js'
 import type { Command, ExecutionResult, NodeApi, WorkflowStatus } from '../protocol/types.js'
@@ -87,12 +88,7 @@ export async function runLine (line: string, ctx: LineContext, host: LineHost): 
         const { positional, options } = flags(args, { i: 'input', input: 'input' })
         const source = positional[0]
         if (source === undefined) throw SeError.badInput('execute: which workflow? e.g. execute VERSION_TRANSITION -i repo=.')
-        const inputs: Record<string, string> = {}
-        for (const kv of options.input ?? []) {
-          const eq = kv.indexOf('=')
-          if (eq <= 0) throw SeError.badInput(`execute: input '${kv}' is not KEY=VALUE`)
-          inputs[kv.slice(0, eq)] = kv.slice(eq + 1)
-        }
+        const inputs = parseKeyValues(options.input ?? [], 'execute: input')
         let definition: string | null = null
         if (/\.(ya?ml|json)$/i.test(source)) {
           definition = await host.readText(resolve(ctx.cwd, source))

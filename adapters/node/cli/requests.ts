@@ -1,12 +1,12 @@
 // What the CLI and the dashboard ask a node to run, built from what a person
-// named: a workflow file (read and checked here, so mistakes are reported before
-// any node is involved) or a catalogue name, and a workload manifest. Relative
-// paths resolve against the directory the command was started in, `workdir`.
+// named: a workflow file or a catalogue name, and a workload manifest. A workflow
+// is parsed once, by the node it is sent to, which must check what any client sends
+// anyway; its errors name the file, path and line all the same. Relative paths
+// resolve against the directory the command was started in, `workdir`.
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { SeError } from '../../../core/errors.js'
 import type { DeployRequest, WorkflowRequest } from '../../../core/protocol/types.js'
-import { parseWorkflow } from '../../../core/workflow/validate.js'
 import { readText } from './context.js'
 
 /** A workflow started by its catalogue name: the node looks the definition up. */
@@ -24,7 +24,6 @@ export async function workflowRequest (workflow: string, inputs: Record<string, 
     return catalogueRequest(workflow, workdir, inputs)
   }
   const text = await readFile(file, 'utf8')
-  parseWorkflow(text, workflow)
   return { definition: text, source: file, inputs, workdir, requestedBy: '' }
 }
 
