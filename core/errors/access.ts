@@ -16,6 +16,11 @@ export const accessErrors = {
     return new SeError('SESSION_NOT_FOUND', `no session ${sessionId} of user ${user} on this node`, { hint: 'list yours with `se session list`' })
   },
 
+  /** The session's id names a node that cannot be reached, or none. */
+  sessionNowhere (sessionId: string): SeError {
+    return new SeError('SESSION_NOT_FOUND', `no open session ${sessionId} here or on a reachable mesh member`, { hint: 'list yours with `se session list`' })
+  },
+
   /** No open session with that id belongs to `owner`. */
   sessionNotOpen (sessionId: string, owner: string): SeError {
     return new SeError('SESSION_NOT_FOUND', `no open session ${sessionId} of ${owner}`, { hint: 'list yours with `se session list`' })

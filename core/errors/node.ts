@@ -15,6 +15,26 @@ export const nodeErrors = {
     })
   },
 
+  /** Asked of a node before start() has finished: a bug in whoever asked. */
+  notStarted (): SeError {
+    return new SeError('INTERNAL', 'the node has not been started')
+  },
+
+  /** start() called twice, or after stop(). */
+  cannotStart (state: string): SeError {
+    return new SeError('INTERNAL', `node cannot start from state ${state}`)
+  },
+
+  /** A new workflow asked of a node that is stopping. */
+  notAcceptingWorkflows (): SeError {
+    return new SeError('SHUTTING_DOWN', 'this node is not accepting workflows')
+  },
+
+  /** The node's key pair cannot be read: never replaced silently, the node would become a stranger. */
+  identityUnreadable (path: string, cause: unknown): SeError {
+    return new SeError('STORE_CORRUPT', `node identity ${path} is unreadable: ${(cause as Error).message}`, { hint: 'restore it from a backup; a new identity would make this node a stranger to its mesh and its audit trail', cause })
+  },
+
   /** The node is stopping and takes no new work. */
   shuttingDown (): SeError {
     return new SeError('SHUTTING_DOWN', 'this node is shutting down')

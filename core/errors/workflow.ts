@@ -6,6 +6,23 @@ export const workflowErrors = {
     return new SeError('UNKNOWN_WORKFLOW', `no workflow with id or name '${id}' on this node`, { hint: 'list workflows with `se status`, the catalogue with `se catalogue`' })
   },
 
+  /** A prefix that more than one workflow id starts with. */
+  ambiguousWorkflow (prefix: string, ids: string[]): SeError {
+    return new SeError('BAD_INPUT', `'${prefix}' matches ${ids.length} workflows: ${ids.join(', ')}`)
+  },
+
+  /** `known` names the catalogue's workflows, for the hint. */
+  notInCatalogue (name: string, dirs: string[], known: string[]): SeError {
+    return new SeError('UNKNOWN_WORKFLOW', `no workflow named '${name}' in the catalogue (${dirs.join(', ')})`, {
+      hint: known.length > 0 ? `known workflows: ${known.join(', ')}` : 'pass a workflow file instead of a name'
+    })
+  },
+
+  /** An audit entry from a member about a workflow this node did not start: it has no place in this trail. */
+  notOurWorkflow (from: string, workflowId: string): SeError {
+    return new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${workflowId}, which this node did not start`)
+  },
+
   notWaiting (id: string, state: string): SeError {
     return new SeError('NOT_WAITING', `workflow ${id} is ${state}, not waiting for an intervention`)
   },

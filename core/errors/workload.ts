@@ -5,6 +5,11 @@ import { SeError, messageOf, options, type ErrorDetail } from './se-error.js'
 const QUOTED_OUTPUT_CHARS = 120
 
 export const workloadErrors = {
+  /** A node started without workload engines (an embedded node, a test node). */
+  runsNoWorkloads (nodeName: string): SeError {
+    return new SeError('NO_CONTAINER_ENGINE', `node ${nodeName} runs no workloads`, { hint: 'start the node with `se node start` (workloads need a running node)' })
+  },
+
   unknownWorkload (idOrName: string): SeError {
     return new SeError('UNKNOWN_WORKLOAD', `no workload with id or name '${idOrName}' on this node`, { hint: 'list them with `se workloads`' })
   },

@@ -183,9 +183,7 @@ export function rankNodes (candidates: Candidate[], requirements: Partial<Requir
 export function noCapableNode (candidates: Candidate[], requirements: Partial<Requirements> | { unmet: string[] }, what: string, inMesh: boolean): SeError {
   if (!inMesh || 'unmet' in requirements) {
     const unmet = 'unmet' in requirements ? requirements.unmet : unmetRequirements((candidates[0] as Candidate).caps, requirements)
-    return new SeError('NO_CAPABLE_NODE', `${what} needs ${unmet.join(', ')}, which node ${(candidates[0] as Candidate).caps.name} does not have`, {
-      hint: 'install what is missing, add a tag with --capability, or join a mesh with a node that has it'
-    })
+    return SeError.noCapableNode(`${what} needs ${unmet.join(', ')}, which node ${(candidates[0] as Candidate).caps.name} does not have`, true)
   }
   const single = (r: Partial<Requirements>): boolean => candidates.some(c => unmetRequirements(c.caps, r).length === 0)
   const missing: string[] = []
@@ -196,5 +194,5 @@ export function noCapableNode (candidates: Candidate[], requirements: Partial<Re
   const reason = missing.length > 0
     ? `no node that is up meets ${missing.join(', ')} (needed by ${what}; up: ${names})`
     : `no single node that is up meets all of ${what}'s requirements together (up: ${names})`
-  return new SeError('NO_CAPABLE_NODE', reason, { hint: 'start a node that has it, add a tag with --capability, or check `se nodes`' })
+  return SeError.noCapableNode(reason, false)
 }

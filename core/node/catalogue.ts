@@ -48,8 +48,6 @@ export class Catalogue {
     if (found !== undefined) return found
     const broken = invalid.find(i => stem(i.file) === name)
     if (broken !== undefined) throw broken.error
-    throw new SeError('UNKNOWN_WORKFLOW', `no workflow named '${name}' in the catalogue (${this.dirs.join(', ')})`, {
-      hint: items.length > 0 ? `known workflows: ${items.map(i => i.definition.name).join(', ')}` : 'pass a workflow file instead of a name'
-    })
+    throw SeError.notInCatalogue(name, this.dirs, items.map(i => i.definition.name))
   }
 }

@@ -46,7 +46,7 @@ export class CommandService {
     const { allow, audit } = this.o
     if (allow !== null && !allow.includes(command.command)) {
       await audit.append({ event: 'rpc_refused', message: `execute of '${command.command}' refused: not on the allowlist`, domains: ['engine'] })
-      throw new SeError('COMMAND_NOT_ALLOWED', `'${command.command}' is not on this node's command allowlist`, { hint: `allowed: ${allow.join(', ') || 'nothing'}` })
+      throw SeError.commandNotAllowed(command.command, allow)
     }
     const cwd = command.workdir ?? this.o.dataDir
     const spec: ProcessSpec = {

@@ -28,7 +28,7 @@ export async function loadOrCreateIdentity (fs: FileSystem, crypto: Crypto, data
       if (keyPair.publicKey.byteLength !== 32 || keyPair.secretKey.byteLength !== 64) throw new Error('keys have the wrong length')
       return { keyPair, id: stored.publicKey, name: stored.name, createdAt: stored.createdAt }
     } catch (err) {
-      throw new SeError('STORE_CORRUPT', `node identity ${path} is unreadable: ${(err as Error).message}`, { hint: 'restore it from a backup; a new identity would make this node a stranger to its mesh and its audit trail' })
+      throw SeError.identityUnreadable(path, err)
     }
   }
   const keyPair = crypto.generateKeyPair()

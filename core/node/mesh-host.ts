@@ -67,7 +67,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       // The mesh opens before the node has read its workflows back: an entry for one of them waits for that, not refused as unknown.
       await d.recovered
       // Only entries about workflows this node asked for belong in its trail.
-      if (!d.holds(entry.entry.workflowId)) throw new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${entry.entry.workflowId}, which this node did not start`)
+      if (!d.holds(entry.entry.workflowId)) throw SeError.notOurWorkflow(from, entry.entry.workflowId)
       await d.audit.appendRemote(entry)
       return true
     },

@@ -41,7 +41,7 @@ export class SeNode implements NodeApi {
   }
 
   private get s (): StartedNode {
-    if (this.started === null) throw new SeError('INTERNAL', 'the node has not been started')
+    if (this.started === null) throw SeError.notStarted()
     return this.started
   }
 
@@ -84,7 +84,7 @@ export class SeNode implements NodeApi {
   }
 
   async start (): Promise<{ resumed: number, unreadable: Array<{ file: string, reason: string }> }> {
-    if (this.state !== 'new') throw new SeError('INTERNAL', `node cannot start from state ${this.state}`)
+    if (this.state !== 'new') throw SeError.cannotStart(this.state)
     await this.claim()
     this.state = 'starting'
     const started = await composeNode(this.runtime, this.config, this.catalogue, { accepting: () => this.state === 'running', recovered: this.recovered }, this)

@@ -28,7 +28,7 @@ export class SessionService {
   async open (owner: string, name: string | null, node: string | null, via = ''): Promise<SessionInfo> {
     if (node === null || node === this.o.nodeName || this.o.nodeId.startsWith(node)) return await this.o.sessions.create(owner, name, via)
     const member = this.o.members().find(m => m.name === node || m.nodeId.startsWith(node))
-    if (member?.api == null) throw new SeError('NO_CAPABLE_NODE', `no usable mesh member named ${node}`, { hint: 'see `se nodes` for the members and their names' })
+    if (member?.api == null) throw SeError.noSuchMember(node)
     return await member.api.sessionNew(owner, name, null)
   }
 
@@ -70,7 +70,7 @@ export class SessionService {
   private holder (sessionId: string): MeshPeerApi {
     const prefix = /^ss-([0-9a-f]{8})-/.exec(sessionId)?.[1]
     const member = prefix === undefined ? undefined : this.o.members().find(m => m.nodeId.startsWith(prefix))
-    if (member?.api == null) throw new SeError('SESSION_NOT_FOUND', `no open session ${sessionId} here or on a reachable mesh member`, { hint: 'list yours with `se session list`' })
+    if (member?.api == null) throw SeError.sessionNowhere(sessionId)
     return member.api
   }
 }

@@ -34,7 +34,7 @@ export class WorkflowService {
   constructor (private readonly o: WorkflowServiceOptions) {}
 
   async execute (request: WorkflowRequest): Promise<WorkflowStatus> {
-    if (!this.o.accepting()) throw new SeError('SHUTTING_DOWN', 'this node is not accepting workflows')
+    if (!this.o.accepting()) throw SeError.notAcceptingWorkflows()
     let definition: WorkflowDefinition
     let sourceFile: string | null
     if (request.definition === null || request.definition === '') {
@@ -130,7 +130,7 @@ export class WorkflowService {
     if (exact !== undefined) return exact
     const matches = idOrPrefix.length >= 4 ? engine.list().filter(r => r.id.startsWith(idOrPrefix)) : []
     if (matches.length === 1) return matches[0] as WorkflowRun
-    if (matches.length > 1) throw new SeError('BAD_INPUT', `'${idOrPrefix}' matches ${matches.length} workflows: ${matches.map(r => r.id).join(', ')}`)
+    if (matches.length > 1) throw SeError.ambiguousWorkflow(idOrPrefix, matches.map(r => r.id))
     throw SeError.unknownWorkflow(idOrPrefix)
   }
 }

@@ -106,7 +106,7 @@ export class WorkloadService {
   }
 
   private must (): WorkloadManager {
-    if (this.manager === null) throw new SeError('NO_CONTAINER_ENGINE', `node ${this.o.nodeName} runs no workloads`, { hint: 'start the node with `se node start` (workloads need a running node)' })
+    if (this.manager === null) throw SeError.runsNoWorkloads(this.o.nodeName)
     return this.manager
   }
 }
