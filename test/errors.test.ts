@@ -22,6 +22,7 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   nodeRunning: () => SeError.nodeRunning('/data', 42),
   nodeStarting: () => SeError.nodeStarting('/data', 42, 5000, CAUSE),
   shuttingDown: () => SeError.shuttingDown(),
+  noNodeEverRan: () => SeError.noNodeEverRan('/data'),
   notStarted: () => SeError.notStarted(),
   cannotStart: () => SeError.cannotStart('stopped'),
   notAcceptingWorkflows: () => SeError.notAcceptingWorkflows(),
@@ -59,6 +60,8 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   noSuchMember: () => SeError.noSuchMember('beta'),
   noCapableNode: () => SeError.noCapableNode('no node that is up meets capability \'gpu\'', false),
   imageNeedsGit: () => SeError.imageNeedsGit(),
+  imageNeedsPodman: () => SeError.imageNeedsPodman(),
+  imageBuildFailed: () => SeError.imageBuildFailed(125),
   imageNeedsBusybox: () => SeError.imageNeedsBusybox('/bin/busybox')
 }
 
@@ -134,7 +137,7 @@ const SWEPT = [
   'core/http/api.ts', 'core/http/body.ts', 'core/http/problem.ts',
   'core/mesh/outbox.ts', 'core/mesh/settings.ts', 'core/mesh/keys.ts', 'core/mesh/bootstrap-address.ts',
   'core/workflow/validate.ts', 'core/workflow/definition.ts', 'core/workflow/inputs.ts', 'core/workflow/requirements.ts',
-  'core/constants.ts', 'core/paths.ts', 'core/output-tail.ts', 'core/node', 'core/mesh/router.ts',
+  'core/constants.ts', 'core/paths.ts', 'core/output-tail.ts', 'core/node', 'core/mesh/router.ts', 'adapters/node/cli', 'bare', 'tui',
   'adapters/node/image', 'adapters/shared', 'adapters/bare',
   ...fs.readdirSync(path.join(REPO, 'adapters/node')).filter(f => f.endsWith('.ts')).map(f => `adapters/node/${f}`)
 ]

@@ -35,6 +35,11 @@ export const nodeErrors = {
     return new SeError('STORE_CORRUPT', `node identity ${path} is unreadable: ${(cause as Error).message}`, { hint: 'restore it from a backup; a new identity would make this node a stranger to its mesh and its audit trail', cause })
   },
 
+  /** Read offline (the audit trail), a data dir no node has ever run in. */
+  noNodeEverRan (dataDir: string): SeError {
+    return new SeError('NO_NODE', `no node has run with data dir ${dataDir}`, { hint: 'start one with `se node start`, or pass the right --data-dir' })
+  },
+
   /** The node is stopping and takes no new work. */
   shuttingDown (): SeError {
     return new SeError('SHUTTING_DOWN', 'this node is shutting down')

@@ -74,6 +74,6 @@ export async function readText (file: string, shown = file): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (err) {
-    throw SeError.badInput(`cannot read ${shown}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    throw SeError.cannotRead(shown, err)
   }
 }

@@ -20,7 +20,7 @@ export function addImageCommands (program: Command, io: CliIO, _state: CliState)
     .action(async (opts: { tag?: string, json?: boolean }) => {
       const started = Date.now()
       const podman = await execa('podman', ['--version'], { reject: false }).catch(() => null)
-      if (podman === null || podman.exitCode !== 0) throw new SeError('NO_CONTAINER_ENGINE', 'podman is not installed or does not run here', { hint: 'install podman (apt-get install podman) and try again' })
+      if (podman === null || podman.exitCode !== 0) throw SeError.imageNeedsPodman()
       const { assembleContext } = await import('../image/context.js')
       const dir = await mkdtemp(path.join(os.tmpdir(), 'se-image-'))
       try {
@@ -30,7 +30,7 @@ export function addImageCommands (program: Command, io: CliIO, _state: CliState)
         const built = execa('podman', ['build', '--pull=never', '--layers=false', ...tags.flatMap(t => ['-t', t]), '-f', path.join(dir, 'Containerfile'), dir], { reject: false, all: true })
         built.all?.on('data', (d: Buffer) => { for (const line of d.toString().split('\n').filter(l => l.trim() !== '')) io.err(`  ${line}`) })
         const r = await built
-        if (r.exitCode !== 0) throw new SeError('ENGINE_FAILED', `podman build failed (exit ${r.exitCode ?? '?'})`, { hint: 'its output is above; CONTAINERS_CONF may need runtime = "runc" on machines where crun fails' })
+        if (r.exitCode !== 0) throw SeError.imageBuildFailed(r.exitCode)
         const size = Number((await execa('podman', ['image', 'inspect', '--format', '{{.Size}}', tags[0] as string])).stdout.trim())
         const seconds = (Date.now() - started) / 1000
         if (opts.json === true) json(io, { image: tags[0], tags, sizeBytes: size, seconds })

@@ -9,7 +9,7 @@ import { fromHex } from '../../../core/hex.js'
 export async function openAuditOffline (dataDir: string): Promise<AuditLog> {
   const fs = new NodeFileSystem()
   const bytes = await fs.read(path.join(dataDir, 'identity.json'))
-  if (bytes === null) throw new SeError('NO_NODE', `no node has run with data dir ${dataDir}`, { hint: 'start one with `se node start`, or pass the right --data-dir' })
+  if (bytes === null) throw SeError.noNodeEverRan(dataDir)
   const identity = JSON.parse(Buffer.from(bytes).toString('utf8')) as { publicKey: string, secretKey: string }
   return new AuditLog({
     dir: path.join(dataDir, 'audit'),
