@@ -67,7 +67,7 @@ type Outcome = 'continue' | 'parked' | 'done'
  * is rewritten in the background. It bounds what a restart reads back from the trail,
  * never what survives a crash.
  */
-const FILE_CATCH_UP_MS = 200
+const FILE_CATCH_UP_MS = 1000
 
 export class WorkflowEngine {
   private readonly runs = new Map<string, WorkflowRun>()
