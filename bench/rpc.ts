@@ -16,6 +16,8 @@ const us = (msValue: number): string => `${(msValue * 1000).toFixed(1)} µs`
 const N = 2000
 const WARMUP = 500
 const ROUNDS = 3
+/** The RPC stack may add this much to a raw echo's p50 (issue 14). */
+const RPC_GOAL = 1.3
 
 /** Bytes one ping puts on the wire each way, seen through a counting connection. */
 async function pingBytes (socket: string): Promise<{ request: number, reply: number }> {
@@ -142,8 +144,15 @@ export async function benchRpc (): Promise<Result[]> {
           subject: `${us(p50)} p50`,
           baseline: `${us(rawP50)} echo p50`,
           ratio: p50 / rawP50,
-          goal: { kind: 'lt', limit: 2 },
+          goal: { kind: 'lt', limit: RPC_GOAL },
           note: `mean ${us(mean(rpc))} vs ${us(mean(raw))} (ratio ${(mean(rpc) / mean(raw)).toFixed(2)}x); the goal is judged on p50`
+        },
+        {
+          name: 'rpc ping round trip p99',
+          subject: `${us(percentile(rpc, 99))} p99`,
+          baseline: `${us(percentile(raw, 99))} echo p99`,
+          ratio: percentile(rpc, 99) / percentile(raw, 99),
+          goal: null
         }
       ]
     } finally {
