@@ -1,6 +1,7 @@
 // The persistent record of one workflow execution. Everything the engine knows
 // about a workflow is in here, so a restart resumes from this record alone.
 import type { WORKFLOW_STATES, STEP_STATES } from '../constants.js'
+import type { StepStatus } from '../protocol/types.js'
 import type { StepKind, WorkflowDefinition } from './definition.js'
 
 export type WorkflowState = typeof WORKFLOW_STATES[number]
@@ -15,21 +16,13 @@ export interface PendingIntervention {
   requestedAt: number
 }
 
-export interface StepRun {
-  id: string
+/**
+ * A step as the engine keeps it: the protocol's StepStatus (one declaration, in
+ * core/protocol/schema.ts) with its kind and state narrowed, and who decided it.
+ */
+export interface StepRun extends Omit<StepStatus, 'kind' | 'state'> {
   kind: StepKind
   state: StepState
-  attempts: number
-  exitCode: number | null
-  node: string | null
-  startedAt: number | null
-  endedAt: number | null
-  durationMs: number | null
-  stdout: string
-  stderr: string
-  error: string | null
-  choice: string | null
-  comment: string | null
   decidedBy: string | null
 }
 
