@@ -24,13 +24,19 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   shuttingDown: () => SeError.shuttingDown(),
   noNodeEverRan: () => SeError.noNodeEverRan('/data'),
   notStarted: () => SeError.notStarted(),
+  internal: () => SeError.internal('core/protocol/avpr.ts: a declaration is missing'),
   cannotStart: () => SeError.cannotStart('stopped'),
   notAcceptingWorkflows: () => SeError.notAcceptingWorkflows(),
   identityUnreadable: () => SeError.identityUnreadable('/data/identity.json', CAUSE),
   noSpace: () => SeError.noSpace('/data', 1024, CAUSE),
   writeFailed: () => SeError.writeFailed('/data/x.json', CAUSE),
+  badAuditEntry: () => SeError.badAuditEntry('audit entry does not fit DistributedAuditEntry'),
+  auditClosed: () => SeError.auditClosed(),
   unknownWorkflow: () => SeError.unknownWorkflow('wf-1'),
   notWaiting: () => SeError.notWaiting('wf-1', 'running'),
+  engineStopping: () => SeError.engineStopping(),
+  invalidChoice: () => SeError.invalidChoice('maybe', 'approve', 'wf-1', ['approve', 'reject']),
+  alreadyFinished: () => SeError.alreadyFinished('wf-1', 'completed'),
   ambiguousWorkflow: () => SeError.ambiguousWorkflow('wf-a', ['wf-a1', 'wf-a2']),
   notInCatalogue: () => SeError.notInCatalogue('DEPLOY', ['/data/catalogue'], ['BUILD']),
   notOurWorkflow: () => SeError.notOurWorkflow('ab'.repeat(32), 'wf-1'),
@@ -137,7 +143,7 @@ const SWEPT = [
   'core/http/api.ts', 'core/http/body.ts', 'core/http/problem.ts',
   'core/mesh/outbox.ts', 'core/mesh/settings.ts', 'core/mesh/keys.ts', 'core/mesh/bootstrap-address.ts',
   'core/workflow/validate.ts', 'core/workflow/definition.ts', 'core/workflow/inputs.ts', 'core/workflow/requirements.ts',
-  'core/constants.ts', 'core/paths.ts', 'core/output-tail.ts', 'core/node', 'core/mesh/router.ts', 'adapters/node/cli', 'bare', 'tui',
+  'core/constants.ts', 'core/paths.ts', 'core/output-tail.ts', 'core/node', 'core/mesh/router.ts', 'core/workflow', 'core/audit', 'core/protocol/avpr.ts', 'core/protocol/schema.ts', 'core/protocol/types.ts', 'adapters/node/cli', 'bare', 'tui',
   'adapters/node/image', 'adapters/shared', 'adapters/bare',
   ...fs.readdirSync(path.join(REPO, 'adapters/node')).filter(f => f.endsWith('.ts')).map(f => `adapters/node/${f}`)
 ]
@@ -164,7 +170,7 @@ test('the swept files build no SeError inline: only core/errors/ calls the const
 })
 
 test('the swept files decide on error codes, never on message text', () => {
-  const onText = /\.(message|reason)\s*\.\s*(includes|startsWith|endsWith|match|indexOf|search)\s*\(|\.test\(\s*[\w.]*\.(message|reason)\s*\)|\.(message|reason)\s*[!=]==?\s*['"`]/
+  const onText = /\.(message|reason)\s*\.\s*(includes|startsWith|endsWith|match|indexOf|search)\s*\(|\.test\(\s*[\w.]*\.(message|reason)\s*\)|\.message\s*[!=]==?\s*['"`]|\b(err|error|cause|remote)\.reason\s*[!=]==?\s*['"`]/
   const found = sweptSources().flatMap(f => fs.readFileSync(path.join(REPO, f), 'utf8').split('\n').flatMap((line, i) => onText.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []))
   assert.deepEqual(found, [])
 })

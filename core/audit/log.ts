@@ -141,9 +141,9 @@ export class AuditLog {
   /** Records an entry another node made, after checking its source's signature. One already held is not recorded again (null). */
   appendRemote (signed: SignedAuditEntry): Promise<AuditRecord | null> {
     if (this.remoteSignatures.has(signed.signature)) return Promise.resolve(null)
-    if (!isValidEntry(signed.entry)) return Promise.reject(new SeError('BAD_REQUEST', 'audit entry does not fit DistributedAuditEntry'))
+    if (!isValidEntry(signed.entry)) return Promise.reject(SeError.badAuditEntry('audit entry does not fit DistributedAuditEntry'))
     if (!verifyHex(this.opts.crypto, entryHash(this.opts.crypto, signed.entry), signed.signature, signed.entry.sourceNodeId)) {
-      return Promise.reject(new SeError('BAD_REQUEST', `audit entry signature does not verify against its source node ${signed.entry.sourceNodeId.slice(0, 12)}`))
+      return Promise.reject(SeError.badAuditEntry(`audit entry signature does not verify against its source node ${signed.entry.sourceNodeId.slice(0, 12)}`))
     }
     // A repeat delivered while the first is being written waits for it (and fails with it).
     const pending = this.pendingRemote.get(signed.signature)
@@ -157,7 +157,7 @@ export class AuditLog {
   }
 
   private record (entry: DistributedAuditEntry, originSignature: string | null): Promise<AuditRecord> {
-    if (this.closed || this.file === null) return Promise.reject(new SeError('SHUTTING_DOWN', 'the audit trail is closed'))
+    if (this.closed || this.file === null) return Promise.reject(SeError.auditClosed())
     const durable = new Promise<AuditRecord>((resolve, reject) => this.queue.push({ entry, originSignature, resolve, reject }))
     if (this.flushing === null) this.flushing = this.flush()
     return durable

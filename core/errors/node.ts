@@ -15,6 +15,11 @@ export const nodeErrors = {
     })
   },
 
+  /** A mistake in this program's own declarations, found when it loads: never the user's. */
+  internal (what: string): SeError {
+    return new SeError('INTERNAL', what)
+  },
+
   /** Asked of a node before start() has finished: a bug in whoever asked. */
   notStarted (): SeError {
     return new SeError('INTERNAL', 'the node has not been started')

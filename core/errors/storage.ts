@@ -11,6 +11,16 @@ export const storageErrors = {
     return new SeError('NO_SPACE', `no space left for the data dir ${dir}${free}: nothing was recorded`, { hint: 'free space on that file system; the node carries on by itself once writes succeed again', cause })
   },
 
+  /** A member's audit entry that is not one: malformed, or signed by another key than its source's. */
+  badAuditEntry (why: string): SeError {
+    return new SeError('BAD_REQUEST', why)
+  },
+
+  /** Appended to after close(): the node is stopping. */
+  auditClosed (): SeError {
+    return new SeError('SHUTTING_DOWN', 'the audit trail is closed')
+  },
+
   /** A write under the data dir failed for another reason (permissions, I/O error). */
   writeFailed (file: string, cause: unknown): SeError {
     return new SeError('WRITE_FAILED', `could not write ${file}: ${messageOf(cause)}`, { hint: 'check the data dir\'s file system and permissions', cause })

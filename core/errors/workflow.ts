@@ -23,6 +23,19 @@ export const workflowErrors = {
     return new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${workflowId}, which this node did not start`)
   },
 
+  /** The engine is shutting down: a workflow started now would be checkpointed before it ran. */
+  engineStopping (): SeError {
+    return new SeError('SHUTTING_DOWN', 'this node is shutting down and takes no new workflows')
+  },
+
+  invalidChoice (choice: string, stepId: string, workflowId: string, choices: string[]): SeError {
+    return new SeError('INVALID_CHOICE', `'${choice}' is not a choice at step ${stepId} of ${workflowId}`, { hint: `choose one of: ${choices.join(', ')}` })
+  },
+
+  alreadyFinished (workflowId: string, state: string): SeError {
+    return new SeError('ALREADY_FINISHED', `workflow ${workflowId} is already ${state}`)
+  },
+
   notWaiting (id: string, state: string): SeError {
     return new SeError('NOT_WAITING', `workflow ${id} is ${state}, not waiting for an intervention`)
   },

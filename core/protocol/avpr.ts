@@ -31,7 +31,7 @@ export function nodeProtocolAvpr (): Avpr {
   const messages: Avpr['messages'] = {}
   for (const name of PUBLIC_MESSAGES) {
     const m = declared.get(name)
-    if (m === undefined || m.stream !== undefined) throw new SeError('INTERNAL', `core/protocol/avpr.ts PUBLIC_MESSAGES: ${name} is ${m === undefined ? 'not declared in core/protocol/schema.ts' : 'a streaming message, which Avro IPC cannot carry'}`)
+    if (m === undefined || m.stream !== undefined) throw SeError.internal(`core/protocol/avpr.ts PUBLIC_MESSAGES: ${name} is ${m === undefined ? 'not declared in core/protocol/schema.ts' : 'a streaming message, which Avro IPC cannot carry'}`)
     messages[name] = { ...(m.doc === undefined ? {} : { doc: m.doc }), request: m.request, response: m.response, errors: [AVPR_ERROR] }
   }
   return {
@@ -49,7 +49,7 @@ export function nodeProtocolAvpr (): Avpr {
 
 function remoteError (): Record<string, unknown> {
   const found = TYPES.find(t => (t as { name?: string }).name === 'RemoteError')
-  if (found === undefined) throw new SeError('INTERNAL', 'core/protocol/schema.ts: the RemoteError record the .avpr declares as its error is missing')
+  if (found === undefined) throw SeError.internal('core/protocol/schema.ts: the RemoteError record the .avpr declares as its error is missing')
   return found as Record<string, unknown>
 }
 

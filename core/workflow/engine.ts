@@ -180,7 +180,7 @@ export class WorkflowEngine {
   }
 
   async start (req: StartRequest): Promise<WorkflowRun> {
-    if (this.stopping) throw new SeError('SHUTTING_DOWN', 'this node is shutting down and takes no new workflows')
+    if (this.stopping) throw SeError.engineStopping()
     const now = this.opts.clock.now()
     const run: WorkflowRun = {
       id: this.opts.newId(),
@@ -224,7 +224,7 @@ export class WorkflowEngine {
     if (run.state !== 'waiting_intervention' || pending === null) throw SeError.notWaiting(id, run.state)
     const before = JSON.stringify(run)
     if (!pending.choices.includes(result.choice)) {
-      throw new SeError('INVALID_CHOICE', `'${result.choice}' is not a choice at step ${pending.stepId} of ${id}`, { hint: `choose one of: ${pending.choices.join(', ')}` })
+      throw SeError.invalidChoice(result.choice, pending.stepId, id, pending.choices)
     }
     const index = run.steps.findIndex(s => s.id === pending.stepId)
     const step = run.steps[index] as StepRun
@@ -279,7 +279,7 @@ export class WorkflowEngine {
 
   async cancel (id: string, reason: string): Promise<WorkflowRun> {
     const run = this.mustGet(id)
-    if (isFinished(run)) throw new SeError('ALREADY_FINISHED', `workflow ${id} is already ${run.state}`)
+    if (isFinished(run)) throw SeError.alreadyFinished(id, run.state)
     const before = JSON.stringify(run)
     const index = currentStepIndex(run)
     const step = run.steps[index]
