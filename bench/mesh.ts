@@ -215,25 +215,57 @@ async function sample (n: number, fn: () => Promise<unknown>, out: number[]): Pr
 // ---- the other process
 
 interface ChildArgs { bootstrap: BootstrapAddress, name: string, secret: string, dataDir: string, echoTopic: string }
-interface ChildReady { nodeId: string, echoKey: string }
+interface ChildReady { nodeId: string, echoKey: string, rpcKey: string }
+
+/** The topic of the bare RpcPeer server: the echo's with its first byte changed. */
+function rpcTopicOf (echoTopic: Uint8Array): Uint8Array {
+  const topic = b4a.from(echoTopic)
+  topic[0] = ((topic[0] as number) + 1) & 0xff
+  return topic
+}
+
+/** Answers heartbeats with RpcPeer alone on bare Hyperswarm links: no node, no handshake, no mesh. */
+function serveBareRpc (link: PeerLink): void {
+  const handlers = new Map<string, Handler>([['heartbeat', async req => ({ ...(req.sample as NodeSample), nodeId: (req.sample as NodeSample).nodeId.replace(/./g, 'f') })]])
+  void new RpcPeer(link, { handlers })
+}
+
+/** An RpcPeer client on a bare Hyperswarm link to serveBareRpc. */
+async function bareRpcClient (bootstrap: BootstrapAddress, topic: Uint8Array, serverKey: string): Promise<{ peer (): RpcPeer, close (): Promise<void> }> {
+  const transport = await createSwarmTransport(crypto.generateKeyPair(), [bootstrap])
+  let peer: RpcPeer | null = null
+  transport.onConnection(l => {
+    if (hex(l.remotePublicKey) !== serverKey) { l.close(); return }
+    // A duplicate replaces the connection, as a mesh member's does.
+    const old = peer
+    peer = new RpcPeer(l)
+    old?.close()
+  })
+  await transport.join(topic)
+  await waitUntil('the bare rpc connection', () => peer !== null, 10_000)
+  return { peer: () => peer as RpcPeer, close: async () => { peer?.close(); await transport.destroy() } }
+}
 
 async function childMain (args: ChildArgs): Promise<void> {
   const local = await startLocalNode({ dataDir: args.dataDir, name: 'bench-b', tags: ['bench'], log: quietLogger, mesh: meshConfig(args.name, args.secret, args.bootstrap) })
   const echo = await createSwarmTransport(crypto.generateKeyPair(), [args.bootstrap])
   echo.onConnection(serveEcho)
   await echo.announce(b4a.from(args.echoTopic, 'hex'))
+  const bareRpc = await createSwarmTransport(crypto.generateKeyPair(), [args.bootstrap])
+  bareRpc.onConnection(serveBareRpc)
+  await bareRpc.announce(rpcTopicOf(b4a.from(args.echoTopic, 'hex')))
   let stopping = false
   const stop = (): void => {
     if (stopping) return
     stopping = true
-    Promise.all([echo.destroy(), local.close()]).finally(() => process.exit(0))
+    Promise.all([echo.destroy(), bareRpc.destroy(), local.close()]).finally(() => process.exit(0))
   }
   // The bench closes stdin to stop this process; its own death closes it too.
   process.stdin.on('end', stop)
   process.stdin.on('close', stop)
   process.stdin.resume()
   process.on('SIGTERM', stop)
-  const ready: ChildReady = { nodeId: local.node.id, echoKey: hex(echo.publicKey) }
+  const ready: ChildReady = { nodeId: local.node.id, echoKey: hex(echo.publicKey), rpcKey: hex(bareRpc.publicKey) }
   process.stdout.write(JSON.stringify(ready) + '\n')
 }
 
@@ -325,6 +357,7 @@ export async function benchMesh (): Promise<Result[]> {
   let a: LocalNode | null = null
   let other: Awaited<ReturnType<typeof startChild>> | null = null
   let echo: Echo | null = null
+  let bareRpc: { close (): Promise<void> } | null = null
   try {
     const [aDir, bDir, workdir] = await Promise.all([tempDir('mesh-a'), tempDir('mesh-b'), tempDir('mesh-work')])
     other = await startChild({ bootstrap: boot.address, name, secret, dataDir: bDir, echoTopic: hex(echoTopic) })
@@ -346,18 +379,25 @@ export async function benchMesh (): Promise<Result[]> {
         return await rpc.call('heartbeat', { sample: self }, { timeoutMs: ECHO_TIMEOUT_MS })
       }
       const e = echo
+      const bare = await bareRpcClient(boot.address, rpcTopicOf(echoTopic), other.ready.rpcKey)
+      bareRpc = bare
+      const bareHeartbeat = async (): Promise<unknown> => await bare.peer().call('heartbeat', { sample: self }, { timeoutMs: ECHO_TIMEOUT_MS })
       await sample(RPC_WARMUP, heartbeat, [])
       await sample(RPC_WARMUP, e.call, [])
+      await sample(RPC_WARMUP, bareHeartbeat, [])
       const rpc: number[] = []
       const raw: number[] = []
+      const bareRpcTimes: number[] = []
       for (let round = 0; round < RPC_ROUNDS; round++) {
         await sample(RPC_N, e.call, raw)
         await sample(RPC_N, heartbeat, rpc)
+        await sample(RPC_N, bareHeartbeat, bareRpcTimes)
       }
       const [p50, p99, rawP50, rawP99] = [median(rpc), percentile(rpc, 99), median(raw), percentile(raw, 99)]
       info(`two OS processes (node A here, node B and the echo server in a child); ${bytes.request} B request / ${bytes.reply} B reply; ${RPC_ROUNDS}×${RPC_N} calls each`)
       info(`heartbeat rpc  p50 ${us(p50)}  p99 ${us(p99)}`)
       info(`raw echo       p50 ${us(rawP50)}  p99 ${us(rawP99)}`)
+      info(`context: the same heartbeat from an RpcPeer on a bare Hyperswarm link (no node, no handshake, no mesh) p50 ${us(median(bareRpcTimes))}  p99 ${us(percentile(bareRpcTimes, 99))}`)
       results.push({
         name: 'mesh rpc heartbeat p50',
         subject: `${us(p50)} p50`,
@@ -404,6 +444,7 @@ export async function benchMesh (): Promise<Result[]> {
     }
   } finally {
     await echo?.close().catch(() => {})
+    await bareRpc?.close().catch(() => {})
     await a?.close().catch(() => {})
     await other?.stop()
     await boot.close()
