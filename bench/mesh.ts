@@ -148,18 +148,28 @@ async function echoClient (bootstrap: BootstrapAddress, topic: Uint8Array, serve
   const transport: MeshTransport = await createSwarmTransport(crypto.generateKeyPair(), [bootstrap])
   const request = frameOf(requestBytes - 4, replyBytes - 4)
   let link: PeerLink | null = null
+  const open: PeerLink[] = []
   let waiting: { resolve (): void, reject (err: Error): void, since: number } | null = null
+  // Hyperswarm may keep either of two duplicate connections: the newest open one carries the requests, and a
+  // request in flight when its connection changes is sent again on the one that takes over.
+  const use = (l: PeerLink | null): void => {
+    link = l
+    if (l !== null && waiting !== null) l.write(request)
+  }
   transport.onConnection(l => {
     if (hex(l.remotePublicKey) !== serverKey) { l.close(); return }
-    // Hyperswarm may replace the connection with a duplicate: a request in flight on the old one is sent again on the new.
-    link = l
-    if (waiting !== null) l.write(request)
+    open.push(l)
+    l.onClose(() => {
+      open.splice(open.indexOf(l), 1)
+      if (link === l) use(open[open.length - 1] ?? null)
+    })
     l.onData(framer(() => {
       if (link !== l) return
       const done = waiting
       waiting = null
       done?.resolve()
     }))
+    use(l)
   })
   await transport.join(topic)
   await waitUntil('the echo connection', () => link !== null, 10_000)
