@@ -20,7 +20,8 @@ export class BareSystemInfo implements SystemInfo {
   constructor (readonly runtime: string, private readonly processes: ProcessRunner) {}
 
   get cpus (): number { return os.availableParallelism() }
-  get memoryTotalMb (): number { return Math.round(os.totalmem() / 2 ** 20) }
+  // Read once: heartbeats ask for it every beat, and it does not change while the node runs.
+  readonly memoryTotalMb = Math.round(os.totalmem() / 2 ** 20)
   get memoryFreeMb (): number { return Math.round(os.freemem() / 2 ** 20) }
   get loadAverage (): number { return os.loadavg()[0] ?? 0 }
 

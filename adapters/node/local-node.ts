@@ -9,7 +9,7 @@ import { SeNode, type NodeConfig } from '../../core/node/se-node.js'
 import { serveNode } from '../../core/node/local-endpoint.js'
 import { nodeConfigFrom, type NodeOptions } from '../../core/node/settings.js'
 import type { Runtime } from '../../core/ports.js'
-import { NodeMetrics } from '../../core/metrics/node-metrics.js'
+import { NodeMetrics, type RpcObserver } from '../../core/metrics/node-metrics.js'
 import type { FrontEndConfig } from '../../core/access/front-end-settings.js'
 import { startFrontEnds, type FrontEnds } from './front-ends.js'
 
@@ -52,7 +52,12 @@ export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode
   const config = nodeConfigFromEnv(opts, runtime)
   // The metrics watch the node they are built on; the mesh reports its calls to them.
   let metrics: NodeMetrics | null = null
-  if (config.mesh !== undefined) config.mesh = { ...config.mesh, observe: { served: (m, s, o) => metrics?.rpcObserver('hyperswarm', 'server')(m, s, o), calls: (m, s, o) => metrics?.rpcObserver('hyperswarm', 'client')(m, s, o) } }
+  // Observers are made once the metrics exist (the mesh is configured before them), then reused on every call.
+  const meshObserver = (side: 'server' | 'client'): RpcObserver => {
+    let observe: RpcObserver | undefined
+    return (m, s, o) => { observe ??= metrics?.rpcObserver('hyperswarm', side); observe?.(m, s, o) }
+  }
+  if (config.mesh !== undefined) config.mesh = { ...config.mesh, observe: { served: meshObserver('server'), calls: meshObserver('client') } }
   const node = new SeNode(runtime, config)
   metrics = new NodeMetrics(node)
   const socket = socketPath(opts.dataDir)

@@ -20,7 +20,8 @@ export class NodeSystemInfo implements SystemInfo {
   private readonly tools = new OncePerKey(onPath)
 
   get cpus (): number { return os.availableParallelism() }
-  get memoryTotalMb (): number { return Math.round(os.totalmem() / 2 ** 20) }
+  // Read once: each os.totalmem() reads /proc/meminfo, and heartbeats ask for it every beat.
+  readonly memoryTotalMb = Math.round(os.totalmem() / 2 ** 20)
   get memoryFreeMb (): number { return Math.round(os.freemem() / 2 ** 20) }
   get loadAverage (): number { return os.loadavg()[0] ?? 0 }
 

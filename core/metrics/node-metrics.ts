@@ -72,7 +72,17 @@ export class NodeMetrics {
   }
 
   rpcObserver (transport: string, side: 'server' | 'client' = 'server'): RpcObserver {
-    return (message, seconds, outcome) => this.rpcDuration.observe({ transport, message, side, outcome }, seconds)
+    // Every call is observed: each message and outcome is keyed once, not on every call.
+    const bound = new Map<string, (seconds: number) => void>()
+    return (message, seconds, outcome) => {
+      const key = outcome === 'ok' ? message : `${message}\n${outcome}`
+      let observe = bound.get(key)
+      if (observe === undefined) {
+        observe = this.rpcDuration.seriesOf({ transport, message, side, outcome })
+        bound.set(key, observe)
+      }
+      observe(seconds)
+    }
   }
 
   httpRequest (method: string, route: string, status: number): void {

@@ -77,16 +77,25 @@ export class Histogram implements Family {
   constructor (readonly name: string, readonly help: string, private readonly buckets: number[]) {}
 
   observe (labels: Labels, value: number): void {
+    this.seriesOf(labels)(value)
+  }
+
+  /** An observer bound to one set of labels, for callers on a hot path: the labels are keyed once, not per value. */
+  seriesOf (labels: Labels): (value: number) => void {
     const key = labelText(labels)
     let s = this.series.get(key)
     if (s === undefined) {
       s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }
       this.series.set(key, s)
     }
-    const counts = s.counts
-    this.buckets.forEach((le, i) => { if (value <= le) counts[i] = (counts[i] ?? 0) + 1 })
-    s.sum += value
-    s.count++
+    const series = s
+    const buckets = this.buckets
+    return value => {
+      const counts = series.counts
+      for (let i = 0; i < buckets.length; i++) if (value <= (buckets[i] as number)) counts[i] = (counts[i] ?? 0) + 1
+      series.sum += value
+      series.count++
+    }
   }
 
   render (): string[] {
