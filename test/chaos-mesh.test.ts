@@ -82,20 +82,20 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
 
   for (let round = 0; round < ROUNDS; round++) {
     await writeFile(paths.round, String(round))
-    await launch(round, rng.int(3, 6))
-    await sleep(rng.int(300, 1500))
+    await launch(round, rng.between(3, 6))
+    await sleep(rng.between(300, 1500))
     const victims = rng.sample(cluster.members, rng.chance(0.3) ? 2 : 1)
     const kinds = victims.map((): KillKind => { const r = rng.next(); return r < 0.6 ? 'tree' : r < 0.85 ? 'node' : 'stop' })
     // Some are killed again soon after they come back, while they resume what they held.
-    const again = victims.map(() => rng.chance(0.25) ? rng.int(0, 800) : null)
+    const again = victims.map(() => rng.chance(0.25) ? rng.between(0, 800) : null)
     const killedAt = Date.now()
     await Promise.all(victims.map(async (v, i) => {
       const code = await cluster.kill(v, kinds[i] as KillKind)
       if (code !== null && code !== 0) stopFailures.push(`${v.name} exited ${code} on SIGTERM in round ${round}`)
     }))
-    await launch(round, rng.int(1, 2))
+    await launch(round, rng.between(1, 2))
     // Sometimes back before the others call it down (1.6 s), sometimes well after.
-    await sleep(rng.int(0, 3000))
+    await sleep(rng.between(0, 3000))
     const restarting = Date.now()
     await Promise.all(victims.map(async (v, i) => {
       maxStartMs = Math.max(maxStartMs, await cluster.restart(v))

@@ -55,7 +55,7 @@ export const COLOURS = ['red', 'green', 'blue'] as const
 
 export async function writeChaosWorkflow (rng: Random, paths: ChaosPaths, name: string): Promise<WorkflowModel> {
   const steps: StepModel[] = []
-  const count = rng.int(2, 4)
+  const count = rng.between(2, 4)
   for (let i = 1; i <= count; i++) {
     const idempotent = rng.chance(0.5)
     steps.push({
@@ -75,7 +75,7 @@ export async function writeChaosWorkflow (rng: Random, paths: ChaosPaths, name: 
       ...(s.idempotent ? { idempotent: true } : {}),
       ...(s.requires === null ? {} : { requires: { capabilities: [s.requires] } }),
       ...(s.onFailure === 'intervene' ? { onFailure: 'intervene' } : {}),
-      run: { command: 'sh', args: ['-c', script(paths, s, rng.int(10, 80) / 100)] }
+      run: { command: 'sh', args: ['-c', script(paths, s, rng.between(10, 80) / 100)] }
     }))
   }
   const file = path.join(paths.dir, `${name}.json`)

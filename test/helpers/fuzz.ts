@@ -9,45 +9,12 @@ import { readdirSync } from 'node:fs'
 import type { TestContext } from 'node:test'
 import { json, se, sleep, startNode, tempDir, waitFor, withClient, type RunningNode } from './cli.js'
 import { parsePrometheus } from './prometheus.js'
+import { SeededRandom as Rng } from './seeded-random.js'
+
+export { Rng }
 
 /** The longest a node may take to answer a health or status call while it is being fuzzed. */
 export const ANSWER_WITHIN_MS = 1000
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export class Rng {
-  private state: number
-
-  constructor (readonly seed: number) {
-    this.state = seed >>> 0
-  }
-
-  next (): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-
-  /** An integer in [0, n). */
-  int (n: number): number {
-    return Math.floor(this.next() * n)
-  }
-
-  chance (p: number): boolean {
-    return this.next() < p
-  }
-
-  pick<T> (items: readonly T[]): T {
-    return items[this.int(items.length)] as T
-  }
-
-  bytes (n: number): Buffer {
-    const out = Buffer.alloc(n)
-    for (let i = 0; i < n; i++) out[i] = this.int(256)
-    return out
-  }
-}
 
 /** The run's seed, printed so that a failure can be replayed with SE_FUZZ_SEED. */
 export function fuzzSeed (t: TestContext, suite: string): number {
