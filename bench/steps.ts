@@ -129,6 +129,7 @@ export async function benchSteps (): Promise<Result[]> {
   info(`  engine with instant processes (no spawn)   ${ms(median(instantEngine)).padStart(7)} /step   = persistence + engine CPU`)
   info(`  engine with a plain child_process runner   ${ms(median(plainEngine)).padStart(7)} /step   (${(median(plainEngine) / spawnMs).toFixed(2)}x spawn: the engine without execa)`)
   info(`  ExecaProcessRunner.run(true) as the engine  ${ms(diag.runner).padStart(7)} /run    (plain spawn ${ms(spawnMs)}, same options ${ms(diag.spawnLikeRunner)}, execa('true') ${ms(execaMs)})`)
+  info(`    the same without a process group          ${ms(diag.runnerSolo).padStart(7)} /run    (execa's timeout, force kill and signal-exit cleanup)`)
   info(`  commit: one durable append of 2 entries     ${ms(diag.commit).padStart(7)} /step   (step_complete of the step before + step_start)`)
   info(`    a single append, for comparison          ${ms(diag.append).padStart(7)}`)
   info(`  not per step any more: run record save     ${ms(diag.saveBig).padStart(7)}   (writeAtomic, ${(diag.runBytes / 1024).toFixed(0)} KiB: definition ${(diag.definitionBytes / 1024).toFixed(0)} KiB, step records ${(diag.stepsBytes / 1024).toFixed(0)} KiB, output ${diag.outputBytes} B; same, 1-step record ${ms(diag.saveSmall)}; stringify ${ms(diag.stringify)})`)
@@ -160,6 +161,8 @@ export async function benchSteps (): Promise<Result[]> {
 
 interface Breakdown {
   runner: number
+  /** The runner without a process group of its own. */
+  runnerSolo: number
   /** A plain spawn with the runner's options: own process group, piped output, the step's environment. */
   spawnLikeRunner: number
   commit: number
@@ -199,12 +202,17 @@ async function breakdown (node: SeNode, workdir: string, finished: WorkflowRun):
     command: 'true',
     args: [],
     cwd: workdir,
-    env: { SE_WORKFLOW_ID: finished.id, SE_WORKFLOW_NAME: finished.name, SE_STEP_ID: 's0', SE_NODE_ID: node.id, SE_DATA_DIR: node.dataDir }
+    env: { SE_WORKFLOW_ID: finished.id, SE_WORKFLOW_NAME: finished.name, SE_STEP_ID: 's0', SE_NODE_ID: node.id, SE_DATA_DIR: node.dataDir },
+    // As the engine gives it (engine.ts buildSpec): a process group of its own.
+    processGroup: true
   }
   const audit = node.audit
   const start = { event: 'step_start' as const, message: `${finished.name} step s1 (attempt 1): true`, workflowId: finished.id, workflowStep: 's1', domains: ['step'], files: [workdir], performanceMetrics: { attempts: 1 } }
   const complete = { event: 'step_complete' as const, message: `${finished.name} step s0 completed in 1 ms`, workflowId: finished.id, workflowStep: 's0', domains: ['step'], performanceMetrics: { durationMs: 1, exitCode: 0, attempts: 1, outputBytes: 0 } }
   const run = (): Promise<unknown> => runner.run(spec).result
+  // The same without a group (RPC commands, podman): execa's timeout, force kill and signal-exit cleanup.
+  const solo = { ...spec, processGroup: false }
+  const runSolo = (): Promise<unknown> => runner.run(solo).result
   // What the engine's commit of a step is now: both entries in one group commit (one fsync).
   const commit = (): Promise<unknown> => Promise.all([audit.append(complete), audit.append(start)])
   const spawnLikeRunner = (): Promise<void> => new Promise((resolve, reject) => {
@@ -216,6 +224,7 @@ async function breakdown (node: SeNode, workdir: string, finished: WorkflowRun):
   })
   return {
     runner: await sample(run),
+    runnerSolo: await sample(runSolo),
     spawnLikeRunner: await sample(spawnLikeRunner),
     commit: await sample(commit),
     interleaved: await sample(async () => { await commit(); await run() }),

@@ -1,6 +1,17 @@
 // Step processes through execa: no shell, arguments as an array, a timeout that
 // escalates to SIGKILL, and only the tail of the output kept.
-import { execa } from 'execa'
+//
+// This is every step's hot path, so execa is asked for as little as it can do:
+// output is not buffered (we read the pipes into bounded tails ourselves), the
+// environment is merged here in one pass, and a run in a process group of its own
+// (every workflow step) has its timeout, kill and force-kill done here, on the group,
+// with no execa timers and no signal-exit cleanup (a group outlives us by design; a
+// node that died ends it with endLeftovers). Such a run is over when its process has
+// exited and its pipes have closed: the result is given then, from the subprocess's
+// own `close` event, while execa's promise settles behind it. Whatever went wrong
+// (a command that could not start, an error on the subprocess) is read from execa's
+// result as before.
+import { execa, type Options } from 'execa'
 import { readdirSync, readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { OUTPUT_TAIL_BYTES } from '../../core/constants.js'
@@ -19,21 +30,12 @@ export class ExecaProcessRunner implements ProcessRunner {
 
   run (spec: ProcessSpec, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
     const started = performance.now()
-    const child = execa(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      extendEnv: true,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      encoding: 'utf8',
-      stripFinalNewline: false,
-      forceKillAfterDelay: FORCE_KILL_AFTER_MS,
-      detached: spec.processGroup === true,
-      ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs })
-    })
-    const group = spec.processGroup === true && child.pid !== undefined ? child.pid : null
+    const grouped = spec.processGroup === true
+    const child = execa(spec.command, spec.args, grouped ? groupOptions(spec) : soloOptions(spec))
+    const group = grouped && child.pid !== undefined ? child.pid : null
     let forceTimer: ReturnType<typeof setTimeout> | null = null
+    let timeoutTimer: ReturnType<typeof setTimeout> | null = null
+    let timedOut = false
     // With a group of its own the child's children get the signal too; the group is killed for good if it lingers.
     const signalGroup = (signal: NodeJS.Signals): void => {
       if (group === null) return
@@ -44,9 +46,8 @@ export class ExecaProcessRunner implements ProcessRunner {
       }
     }
     if (group !== null && spec.timeoutMs !== undefined) {
-      const timer = setTimeout(() => signalGroup('SIGTERM'), spec.timeoutMs)
-      timer.unref()
-      void child.finally(() => clearTimeout(timer))
+      timeoutTimer = setTimeout(() => { timedOut = true; signalGroup('SIGTERM') }, spec.timeoutMs)
+      timeoutTimer.unref()
     }
     // The leader is gone: whatever it left in its group goes with it, now rather than
     // when the last of them closes the output pipes it inherited.
@@ -60,23 +61,43 @@ export class ExecaProcessRunner implements ProcessRunner {
         onOutput?.(stream, text)
       })
     }
-    const result = child.then(async (r): Promise<ProcessResult> => {
+    const settle = (exitCode: number | null, signal: string | null, spawnError: string | null, execaTimedOut: boolean): ProcessResult => {
       if (forceTimer !== null) clearTimeout(forceTimer)
-      const durationMs = Math.round(performance.now() - started)
+      if (timeoutTimer !== null) clearTimeout(timeoutTimer)
+      return {
+        exitCode,
+        signal,
+        stdout: tails.stdout.text(),
+        stderr: tails.stderr.text(),
+        durationMs: Math.round(performance.now() - started),
+        timedOut: timedOut || execaTimedOut,
+        spawnError
+      }
+    }
+    // What execa makes of it: the answer whenever something went wrong, or a solo run has a timeout of execa's.
+    const fromExeca = (): Promise<ProcessResult> => child.then(async r => {
       let spawnError: string | null = null
       if (r.exitCode === undefined && r.signal === undefined && !r.timedOut) {
         spawnError = await explainSpawnFailure(spec, r.code, r.message ?? '')
       }
-      return {
-        exitCode: r.exitCode ?? null,
-        signal: r.signal ?? null,
-        stdout: tails.stdout.text(),
-        stderr: tails.stderr.text(),
-        durationMs,
-        timedOut: r.timedOut,
-        spawnError
-      }
+      return settle(r.exitCode ?? null, r.signal ?? null, spawnError, r.timedOut)
     })
+    let result: Promise<ProcessResult>
+    if (child.pid === undefined || (!grouped && spec.timeoutMs !== undefined)) {
+      result = fromExeca()
+    } else {
+      // Started: the subprocess says when it is over. Should it report an error, execa's result is waited for instead.
+      let failed = false
+      child.once('error', () => { failed = true })
+      result = new Promise<ProcessResult>((resolve, reject) => {
+        child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+          if (failed) fromExeca().then(resolve, reject)
+          else resolve(settle(code, signal, null, false))
+        })
+      })
+      // Settled behind the result; with reject: false it does not reject, and nothing is left unhandled if it did.
+      child.catch(() => {})
+    }
     return {
       result,
       ...(child.pid === undefined ? {} : { pid: child.pid }),
@@ -86,6 +107,31 @@ export class ExecaProcessRunner implements ProcessRunner {
       }
     }
   }
+}
+
+/** A run in a group of its own: timeout, kill and force-kill are done here, on the group. */
+function groupOptions (spec: ProcessSpec): Options {
+  return { ...BASE_OPTIONS, cwd: spec.cwd, env: stepEnv(spec.env), detached: true, cleanup: false, forceKillAfterDelay: false }
+}
+
+/** A run without a group: execa times it out, force-kills it and ends it if this process exits. */
+function soloOptions (spec: ProcessSpec): Options {
+  return {
+    ...BASE_OPTIONS,
+    cwd: spec.cwd,
+    env: stepEnv(spec.env),
+    forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+    ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs })
+  }
+}
+
+// No buffering (our tails read the pipes), no encoding or newline work on a buffer there is not, no throwing.
+const BASE_OPTIONS = { stdin: 'ignore', buffer: false, reject: false, extendEnv: false } as const satisfies Options
+
+/** This process's environment with the step's on top, read now (it may have changed since the last step). */
+function stepEnv (extra: Record<string, string> | undefined): Record<string, string | undefined> {
+  // Object.assign reads process.env once per variable; execa's extendEnv spreads it, which costs about half again.
+  return Object.assign({}, process.env, extra)
 }
 
 const procTable = {
