@@ -12,6 +12,7 @@ import { imageErrors } from './errors/image.js'
 import { inputErrors } from './errors/input.js'
 import { meshErrors } from './errors/mesh.js'
 import { nodeErrors } from './errors/node.js'
+import { rpcErrors } from './errors/rpc.js'
 import { storageErrors } from './errors/storage.js'
 import { workflowErrors } from './errors/workflow.js'
 import { workloadErrors } from './errors/workload.js'
@@ -24,11 +25,13 @@ export const ERROR_FACTORIES = {
   ...workloadErrors,
   ...accessErrors,
   ...meshErrors,
-  ...imageErrors
+  ...imageErrors,
+  ...rpcErrors
 }
 
 export const SeError: typeof SeErrorClass & typeof ERROR_FACTORIES = Object.assign(SeErrorClass, ERROR_FACTORIES)
 export type SeError = SeErrorClass
 
 export { SE_ERROR_CODES, isSeError, toSeError, type ErrorDetail, type SeErrorCode, type SeErrorOptions } from './errors/se-error.js'
+export type { WireError } from './errors/rpc.js'
 export { EXIT_CODES, exitCodeFor } from './errors/exit-codes.js'

@@ -1,7 +1,7 @@
 // Errors are built by named factories: each gives a known code, a message that
 // starts with it, an exit code the CLI can end with, and keeps the error it wraps.
-// The source scan holds the converted parts of the tree to that: no error built
-// inline, no decision made on an error's wording.
+// The source scan holds the whole tree to that: no error built inline outside
+// core/errors/, no decision made on an error's wording.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -11,6 +11,7 @@ import { problemFrom } from '../core/http/problem.js'
 import { REPO } from './helpers/cli.js'
 
 const CAUSE = Object.assign(new Error('the wrapped error'), { code: 'EIO' })
+const PEER = 'ab'.repeat(32)
 
 /** One call of every factory; a factory that takes a cause gets CAUSE. */
 const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
@@ -68,7 +69,42 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   imageNeedsGit: () => SeError.imageNeedsGit(),
   imageNeedsPodman: () => SeError.imageNeedsPodman(),
   imageBuildFailed: () => SeError.imageBuildFailed(125),
-  imageNeedsBusybox: () => SeError.imageNeedsBusybox('/bin/busybox')
+  imageNeedsBusybox: () => SeError.imageNeedsBusybox('/bin/busybox'),
+  nodeRunningOnSocket: () => SeError.nodeRunningOnSocket('/data/se.sock'),
+  noNodeAt: () => SeError.noNodeAt('/data/se.sock'),
+  cannotReachNode: () => SeError.cannotReachNode('/data/se.sock', CAUSE),
+  noHello: () => SeError.noHello(PEER, 5000),
+  closedDuringHandshake: () => SeError.closedDuringHandshake(PEER),
+  oversizedHello: () => SeError.oversizedHello(PEER),
+  garbledHello: () => SeError.garbledHello(PEER, CAUSE),
+  meshVersionMismatch: () => SeError.meshVersionMismatch(PEER, 2, 1),
+  helloOfAnother: () => SeError.helloOfAnother(PEER, 'cd'.repeat(32)),
+  noMeshSecret: () => SeError.noMeshSecret(PEER, 'beta', 'team'),
+  notForMembers: () => SeError.notForMembers('execute'),
+  capabilitiesOfAnother: () => SeError.capabilitiesOfAnother(PEER, 'cd'.repeat(32)),
+  auditEntryOfAnother: () => SeError.auditEntryOfAnother(PEER),
+  gaveUp: () => SeError.gaveUp(5000),
+  fromRemote: () => SeError.fromRemote({ code: 'NOT_WAITING', message: 'wf-1 is running', hint: null, details: [] }),
+  noSuchMessage: () => SeError.noSuchMessage('nope'),
+  notAnswered: () => SeError.notAnswered('nope'),
+  connectionClosed: () => SeError.connectionClosed('node'),
+  closedBeforeReply: () => SeError.closedBeforeReply('node', 'ping'),
+  callCancelled: () => SeError.callCancelled('watchWorkflow'),
+  callTimedOut: () => SeError.callTimedOut('ping', 'node', 30000),
+  requestDoesNotFit: () => SeError.requestDoesNotFit('ping', CAUSE),
+  requestUndecodable: () => SeError.requestUndecodable('ping', CAUSE),
+  replyDoesNotFit: () => SeError.replyDoesNotFit('ping', CAUSE),
+  badReply: () => SeError.badReply('ping', CAUSE),
+  badEvent: () => SeError.badEvent('runStep', CAUSE),
+  undecodableErrorFrame: () => SeError.undecodableErrorFrame('node', CAUSE),
+  notAFrame: () => SeError.notAFrame(12, 'node', CAUSE),
+  frameTooLarge: () => SeError.frameTooLarge(1 << 30, 1 << 24),
+  frameUnfinished: () => SeError.frameUnfinished('node', 10000),
+  readFailed: () => SeError.readFailed('node', CAUSE),
+  servingFailed: () => SeError.servingFailed('ping', 'node', CAUSE),
+  badAvroData: () => SeError.badAvroData('a block of 1099511627776 items in 40 bytes'),
+  badIpcFrame: () => SeError.badIpcFrame('the message has no buffers'),
+  ipcMessageTooLarge: () => SeError.ipcMessageTooLarge('a message of more than 64 buffers')
 }
 
 /** The names of a function's parameters, from its source. */
@@ -129,6 +165,24 @@ test('factories keep the wording people and scripts know', () => {
   assert.equal(SAMPLES.addressInUse().reason, '--http 127.0.0.1:8080: that address is already in use')
   assert.equal(SAMPLES.noSpace().reason, 'no space left for the data dir /data (1.0 KiB free): nothing was recorded')
   assert.deepEqual(SAMPLES.noEngineFits().details, [{ message: 'podman: not installed' }])
+  // The same refusal from the Node and the Bare socket, and node keys shortened to 12 characters.
+  assert.equal(SAMPLES.nodeRunningOnSocket().message, 'NODE_RUNNING: a node is already running on /data/se.sock')
+  assert.equal(SAMPLES.noMeshSecret().reason, `peer ${'ab'.repeat(6)} (beta) does not hold the mesh secret of 'team'`)
+  assert.equal(SAMPLES.servingFailed().reason, 'serving ping for node failed: the wrapped error')
+})
+
+test('an error another node sent back keeps its code, hint and details, and only the details it set', () => {
+  const err = SeError.fromRemote({
+    code: 'VALIDATION_FAILED',
+    message: 'workflow w.yaml is invalid (2 problems)',
+    hint: 'fix the file',
+    details: [{ file: 'w.yaml', path: 'steps[2].run', line: 7, message: 'missing' }, { file: null, path: null, line: null, message: 'and this' }]
+  })
+  assert.equal(err.code, 'VALIDATION_FAILED')
+  assert.equal(err.message, 'VALIDATION_FAILED: workflow w.yaml is invalid (2 problems)')
+  assert.equal(err.hint, 'fix the file')
+  assert.deepEqual(err.details, [{ file: 'w.yaml', path: 'steps[2].run', line: 7, message: 'missing' }, { message: 'and this' }])
+  assert.equal(SAMPLES.fromRemote().hint, undefined)
 })
 
 test('over HTTP, a session that is not the user\'s is not found, as over Avro IPC', () => {
@@ -137,40 +191,34 @@ test('over HTTP, a session that is not the user\'s is not found, as over Avro IP
   assert.deepEqual((answer.json as { error: { code: string } }).error.code, 'SESSION_NOT_FOUND')
 })
 
-// The parts of the tree converted to factories so far; widen to the whole tree once swept.
-const SWEPT = [
-  'core/errors', 'core/workload', 'core/session', 'core/access', 'core/config',
-  'core/http/api.ts', 'core/http/body.ts', 'core/http/problem.ts',
-  'core/mesh/outbox.ts', 'core/mesh/settings.ts', 'core/mesh/keys.ts', 'core/mesh/bootstrap-address.ts',
-  'core/workflow/validate.ts', 'core/workflow/definition.ts', 'core/workflow/inputs.ts', 'core/workflow/requirements.ts',
-  'core/constants.ts', 'core/paths.ts', 'core/output-tail.ts', 'core/node', 'core/mesh/router.ts', 'core/workflow', 'core/audit', 'core/protocol/avpr.ts', 'core/protocol/schema.ts', 'core/protocol/types.ts', 'adapters/node/cli', 'bare', 'tui',
-  'adapters/node/image', 'adapters/shared', 'adapters/bare',
-  ...fs.readdirSync(path.join(REPO, 'adapters/node')).filter(f => f.endsWith('.ts')).map(f => `adapters/node/${f}`)
-]
-const NOT_YET_SWEPT = new Set(['adapters/node/local-node.ts', 'adapters/node/unix-socket.ts', 'adapters/node/tcp-connection.ts', 'adapters/shared/hyperswarm-transport.ts', 'adapters/bare/local-socket.ts'])
+// The whole tree but core/errors/, where the factories are: every source file of core, the adapters, bare and tui.
+const SCANNED = ['core', 'adapters', 'bare', 'tui']
+const EXEMPT = 'core/errors/'
 
-function sweptSources (): string[] {
+function sources (): string[] {
   const out: string[] = []
   const walk = (rel: string): void => {
-    const abs = path.join(REPO, rel)
-    if (!fs.existsSync(abs)) return
-    if (fs.statSync(abs).isDirectory()) { for (const e of fs.readdirSync(abs)) walk(`${rel}/${e}`); return }
-    if (rel.endsWith('.ts') && !NOT_YET_SWEPT.has(rel)) out.push(rel)
+    if (fs.statSync(path.join(REPO, rel)).isDirectory()) { for (const e of fs.readdirSync(path.join(REPO, rel))) walk(`${rel}/${e}`); return }
+    if (/\.(ts|js|mjs|cjs)$/.test(rel) && !rel.startsWith(EXEMPT)) out.push(rel)
   }
-  for (const rel of SWEPT) walk(rel)
+  for (const rel of SCANNED) walk(rel)
   return out
 }
 
-test('the swept files build no SeError inline: only core/errors/ calls the constructor', () => {
-  const files = sweptSources()
-  assert.ok(files.length > 40, `only ${files.length} files scanned`)
-  const inline = files.filter(f => !f.startsWith('core/errors/'))
-    .flatMap(f => fs.readFileSync(path.join(REPO, f), 'utf8').split('\n').flatMap((line, i) => /new SeError\s*\(/.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []))
-  assert.deepEqual(inline, [], 'use (or add) a named factory in core/errors/')
+/** `file:line: text` for every line of the scanned sources that `pattern` matches. */
+function linesMatching (pattern: RegExp): string[] {
+  const files = sources()
+  assert.ok(files.length > 100, `only ${files.length} files scanned`)
+  return files.flatMap(f => fs.readFileSync(path.join(REPO, f), 'utf8').split('\n').flatMap((line, i) => pattern.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []))
+}
+
+test('no SeError is built inline: only core/errors/ calls the constructor', () => {
+  assert.deepEqual(linesMatching(/new SeError\s*\(/), [], 'use (or add) a named factory in core/errors/')
 })
 
-test('the swept files decide on error codes, never on message text', () => {
+test('the tree decides on error codes, never on message text', () => {
+  // Searching any `.message` or `.reason` is flagged; comparing a `.reason` with a string only on names that hold errors
+  // (err, error, cause, remote), since an intervention's or a cancellation's `reason` is data, not an error's wording.
   const onText = /\.(message|reason)\s*\.\s*(includes|startsWith|endsWith|match|indexOf|search)\s*\(|\.test\(\s*[\w.]*\.(message|reason)\s*\)|\.message\s*[!=]==?\s*['"`]|\b(err|error|cause|remote)\.reason\s*[!=]==?\s*['"`]/
-  const found = sweptSources().flatMap(f => fs.readFileSync(path.join(REPO, f), 'utf8').split('\n').flatMap((line, i) => onText.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : []))
-  assert.deepEqual(found, [])
+  assert.deepEqual(linesMatching(onText), [])
 })

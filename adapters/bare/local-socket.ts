@@ -68,6 +68,6 @@ async function removeStaleSocket (socketPath: string): Promise<void> {
     probe.once('connect', () => { probe.destroy(); resolve(true) })
     probe.once('error', () => resolve(false))
   })
-  if (alive) throw new SeError('NODE_RUNNING', `a node is already running on ${socketPath}`, { hint: 'use that node, or give this one another --data-dir' })
+  if (alive) throw SeError.nodeRunningOnSocket(socketPath)
   fs.rmSync(socketPath, { force: true })
 }

@@ -95,9 +95,9 @@ export function connectUnix (socketPath: string): Promise<Connection> {
     })
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        reject(new SeError('NO_NODE', `no node is running at ${socketPath}`, { hint: 'start one with `se node start` (or pass --data-dir / SE_DATA_DIR to reach another)' }))
+        reject(SeError.noNodeAt(socketPath))
       } else {
-        reject(new SeError('NO_NODE', `cannot reach the node at ${socketPath}: ${err.message}`))
+        reject(SeError.cannotReachNode(socketPath, err))
       }
     })
   })
@@ -115,6 +115,6 @@ async function removeStaleSocket (socketPath: string): Promise<void> {
     probe.once('connect', () => { probe.destroy(); resolve(true) })
     probe.once('error', () => resolve(false))
   })
-  if (alive) throw new SeError('NODE_RUNNING', `a node is already running on ${socketPath}`, { hint: 'use that node, or give this one another --data-dir' })
+  if (alive) throw SeError.nodeRunningOnSocket(socketPath)
   await fs.rm(socketPath, { force: true })
 }

@@ -1,5 +1,9 @@
-// Errors in a mesh's settings: keys, timing, bootstrap addresses.
+// Errors of a mesh: its settings (keys, timing, bootstrap addresses), the
+// handshake that lets a peer in, and what a member may ask of this node.
 import { SeError } from './se-error.js'
+
+/** A node key as messages show it: enough to tell nodes apart. */
+const short = (nodeId: string): string => nodeId.slice(0, 12)
 
 export const meshErrors = {
   /** `where` (a flag, a file and line) gave something that is not a node key. */
@@ -25,5 +29,57 @@ export const meshErrors = {
 
   badBootstrapAddress (address: string): SeError {
     return new SeError('BAD_INPUT', `bootstrap address '${address}' is not HOST:PORT`, { hint: 'for example --bootstrap 127.0.0.1:49737' })
+  },
+
+  /** A peer connected and sent no (or half a) hello in time. */
+  noHello (peerId: string, timeoutMs: number): SeError {
+    return new SeError('TIMEOUT', `peer ${short(peerId)} sent no hello within ${timeoutMs} ms`)
+  },
+
+  closedDuringHandshake (peerId: string): SeError {
+    return new SeError('CONNECTION_CLOSED', `peer ${short(peerId)} closed the connection during the handshake`)
+  },
+
+  oversizedHello (peerId: string): SeError {
+    return new SeError('PEER_REJECTED', `peer ${short(peerId)} sent an oversized hello`)
+  },
+
+  /** A hello that does not decode; `cause` is the decoder's complaint. */
+  garbledHello (peerId: string, cause: unknown): SeError {
+    return new SeError('PEER_REJECTED', `peer ${short(peerId)} sent a garbled hello`, { cause })
+  },
+
+  meshVersionMismatch (peerId: string, theirs: number, ours: number): SeError {
+    return new SeError('PEER_REJECTED', `peer ${short(peerId)} speaks mesh protocol ${theirs}, this node ${ours}`)
+  },
+
+  /** A hello naming another node than the key the connection was made with. */
+  helloOfAnother (peerId: string, claimedId: string): SeError {
+    return new SeError('PEER_REJECTED', `peer ${short(peerId)} claims to be ${short(claimedId)}`)
+  },
+
+  /** A hello whose proof was not made with this mesh's secret. */
+  noMeshSecret (peerId: string, peerName: string, mesh: string): SeError {
+    return new SeError('PEER_REJECTED', `peer ${short(peerId)} (${peerName}) does not hold the mesh secret of '${mesh}'`)
+  },
+
+  /** A member called a message that is for the node's own clients only. */
+  notForMembers (message: string): SeError {
+    return new SeError('NOT_ALLOWED', `mesh members may not call '${message}'; it is for the node's own clients`)
+  },
+
+  /** A member registered capabilities in another node's name. */
+  capabilitiesOfAnother (memberId: string, claimedId: string): SeError {
+    return new SeError('NOT_ALLOWED', `node ${short(memberId)} may not register capabilities for ${short(claimedId)}`)
+  },
+
+  /** A member submitted an audit entry another node made. */
+  auditEntryOfAnother (memberId: string): SeError {
+    return new SeError('NOT_ALLOWED', `node ${short(memberId)} may submit only its own audit entries`)
+  },
+
+  /** A mesh operation (a lookup, an introduction) that took too long. */
+  gaveUp (ms: number): SeError {
+    return new SeError('TIMEOUT', `gave up after ${ms} ms`)
   }
 }

@@ -1,5 +1,5 @@
 // Errors about the node itself: the data dir's lock, starting, stopping.
-import { SeError } from './se-error.js'
+import { SeError, messageOf } from './se-error.js'
 
 export const nodeErrors = {
   /** Another node holds the data dir's lock: it is running, or starting. */
@@ -43,6 +43,21 @@ export const nodeErrors = {
   /** Read offline (the audit trail), a data dir no node has ever run in. */
   noNodeEverRan (dataDir: string): SeError {
     return new SeError('NO_NODE', `no node has run with data dir ${dataDir}`, { hint: 'start one with `se node start`, or pass the right --data-dir' })
+  },
+
+  /** The node's local socket is already answered by a live node. */
+  nodeRunningOnSocket (socketPath: string): SeError {
+    return new SeError('NODE_RUNNING', `a node is already running on ${socketPath}`, { hint: 'use that node, or give this one another --data-dir' })
+  },
+
+  /** Nothing listens on the node's local socket. */
+  noNodeAt (socketPath: string): SeError {
+    return new SeError('NO_NODE', `no node is running at ${socketPath}`, { hint: 'start one with `se node start` (or pass --data-dir / SE_DATA_DIR to reach another)' })
+  },
+
+  /** The node's local socket exists but could not be reached; `cause` says why. */
+  cannotReachNode (socketPath: string, cause: unknown): SeError {
+    return new SeError('NO_NODE', `cannot reach the node at ${socketPath}: ${messageOf(cause)}`, { cause })
   },
 
   /** The node is stopping and takes no new work. */

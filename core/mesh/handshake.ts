@@ -48,8 +48,8 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
       reject(err)
     }
     // A duplicate connection Hyperswarm replaced goes quiet before its hello; one that stalls halfway through a hello is stalling.
-    const timer = setTimeout(() => fail(new SeError('TIMEOUT', `peer ${remoteId.slice(0, 12)} sent no hello within ${opts.timeoutMs} ms`), buffered.byteLength > 0 ? 'handshake_timeout' : null), opts.timeoutMs)
-    link.onClose(() => fail(new SeError('CONNECTION_CLOSED', `peer ${remoteId.slice(0, 12)} closed the connection during the handshake`), null))
+    const timer = setTimeout(() => fail(SeError.noHello(remoteId, opts.timeoutMs), buffered.byteLength > 0 ? 'handshake_timeout' : null), opts.timeoutMs)
+    link.onClose(() => fail(SeError.closedDuringHandshake(remoteId), null))
     link.onData(data => {
       // Whatever a refused peer still sends is dropped with it.
       if (failed) return
@@ -62,21 +62,21 @@ export function authenticate (link: PeerLink, opts: { crypto: Crypto, keys: Mesh
       buffered = b4a.concat([buffered, b4a.from(data.buffer, data.byteOffset, data.byteLength)])
       if (buffered.byteLength < 4) return
       const length = new DataView(buffered.buffer, buffered.byteOffset, 4).getUint32(0)
-      if (length > MAX_HELLO_BYTES) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent an oversized hello`), 'frame_too_large'); return }
+      if (length > MAX_HELLO_BYTES) { fail(SeError.oversizedHello(remoteId), 'frame_too_large'); return }
       if (buffered.byteLength < 4 + length) return
       const helloBytes = buffered.subarray(4, 4 + length)
       const rest = buffered.subarray(4 + length)
       let hello: MeshHello
       try {
         hello = HELLO.fromBuffer(helloBytes) as MeshHello
-      } catch {
-        fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} sent a garbled hello`), 'bad_handshake')
+      } catch (err) {
+        fail(SeError.garbledHello(remoteId, err), 'bad_handshake')
         return
       }
       const expected = helloProof(crypto, keys, link.handshakeHash, link.remotePublicKey)
-      if (hello.version !== MESH_PROTOCOL_VERSION) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} speaks mesh protocol ${hello.version}, this node ${MESH_PROTOCOL_VERSION}`), 'bad_handshake'); return }
-      if (hello.nodeId !== remoteId) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} claims to be ${hello.nodeId.slice(0, 12)}`), 'bad_handshake'); return }
-      if (!sameBytes(hello.proof, expected)) { fail(new SeError('PEER_REJECTED', `peer ${remoteId.slice(0, 12)} (${hello.name}) does not hold the mesh secret of '${keys.name}'`), 'bad_handshake'); return }
+      if (hello.version !== MESH_PROTOCOL_VERSION) { fail(SeError.meshVersionMismatch(remoteId, hello.version, MESH_PROTOCOL_VERSION), 'bad_handshake'); return }
+      if (hello.nodeId !== remoteId) { fail(SeError.helloOfAnother(remoteId, hello.nodeId), 'bad_handshake'); return }
+      if (!sameBytes(hello.proof, expected)) { fail(SeError.noMeshSecret(remoteId, hello.name, keys.name), 'bad_handshake'); return }
       settled = true
       clearTimeout(timer)
       // Bytes that arrived with the hello are the start of the RPC stream.

@@ -7,6 +7,7 @@ import type { Clock, Crypto, Logger, MeshTransport, PeerLink } from '../ports.js
 import { fromHex, toHex } from '../hex.js'
 import type { AuditInput } from '../audit/log.js'
 import { MESSAGES } from '../protocol/codec.js'
+import { SEMeshPeer, SESession } from '../protocol/schema.js'
 import type {
   InterventionResult, MemberState, SessionInfo, SessionOutput, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
   SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent, WorkflowStatus
@@ -79,9 +80,18 @@ export interface MeshOptions {
   host: MeshHost
 }
 
-/** Messages a member may call; everything else is refused and audited. */
-const PEER_MESSAGES = new Set(['heartbeat', 'registerCapabilities', 'getCapabilities', 'findNodesForWorkflow', 'runStep', 'cancelStep', 'submitAuditEntry', 'listWorkflows', 'resumeWorkflow',
-  'sessionNew', 'sessionList', 'sessionAttach', 'sessionInput', 'sessionClose'])
+/**
+ * Messages a member may call; everything else is refused and audited. The mesh's own protocol (SEMeshPeer)
+ * and sessions (SESession), and five of the messages for the node's own clients that members need too (as
+ * MeshPeerApi declares): what this node can do and which nodes fit some requirements, the member's own
+ * audit entries for the shared trail, and the workflows waiting for a person, listed and answered from any
+ * node of the mesh. The other client messages (running commands, deploying, reading the trail) stay local.
+ */
+const PEER_MESSAGES: ReadonlySet<string> = new Set([
+  ...Object.keys(SEMeshPeer.messages),
+  ...Object.keys(SESession.messages),
+  'getCapabilities', 'findNodesForWorkflow', 'submitAuditEntry', 'listWorkflows', 'resumeWorkflow'
+])
 
 export class Member {
   capabilities: NodeCapabilities | null = null
@@ -263,7 +273,7 @@ export class Mesh {
       if (!PEER_MESSAGES.has(name)) {
         handlers.set(name, async () => {
           this.refused(member, name)
-          throw new SeError('NOT_ALLOWED', `mesh members may not call '${name}'; it is for the node's own clients`)
+          throw SeError.notForMembers(name)
         })
       }
     }
@@ -274,7 +284,7 @@ export class Mesh {
     })
     handlers.set('registerCapabilities', async req => {
       const caps = req.capabilities as NodeCapabilities
-      if (caps.nodeId !== member.nodeId) throw new SeError('NOT_ALLOWED', `node ${member.nodeId.slice(0, 12)} may not register capabilities for ${caps.nodeId.slice(0, 12)}`)
+      if (caps.nodeId !== member.nodeId) throw SeError.capabilitiesOfAnother(member.nodeId, caps.nodeId)
       const first = member.capabilities === null
       member.capabilities = caps
       member.name = caps.name
@@ -302,7 +312,7 @@ export class Mesh {
       const entry = req.entry as SignedAuditEntry
       if (entry.entry.sourceNodeId !== member.nodeId) {
         this.refused(member, 'submitAuditEntry', `an entry of ${entry.entry.sourceNodeId.slice(0, 12)}`)
-        throw new SeError('NOT_ALLOWED', `node ${member.nodeId.slice(0, 12)} may submit only its own audit entries`)
+        throw SeError.auditEntryOfAnother(member.nodeId)
       }
       return await host.acceptAuditEntry(member.nodeId, entry)
     })
@@ -418,7 +428,7 @@ const REFUSALS_AUDITED_PER_MINUTE = 100
 
 function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SeError('TIMEOUT', `gave up after ${ms} ms`)), ms)
+    const timer = setTimeout(() => reject(SeError.gaveUp(ms)), ms)
     promise.then(v => { clearTimeout(timer); resolve(v) }, err => { clearTimeout(timer); reject(err) })
   })
 }

@@ -61,18 +61,10 @@ class ByteQueue {
   }
 }
 
-function badFrame (why: string): SeError {
-  return new SeError('BAD_FRAME', why, { hint: 'send Avro IPC framed buffers, as Avro\'s transceivers do' })
-}
-
-function tooLarge (why: string): SeError {
-  return new SeError('FRAME_TOO_LARGE', why)
-}
-
 /** Checks one buffer length against what the message may still hold. */
 function checkLength (length: number, used: number, limits: AvroFrameLimits): void {
-  if (length < 0) throw badFrame(`a buffer announces a negative length (${length})`)
-  if (used + length > limits.maxMessageBytes) throw tooLarge(`a message of more than ${limits.maxMessageBytes} bytes (a buffer of ${length} after ${used})`)
+  if (length < 0) throw SeError.badIpcFrame(`a buffer announces a negative length (${length})`)
+  if (used + length > limits.maxMessageBytes) throw SeError.ipcMessageTooLarge(`a message of more than ${limits.maxMessageBytes} bytes (a buffer of ${length} after ${used})`)
 }
 
 /** Netty framing on a stream: push bytes, get the messages they complete; throws BAD_FRAME or FRAME_TOO_LARGE. */
@@ -99,8 +91,8 @@ export class NettyFrameReader {
         if (this.queue.length < 2 * INT_BYTES) return messages
         const id = this.queue.int32()
         const count = this.queue.int32()
-        if (count < 1) throw badFrame(`a frame announces ${count} buffers`)
-        if (count > this.limits.maxBuffers) throw tooLarge(`a frame announces ${count} buffers, more than ${this.limits.maxBuffers}`)
+        if (count < 1) throw SeError.badIpcFrame(`a frame announces ${count} buffers`)
+        if (count > this.limits.maxBuffers) throw SeError.ipcMessageTooLarge(`a frame announces ${count} buffers, more than ${this.limits.maxBuffers}`)
         this.id = id
         this.remaining = count
       }
@@ -136,7 +128,7 @@ export class HttpFrameReader {
   /** The message, once its terminating empty buffer has arrived; bytes after it are refused. */
   push (chunk: Uint8Array): AvroMessage | null {
     if (this.done) {
-      if (chunk.byteLength > 0) throw badFrame('bytes follow the end of the message; send one message per request')
+      if (chunk.byteLength > 0) throw SeError.badIpcFrame('bytes follow the end of the message; send one message per request')
       return null
     }
     this.queue.push(chunk)
@@ -146,7 +138,7 @@ export class HttpFrameReader {
         const length = this.queue.int32()
         checkLength(length, this.used, this.limits)
         if (length === 0) return this.finish()
-        if (this.buffers.length >= this.limits.maxBuffers) throw tooLarge(`a message of more than ${this.limits.maxBuffers} buffers`)
+        if (this.buffers.length >= this.limits.maxBuffers) throw SeError.ipcMessageTooLarge(`a message of more than ${this.limits.maxBuffers} buffers`)
         this.length = length
       }
       if (this.queue.length < this.length) return null
@@ -159,13 +151,13 @@ export class HttpFrameReader {
   /** At the end of the body: BAD_FRAME unless it held exactly one whole message. */
   end (): void {
     if (this.done) return
-    if (this.buffers.length === 0 && this.length === null && this.queue.length === 0) throw badFrame('the body is not a framed Avro IPC request')
-    throw badFrame('the body ends inside a frame')
+    if (this.buffers.length === 0 && this.length === null && this.queue.length === 0) throw SeError.badIpcFrame('the body is not a framed Avro IPC request')
+    throw SeError.badIpcFrame('the body ends inside a frame')
   }
 
   private finish (): AvroMessage {
-    if (this.queue.length > 0) throw badFrame('bytes follow the end of the message; send one message per request')
-    if (this.buffers.length === 0) throw badFrame('the message has no buffers')
+    if (this.queue.length > 0) throw SeError.badIpcFrame('bytes follow the end of the message; send one message per request')
+    if (this.buffers.length === 0) throw SeError.badIpcFrame('the message has no buffers')
     this.done = true
     const message = { id: null, payload: this.buffers }
     this.buffers = []

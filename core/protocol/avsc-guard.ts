@@ -25,7 +25,7 @@ const emptyItems = new WeakMap<Tap, number>()
 
 /** Thrown from inside avsc's decode, which its callers (our codecs, avsc's IPC) report as undecodable input. */
 function refuse (why: string): never {
-  throw new SeError('BAD_FRAME', `invalid Avro data: ${why}`)
+  throw SeError.badAvroData(why)
 }
 
 /** The count of the next block (0 at the end); a count the remaining bytes cannot hold is refused before anything is allocated. */

@@ -59,7 +59,7 @@ export class FrameDecoder {
     while (end - pos >= HEADER_BYTES) {
       const length = readLength(buf, pos)
       if (length > this.maxFrameBytes) {
-        throw new SeError('FRAME_TOO_LARGE', `a frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes} bytes`)
+        throw SeError.frameTooLarge(length, this.maxFrameBytes)
       }
       if (end - pos - HEADER_BYTES < length) break
       if (frames === NO_FRAMES) frames = []

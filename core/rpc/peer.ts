@@ -5,7 +5,7 @@
 // other end sends, the worst it gets is its own connection closed.
 import b4a from 'b4a'
 import { RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
-import { SeError, toSeError, type SeErrorCode } from '../errors.js'
+import { SeError, toSeError } from '../errors.js'
 import type { Connection } from '../ports.js'
 import { MESSAGES, REMOTE_ERROR, type AvroType, type MessageCodec } from '../protocol/codec.js'
 import type { RemoteError } from '../protocol/types.js'
@@ -99,14 +99,14 @@ export class RpcPeer {
 
   call (message: string, request: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
     const codec = MESSAGES.get(message)
-    if (codec === undefined) return Promise.reject(new SeError('UNKNOWN_MESSAGE', `no message '${message}' in the protocol`))
-    if (this.closed) return Promise.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} is closed`))
+    if (codec === undefined) return Promise.reject(SeError.noSuchMessage(message))
+    if (this.closed) return Promise.reject(SeError.connectionClosed(this.conn.label))
     const id = this.nextId
     let frame: Uint8Array
     try {
       frame = encodeEnvelope(id, KIND.CALL, message, codec.request, request)
     } catch (err) {
-      return Promise.reject(new SeError('BAD_REQUEST', `request for ${message} does not fit its schema: ${(err as Error).message}`))
+      return Promise.reject(SeError.requestDoesNotFit(message, err))
     }
     this.nextId++
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs
@@ -121,7 +121,7 @@ export class RpcPeer {
           const call = this.settle(id)
           if (call === undefined) return
           this.observed(call, 'error')
-          reject(new SeError('CANCELLED', `${message} was cancelled`))
+          reject(SeError.callCancelled(message))
           this.sendFrame(id, KIND.CANCEL, message, null, null)
         })
       }
@@ -150,7 +150,7 @@ export class RpcPeer {
     for (const [id, call] of this.pending) {
       this.settle(id)
       this.observed(call, 'error')
-      call.reject(new SeError('CONNECTION_CLOSED', `connection to ${this.conn.label} closed before ${call.codec.name} replied`))
+      call.reject(SeError.closedBeforeReply(this.conn.label, call.codec.name))
     }
     for (const served of this.serving.values()) served.cancelled()
     this.serving.clear()
@@ -210,7 +210,7 @@ export class RpcPeer {
       this.observed(call, 'error')
       // Told after the caller has its TIMEOUT, so the other end stops working on it.
       setTimeout(() => this.sendFrame(id, KIND.CANCEL, call.message, null, null), 0)
-      call.reject(new SeError('TIMEOUT', `${call.message} to ${this.conn.label} got no reply within ${call.timeoutMs} ms`))
+      call.reject(SeError.callTimedOut(call.message, this.conn.label, call.timeoutMs))
     }
     if (next !== Infinity) this.watchDeadline(next)
   }
@@ -232,7 +232,7 @@ export class RpcPeer {
       this.receiveFrames(data)
     } catch (err) {
       // A fault of ours on bytes from outside (a handler that throws where it should not) costs this connection only.
-      this.protocolError(new SeError('INTERNAL', `while reading from ${this.conn.label}: ${(err as Error).message}`))
+      this.protocolError(SeError.readFailed(this.conn.label, err))
       this.reject('internal_error')
     }
   }
@@ -257,7 +257,7 @@ export class RpcPeer {
       try {
         frame = decodeEnvelope(payload)
       } catch (err) {
-        const error = new SeError('BAD_FRAME', `a ${payload.byteLength}-byte frame from ${this.conn.label} is not a protocol frame: ${(err as Error).message}`)
+        const error = SeError.notAFrame(payload.byteLength, this.conn.label, err)
         this.protocolError(error)
         // A peer that keeps sending garbage is dropped rather than answered forever.
         if (++this.badFrames > MAX_BAD_FRAMES) { this.reject('bad_frame'); return }
@@ -280,7 +280,7 @@ export class RpcPeer {
     if (deadline === undefined || deadline <= 0) return
     this.frameTimer = setTimeout(() => {
       this.frameTimer = null
-      this.protocolError(new SeError('TIMEOUT', `${this.conn.label} began a frame and did not finish it within ${deadline} ms`))
+      this.protocolError(SeError.frameUnfinished(this.conn.label, deadline))
       this.reject('frame_timeout')
     }, deadline)
   }
@@ -296,7 +296,7 @@ export class RpcPeer {
         try {
           this.serve(frame, payload)
         } catch (err) {
-          this.protocolError(new SeError('INTERNAL', `serving ${frame.message} for ${this.conn.label} failed: ${(err as Error).message}`))
+          this.protocolError(SeError.servingFailed(frame.message, this.conn.label, err))
         }
         return
       case 'CANCEL': {
@@ -311,7 +311,7 @@ export class RpcPeer {
         try {
           call.onEvent(decodeBody(call.codec.stream, payload, frame.bodyStart))
         } catch (err) {
-          this.protocolError(new SeError('BAD_FRAME', `bad event for ${call.codec.name}: ${(err as Error).message}`))
+          this.protocolError(SeError.badEvent(call.codec.name, err))
         }
         return
       }
@@ -321,19 +321,19 @@ export class RpcPeer {
         if (call === undefined) {
           if (frame.kind === 'ERROR' && frame.id === 0) {
             try {
-              this.protocolError(fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart)))
+              this.protocolError(SeError.fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart)))
             } catch (err) {
-              this.protocolError(new SeError('BAD_FRAME', `an undecodable error frame from ${this.conn.label}: ${(err as Error).message}`))
+              this.protocolError(SeError.undecodableErrorFrame(this.conn.label, err))
             }
           }
           return
         }
         let value: unknown
         try {
-          value = frame.kind === 'REPLY' ? decodeBody(call.codec.response, payload, frame.bodyStart) : fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart))
+          value = frame.kind === 'REPLY' ? decodeBody(call.codec.response, payload, frame.bodyStart) : SeError.fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart))
         } catch (err) {
           this.observed(call, 'error')
-          call.reject(new SeError('BAD_FRAME', `reply to ${call.codec.name} does not fit its schema: ${(err as Error).message}`))
+          call.reject(SeError.badReply(call.codec.name, err))
           return
         }
         if (frame.kind === 'REPLY') {
@@ -353,14 +353,14 @@ export class RpcPeer {
     const handler = this.handlers.get(message)
     if (codec === undefined || handler === undefined) {
       this.opts.onUnknownMessage?.(message)
-      this.sendError(id, message, new SeError('UNKNOWN_MESSAGE', `this node does not answer '${message}'`))
+      this.sendError(id, message, SeError.notAnswered(message))
       return
     }
     let request: Record<string, unknown>
     try {
       request = decodeBody(codec.request, payload, frame.bodyStart)
     } catch (err) {
-      this.sendError(id, message, new SeError('BAD_REQUEST', `request body for ${message} does not decode: ${(err as Error).message}`))
+      this.sendError(id, message, SeError.requestUndecodable(message, err))
       return
     }
     const served = new ServedCall(this, this.conn.label, id, codec, codec.stream === null && this.opts.observe?.served !== undefined ? Date.now() : NaN)
@@ -387,7 +387,7 @@ export class RpcPeer {
         try {
           frame = encodeEnvelope(id, KIND.REPLY, codec.name, codec.response, outcome)
         } catch (err) {
-          failure = new SeError('INTERNAL', `the reply to ${codec.name} does not fit its schema: ${(err as Error).message}`)
+          failure = SeError.replyDoesNotFit(codec.name, err)
         }
       }
       this.observeServed(served, frame === null ? 'error' : 'ok')
@@ -396,7 +396,7 @@ export class RpcPeer {
       if (frame === null) this.sendError(id, codec.name, toSeError(failure))
       else this.write(frame)
     } catch (err) {
-      this.protocolError(new SeError('INTERNAL', `serving ${served.codec.name} for ${this.conn.label} failed: ${(err as Error).message}`))
+      this.protocolError(SeError.servingFailed(served.codec.name, this.conn.label, err))
     }
   }
 
@@ -469,14 +469,3 @@ function flushObservations (): void {
 
 /** Undecodable frames tolerated from one peer before its connection is closed. */
 const MAX_BAD_FRAMES = 16
-
-function fromRemote (remote: RemoteError): SeError {
-  const details = remote.details.map(d => {
-    const out: { file?: string, path?: string, line?: number, message: string } = { message: d.message }
-    if (d.file !== null) out.file = d.file
-    if (d.path !== null) out.path = d.path
-    if (d.line !== null) out.line = d.line
-    return out
-  })
-  return new SeError(remote.code as SeErrorCode, remote.message, remote.hint === null ? { details } : { details, hint: remote.hint })
-}

@@ -41,12 +41,12 @@ export async function authorize (message: string, request: Record<string, unknow
 async function mayRun (commands: Command[], batchSession: string | null, caller: Caller, rules: CallRules): Promise<void> {
   const allowed = rules.allowedCommands()
   for (const c of commands) {
-    if (allowed === null) throw new SeError('COMMAND_NOT_ALLOWED', 'this node has no command allowlist, so it runs no commands for network clients', { hint: 'list the commands it may run in SE_EXECUTE_ALLOW, e.g. SE_EXECUTE_ALLOW=git,npm' })
-    if (!allowed.includes(c.command)) throw new SeError('COMMAND_NOT_ALLOWED', `'${c.command}' is not on this node's command allowlist`, { hint: `allowed: ${allowed.join(', ') || 'nothing'}` })
+    if (allowed === null) throw SeError.noCommandAllowlist()
+    if (!allowed.includes(c.command)) throw SeError.commandNotAllowed(c.command, allowed)
   }
   // A command in a session shows in that session's output, so only its owner may send one.
   const sessions = new Set([batchSession, ...commands.map(c => c.sessionId)].filter((s): s is string => s !== null))
   for (const id of sessions) {
-    if (await rules.sessionOwner(id) !== caller.user) throw new SeError('SESSION_NOT_FOUND', `no session ${id} of user ${caller.user} on this node`, { hint: 'list yours with `se session list`' })
+    if (await rules.sessionOwner(id) !== caller.user) throw SeError.noSessionOfUser(id, caller.user)
   }
 }
