@@ -390,11 +390,13 @@ export class RpcPeer {
           failure = SeError.replyDoesNotFit(codec.name, err)
         }
       }
+      if (this.isServing(served)) {
+        this.serving.delete(id)
+        if (frame === null) this.sendError(id, codec.name, toSeError(failure))
+        else this.write(frame)
+      }
+      // Measured once the reply is on its way: the metrics never hold it up.
       this.observeServed(served, frame === null ? 'error' : 'ok')
-      if (!this.isServing(served)) return
-      this.serving.delete(id)
-      if (frame === null) this.sendError(id, codec.name, toSeError(failure))
-      else this.write(frame)
     } catch (err) {
       this.protocolError(SeError.servingFailed(served.codec.name, this.conn.label, err))
     }
@@ -403,7 +405,7 @@ export class RpcPeer {
   private observeServed (served: ServedCall, outcome: 'ok' | 'error'): void {
     if (Number.isNaN(served.began)) return
     const observer = this.opts.observe?.served
-    if (observer !== undefined) report(observer, served.codec.name, (Date.now() - served.began) / 1000, outcome)
+    if (observer !== undefined) reportNow(observer, served.codec.name, (Date.now() - served.began) / 1000, outcome)
   }
 
   /** @internal Whether the other end still waits for this call (it has not cancelled, nor gone). */
@@ -454,6 +456,15 @@ const observations: Array<CallObserver | string | number> = []
 function report (observer: CallObserver, message: string, seconds: number, outcome: 'ok' | 'error'): void {
   if (observations.length === 0) setImmediate(flushObservations)
   observations.push(observer, message, seconds, outcome)
+}
+
+/** For a call already answered: nothing waits on it, and a setImmediate would cost the loop a turn. */
+function reportNow (observer: CallObserver, message: string, seconds: number, outcome: 'ok' | 'error'): void {
+  try {
+    observer(message, seconds, outcome)
+  } catch {
+    // An observer's fault is its own; the call it watched is done.
+  }
 }
 
 function flushObservations (): void {
