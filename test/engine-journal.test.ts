@@ -8,18 +8,15 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog } from '../core/audit/log.js'
-import type { KeyPair } from '../core/ports.js'
 import { WorkflowEngine } from '../core/workflow/engine.js'
 import type { WorkflowRun, WorkflowState } from '../core/workflow/run.js'
-import { WorkflowStore } from '../core/workflow/store.js'
 import { parseWorkflow } from '../core/workflow/validate.js'
 import { FakeProcessRunner, ok, type Script } from './helpers/fake-processes.js'
-import { defer, eventually, makeTempDir } from './helpers/tmp.js'
+import { crypto, openEngine, type World } from './helpers/engine-harness.js'
+import { eventually, makeTempDir } from './helpers/tmp.js'
 
-const crypto = new SodiumCrypto()
 const NODE_ID = 'ef'.repeat(32)
 
 /** The node's file system, whose writes of run files can be held for good: what a kill -9 leaves unwritten. */
@@ -31,7 +28,6 @@ class HoldableFs extends NodeFileSystem {
   }
 }
 
-interface World { dir: string, identity: KeyPair }
 
 interface Harness {
   engine: WorkflowEngine
@@ -42,42 +38,18 @@ interface Harness {
   crash: () => Promise<void>
 }
 
-let engines = 0
-
 async function harness (t: TestContext, w: World, script?: (fs: HoldableFs) => Script): Promise<Harness> {
   const fs = new HoldableFs()
   const processes = new FakeProcessRunner(script?.(fs))
-  const clock = { now: () => Date.now() }
-  const store = new WorkflowStore(fs, path.join(w.dir, 'workflows'))
-  await store.open()
-  const audit = new AuditLog({ dir: path.join(w.dir, 'audit'), fs, crypto, clock, identity: w.identity, headIntervalMs: 60_000 })
-  await audit.open()
-  const prefix = `j${++engines}`
-  let ids = 0
-  const engine = new WorkflowEngine({
-    node: { id: NODE_ID, name: 'testnode', dataDir: w.dir, cli: 'se' },
-    store,
-    audit,
-    processes,
-    clock,
-    newId: () => `${prefix}-wf${++ids}`,
-    env: () => undefined
-  })
-  let crashed = false
-  defer(t, async () => {
-    if (crashed) return
-    await engine.shutdown(50)
-    await audit.close()
-  })
+  const { engine, audit, crash } = await openEngine(t, w, { fs, processes, nodeId: NODE_ID, cli: 'se', prefix: 'j' })
   return {
     engine,
     processes,
     audit,
     fs,
     crash: async () => {
-      crashed = true
       fs.held = true
-      await audit.close()
+      await crash()
     }
   }
 }

@@ -4,11 +4,9 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog } from '../core/audit/log.js'
 import { SeError } from '../core/errors.js'
-import type { KeyPair } from '../core/ports.js'
 import type { WorkflowEvent } from '../core/protocol/types.js'
 import { WorkflowEngine, type StepExecutor } from '../core/workflow/engine.js'
 import type { WorkflowRun, WorkflowState } from '../core/workflow/run.js'
@@ -17,13 +15,12 @@ import { WorkflowStore } from '../core/workflow/store.js'
 import { parseWorkflow } from '../core/workflow/validate.js'
 import { resolveInputs } from '../core/workflow/inputs.js'
 import { FakeProcessRunner, fail, ok } from './helpers/fake-processes.js'
-import { defer, delay, eventually, makeTempDir } from './helpers/tmp.js'
+import { crypto, openEngine, type World } from './helpers/engine-harness.js'
+import { delay, eventually, makeTempDir } from './helpers/tmp.js'
 
 const fs = new NodeFileSystem()
-const crypto = new SodiumCrypto()
 const NODE_ID = 'cd'.repeat(32)
 
-interface World { dir: string, identity: KeyPair }
 
 interface Harness {
   engine: WorkflowEngine
@@ -41,24 +38,10 @@ async function world (t: TestContext): Promise<World> {
   return { dir: await makeTempDir(t, 'se-engine-'), identity: crypto.generateKeyPair() }
 }
 
-let engines = 0
-
 async function harness (t: TestContext, w: World, opts: { processes?: FakeProcessRunner, maxConcurrent?: number, env?: Record<string, string>, executors?: StepExecutor[] } = {}): Promise<Harness> {
   const processes = opts.processes ?? new FakeProcessRunner()
-  const clock = { now: () => Date.now() }
-  const store = new WorkflowStore(fs, path.join(w.dir, 'workflows'))
-  await store.open()
-  const audit = new AuditLog({ dir: path.join(w.dir, 'audit'), fs, crypto, clock, identity: w.identity, headIntervalMs: 60_000 })
-  await audit.open()
-  const prefix = `e${++engines}`
-  let ids = 0
-  const engine = new WorkflowEngine({
-    node: { id: NODE_ID, name: 'testnode', dataDir: w.dir, cli: '/usr/bin/se --data-dir /d' },
-    store,
-    audit,
-    processes,
-    clock,
-    newId: () => `${prefix}-wf${++ids}`,
+  const { engine, store, audit, crash } = await openEngine(t, w, {
+    fs, processes, nodeId: NODE_ID, cli: '/usr/bin/se --data-dir /d', prefix: 'e',
     env: name => opts.env?.[name],
     ...(opts.maxConcurrent === undefined ? {} : { maxConcurrent: opts.maxConcurrent }),
     ...(opts.executors === undefined ? {} : { executors: opts.executors })
@@ -68,13 +51,6 @@ async function harness (t: TestContext, w: World, opts: { processes?: FakeProces
   engine.onEvent(e => {
     events.push(e)
     seen.push({ id: e.workflowId, state: engine.get(e.workflowId)?.state ?? '?' })
-  })
-  let crashed = false
-  defer(t, async () => {
-    if (crashed) return
-    // Let hanging fake processes be killed, then close the trail.
-    await engine.shutdown(50)
-    await audit.close()
   })
   return {
     engine,
@@ -89,10 +65,7 @@ async function harness (t: TestContext, w: World, opts: { processes?: FakeProces
       }
       return out
     },
-    crash: async () => {
-      crashed = true
-      await audit.close()
-    }
+    crash
   }
 }
 
