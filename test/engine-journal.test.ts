@@ -6,15 +6,14 @@
 // was running.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog } from '../core/audit/log.js'
 import { WorkflowEngine } from '../core/workflow/engine.js'
-import type { WorkflowRun, WorkflowState } from '../core/workflow/run.js'
+import type { WorkflowRun } from '../core/workflow/run.js'
 import { parseWorkflow } from '../core/workflow/validate.js'
 import { FakeProcessRunner, ok, type Script } from './helpers/fake-processes.js'
-import { crypto, openEngine, type World } from './helpers/engine-harness.js'
+import { crypto, onDisk, openEngine, reach, type World } from './helpers/engine-harness.js'
 import { eventually, makeTempDir } from './helpers/tmp.js'
 
 const NODE_ID = 'ef'.repeat(32)
@@ -58,16 +57,6 @@ async function start (h: Harness, yaml: string): Promise<WorkflowRun> {
   return await h.engine.start({ definition: parseWorkflow(yaml, 'test.yaml'), source: '/flows/test.yaml', sourceFile: '/flows/test.yaml', inputs: {}, workdir: '/home/me', requestedBy: 'tester' })
 }
 
-async function reach (h: Harness, id: string, state: WorkflowState): Promise<WorkflowRun> {
-  return await eventually(`workflow ${id} to be ${state} (it is ${h.engine.get(id)?.state ?? 'unknown'})`, () => {
-    const run = h.engine.get(id)
-    return run?.state === state ? run : undefined
-  })
-}
-
-async function onDisk (w: World, id: string): Promise<WorkflowRun> {
-  return JSON.parse(await readFile(path.join(w.dir, 'workflows', `${id}.json`), 'utf8')) as WorkflowRun
-}
 
 const SILENT = (idempotent: boolean): string => `
 name: SILENT

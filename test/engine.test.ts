@@ -2,20 +2,20 @@
 // and audit trail on a temporary directory.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { AuditLog } from '../core/audit/log.js'
 import { SeError } from '../core/errors.js'
 import type { WorkflowEvent } from '../core/protocol/types.js'
 import { WorkflowEngine, type StepExecutor } from '../core/workflow/engine.js'
-import type { WorkflowRun, WorkflowState } from '../core/workflow/run.js'
+import type { WorkflowRun } from '../core/workflow/run.js'
 import { toStatus } from '../core/workflow/status.js'
 import { WorkflowStore } from '../core/workflow/store.js'
 import { parseWorkflow } from '../core/workflow/validate.js'
 import { resolveInputs } from '../core/workflow/inputs.js'
 import { FakeProcessRunner, fail, ok } from './helpers/fake-processes.js'
-import { crypto, openEngine, type World } from './helpers/engine-harness.js'
+import { crypto, onDisk, openEngine, reach, type World } from './helpers/engine-harness.js'
 import { delay, eventually, makeTempDir } from './helpers/tmp.js'
 
 const fs = new NodeFileSystem()
@@ -82,17 +82,6 @@ async function start (h: Harness, yaml: string, given: Record<string, string> = 
   return await h.engine.start({ definition: def, source: '/flows/test.yaml', sourceFile: '/flows/test.yaml', inputs, workdir: WORKDIR, requestedBy: 'tester' })
 }
 
-async function reach (h: Harness, id: string, state: WorkflowState): Promise<WorkflowRun> {
-  return await eventually(`workflow ${id} to be ${state} (it is ${h.engine.get(id)?.state ?? 'unknown'})`, () => {
-    const run = h.engine.get(id)
-    return run?.state === state ? run : undefined
-  })
-}
-
-/** The run record as persisted. */
-async function onDisk (w: World, id: string): Promise<WorkflowRun> {
-  return JSON.parse(await readFile(path.join(w.dir, 'workflows', `${id}.json`), 'utf8')) as WorkflowRun
-}
 
 async function auditEvents (h: Harness, id: string): Promise<string[]> {
   return (await h.audit.read({ workflowId: id })).map(r => r.entry.event)

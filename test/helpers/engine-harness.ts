@@ -2,14 +2,16 @@
 // scripted process runner: what the engine tests build on. `crash()` stops it the way a
 // kill -9 would: nothing more is written (the trail is closed), and no shutdown runs.
 import type { TestContext } from 'node:test'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { SodiumCrypto } from '../../adapters/shared/sodium-crypto.js'
 import { AuditLog } from '../../core/audit/log.js'
 import type { FileSystem, KeyPair } from '../../core/ports.js'
 import { WorkflowEngine, type EngineOptions } from '../../core/workflow/engine.js'
+import type { WorkflowRun, WorkflowState } from '../../core/workflow/run.js'
 import { WorkflowStore } from '../../core/workflow/store.js'
 import type { FakeProcessRunner } from './fake-processes.js'
-import { defer } from './tmp.js'
+import { defer, eventually } from './tmp.js'
 
 export const crypto = new SodiumCrypto()
 
@@ -59,4 +61,17 @@ export async function openEngine (t: TestContext, w: World, o: { fs: FileSystem,
       await audit.close()
     }
   }
+}
+
+/** Waits until the engine shows the workflow in `state`. */
+export async function reach (h: { engine: WorkflowEngine }, id: string, state: WorkflowState): Promise<WorkflowRun> {
+  return await eventually(`workflow ${id} to be ${state} (it is ${h.engine.get(id)?.state ?? 'unknown'})`, () => {
+    const run = h.engine.get(id)
+    return run?.state === state ? run : undefined
+  })
+}
+
+/** The run record as persisted. */
+export async function onDisk (w: World, id: string): Promise<WorkflowRun> {
+  return JSON.parse(await readFile(path.join(w.dir, 'workflows', `${id}.json`), 'utf8')) as WorkflowRun
 }
