@@ -76,13 +76,14 @@ function fakeData (): { snapshot: Snapshot, audit: AuditRecord[] } {
     const steps = Array.from({ length: 3 + (i % 4) }, (_, s) => ({
       id: `step-${s}`, kind: 'run', state: s === 0 || finished ? 'completed' : s === 1 ? (state === 'waiting_intervention' ? 'waiting_intervention' : 'running') : 'pending',
       attempts: 1, exitCode: s === 0 ? 0 : null, node: pick(nodes).nodeId, startedAt: createdAt, endedAt: s === 0 ? createdAt + 1500 : null, durationMs: s === 0 ? 1500 : null,
-      stdout: '', stderr: '', error: null, choice: null, comment: null
+      stdout: '', stderr: '', error: null, choice: null, comment: null, step: '', needs: [], instance: {}, outputs: {}, artifacts: [], uses: [], retryAt: null
     }))
     return {
       id: `wf-${hex(16)}`, name: pick(['release', 'backup', 'deploy-site', 'rotate-keys', 'nightly-tests']), state, source: 'catalogue', node: node.nodeId, requestedBy: 'alice',
       createdAt, startedAt: createdAt + 100, endedAt: finished ? createdAt + 60_000 : null, currentStep: finished ? null : 'step-1', error: state === 'failed' ? 'step-1 exited with 2' : null,
       inputs: { env: pick(['staging', 'production']) }, steps,
-      intervention: state === 'waiting_intervention' ? { stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 } : null
+      intervention: state === 'waiting_intervention' ? { stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 } : null,
+      interventions: state === 'waiting_intervention' ? [{ stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 }] : []
     }
   })
   const audit: AuditRecord[] = Array.from({ length: AUDIT }, (_, seq) => ({

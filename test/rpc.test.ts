@@ -81,8 +81,8 @@ function workflowStatus (id: string, state = 'running', stdout = ''): WorkflowSt
   return {
     id, name: 'DEMO', state, source: 'demo.yaml', node: 'n1', requestedBy: 'me', createdAt: 1, startedAt: 2, endedAt: null,
     currentStep: 'a', error: null, inputs: { k: 'v' },
-    steps: [{ id: 'a', kind: 'run', state, attempts: 1, exitCode: null, node: 'n1', startedAt: 2, endedAt: null, durationMs: null, stdout, stderr: '', error: null, choice: null, comment: null }],
-    intervention: null
+    steps: [{ id: 'a', kind: 'run', state, attempts: 1, exitCode: null, node: 'n1', startedAt: 2, endedAt: null, durationMs: null, stdout, stderr: '', error: null, choice: null, comment: null, step: '', needs: [], instance: {}, outputs: {}, artifacts: [], uses: [], retryAt: null }],
+    intervention: null, interventions: []
   }
 }
 

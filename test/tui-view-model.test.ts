@@ -43,14 +43,14 @@ function workload (id: string, over: Partial<WorkloadStatus> = {}): WorkloadStat
 function step (id: string, over: Partial<StepStatus> = {}): StepStatus {
   return {
     id, kind: 'shell', state: 'pending', attempts: 1, exitCode: null, node: null, startedAt: null, endedAt: null, durationMs: null,
-    stdout: '', stderr: '', error: null, choice: null, comment: null, ...over
+    stdout: '', stderr: '', error: null, choice: null, comment: null, step: '', needs: [], instance: {}, outputs: {}, artifacts: [], uses: [], retryAt: null, ...over
   }
 }
 
 function workflow (id: string, over: Partial<WorkflowStatus> = {}): WorkflowStatus {
   return {
     id, name: `flow-${id}`, state: 'running', source: 'release.yaml', node: 'laptop', requestedBy: 'me', createdAt: T0, startedAt: T0,
-    endedAt: null, currentStep: null, error: null, inputs: {}, steps: [], intervention: null, ...over
+    endedAt: null, currentStep: null, error: null, inputs: {}, steps: [], intervention: null, interventions: [], ...over
   }
 }
 

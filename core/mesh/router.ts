@@ -128,7 +128,10 @@ export class Router implements StepPlacement {
       cwd: spec.cwd ?? null,
       env: spec.env ?? {},
       timeoutMs: spec.timeoutMs ?? null,
-      container: spec.container ?? null
+      container: spec.container ?? null,
+      uses: [],
+      publish: [],
+      outputs: false
     }
     const api = member.api
     const started = this.opts.clock.now()

@@ -83,7 +83,7 @@ export class StepServer {
       performanceMetrics: { durationMs: r.durationMs, attempts: req.attempt, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }), ...(byRequester ? { stoppedByRequester: 1 } : {}) }
     })
     await this.o.deliver(from).catch(() => {})
-    return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd }
+    return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd, outputs: {}, artifacts: [] }
   }
 
   async cancel (from: string, workflowId: string, stepId: string): Promise<boolean> {

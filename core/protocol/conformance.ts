@@ -94,4 +94,4 @@ export type ApiMatchesMessages = [
 // only the requester knows (the lost node, the network time), plus where it ran.
 // ports.ts sits below the protocol and cannot derive ProcessResult from StepOutcome;
 // this keeps the two in step instead.
-export type StepOutcomeIsProcessResult = Assert<Equals<Omit<StepOutcome, 'cwd'>, Required<Omit<ProcessResult, 'lostNode' | 'networkMs'>>>>
+export type StepOutcomeIsProcessResult = Assert<Equals<Omit<StepOutcome, 'cwd' | 'outputs' | 'artifacts'>, Required<Omit<ProcessResult, 'lostNode' | 'networkMs'>>>>

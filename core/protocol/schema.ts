@@ -55,6 +55,19 @@ export const TYPES = [
     ]
   },
   {
+    type: 'record', name: 'ArtifactRecord', doc: 'files a step published, content-addressed', fields: [
+      { name: 'name', type: 'string' },
+      { name: 'workflowId', type: 'string' },
+      { name: 'step', type: 'string', doc: 'the step (instance) id that made it' },
+      { name: 'path', type: 'string', doc: 'its path relative to the working directory, as it is placed' },
+      { name: 'hash', type: 'string', doc: 'SHA-256 of its manifest (every file path, mode, size and chunk hashes), hex' },
+      { name: 'size', type: 'long', doc: 'bytes in all its files' },
+      { name: 'files', type: 'int' },
+      { name: 'directory', type: 'boolean', doc: 'a directory (else one file)' },
+      { name: 'nodes', type: { type: 'array', items: 'string' }, doc: 'the nodes that hold a copy, the maker first' }
+    ]
+  },
+  {
     type: 'record', name: 'StepStatus', fields: [
       { name: 'id', type: 'string' },
       { name: 'kind', type: 'string' },
@@ -69,7 +82,14 @@ export const TYPES = [
       { name: 'stderr', type: 'string', default: '' },
       { name: 'error', type: nullable('string'), default: null },
       { name: 'choice', type: nullable('string'), default: null },
-      { name: 'comment', type: nullable('string'), default: null }
+      { name: 'comment', type: nullable('string'), default: null },
+      { name: 'step', type: 'string', default: '', doc: 'the step of the file this is an instance of (a matrix step has one entry per combination); empty means the id' },
+      { name: 'needs', type: { type: 'array', items: 'string' }, default: [], doc: 'the entries (ids) this one waited for' },
+      { name: 'instance', type: { type: 'map', values: 'string' }, default: {}, doc: 'its matrix values' },
+      { name: 'outputs', type: { type: 'map', values: 'string' }, default: {}, doc: 'KEY=VALUE lines the step wrote to $SE_OUTPUT' },
+      { name: 'artifacts', type: { type: 'array', items: 'ArtifactRecord' }, default: [], doc: 'what it published' },
+      { name: 'uses', type: { type: 'array', items: 'string' }, default: [], doc: 'the artifacts (hashes) it was given' },
+      { name: 'retryAt', type: nullable('long'), default: null, doc: 'set while a retry waits out its backoff' }
     ]
   },
   {
@@ -96,7 +116,8 @@ export const TYPES = [
       { name: 'error', type: nullable('string'), default: null },
       { name: 'inputs', type: { type: 'map', values: 'string' }, default: {} },
       { name: 'steps', type: { type: 'array', items: 'StepStatus' } },
-      { name: 'intervention', type: nullable('InterventionRequest'), default: null }
+      { name: 'intervention', type: nullable('InterventionRequest'), default: null, doc: 'the first of `interventions`, for clients that know of one' },
+      { name: 'interventions', type: { type: 'array', items: 'InterventionRequest' }, default: [], doc: 'every branch waiting for a person' }
     ]
   },
   {
@@ -284,7 +305,16 @@ export const TYPES = [
         { name: 'memory', type: nullable('string'), default: null },
         { name: 'cpus', type: nullable('double'), default: null },
         { name: 'workdir', type: nullable('string'), default: null }
-      ] }) }
+      ] }) },
+      { name: 'uses', default: [], doc: 'artifacts to place in the working directory before the step starts', type: { type: 'array', items: { type: 'record', name: 'ArtifactUse', fields: [
+        { name: 'artifact', type: 'ArtifactRecord' },
+        { name: 'grant', type: 'string', doc: "the requester's signature (hex) letting this node fetch the artifact from the nodes that hold it" }
+      ] } } },
+      { name: 'publish', default: [], doc: 'artifacts to publish from the working directory after the step succeeds', type: { type: 'array', items: { type: 'record', name: 'ArtifactPublish', fields: [
+        { name: 'name', type: 'string' },
+        { name: 'path', type: 'string' }
+      ] } } },
+      { name: 'outputs', type: 'boolean', default: false, doc: 'give the step a $SE_OUTPUT file and send back the KEY=VALUE lines it writes there' }
     ]
   },
   {
@@ -296,7 +326,9 @@ export const TYPES = [
       { name: 'durationMs', type: 'long' },
       { name: 'timedOut', type: 'boolean' },
       { name: 'spawnError', type: nullable('string'), default: null },
-      { name: 'cwd', type: 'string', doc: 'where it ran on the executing node' }
+      { name: 'cwd', type: 'string', doc: 'where it ran on the executing node' },
+      { name: 'outputs', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'artifacts', type: { type: 'array', items: 'ArtifactRecord' }, default: [], doc: 'what the step published, held on the executing node' }
     ]
   },
   {

@@ -17,6 +17,7 @@ export interface Requirements extends ProtocolValue<'Requirements'> {}
 export interface NodeCapabilities extends ProtocolValue<'NodeCapabilities'> {}
 export interface NodeMatch extends ProtocolValue<'NodeMatch'> {}
 export interface WorkflowRequest extends ProtocolValue<'WorkflowRequest'> {}
+export interface ArtifactRecord extends ProtocolValue<'ArtifactRecord'> {}
 export interface StepStatus extends ProtocolValue<'StepStatus'> {}
 export interface InterventionRequest extends ProtocolValue<'InterventionRequest'> {}
 export interface WorkflowStatus extends ProtocolValue<'WorkflowStatus'> {}
@@ -40,6 +41,8 @@ export interface NodeSample extends ProtocolValue<'NodeSample'> {}
 export interface MeshNode extends ProtocolValue<'MeshNode'> {}
 export interface StepRequest extends ProtocolValue<'StepRequest'> {}
 export interface ContainerStep extends ProtocolValue<'ContainerStep'> {}
+export interface ArtifactUse extends ProtocolValue<'ArtifactUse'> {}
+export interface ArtifactPublish extends ProtocolValue<'ArtifactPublish'> {}
 export interface ContainerMount extends ProtocolValue<'ContainerMount'> {}
 export interface StepOutcome extends ProtocolValue<'StepOutcome'> {}
 export interface ProviderRecord extends ProtocolValue<'ProviderRecord'> {}

@@ -63,7 +63,8 @@ export function isFinished (run: WorkflowRun): boolean {
 export function newStepRun (id: string, kind: StepKind): StepRun {
   return {
     id, kind, state: 'pending', attempts: 0, exitCode: null, node: null, startedAt: null, endedAt: null,
-    durationMs: null, stdout: '', stderr: '', error: null, choice: null, comment: null, decidedBy: null
+    durationMs: null, stdout: '', stderr: '', error: null, choice: null, comment: null, decidedBy: null,
+    step: '', needs: [], instance: {}, outputs: {}, artifacts: [], uses: [], retryAt: null
   }
 }
 

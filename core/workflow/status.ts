@@ -31,8 +31,16 @@ export function toStatus (run: WorkflowRun): WorkflowStatus {
       stderr: s.stderr,
       error: s.error,
       choice: s.choice,
-      comment: s.comment
+      comment: s.comment,
+      step: s.step,
+      needs: [...s.needs],
+      instance: { ...s.instance },
+      outputs: { ...s.outputs },
+      artifacts: s.artifacts.map(a => ({ ...a, nodes: [...a.nodes] })),
+      uses: [...s.uses],
+      retryAt: s.retryAt
     })),
-    intervention: run.intervention === null ? null : { ...run.intervention, choices: [...run.intervention.choices] }
+    intervention: run.intervention === null ? null : { ...run.intervention, choices: [...run.intervention.choices] },
+    interventions: run.intervention === null ? [] : [{ ...run.intervention, choices: [...run.intervention.choices] }]
   }
 }
