@@ -12,6 +12,10 @@ export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 export const MAX_CONCURRENT_WORKFLOWS = 8
 /** Longest timeout a step may ask for: a week. */
 export const MAX_STEP_TIMEOUT_SEC = 7 * 24 * 3600
+/** A matrix step may have at most this many instances: each is an entry the engine keeps and persists. */
+export const MAX_MATRIX_INSTANCES = 256
+/** A retry's wait doubles from its backoffSec up to this. */
+export const MAX_RETRY_BACKOFF_SEC = 3600
 /** How long running steps may finish after SIGTERM before they are checkpointed. */
 export const SHUTDOWN_GRACE_MS = 10_000
 /** How long an RPC call waits for its reply by default. */

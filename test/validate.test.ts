@@ -246,7 +246,7 @@ test('an undeclared input in an intervention prompt is rejected', () => {
 test('an unknown reference root is rejected', () => {
   const d = detailAt(rejects('name: demo\nsteps:\n  - id: a\n    run: { command: echo, args: ["${secrets.token}"] }\n'), 'steps[0].run.args[0]')
   assert.equal(d.line, 4)
-  assert.match(d.message, /unknown reference root 'secrets' \(expected inputs, steps, workflow, node or env\)/)
+  assert.match(d.message, /unknown reference root 'secrets' \(expected inputs, matrix, steps, workflow, node or env\)/)
 })
 
 test('malformed workflow and node references are rejected', () => {

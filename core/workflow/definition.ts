@@ -2,9 +2,14 @@
 // extend it, never break it. Semantic checks that a schema cannot express
 // (step references, templates) live in validate.ts.
 import { z } from 'zod'
-import { MAX_STEP_TIMEOUT_SEC } from '../constants.js'
+import { MAX_MATRIX_INSTANCES, MAX_RETRY_BACKOFF_SEC, MAX_STEP_TIMEOUT_SEC } from '../constants.js'
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+/** Artifact names have no dots, so `uses: [STEP.NAME]` splits at the last one even when a step id has dots. */
+export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/
+/** Output keys are what a shell can write as KEY=VALUE. */
+export const OUTPUT_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
+const MATRIX_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/
 
 const timeoutSec = z.number({ error: 'expected a number of seconds' })
   .positive({ error: 'expected a number of seconds greater than 0' })
@@ -51,8 +56,20 @@ export const interventionSchema = z.strictObject({
 
 export const onFailureSchema = z.union([
   z.enum(['intervene', 'abort']),
-  z.strictObject({ retry: z.number().int().min(1, { error: 'expected 1 or more retries' }).max(100) })
-], { error: "expected 'intervene', 'abort' or { retry: N }" })
+  z.strictObject({
+    retry: z.number().int().min(1, { error: 'expected 1 or more retries' }).max(100),
+    /** The first retry waits this long, each next one twice as long, up to MAX_RETRY_BACKOFF_SEC. */
+    backoffSec: z.number().min(0, { error: 'expected a number of seconds, 0 or more' }).max(MAX_RETRY_BACKOFF_SEC, { error: `expected at most ${MAX_RETRY_BACKOFF_SEC} seconds` }).optional()
+  })
+], { error: "expected 'intervene', 'abort' or { retry: N, backoffSec: S }" })
+
+const matrixValue = z.union([z.string(), z.number(), z.boolean()]).transform(String)
+
+export const matrixSchema = z.record(
+  z.string().regex(MATRIX_KEY, { error: 'expected a matrix key of letters, digits, - or _' }),
+  z.array(matrixValue).min(1, { error: 'expected at least one value' })
+).refine(m => Object.keys(m).length > 0, { error: 'expected at least one key with its values' })
+  .refine(m => Object.values(m).reduce((n, v) => n * v.length, 1) <= MAX_MATRIX_INSTANCES, { error: `expected at most ${MAX_MATRIX_INSTANCES} combinations` })
 
 export const stepSchema = z.strictObject({
   id: z.string({ error: 'expected a step id' }).regex(ID, { error: 'expected an id of letters, digits, ., - or _' }),
@@ -62,7 +79,21 @@ export const stepSchema = z.strictObject({
   intervention: interventionSchema.optional(),
   onFailure: onFailureSchema.optional(),
   idempotent: z.boolean().optional(),
-  requires: requirementsSchema.optional()
+  requires: requirementsSchema.optional(),
+  /** The steps this one waits for; absent: the step before it in the file; []: none. */
+  needs: z.array(z.string().regex(ID, { error: 'expected a step id' })).optional(),
+  /** One instance of the step per combination of these values. */
+  matrix: matrixSchema.optional(),
+  maxParallel: z.number().int().min(1, { error: 'expected 1 or more' }).optional(),
+  failFast: z.boolean().optional(),
+  /** Files the step publishes from its working directory once it succeeds: name → relative path. */
+  artifacts: z.record(z.string().regex(ARTIFACT_NAME, { error: 'expected an artifact name of letters, digits, - or _' }), z.string().min(1, { error: 'expected a path relative to the working directory' })).optional(),
+  /** Artifacts of earlier steps placed in this step's working directory before it starts: STEP.NAME. */
+  uses: z.array(z.string().min(3, { error: 'expected STEP.NAME' })).optional(),
+  /** Keys the step writes as KEY=VALUE lines to the file $SE_OUTPUT names. */
+  outputs: z.array(z.string().regex(OUTPUT_KEY, { error: 'expected an output key of letters, digits and _' })).optional(),
+  /** A condition (expression.ts): when false the step is skipped. */
+  if: z.string().min(1, { error: 'expected a condition' }).optional()
 })
 
 export const workflowSchema = z.strictObject({

@@ -4,7 +4,9 @@ import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { SeError, type ErrorDetail } from '../errors.js'
 import { type StepDefinition, type WorkflowDefinition, workflowSchema } from './definition.js'
-import { NODE_FIELDS, STEP_FIELDS, TemplateSyntaxError, WORKFLOW_FIELDS, references } from './template.js'
+import { NODE_FIELDS, OUTPUTS_FIELD, STEP_FIELDS, TemplateSyntaxError, WORKFLOW_FIELDS, references } from './template.js'
+import { ancestors, combinations, findCycle, instanceId, splitUse } from './graph.js'
+import { ExpressionSyntaxError, parseExpression, referencesOf } from './expression.js'
 
 type PathSegment = string | number
 
@@ -108,6 +110,14 @@ function unwrap (schema: any): any {
 
 type Add = (path: PathSegment[], message: string) => void
 
+/** What a step's strings may refer to: the steps surely run before it, and its own matrix. */
+interface Scope {
+  def: WorkflowDefinition
+  step: StepDefinition
+  before: Set<string>
+  byId: Map<string, StepDefinition>
+}
+
 function checkSemantics (def: WorkflowDefinition, add: Add): void {
   const firstIndex = new Map<string, number>()
   def.steps.forEach((step, i) => {
@@ -115,6 +125,20 @@ function checkSemantics (def: WorkflowDefinition, add: Add): void {
     if (seen !== undefined) add(['steps', i, 'id'], `duplicate step id '${step.id}' (first used at steps[${seen}])`)
     else firstIndex.set(step.id, i)
   })
+  const byId = new Map(def.steps.map(s => [s.id, s]))
+  // With a duplicate id the graph cannot be told: what is said of it would mislead.
+  let graphOk = byId.size === def.steps.length
+  def.steps.forEach((step, i) => {
+    step.needs?.forEach((n, j) => {
+      if (!byId.has(n)) { add(['steps', i, 'needs', j], `needs '${n}': no step has that id (expected one of: ${[...byId.keys()].join(', ')})`); graphOk = false }
+    })
+  })
+  const cycle = graphOk ? findCycle(def) : null
+  if (cycle !== null) {
+    const at = firstIndex.get(cycle[0] as string) ?? 0
+    add(['steps', at, 'needs'], `the steps' needs form a cycle: ${cycle.join(' → ')}`)
+  }
+  const before = cycle === null ? ancestors(def) : new Map<string, Set<string>>()
   def.steps.forEach((step, i) => {
     const at: PathSegment[] = ['steps', i]
     if ((step.run === undefined) === (step.intervention === undefined)) {
@@ -126,8 +150,41 @@ function checkSemantics (def: WorkflowDefinition, add: Add): void {
     if (step.intervention !== undefined && step.onFailure !== undefined) {
       add([...at, 'onFailure'], 'onFailure applies to run steps only; an intervention step ends with the choice a person makes')
     }
-    for (const [path, value] of templatedStrings(step)) checkReferences(def, i, firstIndex, [...at, ...path], value, add)
+    if (step.matrix === undefined) {
+      if (step.maxParallel !== undefined) add([...at, 'maxParallel'], 'maxParallel applies to a matrix step only')
+      if (step.failFast !== undefined) add([...at, 'failFast'], 'failFast applies to a matrix step only')
+    }
+    if (step.intervention !== undefined) {
+      for (const key of ['artifacts', 'outputs', 'uses'] as const) if (step[key] !== undefined) add([...at, key], `${key} applies to run steps only`)
+    }
+    for (const [name, p] of Object.entries(step.artifacts ?? {})) {
+      if (p.startsWith('/') || p.split('/').includes('..')) add([...at, 'artifacts', name], `artifact ${name}: '${p}' must be a path inside the step's working directory (no leading / and no ..)`)
+    }
+    const scope: Scope = { def, step, before: before.get(step.id) ?? new Set(), byId }
+    step.uses?.forEach((use, j) => checkUse(scope, use, [...at, 'uses', j], add))
+    for (const [path, value] of templatedStrings(step)) checkReferences(scope, [...at, ...path], value, add)
+    if (step.if !== undefined) checkCondition(scope, [...at, 'if'], step.if, add)
   })
+}
+
+function checkUse (scope: Scope, use: string, path: PathSegment[], add: Add): void {
+  const ref = splitUse(use)
+  if (ref === null) { add(path, `'${use}': expected STEP.NAME, an artifact an earlier step publishes`); return }
+  const maker = scope.byId.get(ref.step)
+  if (maker === undefined) add(path, `'${use}': no step '${ref.step}'`)
+  else if (maker.artifacts?.[ref.name] === undefined) add(path, `'${use}': step '${ref.step}' publishes no artifact '${ref.name}'${maker.artifacts === undefined ? '' : ` (it publishes: ${Object.keys(maker.artifacts).join(', ')})`}`)
+  else if (!scope.before.has(ref.step)) add(path, `'${use}': step '${ref.step}' has not run yet at this point (add it to needs)`)
+}
+
+function checkCondition (scope: Scope, path: PathSegment[], text: string, add: Add): void {
+  let refs: string[][]
+  try {
+    refs = referencesOf(parseExpression(text))
+  } catch (err) {
+    if (err instanceof ExpressionSyntaxError) { add(path, `condition: ${err.message}`); return }
+    throw err
+  }
+  for (const ref of refs) checkReference(scope, path, ref, add)
 }
 
 function templatedStrings (step: StepDefinition): Array<[PathSegment[], string]> {
@@ -146,7 +203,7 @@ function templatedStrings (step: StepDefinition): Array<[PathSegment[], string]>
   return out
 }
 
-function checkReferences (def: WorkflowDefinition, stepIndex: number, stepIndexById: Map<string, number>, path: PathSegment[], value: string, add: Add): void {
+function checkReferences (scope: Scope, path: PathSegment[], value: string, add: Add): void {
   let refs: string[][]
   try {
     refs = references(value)
@@ -154,33 +211,58 @@ function checkReferences (def: WorkflowDefinition, stepIndex: number, stepIndexB
     if (err instanceof TemplateSyntaxError) { add(path, err.message); return }
     throw err
   }
-  for (const ref of refs) {
-    const [root, name, field] = ref
-    const shown = `\${${ref.join('.')}}`
-    switch (root) {
-      case 'inputs':
-        if (name === undefined || ref.length !== 2) add(path, `${shown}: expected \${inputs.NAME}`)
-        else if (def.inputs?.[name] === undefined) add(path, `${shown} refers to input '${name}', which is not declared under inputs`)
-        break
-      case 'steps': {
-        if (name === undefined || field === undefined || ref.length !== 3) { add(path, `${shown}: expected \${steps.ID.FIELD}`); break }
-        const target = stepIndexById.get(name)
-        if (target === undefined) add(path, `${shown} refers to step '${name}', which does not exist`)
-        else if (target >= stepIndex) add(path, `${shown} refers to step '${name}', which has not run yet at this point`)
-        if (!(STEP_FIELDS as readonly string[]).includes(field)) add(path, `${shown}: unknown step field '${field}' (expected one of: ${STEP_FIELDS.join(', ')})`)
-        break
-      }
-      case 'workflow':
-        if (ref.length !== 2 || !(WORKFLOW_FIELDS as readonly string[]).includes(name ?? '')) add(path, `${shown}: expected one of ${WORKFLOW_FIELDS.map(f => `\${workflow.${f}}`).join(', ')}`)
-        break
-      case 'node':
-        if (ref.length !== 2 || !(NODE_FIELDS as readonly string[]).includes(name ?? '')) add(path, `${shown}: expected one of ${NODE_FIELDS.map(f => `\${node.${f}}`).join(', ')}`)
-        break
-      case 'env':
-        if (ref.length !== 2) add(path, `${shown}: expected \${env.NAME}`)
-        break
-      default:
-        add(path, `${shown}: unknown reference root '${root ?? ''}' (expected inputs, steps, workflow, node or env)`)
-    }
+  for (const ref of refs) checkReference(scope, path, ref, add)
+}
+
+function checkReference (scope: Scope, path: PathSegment[], ref: string[], add: Add): void {
+  const { def, step } = scope
+  const [root, name] = ref
+  const shown = `\${${ref.join('.')}}`
+  switch (root) {
+    case 'inputs':
+      if (name === undefined || ref.length !== 2) add(path, `${shown}: expected \${inputs.NAME}`)
+      else if (def.inputs?.[name] === undefined) add(path, `${shown} refers to input '${name}', which is not declared under inputs`)
+      break
+    case 'matrix':
+      if (name === undefined || ref.length !== 2) add(path, `${shown}: expected \${matrix.KEY}`)
+      else if (step.matrix === undefined) add(path, `${shown}: step '${step.id}' has no matrix`)
+      else if (step.matrix[name] === undefined) add(path, `${shown}: the matrix of step '${step.id}' has no key '${name}' (it has: ${Object.keys(step.matrix).join(', ')})`)
+      break
+    case 'steps':
+      checkStepReference(scope, path, ref, shown, add)
+      break
+    case 'workflow':
+      if (ref.length !== 2 || !(WORKFLOW_FIELDS as readonly string[]).includes(name ?? '')) add(path, `${shown}: expected one of ${WORKFLOW_FIELDS.map(f => `\${workflow.${f}}`).join(', ')}`)
+      break
+    case 'node':
+      if (ref.length !== 2 || !(NODE_FIELDS as readonly string[]).includes(name ?? '')) add(path, `${shown}: expected one of ${NODE_FIELDS.map(f => `\${node.${f}}`).join(', ')}`)
+      break
+    case 'env':
+      if (ref.length !== 2) add(path, `${shown}: expected \${env.NAME}`)
+      break
+    default:
+      add(path, `${shown}: unknown reference root '${root ?? ''}' (expected inputs, matrix, steps, workflow, node or env)`)
+  }
+}
+
+function checkStepReference (scope: Scope, path: PathSegment[], ref: string[], shown: string, add: Add): void {
+  const [, id, field, key] = ref
+  const outputs = field === OUTPUTS_FIELD
+  if (id === undefined || field === undefined || ref.length !== (outputs ? 4 : 3)) { add(path, `${shown}: expected \${steps.ID.FIELD} or \${steps.ID.outputs.KEY}`); return }
+  const bracket = id.indexOf('[')
+  const stepId = bracket === -1 ? id : id.slice(0, bracket)
+  const target = scope.byId.get(stepId)
+  if (target === undefined) { add(path, `${shown} refers to step '${stepId}', which does not exist`); return }
+  if (!scope.before.has(stepId)) add(path, `${shown} refers to step '${stepId}', which has not run yet at this point (add it to needs)`)
+  if (bracket !== -1) {
+    if (target.matrix === undefined) add(path, `${shown}: step '${stepId}' has no matrix, so no instances`)
+    else if (!combinations(target.matrix).some(c => instanceId(stepId, c) === id)) add(path, `${shown}: step '${stepId}' has no instance ${id.slice(bracket)} (e.g. ${instanceId(stepId, combinations(target.matrix)[0] ?? {})})`)
+  } else if (outputs && target.matrix !== undefined) {
+    add(path, `${shown}: step '${stepId}' is a matrix step: name one instance, e.g. \${steps.${instanceId(stepId, combinations(target.matrix)[0] ?? {})}.outputs.${key ?? 'KEY'}}`)
+  }
+  if (outputs) {
+    if (!(target.outputs ?? []).includes(key ?? '')) add(path, `${shown}: step '${stepId}' declares no output '${key ?? ''}'${target.outputs === undefined ? ' (list it under outputs)' : ` (it declares: ${target.outputs.join(', ')})`}`)
+  } else if (!(STEP_FIELDS as readonly string[]).includes(field)) {
+    add(path, `${shown}: unknown step field '${field}' (expected one of: ${STEP_FIELDS.join(', ')}, or outputs.KEY)`)
   }
 }
