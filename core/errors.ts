@@ -8,6 +8,7 @@
 // decides what to do with an error looks at its `code`, never at its message.
 import { SeError as SeErrorClass } from './errors/se-error.js'
 import { accessErrors } from './errors/access.js'
+import { artifactErrors } from './errors/artifact.js'
 import { imageErrors } from './errors/image.js'
 import { inputErrors } from './errors/input.js'
 import { meshErrors } from './errors/mesh.js'
@@ -26,7 +27,8 @@ export const ERROR_FACTORIES = {
   ...accessErrors,
   ...meshErrors,
   ...imageErrors,
-  ...rpcErrors
+  ...rpcErrors,
+  ...artifactErrors
 }
 
 export const SeError: typeof SeErrorClass & typeof ERROR_FACTORIES = Object.assign(SeErrorClass, ERROR_FACTORIES)

@@ -21,6 +21,36 @@ export interface FileSystem {
   tryLock (path: string, holder: string): Promise<FileLock | null>
   /** Bytes free on the file system holding `path`, or null where that cannot be told. */
   freeBytes (path: string): Promise<number | null>
+  /** What is at `path`, a symlink not followed; null when nothing is. */
+  lstat (path: string): Promise<FileInfo | null>
+  /** `path` with every symlink in it resolved (it must exist). */
+  realpath (path: string): Promise<string>
+  /** A file read piece by piece at offsets, so a large one never sits whole in memory. */
+  openRead (path: string): Promise<ReadableFile>
+  /** A new (or emptied) file written piece by piece at offsets. */
+  openWrite (path: string): Promise<WritableFile>
+  rename (from: string, to: string): Promise<void>
+  chmod (path: string, mode: number): Promise<void>
+}
+
+export interface FileInfo {
+  kind: 'file' | 'directory' | 'symlink' | 'other'
+  size: number
+  /** Permission bits only (0o755). */
+  mode: number
+}
+
+export interface ReadableFile {
+  /** Up to `length` bytes from `position`; fewer only at the end of the file. */
+  read (position: number, length: number): Promise<Uint8Array>
+  close (): Promise<void>
+}
+
+export interface WritableFile {
+  write (position: number, data: Uint8Array): Promise<void>
+  /** Make what was written durable. */
+  sync (): Promise<void>
+  close (): Promise<void>
 }
 
 /** Writes fail with SeError NO_SPACE when the file system is full, WRITE_FAILED otherwise. */
@@ -129,6 +159,17 @@ export interface PeerLink extends Connection {
   readonly remotePublicKey: Uint8Array
   /** Unique to this connection's Noise session: binds a proof to it so it cannot be replayed. */
   readonly handshakeHash: Uint8Array
+  /** A second channel on the same encrypted connection, for artifacts; absent where the transport has none. */
+  readonly artifacts?: MessageChannel
+}
+
+/** Messages (not a byte stream) beside a link's RPC; what arrives before a listener is kept for it. */
+export interface MessageChannel {
+  /** False once the connection's send buffer is full: wait for drained() before sending more. */
+  send (data: Uint8Array): boolean
+  /** Settles when the send buffer has room again (at once if it has, or once the connection is gone). */
+  drained (): Promise<void>
+  onMessage (listener: (data: Uint8Array) => void): void
 }
 
 /** Peer discovery and connections (Hyperswarm on Node and Bare). */

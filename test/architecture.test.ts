@@ -70,7 +70,7 @@ test('core/ imports no runtime: no node: builtins, execa, blessed or bare-* pack
 
 // core/ in layers, lowest first: a module imports only its own layer or those below.
 // The root files (errors, ports, hex, paths, constants) are the floor; the node composes everything.
-const CORE_LAYERS = [['', 'errors'], ['config'], ['protocol'], ['metrics'], ['access'], ['audit'], ['rpc'], ['session'], ['workflow'], ['workload'], ['mesh'], ['http'], ['node']]
+const CORE_LAYERS = [['', 'errors'], ['config'], ['protocol'], ['metrics'], ['access'], ['audit'], ['rpc'], ['session'], ['artifact'], ['workflow'], ['workload'], ['mesh'], ['http'], ['node']]
 
 test('core/ has no upward arrows: each layer imports only the layers below it', () => {
   const core = path.join(REPO, 'core')

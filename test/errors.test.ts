@@ -104,7 +104,22 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   servingFailed: () => SeError.servingFailed('ping', 'node', CAUSE),
   badAvroData: () => SeError.badAvroData('a block of 1099511627776 items in 40 bytes'),
   badIpcFrame: () => SeError.badIpcFrame('the message has no buffers'),
-  ipcMessageTooLarge: () => SeError.ipcMessageTooLarge('a message of more than 64 buffers')
+  ipcMessageTooLarge: () => SeError.ipcMessageTooLarge('a message of more than 64 buffers'),
+  artifactMissing: () => SeError.artifactMissing('dist', 'dist/', '/tmp/x'),
+  artifactEscapes: () => SeError.artifactEscapes('dist', '../dist', '/tmp/x'),
+  artifactUnsupported: () => SeError.artifactUnsupported('dist', 'dist/fifo', 'is neither a file nor a directory'),
+  artifactTooLarge: () => SeError.artifactTooLarge('dist', 'dist/', '12 GiB', '10 GiB'),
+  badArtifactMax: () => SeError.badArtifactMax('lots'),
+  artifactRefused: () => SeError.artifactRefused('builder (ab12)', 'wf-1', 'dist', 'cd'.repeat(32)),
+  artifactNotHeld: () => SeError.artifactNotHeld('wf-1', 'cd'.repeat(32)),
+  artifactChunkCorrupt: () => SeError.artifactChunkCorrupt('dist', 'cd'.repeat(32), 'app.js', 3, 'ab'.repeat(32), 3),
+  artifactManifestCorrupt: () => SeError.artifactManifestCorrupt('dist', 'cd'.repeat(32), 'ab'.repeat(32)),
+  artifactUnreachable: () => SeError.artifactUnreachable('dist', 'cd'.repeat(32), ['ab'.repeat(32)], CAUSE),
+  artifactNoReply: () => SeError.artifactNoReply('ab'.repeat(32), 30000),
+  artifactBadMessage: () => SeError.artifactBadMessage('ab'.repeat(32), 'too short'),
+  artifactWriteFailed: () => SeError.artifactWriteFailed('dist', '/tmp/x/dist/app.js', CAUSE),
+  outputTooLarge: () => SeError.outputTooLarge('build', '2 MiB', '1 MiB'),
+  badOutput: () => SeError.badOutput('build', 3, 'no = in it')
 }
 
 /** The names of a function's parameters, from its source. */

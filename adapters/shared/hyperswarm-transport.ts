@@ -3,10 +3,13 @@
 // node's own ed25519 key pair, so a peer's Noise-authenticated key is its node id.
 // Anyone who knows that key may connect, so connections are capped like every
 // other port's (Hyperswarm caps only the ones it opens itself).
+// Each connection carries two Protomux channels: the RPC's bytes, and artifacts
+// (whose chunks then never wait behind, or hold up, an RPC frame of their own).
 import b4a from 'b4a'
 import DHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
-import type { KeyPair, MeshTransport, PeerLink } from '../../core/ports.js'
+import Protomux from 'protomux'
+import type { KeyPair, MeshTransport, MessageChannel, PeerLink } from '../../core/ports.js'
 import { isLoopback, type BootstrapAddress } from '../../core/mesh/bootstrap-address.js'
 import { DEFAULT_LISTENER_LIMITS } from '../../core/access/listener-limits.js'
 import { REJECTIONS } from '../../core/metrics/rejections.js'
@@ -38,14 +41,22 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
         }
         open++
         socket.once('close', () => { open-- })
+        // Both channels are opened here, before the socket is read: Protomux pairs a channel only
+        // when both ends open it, and one the remote opens first is refused unless we already have.
+        const mux = Protomux.from(socket)
+        const rpc = openChannel(mux, RPC_PROTOCOL, () => socket.destroy())
+        const artifacts = openChannel(mux, ARTIFACT_PROTOCOL, () => socket.destroy())
+        if (rpc === null || artifacts === null) { socket.destroy(); return }
+        socket.once('close', () => { rpc.closed(); artifacts.closed() })
         const link: PeerLink = {
           label: hex(socket.remotePublicKey).slice(0, 8),
           remotePublicKey: socket.remotePublicKey,
           handshakeHash: socket.handshakeHash,
-          write: data => { if (!socket.destroyed) socket.write(data) },
-          onData: l => { socket.on('data', l) },
+          write: data => { if (!socket.destroyed) rpc.send(data) },
+          onData: l => { rpc.onMessage(l) },
           onClose: l => { socket.once('close', () => l()) },
-          close: () => { socket.destroy() }
+          close: () => { socket.destroy() },
+          artifacts
         }
         // One peer's connection must not take the node with it, whatever goes wrong handling it.
         try {
@@ -91,5 +102,55 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
     async destroy () {
       await swarm.destroy()
     }
+  }
+}
+
+const RPC_PROTOCOL = 'se-mesh/rpc'
+const ARTIFACT_PROTOCOL = 'se-mesh/artifact'
+/**
+ * Messages kept for a channel nobody listens to yet. The RPC's listener comes at once (the
+ * hello); the artifact channel's only after the mesh handshake, and a member sends a request
+ * or two before that at most: a peer that sends more is not one of ours.
+ */
+const MAX_EARLY_MESSAGES = 64
+
+interface OpenChannel extends MessageChannel {
+  /** The connection is gone: whoever waits for room to send waits no more. */
+  closed (): void
+}
+
+function openChannel (mux: Protomux, protocol: string, onBroken: () => void): OpenChannel | null {
+  let listener: ((data: Uint8Array) => void) | null = null
+  let early: Uint8Array[] | null = []
+  let waiting: Array<() => void> = []
+  let drained = true
+  const wake = (): void => { drained = true; for (const resolve of waiting.splice(0)) resolve() }
+  const channel = mux.createChannel({ protocol, onclose: onBroken, ondrain: wake })
+  if (channel === null) return null
+  const message = channel.addMessage({
+    onmessage: data => {
+      if (listener !== null) { listener(data); return }
+      // Protomux may hand out a view of a larger buffer it reuses: a kept message is copied.
+      if (early === null || early.length >= MAX_EARLY_MESSAGES) { onBroken(); return }
+      early.push(b4a.from(data))
+    }
+  })
+  channel.open()
+  return {
+    send: data => {
+      drained = message.send(data)
+      return drained
+    },
+    drained: async () => {
+      if (drained || channel.closed) return
+      await new Promise<void>(resolve => waiting.push(resolve))
+    },
+    onMessage: l => {
+      listener = l
+      const kept = early ?? []
+      early = null
+      for (const data of kept) l(data)
+    },
+    closed: () => { early = null; wake(); waiting = [] }
   }
 }

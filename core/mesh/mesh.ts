@@ -3,7 +3,7 @@
 // proof) before an RPC frame is read from it; members then swap capabilities and
 // heartbeat, and a member that falls silent turns suspect, then down.
 import { SeError } from '../errors.js'
-import type { Clock, Crypto, Logger, MeshTransport, PeerLink } from '../ports.js'
+import type { Clock, Crypto, Logger, MeshTransport, MessageChannel, PeerLink } from '../ports.js'
 import { fromHex, toHex } from '../hex.js'
 import type { AuditInput } from '../audit/log.js'
 import { MESSAGES } from '../protocol/codec.js'
@@ -62,6 +62,8 @@ export interface MeshHost {
   }
 }
 
+export type ArtifactChannelListener = (nodeId: string, channel: MessageChannel, onClose: (listener: () => void) => void) => void
+
 export interface MeshOptions {
   /** Told how long calls between members took. */
   observe?: { served?: CallObserver, calls?: CallObserver }
@@ -119,6 +121,7 @@ export class Mesh {
   private stopped = false
   private ownSample: NodeSample | null = null
   private ownSampleAt = 0
+  private artifactChannel: ArtifactChannelListener | null = null
 
   constructor (private readonly opts: MeshOptions) {}
 
@@ -142,6 +145,11 @@ export class Mesh {
     await Promise.all([...this.providing].map(id => withTimeout(this.opts.transport.unannounce(providerTopic(this.opts.crypto, this.opts.keys, id)), 2000).catch(() => {})))
     for (const member of this.members.values()) member.rpc?.close()
     await this.opts.transport.destroy()
+  }
+
+  /** Told of each member connection's artifact channel, once the handshake has proved who is on the other end. */
+  onArtifactChannel (listener: ArtifactChannelListener): void {
+    this.artifactChannel = listener
   }
 
   /** Members that can take work now, with what the router needs to rank them. */
@@ -245,6 +253,8 @@ export class Mesh {
     })
     m.rpc = rpc
     m.api = rpcClient<MeshPeerApi>(rpc)
+    // Only now, with membership proved, may anything read what the member sends on its artifact channel.
+    if (link.artifacts !== undefined) this.artifactChannel?.(remoteId, link.artifacts, l => link.onClose(() => l()))
     old?.close()
     rpc.onClose(() => {
       if (m.rpc !== rpc) return

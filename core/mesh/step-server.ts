@@ -1,8 +1,11 @@
 // Runs steps other nodes route here. Their audit entries are signed by this node
 // and go to the requesting node through the outbox, before the step's reply, so
-// the requester's trail is complete when it sees the result.
+// the requester's trail is complete when it sees the result. Around the step,
+// StepFiles places the artifacts it uses and publishes what it makes.
+import { SeError, toSeError } from '../errors.js'
 import { join } from '../paths.js'
-import type { Runtime, ProcessHandle, ProcessSpec } from '../ports.js'
+import type { Runtime, ProcessHandle, ProcessResult, ProcessSpec } from '../ports.js'
+import type { StepFiles } from '../artifact/step-files.js'
 import type { AuditInput, AuditLog } from '../audit/log.js'
 import type { StepOutcome, StepRequest, WorkflowEvent } from '../protocol/types.js'
 import type { Outbox } from './outbox.js'
@@ -28,8 +31,14 @@ interface RunningStep {
 
 export class StepServer {
   private readonly running = new Map<string, RunningStep>()
+  private stepFiles: StepFiles | null = null
 
   constructor (private readonly o: StepServerOptions) {}
+
+  /** Artifacts and $SE_OUTPUT for the steps served here (set by compose, once the node's artifacts exist). */
+  useStepFiles (files: StepFiles): void {
+    this.stepFiles = files
+  }
 
   get count (): number { return this.running.size }
 
@@ -43,23 +52,34 @@ export class StepServer {
     const requester = from.slice(0, 8)
     await send({ event: 'step_exec_start', message: `${req.workflowName} step ${req.stepId} (attempt ${req.attempt}) for ${requester} in ${cwd}: ${req.container === null ? '' : `[${req.container.image}] `}${[req.command, ...req.args].join(' ')}`, workflowId: req.workflowId, workflowStep: req.stepId, domains: ['step', 'mesh'], files: [cwd] })
     void this.o.deliver(from).catch(() => {})
+    const around = { workflowId: req.workflowId, requesterId: from, stepId: req.stepId, attempt: req.attempt, cwd }
+    // An artifact that cannot be placed fails the step before it starts, as a command that cannot start does.
+    let prepared: { env: Record<string, string> } = { env: {} }
+    let unprepared: SeError | null = null
+    try {
+      if (this.stepFiles !== null) prepared = await this.stepFiles.prepare({ ...around, uses: req.uses, outputs: req.outputs })
+    } catch (err) {
+      unprepared = toSeError(err)
+    }
     const spec: ProcessSpec & { cwd: string } = {
       command: req.command,
       args: req.args,
       cwd,
       // The step sees the node it really runs on; the requester stays known.
-      env: { ...req.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from },
+      env: { ...req.env, ...prepared.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from },
       // As on the requester: cancel, timeout and the step's end take its whole process group.
       processGroup: true
     }
     if (req.timeoutMs !== null) spec.timeoutMs = req.timeoutMs
     const onOutput = (stream: 'stdout' | 'stderr', text: string): void => emit({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() })
     let handle: ProcessHandle
-    if (req.container !== null) {
+    if (unprepared !== null) {
+      handle = failedHandle(unprepared.reason)
+    } else if (req.container !== null) {
       const container = req.container
       handle = this.o.runContainer !== undefined
         ? this.o.runContainer({ ...spec, container }, onOutput)
-        : { result: Promise.resolve({ exitCode: null, signal: null, stdout: '', stderr: '', durationMs: 0, timedOut: false, spawnError: `no container engine on this node for image ${container.image}` }), kill: () => {} }
+        : failedHandle(`no container engine on this node for image ${container.image}`)
     } else {
       handle = runtime.processes.run(spec, onOutput)
     }
@@ -68,14 +88,24 @@ export class StepServer {
     this.running.set(key, entry)
     onCancel(() => entry.stop())
     // A requester that restarted may run the step again while this earlier attempt is still being ended: the newer one keeps the key.
-    const r = await handle.result.finally(() => { if (this.running.get(key) === entry) this.running.delete(key) })
+    let r = await handle.result.finally(() => { if (this.running.get(key) === entry) this.running.delete(key) })
+    let finished = { outputs: {} as Record<string, string>, artifacts: [] as StepOutcome['artifacts'] }
+    if (this.stepFiles !== null && unprepared === null) {
+      try {
+        finished = await this.stepFiles.finish({ ...around, publish: req.publish, outputs: req.outputs, succeeded: r.exitCode === 0 && !r.timedOut })
+      } catch (err) {
+        // Its outputs or artifacts could not be had: the step failed, and says why as a step that could not start does.
+        const reason = toSeError(err).reason
+        r = { ...r, exitCode: null, spawnError: reason, stderr: `${r.stderr}${r.stderr === '' || r.stderr.endsWith('\n') ? '' : '\n'}${reason}\n` }
+      }
+    }
     const ok = r.exitCode === 0 && !r.timedOut
     // A step its requester stopped (cancel, its own shutdown, or it went away) did not fail by itself:
     // a requester that finds this report after a restart must apply its restart rules, not this result.
     const byRequester = !ok && stopped
     await send({
       event: ok ? 'step_exec_complete' : 'step_exec_failed',
-      message: `${req.workflowName} step ${req.stepId} for ${requester} ${ok ? 'completed' : `failed (${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)})`} in ${r.durationMs} ms${byRequester ? ': stopped because its requester cancelled it or went away' : ''}`,
+      message: `${req.workflowName} step ${req.stepId} for ${requester} ${ok ? 'completed' : `failed (${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)})`} in ${r.durationMs} ms${byRequester ? ': stopped because its requester cancelled it or went away' : ''}${finished.artifacts.map(a => `; published ${a.name} (${a.hash.slice(0, 12)}, ${a.size} bytes)`).join('')}`,
       workflowId: req.workflowId,
       workflowStep: req.stepId,
       domains: ['step', 'mesh'],
@@ -83,7 +113,7 @@ export class StepServer {
       performanceMetrics: { durationMs: r.durationMs, attempts: req.attempt, ...(r.exitCode === null ? {} : { exitCode: r.exitCode }), ...(byRequester ? { stoppedByRequester: 1 } : {}) }
     })
     await this.o.deliver(from).catch(() => {})
-    return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd, outputs: {}, artifacts: [] }
+    return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd, outputs: finished.outputs, artifacts: finished.artifacts }
   }
 
   async cancel (from: string, workflowId: string, stepId: string): Promise<boolean> {
@@ -100,4 +130,10 @@ export class StepServer {
     await fs.mkdirp(scratch)
     return scratch
   }
+}
+
+/** A step that never started, and why. */
+function failedHandle (why: string): ProcessHandle {
+  const result: ProcessResult = { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: 0, timedOut: false, spawnError: why }
+  return { result: Promise.resolve(result), kill: () => {} }
 }

@@ -8,6 +8,8 @@ import { join } from '../paths.js'
 import type { Runtime } from '../ports.js'
 import type { NodeApi, NodeMatch, Requirements } from '../protocol/types.js'
 import { AuditLog } from '../audit/log.js'
+import { ArtifactService } from '../artifact/service.js'
+import { StepFiles } from '../artifact/step-files.js'
 import { WorkflowEngine } from '../workflow/engine.js'
 import { WorkflowStore } from '../workflow/store.js'
 import { CONTAINER_CAPABILITY } from '../workflow/definition.js'
@@ -39,6 +41,10 @@ export interface StartedNode {
   sessions: SessionService
   sessionManager: SessionManager
   workloads: WorkloadService
+  /** The artifacts this node holds, places, grants and serves. */
+  artifacts: ArtifactService
+  /** Around every step, local or routed here: artifacts placed and published, $SE_OUTPUT. */
+  stepFiles: StepFiles
   /** Null for a node without a mesh. */
   mesh: Mesh | null
   stepServer: StepServer | null
@@ -130,6 +136,11 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   await sessionManager.open()
   const sessions = new SessionService({ sessions: sessionManager, nodeId: id, nodeName: identity.name, members, memberName, meshQuery })
 
+  // Artifacts: one store under the data dir, served to members over their artifact channels (below, once the mesh exists).
+  const artifacts = new ArtifactService({ fs, crypto, log, dataDir, nodeId: id, secretKey: identity.keyPair.secretKey, env: name => system.env(name), audit: appendQuietly, memberName: nodeId => `${memberName(nodeId)} (${nodeId.slice(0, 8)})` })
+  await artifacts.open()
+  const stepFiles = new StepFiles({ artifacts, fs, dataDir })
+
   let router: Router | null = null
   const findNodesForWorkflow = async (requirements: Requirements): Promise<NodeMatch[]> => rankNodes((router as Router).candidates(), requirements)
   if (config.mesh !== undefined) {
@@ -154,6 +165,8 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
     })
     parts.mesh = joined.mesh
     parts.stepServer = joined.stepServer
+    joined.mesh.onArtifactChannel((nodeId, channel, onClose) => artifacts.attach(nodeId, channel, onClose))
+    joined.stepServer.useStepFiles(stepFiles)
   }
   router = new Router({ members: parts.mesh ?? null, local: () => facts.detected, clock, audit: input => { audit.append(input).catch(() => {}) } })
   const engine = new WorkflowEngine({
@@ -172,5 +185,5 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   parts.engine = engine
   const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery })
   parts.workflows = workflows
-  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, startedAt }
+  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, startedAt }
 }
