@@ -10,13 +10,14 @@ const SELF = 'a'.repeat(64)
 const EXECUTOR = 'b'.repeat(64)
 
 function run (attempts = 1): WorkflowRun {
-  const steps = [newStepRun('build', 'run'), newStepRun('test', 'run')]
+  // A line, as a file without needs reads: test follows build.
+  const steps = [newStepRun('build', 'run'), { ...newStepRun('test', 'run'), needs: ['build'] }]
   steps[0] = { ...steps[0]!, state: 'completed', attempts: 1, exitCode: 0 }
   steps[1] = { ...steps[1]!, state: 'running', attempts, startedAt: 1000 }
   return {
     id: 'wf-1', name: 'FLOW', definition: { name: 'FLOW', steps: [{ id: 'build', run: { command: 'true' } }, { id: 'test', run: { command: 'true' } }] } as WorkflowRun['definition'],
     source: 'f', sourceDir: '/', inputs: {}, workdir: '/', state: 'running', node: SELF, requestedBy: 'me', createdAt: 0, startedAt: 0, endedAt: null, updatedAt: 0,
-    error: null, intervention: null, steps, revision: 3
+    error: null, intervention: null, interventions: [], steps, revision: 3
   }
 }
 
@@ -74,7 +75,7 @@ test('nothing changes when the trail has no result for the current attempt', () 
 // silent completions are in the trail only) is brought up to it step after step.
 function behind (): WorkflowRun {
   const r = run()
-  r.steps = [newStepRun('build', 'run'), newStepRun('test', 'run')]
+  r.steps = [newStepRun('build', 'run'), { ...newStepRun('test', 'run'), needs: ['build'] }]
   return r
 }
 

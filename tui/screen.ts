@@ -205,7 +205,7 @@ export class DashboardScreen {
       const choice = m.choiceForKey(ch)
       if (current === null || choice === null) return
       void this.act(`${choice} ${current.workflowId}`, async () => {
-        const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user })
+        const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId })
         return `${s.id}: ${choice} → ${s.state}`
       })
     })

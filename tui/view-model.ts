@@ -435,9 +435,9 @@ export class DashboardModel {
   interventions (): PendingIntervention[] {
     const out: PendingIntervention[] = []
     for (const w of this.snap.workflows) {
-      if (w.state !== 'waiting_intervention' || w.intervention === null) continue
-      const i = w.intervention
-      out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt })
+      // Every branch that waits; a node from before graphs sends the one.
+      const asked = (w.interventions ?? []).length > 0 ? w.interventions : w.intervention === null ? [] : [w.intervention]
+      for (const i of asked) out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt })
     }
     return out.sort(byRequest)
   }

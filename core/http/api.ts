@@ -35,7 +35,7 @@ interface Route {
 
 const COMMAND = namedType('Command')
 const WORKFLOW_REQUEST = namedType('WorkflowRequest')
-const INTERVENTION_FIELDS = ['choice', 'comment']
+const INTERVENTION_FIELDS = ['choice', 'comment', 'stepId']
 const EXECUTE_FIELDS = ['command', 'args', 'workdir', 'sessionId', 'env', 'timeoutMs']
 const WORKFLOW_FIELDS = ['workflow', 'definition', 'inputs', 'workdir']
 
@@ -140,7 +140,7 @@ export class HttpApi {
     if (typeof choice !== 'string' || choice === '') throw SeError.validation('the intervention', [{ path: 'choice', message: 'give one of the choices the intervention offers, e.g. "approve"' }])
     const comment = body.comment ?? null
     if (comment !== null && typeof comment !== 'string') throw SeError.validation('the intervention', [{ path: 'comment', message: 'must be a string' }])
-    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http` }) }
+    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '' }) }
   }
 
   private events (req: HttpRequest): HttpResponse {

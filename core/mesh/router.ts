@@ -3,11 +3,12 @@
 // least loaded, then lowest latency, then node id, so every node ranks alike.
 import { SeError } from '../errors.js'
 import { shortId } from '../hex.js'
-import type { Clock, ProcessHandle, ProcessResult, ProcessSpec } from '../ports.js'
+import type { Clock, ProcessSpec } from '../ports.js'
 import type { AuditInput } from '../audit/log.js'
 import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest } from '../protocol/types.js'
-import type { PlacementDecision, StepPlacement } from '../workflow/placement.js'
-import type { WorkflowRun } from '../workflow/run.js'
+import type { PlacementDecision, StepFilesRequest, StepHandle, StepPlacement, StepResult } from '../workflow/placement.js'
+import type { StepRun, WorkflowRun } from '../workflow/run.js'
+import { definitionOf } from '../workflow/graph.js'
 import { stepRequirements, type WorkflowDefinition } from '../workflow/definition.js'
 import { unmetRequirements } from '../workflow/requirements.js'
 import type { Member } from './mesh.js'
@@ -74,8 +75,12 @@ export class Router implements StepPlacement {
       : { nodeId: choice.nodeId, name: `${choice.name} (${shortId(choice.nodeId)})`, ms }
   }
 
-  place (run: WorkflowRun, index: number): PlacementDecision {
-    const def = run.definition.steps[index]
+  /**
+   * `busy`: how many entries of this workflow each node is running now, so the
+   * instances of a fan-out spread over every capable node, per CPU.
+   */
+  place (run: WorkflowRun, entry: StepRun, busy?: ReadonlyMap<string, number>): PlacementDecision {
+    const def = definitionOf(run.definition, entry.step === '' ? entry.id : entry.step)
     if (def === undefined) return { where: 'here' }
     const candidates = this.candidates()
     let choice: RouteChoice | null | string
@@ -83,7 +88,7 @@ export class Router implements StepPlacement {
     const routed = run.routedTo ?? null
     const member = routed === null ? undefined : this.opts.members?.member(routed)
     if (own !== undefined) {
-      choice = this.pick(candidates, own, `step ${def.id} of ${run.name}`, false)
+      choice = this.pick(candidates, own, `step ${def.id} of ${run.name}`, false, busy)
     } else if (routed === null) {
       return { where: 'here' }
     } else if (member?.usable === true) {
@@ -100,14 +105,19 @@ export class Router implements StepPlacement {
     if (choice === null) return { where: 'here' }
     const target = this.opts.members?.member(choice.nodeId) as Member
     const name = choice.name
-    return { where: 'member', placement: { nodeId: choice.nodeId, name, run: (spec, onOutput) => this.runRemote(target, run, def.id, spec, onOutput) } }
+    return { where: 'member', placement: { nodeId: choice.nodeId, name, run: (spec, files, onOutput) => this.runRemote(target, run, entry, spec, files, onOutput) } }
+  }
+
+  reachable (nodeId: string): boolean {
+    return nodeId === this.opts.local().nodeId || this.opts.members?.member(nodeId)?.usable === true
   }
 
   /** Null for this node, else the member; when nobody can, throws NO_CAPABLE_NODE (`strict`) or returns why. */
   private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: true): RouteChoice | null
-  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: false): RouteChoice | null | string
-  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: boolean): RouteChoice | null | string {
+  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: false, busy?: ReadonlyMap<string, number>): RouteChoice | null | string
+  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: boolean, busy?: ReadonlyMap<string, number>): RouteChoice | null | string {
     const self = candidates[0] as Candidate
+    if (busy !== undefined && busy.size > 0) return this.leastBusy(candidates, requirements ?? {}, busy) ?? this.pick(candidates, requirements, what, false)
     if (unmetRequirements(self.caps, requirements).length === 0) return null
     const best = rankNodes(candidates.slice(1), requirements ?? {})[0]
     if (best?.capable === true) return { nodeId: best.nodeId, name: best.name }
@@ -116,33 +126,44 @@ export class Router implements StepPlacement {
     return err.reason
   }
 
-  private runRemote (member: Member, run: WorkflowRun, stepId: string, spec: ProcessSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): ProcessHandle {
-    const step = run.steps.find(s => s.id === stepId)
+  /** The capable node running the fewest of the workflow's entries per CPU (this node on a tie), or null when none is capable. */
+  private leastBusy (candidates: Candidate[], requirements: Partial<Requirements>, busy: ReadonlyMap<string, number>): RouteChoice | null | undefined {
+    const selfId = (candidates[0] as Candidate).caps.nodeId
+    const perCpu = (c: Candidate): number => (busy.get(c.caps.nodeId) ?? 0) / Math.max(c.caps.cpus, 1)
+    const capable = candidates.filter(c => unmetRequirements(c.caps, requirements).length === 0)
+    const ranked = rankNodes(capable, requirements).map(m => capable.find(c => c.caps.nodeId === m.nodeId) as Candidate)
+    const best = ranked.sort((a, b) => perCpu(a) - perCpu(b) || Number(b.caps.nodeId === selfId) - Number(a.caps.nodeId === selfId))[0]
+    if (best === undefined) return undefined
+    return best.caps.nodeId === selfId ? null : { nodeId: best.caps.nodeId, name: best.caps.name }
+  }
+
+  private runRemote (member: Member, run: WorkflowRun, entry: StepRun, spec: ProcessSpec, files: StepFilesRequest, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): StepHandle {
+    const stepId = entry.id
     const request: StepRequest = {
       workflowId: run.id,
       workflowName: run.name,
       stepId,
-      attempt: step?.attempts ?? 1,
+      attempt: entry.attempts,
       command: spec.command,
       args: spec.args,
       cwd: spec.cwd ?? null,
       env: spec.env ?? {},
       timeoutMs: spec.timeoutMs ?? null,
       container: spec.container ?? null,
-      uses: [],
-      publish: [],
-      outputs: false
+      uses: files.uses,
+      publish: files.publish,
+      outputs: files.outputs
     }
     const api = member.api
     const started = this.opts.clock.now()
     let killed = false
-    const lost = (why: string): ProcessResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
-    const result: Promise<ProcessResult> = api === null
+    const lost = (why: string): StepResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
+    const result: Promise<StepResult> = api === null
       ? Promise.resolve(lost(`not connected to ${member.name}`))
       : api.runStep(request, event => {
         if (killed) return false
         if (event.kind === 'OUTPUT') onOutput(event.state === 'stderr' ? 'stderr' : 'stdout', event.text)
-      }).then((outcome: StepOutcome): ProcessResult => ({
+      }).then((outcome: StepOutcome): StepResult => ({
         exitCode: outcome.exitCode,
         signal: outcome.signal,
         stdout: outcome.stdout,
@@ -150,8 +171,10 @@ export class Router implements StepPlacement {
         durationMs: outcome.durationMs,
         timedOut: outcome.timedOut,
         spawnError: outcome.spawnError,
+        outputs: outcome.outputs,
+        artifacts: outcome.artifacts,
         networkMs: Math.max(0, this.opts.clock.now() - started - outcome.durationMs)
-      }), (err: SeError): ProcessResult => {
+      }), (err: SeError): StepResult => {
         if (killed) return { exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null }
         if (err.code === 'CONNECTION_CLOSED' || err.code === 'TIMEOUT') return lost(err.message)
         return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${err.message}` }

@@ -88,9 +88,11 @@ export class WorkflowService {
   }
 
   async listInterventions (): Promise<WorkflowStatus[]> {
-    const local = this.list(['waiting_intervention'])
-    const remote = await gatherFromMembers(this.o.members(), async api => await api.listWorkflows(['waiting_intervention']), this.o.meshQuery('waiting interventions'))
-    return [...local, ...remote]
+    // A branch may wait for a person while others of its workflow run.
+    const asking = (w: WorkflowStatus): boolean => w.interventions.length > 0 || w.intervention !== null
+    const local = this.list(['waiting_intervention', 'running']).filter(asking)
+    const remote = await gatherFromMembers(this.o.members(), async api => await api.listWorkflows(['waiting_intervention', 'running']), this.o.meshQuery('waiting interventions'))
+    return [...local, ...remote.filter(asking)]
   }
 
   /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
@@ -117,8 +119,8 @@ export class WorkflowService {
       onCancel?.(() => { if (!stopped) finish() })
       // A watcher that arrives while the workflow already waits must still hear the question.
       const run = current()
-      if (run.intervention !== null) {
-        deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: run.intervention.stepId, text: run.intervention.prompt, at: this.o.clock.now() })
+      for (const asked of run.interventions) {
+        deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: asked.stepId, text: asked.prompt, at: this.o.clock.now() })
       }
     })
   }

@@ -124,7 +124,8 @@ export const TYPES = [
     type: 'record', name: 'InterventionResult', fields: [
       { name: 'choice', type: 'string' },
       { name: 'comment', type: nullable('string'), default: null },
-      { name: 'decidedBy', type: 'string', default: '' }
+      { name: 'decidedBy', type: 'string', default: '' },
+      { name: 'stepId', type: 'string', default: '', doc: 'the step whose question this answers, when branches of a workflow wait at once; empty: the first' }
     ]
   },
   {

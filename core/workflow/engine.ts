@@ -5,27 +5,40 @@
 // step), and reconcile.ts rebuilds them onto the run's file after a crash. The file is
 // rewritten for every transition the trail cannot rebuild (output, failures, questions
 // for a person, requests, the end), and otherwise lazily, a moment later.
+//
+// A workflow is a graph of entries (graph.ts): each entry starts once every entry it
+// needs is done, so branches run side by side, each placed on its own; a branch that
+// waits for a person or for a node holds up only what needs it. Transitions of one
+// run are committed one at a time, in order (`exclusive`).
 import b4a from 'b4a'
-import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, STATE_RETRY_MAX_MS, STATE_RETRY_MS, STOPPING_CHOICES } from '../constants.js'
+import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, MAX_RETRY_BACKOFF_SEC, STATE_RETRY_MAX_MS, STATE_RETRY_MS, STOPPING_CHOICES } from '../constants.js'
 import { SeError } from '../errors.js'
 import { AuditBacklog } from '../audit/backlog.js'
-import { dirname, resolve } from '../paths.js'
+import { dirname } from '../paths.js'
 import type { AuditInput, AuditLog } from '../audit/log.js'
 import type { Clock, Logger, ProcessHandle, ProcessResult, ProcessRunner, ProcessSpec } from '../ports.js'
-import type { InterventionResult, WorkflowEvent, WorkflowEventKind } from '../protocol/types.js'
+import type { ArtifactPublish, ArtifactRecord, ArtifactUse, InterventionResult, WorkflowEvent, WorkflowEventKind } from '../protocol/types.js'
 import { stepKind, type StepDefinition, type WorkflowDefinition } from './definition.js'
+import { definitionOf, expandEntries, splitUse } from './graph.js'
+import { evaluate, parseExpression } from './expression.js'
 import { reconcileWithTrail } from './reconcile.js'
-import { currentStepIndex, isFinished, newStepRun, type StepRun, type WorkflowRun, type WorkflowState } from './run.js'
+import { isDone, isFinished, newStepRun, normalizeRun, setInterventions, type PendingIntervention, type StepRun, type WorkflowRun, type WorkflowState } from './run.js'
 import type { WorkflowStore } from './store.js'
-import { HERE, type Placement, type PlacementDecision, type StepPlacement } from './placement.js'
-import { TemplateSyntaxError, expand } from './template.js'
+import { HERE, type Placement, type PlacementDecision, type StepFilesRequest, type StepHandle, type StepPlacement, type StepResult } from './placement.js'
+import { buildSpec, expandFor, lookup, type NodeIdentityInfo } from './step-values.js'
 
-export interface NodeIdentityInfo {
-  id: string
-  name: string
-  dataDir: string
-  /** A command line that runs this node's CLI, for ${node.cli}. */
-  cli: string
+export type { NodeIdentityInfo } from './step-values.js'
+
+/**
+ * What a step gets around its process on this node: the artifacts it uses placed in
+ * its working directory, a $SE_OUTPUT file; after it, what it publishes and writes
+ * there (core/artifact implements it; a member's step server uses the same).
+ */
+export interface LocalStepFiles {
+  prepare (req: { workflowId: string, requesterId: string, stepId: string, attempt: number, cwd: string, uses: ArtifactUse[], outputs: boolean }): Promise<{ env: Record<string, string> }>
+  finish (req: { workflowId: string, requesterId: string, stepId: string, attempt: number, cwd: string, publish: ArtifactPublish[], outputs: boolean, succeeded: boolean }): Promise<{ outputs: Record<string, string>, artifacts: ArtifactRecord[] }>
+  /** The requester's word that `grantee` may fetch the artifact from whichever node holds it. */
+  grant (workflowId: string, hash: string, grantee: string): string
 }
 
 /** Runs a step somewhere other than a local process (containers, peers). */
@@ -45,6 +58,8 @@ export interface EngineOptions {
   maxConcurrent?: number
   executors?: StepExecutor[]
   placement?: StepPlacement
+  /** Artifacts and outputs of steps run here; without it, a step with either fails. */
+  stepFiles?: LocalStepFiles
   /** Told when the data dir cannot be written and when it can again. */
   log?: Logger
 }
@@ -61,6 +76,9 @@ export interface StartRequest {
 }
 
 type Outcome = 'continue' | 'parked' | 'done'
+
+/** Entries of one run running at once, whatever the graph's width. */
+const MAX_BRANCHES = 64
 
 /**
  * How long a run's file may stay behind its trail while the run goes on, in ms: then it
@@ -92,7 +110,16 @@ export class WorkflowEngine {
   /** Set while writes to the data dir fail: the first failure is logged, and the recovery. */
   private storageTrouble: Error | null = null
   private readonly sleepers = new Set<() => void>()
-  private readonly handles = new Map<string, ProcessHandle>()
+  /** Running entries' processes, by run id then entry id. */
+  private readonly handles = new Map<string, Map<string, ProcessHandle>>()
+  /** Wakes a run's driver waiting for a branch: an answer, a member, a backoff over. */
+  private readonly nudges = new Map<string, () => void>()
+  /** Entries no node can run yet, by run, with why. */
+  private readonly blocked = new Map<string, Map<string, string>>()
+  /** The branches each driver has under way, by entry id. */
+  private readonly branches = new Map<string, Map<string, Promise<Outcome>>>()
+  /** Each run's commits, in order. */
+  private readonly commits = new Map<string, Promise<unknown>>()
   private readonly drivers = new Set<Promise<void>>()
   private readonly listeners = new Set<(event: WorkflowEvent) => void>()
   private readonly maxConcurrent: number
@@ -139,6 +166,7 @@ export class WorkflowEngine {
     const trail = runs.some(r => !isFinished(r) && r.state !== 'waiting_intervention') ? await this.opts.audit.read() : []
     let resumed = 0
     for (const run of runs) {
+      normalizeRun(run)
       this.runs.set(run.id, run)
       if (isFinished(run) || run.state === 'waiting_intervention') continue
       resumed++
@@ -150,31 +178,31 @@ export class WorkflowEngine {
     return { resumed, unreadable }
   }
 
-  // Applies the restart rules: an interrupted idempotent step runs again, any other
-  // interrupted step counts as failed and its onFailure decides.
+  // Applies the restart rules to every entry that was running: an interrupted idempotent
+  // step runs again, any other counts as failed and its onFailure decides.
   private async resumeRun (run: WorkflowRun, why: string): Promise<void> {
-    const index = currentStepIndex(run)
-    const step = index === -1 ? undefined : run.steps[index]
-    const def = run.definition.steps[index]
-    let note = `${run.name} ${run.id} resumed ${why}`
-    if (step !== undefined && def !== undefined && step.state === 'running') {
-      if (def.idempotent === true) {
+    const notes: string[] = []
+    const failed: StepRun[] = []
+    for (const step of run.steps) {
+      if (step.state !== 'running') continue
+      if (this.defOf(run, step).idempotent === true) {
         step.state = 'pending'
-        note += ` at step ${step.id}, which is idempotent and runs again`
+        notes.push(`at step ${step.id}, which is idempotent and runs again`)
       } else {
         step.state = 'failed'
         step.endedAt = this.opts.clock.now()
         step.error = 'interrupted: the node stopped while this step was running'
-        note += ` at step ${step.id}, which was interrupted and is not idempotent: its onFailure applies`
+        failed.push(step)
+        notes.push(`at step ${step.id}, which was interrupted and is not idempotent: its onFailure applies`)
       }
-    } else if (step !== undefined) {
-      note += ` at step ${step.id}`
     }
+    const at = run.steps.find(s => !isDone(s))
+    const note = `${run.name} ${run.id} resumed ${why}${notes.length > 0 ? ` ${notes.join('; ')}` : at === undefined ? '' : ` at step ${at.id}`}`
     if (run.state === 'running' || run.state === 'waiting_node') run.state = 'pending'
-    await this.commit(run, [{ event: 'workflow_resume', message: note, workflowId: run.id, workflowStep: step?.id ?? '', domains: ['workflow'] }])
-    if (step?.state === 'failed') {
-      const outcome = await this.applyFailure(run, index)
-      if (outcome !== 'continue') return
+    await this.commit(run, [{ event: 'workflow_resume', message: note, workflowId: run.id, workflowStep: failed[0]?.id ?? at?.id ?? '', domains: ['workflow'] }])
+    for (const step of failed) {
+      const outcome = await this.applyFailure(run, step)
+      if (outcome === 'done') return
     }
     this.schedule(run)
   }
@@ -199,7 +227,11 @@ export class WorkflowEngine {
       updatedAt: now,
       error: null,
       intervention: null,
-      steps: req.definition.steps.map(s => newStepRun(s.id, stepKind(s))),
+      interventions: [],
+      steps: expandEntries(req.definition).map(e => {
+        const def = definitionOf(req.definition, e.step) as StepDefinition
+        return { ...newStepRun(e.id, stepKind(def)), step: e.step, needs: e.needs, instance: e.instance }
+      }),
       revision: 0,
       routedTo: req.routing?.nodeId ?? null
     }
@@ -218,21 +250,22 @@ export class WorkflowEngine {
     return run
   }
 
-  async resolve (id: string, result: InterventionResult): Promise<WorkflowRun> {
+  /** Answers the intervention of step `result.stepId`, or the run's first one when that is empty. */
+  async resolve (id: string, result: InterventionResult & { stepId?: string }): Promise<WorkflowRun> {
     const run = this.mustGet(id)
-    const pending = run.intervention
-    if (run.state !== 'waiting_intervention' || pending === null) throw SeError.notWaiting(id, run.state)
+    const wanted = result.stepId ?? ''
+    const pending = wanted === '' ? run.interventions[0] : run.interventions.find(i => i.stepId === wanted)
+    if (pending === undefined || isFinished(run)) throw SeError.notWaiting(id, wanted === '' || run.interventions.length === 0 ? run.state : `${run.state}, not at step ${wanted}`)
     const before = JSON.stringify(run)
     if (!pending.choices.includes(result.choice)) {
       throw SeError.invalidChoice(result.choice, pending.stepId, id, pending.choices)
     }
-    const index = run.steps.findIndex(s => s.id === pending.stepId)
-    const step = run.steps[index] as StepRun
+    const step = run.steps.find(s => s.id === pending.stepId) as StepRun
     const now = this.opts.clock.now()
     step.choice = result.choice
     step.comment = result.comment
     step.decidedBy = result.decidedBy
-    run.intervention = null
+    setInterventions(run, run.interventions.filter(i => i !== pending))
     const by = result.decidedBy === '' ? '' : ` by ${result.decidedBy}`
     const comment = result.comment === null || result.comment === '' ? '' : ` (${result.comment})`
     const entries: AuditInput[] = [{
@@ -265,14 +298,17 @@ export class WorkflowEngine {
     }
     if (next === 'running') {
       entries.push({ event: 'workflow_resume', message: `${run.name} ${id} resumed after ${result.choice} at step ${step.id}`, workflowId: id, workflowStep: step.id, domains: ['workflow'] })
-      run.state = this.active.size < this.maxConcurrent ? 'running' : 'pending'
+      // Other branches may still be running: the run goes on where it is.
+      const parked = run.state === 'waiting_intervention'
+      if (parked) run.state = this.active.size < this.maxConcurrent ? 'running' : 'pending'
       await this.commitNow(run, before, entries)
       this.emit(run, 'STEP', step.state, step.id, `${step.id} ${result.choice}`)
-      this.emit(run, 'WORKFLOW', run.state, null, `${run.name} resumed after ${result.choice}`)
+      if (parked) this.emit(run, 'WORKFLOW', run.state, null, `${run.name} resumed after ${result.choice}`)
       this.schedule(run)
     } else {
       const reason = next === 'cancelled' ? `${result.choice}ed at step ${step.id}${by}${comment}` : `aborted at step ${step.id}${by}${comment}`
       await this.finish(run, next, reason, entries, before)
+      this.killBranches(run.id, 'SIGTERM')
     }
     return run
   }
@@ -281,19 +317,23 @@ export class WorkflowEngine {
     const run = this.mustGet(id)
     if (isFinished(run)) throw SeError.alreadyFinished(id, run.state)
     const before = JSON.stringify(run)
-    const index = currentStepIndex(run)
-    const step = run.steps[index]
-    if (step !== undefined && (step.state === 'running' || step.state === 'waiting_intervention')) {
+    for (const step of run.steps) {
+      if (step.state !== 'running' && step.state !== 'waiting_intervention') continue
       step.state = 'failed'
       step.error = 'cancelled'
       step.endedAt = this.opts.clock.now()
     }
-    run.intervention = null
+    setInterventions(run, [])
     await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [], before)
     const queued = this.queue.indexOf(id)
     if (queued !== -1) this.queue.splice(queued, 1)
-    this.handles.get(id)?.kill('SIGTERM')
+    this.killBranches(id, 'SIGTERM')
     return run
+  }
+
+  private killBranches (id: string, signal: string): void {
+    for (const handle of this.handles.get(id)?.values() ?? []) handle.kill(signal)
+    this.nudge(id)
   }
 
   /** Stops taking work; lets running steps finish for graceMs, then stops them (their state stays checkpointed). */
@@ -301,13 +341,14 @@ export class WorkflowEngine {
     this.stopping = true
     this.queue.length = 0
     for (const wake of this.sleepers) wake()
+    for (const id of [...this.nudges.keys()]) this.nudge(id)
     const all = Promise.all([...this.drivers])
     let timer: ReturnType<typeof setTimeout> | undefined
     const grace = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), graceMs) })
     const outcome = await Promise.race([all.then(() => 'done' as const), grace])
     clearTimeout(timer)
     if (outcome === 'timeout') {
-      for (const handle of this.handles.values()) { this.killedForShutdown.add(handle); handle.kill('SIGTERM') }
+      for (const handles of this.handles.values()) for (const handle of handles.values()) { this.killedForShutdown.add(handle); handle.kill('SIGTERM') }
       await all
     }
     await this.catchUpAll()
@@ -342,6 +383,19 @@ export class WorkflowEngine {
     this.drivers.add(driver)
   }
 
+  private defOf (run: WorkflowRun, step: StepRun): StepDefinition {
+    return definitionOf(run.definition, step.step === '' ? step.id : step.step) as StepDefinition
+  }
+
+  private values (): { node: NodeIdentityInfo, env: (name: string) => string | undefined } {
+    return { node: this.opts.node, env: this.opts.env }
+  }
+
+  /**
+   * Runs the graph: starts every entry whose needs are done, up to the limits, and
+   * waits for any branch to settle (or a nudge) before looking again. Ends when the
+   * run ends, or when nothing runs and what is left waits for a person or a node.
+   */
   private async drive (run: WorkflowRun): Promise<void> {
     if (run.state === 'pending') {
       run.state = 'running'
@@ -349,34 +403,178 @@ export class WorkflowEngine {
       await this.commit(run, [])
       this.emit(run, 'WORKFLOW', 'running', null, `${run.name} running`)
     }
-    while (!this.stopping && run.state === 'running') {
-      const index = currentStepIndex(run)
-      if (index === -1) {
-        await this.finish(run, 'completed', null, [])
-        return
+    const branches = new Map<string, Promise<Outcome>>()
+    this.branches.set(run.id, branches)
+    try {
+      while (!this.stopping && run.state === 'running') {
+        for (const step of this.ready(run, branches)) {
+          branches.set(step.id, this.runEntry(run, step).finally(() => branches.delete(step.id)))
+        }
+        if (branches.size === 0) {
+          const wait = await this.idle(run)
+          if (wait === 'stop') break
+          continue
+        }
+        await Promise.race([...branches.values(), this.nudged(run.id), this.untilNextRetry(run)])
       }
-      const step = run.steps[index] as StepRun
-      const def = run.definition.steps[index] as StepDefinition
-      if (step.state !== 'pending') break
-      const outcome = def.intervention !== undefined
-        ? await this.requestIntervention(run, index, 'step')
-        : await this.runStep(run, index)
-      if (outcome !== 'continue') break
+      // The run ended (or the node is stopping) with branches running: they are killed by whoever ended it; let them settle.
+      await Promise.allSettled([...branches.values()])
+    } finally {
+      this.nudges.delete(run.id)
+      this.branches.delete(run.id)
     }
     if (this.deferred.has(run.id)) await this.commit(run, [])
   }
 
-  private async runStep (run: WorkflowRun, index: number): Promise<Outcome> {
-    const step = run.steps[index] as StepRun
-    const def = run.definition.steps[index] as StepDefinition
+  /** Nothing runs: the run is complete, failed, waiting, or a retry's backoff is under way. */
+  private async idle (run: WorkflowRun): Promise<'again' | 'stop'> {
+    const failed = run.steps.find(s => s.state === 'failed')
+    if (failed !== undefined) {
+      await this.finish(run, 'failed', `step ${failed.id} failed: ${failed.error ?? 'unknown error'}`, [])
+      return 'stop'
+    }
+    if (run.steps.every(isDone)) {
+      await this.finish(run, 'completed', null, [])
+      return 'stop'
+    }
+    if (run.interventions.length > 0) {
+      run.state = 'waiting_intervention'
+      await this.commit(run, [])
+      this.emit(run, 'WORKFLOW', 'waiting_intervention', run.interventions[0]?.stepId ?? null, `${run.name} waits for a person`)
+      return 'stop'
+    }
+    const blocked = this.blocked.get(run.id)
+    if (blocked !== undefined && blocked.size > 0) {
+      const [stepId, reason] = [...blocked.entries()][0] as [string, string]
+      await this.waitForNode(run, stepId, reason)
+      return 'stop'
+    }
+    if (run.steps.some(s => s.retryAt !== null)) {
+      await Promise.race([this.nudged(run.id), this.untilNextRetry(run)])
+      return 'again'
+    }
+    // Entries left that can never start (what they need was cancelled): the run cannot complete.
+    await this.finish(run, 'failed', `steps ${run.steps.filter(s => !isDone(s)).map(s => s.id).join(', ')} cannot start`, [])
+    return 'stop'
+  }
+
+  /** Entries that may start now, in file order. */
+  private ready (run: WorkflowRun, branches: Map<string, Promise<Outcome>>): StepRun[] {
     const now = this.opts.clock.now()
+    const byId = new Map(run.steps.map(s => [s.id, s]))
+    const blocked = this.blocked.get(run.id)
+    const runningOf = new Map<string, number>()
+    for (const s of run.steps) if (s.state === 'running' || branches.has(s.id)) runningOf.set(s.step, (runningOf.get(s.step) ?? 0) + 1)
+    const out: StepRun[] = []
+    for (const step of run.steps) {
+      if (branches.size + out.length >= MAX_BRANCHES) break
+      if (step.state !== 'pending' || branches.has(step.id) || blocked?.has(step.id) === true) continue
+      if (step.retryAt !== null && step.retryAt > now) continue
+      if (!step.needs.every(n => { const need = byId.get(n); return need === undefined || isDone(need) })) continue
+      const limit = this.defOf(run, step).maxParallel
+      if (limit !== undefined && (runningOf.get(step.step) ?? 0) >= limit) continue
+      runningOf.set(step.step, (runningOf.get(step.step) ?? 0) + 1)
+      out.push(step)
+    }
+    return out
+  }
+
+  private nudged (id: string): Promise<void> {
+    return new Promise(resolve => {
+      const previous = this.nudges.get(id)
+      this.nudges.set(id, () => { previous?.(); resolve() })
+    })
+  }
+
+  private nudge (id: string): void {
+    const wake = this.nudges.get(id)
+    this.nudges.delete(id)
+    wake?.()
+  }
+
+  /** Resolves when the earliest retry of the run may go, never when none waits. */
+  private untilNextRetry (run: WorkflowRun): Promise<void> {
+    const at = Math.min(...run.steps.filter(s => s.retryAt !== null && s.state === 'pending').map(s => s.retryAt as number))
+    if (!Number.isFinite(at)) return new Promise(() => {})
+    return this.sleep(Math.max(0, at - this.opts.clock.now()))
+  }
+
+  /** One entry: its condition, then a question for a person or a run. */
+  private async runEntry (run: WorkflowRun, step: StepRun): Promise<Outcome> {
+    // Every branch started together is known before any of them looks at the others.
+    await Promise.resolve()
+    const def = this.defOf(run, step)
+    if (def.if !== undefined) {
+      let go: boolean
+      try {
+        go = evaluate(parseExpression(def.if), ref => lookup(this.values(), run, step, ref))
+      } catch (err) {
+        step.attempts++
+        step.node = this.opts.node.id
+        return await this.stepFailed(run, step, { startedAt: this.opts.clock.now(), error: `condition: ${(err as Error).message}`, result: null })
+      }
+      if (!go) return await this.skip(run, step, def.if)
+    }
+    return def.intervention !== undefined
+      ? await this.requestIntervention(run, step, 'step')
+      : await this.runStep(run, step)
+  }
+
+  private async skip (run: WorkflowRun, step: StepRun, condition: string): Promise<Outcome> {
+    step.state = 'skipped'
+    step.endedAt = this.opts.clock.now()
+    await this.commit(run, [{ event: 'step_skipped', message: `${run.name} step ${step.id} skipped: its condition ${condition} is false`, workflowId: run.id, workflowStep: step.id, domains: ['step'] }])
+    this.emit(run, 'STEP', 'skipped', step.id, `${step.id} skipped`)
+    return 'continue'
+  }
+
+  /** The artifacts an entry uses, with who holds them and the requester's grant for the node that runs it. */
+  private artifactsFor (run: WorkflowRun, def: StepDefinition): ArtifactRecord[] {
+    const out: ArtifactRecord[] = []
+    for (const use of def.uses ?? []) {
+      const ref = splitUse(use)
+      if (ref === null) continue
+      for (const maker of run.steps.filter(s => s.step === ref.step)) {
+        const made = maker.artifacts.find(a => a.name === ref.name)
+        if (made !== undefined) out.push(made)
+      }
+    }
+    return out
+  }
+
+  /**
+   * An artifact the entry needs whose every holder is gone cannot be fetched: the step
+   * that made it runs again, and the entry waits for it. Says whether that happened.
+   */
+  private async remakeLostArtifacts (run: WorkflowRun, artifacts: ArtifactRecord[]): Promise<boolean> {
+    const reachable = this.opts.placement?.reachable
+    if (reachable === undefined) return false
+    const lost = artifacts.filter(a => !a.nodes.some(n => reachable.call(this.opts.placement, n)))
+    if (lost.length === 0) return false
+    const entries: AuditInput[] = []
+    for (const artifact of lost) {
+      const maker = run.steps.find(s => s.id === artifact.step)
+      if (maker === undefined || maker.state === 'pending') continue
+      maker.state = 'pending'
+      maker.artifacts = maker.artifacts.filter(a => a.name !== artifact.name)
+      entries.push({ event: 'artifact_lost', message: `${run.name} artifact ${artifact.name} (sha256:${artifact.hash}) of step ${maker.id} was held only by ${artifact.nodes.map(n => n.slice(0, 8)).join(', ')}, none of which can be reached: step ${maker.id} runs again to make it`, workflowId: run.id, workflowStep: maker.id, domains: ['step', 'mesh'] })
+    }
+    await this.commit(run, entries)
+    return true
+  }
+
+  private async runStep (run: WorkflowRun, step: StepRun): Promise<Outcome> {
+    const def = this.defOf(run, step)
+    const now = this.opts.clock.now()
+    const used = this.artifactsFor(run, def)
+    if (await this.remakeLostArtifacts(run, used)) return 'continue'
     let spec: ProcessSpec
     let executor: StepExecutor | undefined
     let placement: Placement | null = null
     let decision: PlacementDecision = HERE
     try {
-      spec = this.buildSpec(run, def)
-      decision = this.opts.placement?.place(run, index) ?? HERE
+      spec = buildSpec(this.values(), run, step, def)
+      decision = this.opts.placement?.place(run, step, this.busy(run)) ?? HERE
       placement = decision.where === 'member' ? decision.placement : null
       executor = placement === null ? this.opts.executors?.find(e => e.canRun(run, def)) : undefined
       if (def.run?.image !== undefined && decision.where === 'here' && executor === undefined) throw SeError.noContainerEngine(def.run.image)
@@ -384,63 +582,122 @@ export class WorkflowEngine {
       const message = err instanceof SeError ? err.reason : (err as Error).message
       step.attempts++
       step.node = this.opts.node.id
-      return await this.stepFailed(run, index, { startedAt: now, error: message, result: null })
+      return await this.stepFailed(run, step, { startedAt: now, error: message, result: null })
     }
-    if (decision.where === 'nowhere') return await this.waitForNode(run, index, decision.reason)
+    if (decision.where === 'nowhere') {
+      this.blocked.set(run.id, (this.blocked.get(run.id) ?? new Map<string, string>()).set(step.id, decision.reason))
+      return 'parked'
+    }
     step.state = 'running'
     step.attempts++
     step.startedAt = now
     step.endedAt = null
+    step.retryAt = null
     step.node = placement?.nodeId ?? this.opts.node.id
     step.error = null
+    step.uses = used.map(a => a.hash)
     const where = placement === null ? '' : ` on ${placement.name} (${placement.nodeId.slice(0, 8)})`
+    const uses = used.length === 0 ? '' : `; uses ${used.map(a => `${a.name} sha256:${a.hash}`).join(', ')}`
     await this.commit(run, [{
       event: 'step_start',
-      message: `${run.name} step ${step.id} (attempt ${step.attempts})${where}: ${spec.container === undefined ? '' : `[${spec.container.image}] `}${[spec.command, ...spec.args].join(' ')}`,
+      message: `${run.name} step ${step.id} (attempt ${step.attempts})${where}: ${spec.container === undefined ? '' : `[${spec.container.image}] `}${[spec.command, ...spec.args].join(' ')}${uses}`,
       workflowId: run.id,
       workflowStep: step.id,
       domains: ['step'],
       files: spec.cwd === undefined ? [] : [spec.cwd],
       // Which attempt: with it, the trail alone says the step is running (reconcile.ts).
       performanceMetrics: { attempts: step.attempts }
-    }], placement === null)
+    }], placement === null && used.length === 0)
     this.emit(run, 'STEP', 'running', step.id, `${step.id} running (attempt ${step.attempts})`)
     const onOutput = (stream: 'stdout' | 'stderr', text: string): void => this.emit(run, 'OUTPUT', stream, step.id, text)
+    const files: StepFilesRequest = {
+      uses: used.map(artifact => ({ artifact, grant: placement === null ? '' : this.opts.stepFiles?.grant(run.id, artifact.hash, placement.nodeId) ?? '' })),
+      publish: Object.entries(def.artifacts ?? {}).map(([name, path]) => ({ name, path })),
+      outputs: def.outputs !== undefined
+    }
     const handle = placement !== null
-      ? placement.run(spec, onOutput)
-      : executor !== undefined ? executor.run(run, def, spec, onOutput) : this.opts.processes.run(spec, onOutput)
-    this.handles.set(run.id, handle)
-    let result: ProcessResult
+      ? placement.run(spec, files, onOutput)
+      : this.runHere(run, step, def, spec, files, executor, onOutput)
+    const handles = this.handles.get(run.id) ?? new Map<string, ProcessHandle>()
+    this.handles.set(run.id, handles.set(step.id, handle))
+    let result: StepResult
     try {
       result = await handle.result
     } finally {
-      this.handles.delete(run.id)
+      handles.delete(step.id)
+      if (handles.size === 0 && this.handles.get(run.id) === handles) this.handles.delete(run.id)
     }
     // Cancelled meanwhile, or stopped by shutdown (however it exited): the persisted state already says what happens next.
-    if (run.state !== 'running' || this.killedForShutdown.has(handle)) return 'done'
-    if (result.lostNode !== undefined) return await this.nodeLost(run, index, placement?.name ?? result.lostNode, now)
-    if (result.exitCode === 0 && !result.timedOut) {
-      const end = this.opts.clock.now()
-      step.state = 'completed'
-      step.exitCode = 0
-      step.endedAt = end
-      step.durationMs = result.durationMs
-      step.stdout = result.stdout
-      step.stderr = result.stderr
-      // Made durable together with the next transition, which always comes before anything acts on it.
-      // A step that printed nothing is all in its trail entry; output is kept in the file only.
-      const outputBytes = b4a.byteLength(result.stdout) + b4a.byteLength(result.stderr)
-      this.defer(run, outputBytes === 0, [{
-        event: 'step_complete',
-        message: `${run.name} step ${step.id} completed in ${result.durationMs} ms`,
-        workflowId: run.id,
-        workflowStep: step.id,
-        domains: ['step'],
-        performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts, outputBytes, ...(result.networkMs === undefined ? {} : { networkLatencyMs: result.networkMs }) }
-      }], () => this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`))
-      return 'continue'
-    }
-    return await this.stepFailed(run, index, { startedAt: now, error: describeFailure(result), result })
+    if (run.state !== 'running' || step.state !== 'running' || this.killedForShutdown.has(handle)) return 'done'
+    if (result.lostNode !== undefined) return await this.nodeLost(run, step, placement?.name ?? result.lostNode, now)
+    if (result.exitCode === 0 && !result.timedOut) return this.completed(run, step, used, result)
+    return await this.stepFailed(run, step, { startedAt: now, error: describeFailure(result), result })
+  }
+
+  /** A step on this node: its process (or its executor's), with its artifacts and outputs around it. */
+  private runHere (run: WorkflowRun, step: StepRun, def: StepDefinition, spec: ProcessSpec, files: StepFilesRequest, executor: StepExecutor | undefined, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): StepHandle {
+    const start = (s: ProcessSpec): ProcessHandle => executor !== undefined ? executor.run(run, def, s, onOutput) : this.opts.processes.run(s, onOutput)
+    const stepFiles = this.opts.stepFiles
+    if (files.uses.length === 0 && files.publish.length === 0 && !files.outputs) return start(spec)
+    const cwd = spec.cwd ?? run.workdir
+    const req = { workflowId: run.id, requesterId: this.opts.node.id, stepId: step.id, attempt: step.attempts, cwd }
+    let inner: ProcessHandle | null = null
+    let killed: string | null = null
+    const failed = (error: string, durationMs = 0): StepResult => ({ exitCode: null, signal: null, stdout: '', stderr: '', durationMs, timedOut: false, spawnError: error })
+    const result = (async (): Promise<StepResult> => {
+      if (stepFiles === undefined) return failed('this node cannot give steps artifacts or outputs')
+      let env: Record<string, string>
+      try {
+        env = (await stepFiles.prepare({ ...req, uses: files.uses, outputs: files.outputs })).env
+      } catch (err) {
+        return failed((err as Error).message)
+      }
+      if (killed !== null) return { ...failed('cancelled'), signal: killed }
+      inner = start({ ...spec, env: { ...spec.env, ...env } })
+      const r: StepResult = await inner.result
+      const succeeded = r.exitCode === 0 && !r.timedOut
+      try {
+        return { ...r, ...await stepFiles.finish({ ...req, publish: files.publish, outputs: files.outputs, succeeded }) }
+      } catch (err) {
+        return succeeded ? { ...r, exitCode: null, spawnError: (err as Error).message } : r
+      }
+    })()
+    return { result, kill: signal => { killed = signal ?? 'SIGTERM'; inner?.kill(signal) } }
+  }
+
+  /** The workflow's running entries per node, for the router to spread a fan-out. */
+  private busy (run: WorkflowRun): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const s of run.steps) if (s.state === 'running' && s.node !== null) out.set(s.node, (out.get(s.node) ?? 0) + 1)
+    return out
+  }
+
+  private completed (run: WorkflowRun, step: StepRun, used: ArtifactRecord[], result: StepResult): Outcome {
+    const end = this.opts.clock.now()
+    step.state = 'completed'
+    step.exitCode = 0
+    step.endedAt = end
+    step.durationMs = result.durationMs
+    step.stdout = result.stdout
+    step.stderr = result.stderr
+    step.outputs = result.outputs ?? {}
+    step.artifacts = result.artifacts ?? []
+    // The node that ran it placed the artifacts it used: it holds a copy now, should their maker go.
+    for (const artifact of used) if (step.node !== null && !artifact.nodes.includes(step.node)) artifact.nodes.push(step.node)
+    // Made durable together with the next transition, which always comes before anything acts on it.
+    // A step that printed nothing and left nothing else is all in its trail entry; the rest is kept in the file only.
+    const outputBytes = b4a.byteLength(result.stdout) + b4a.byteLength(result.stderr)
+    const exact = outputBytes === 0 && step.artifacts.length === 0 && Object.keys(step.outputs).length === 0 && used.length === 0
+    const published = step.artifacts.length === 0 ? '' : `; published ${step.artifacts.map(a => `${a.name} sha256:${a.hash} (${a.size} bytes, ${a.files} files)`).join(', ')}`
+    this.defer(run, exact, [{
+      event: 'step_complete',
+      message: `${run.name} step ${step.id} completed in ${result.durationMs} ms${published}`,
+      workflowId: run.id,
+      workflowStep: step.id,
+      domains: ['step'],
+      performanceMetrics: { durationMs: result.durationMs, exitCode: 0, attempts: step.attempts, outputBytes: exact ? 0 : Math.max(outputBytes, 1), ...(result.networkMs === undefined ? {} : { networkLatencyMs: result.networkMs }) }
+    }], () => this.emit(run, 'STEP', 'completed', step.id, `${step.id} completed`))
+    return 'continue'
   }
 
   /**
@@ -448,30 +705,28 @@ export class WorkflowEngine {
    * not have finished there, so the restart rules apply: an idempotent step runs
    * again (on whichever node is capable now), any other counts as failed.
    */
-  private async nodeLost (run: WorkflowRun, index: number, nodeName: string, startedAt: number): Promise<Outcome> {
-    const step = run.steps[index] as StepRun
-    const def = run.definition.steps[index] as StepDefinition
-    if (def.idempotent === true) {
+  private async nodeLost (run: WorkflowRun, step: StepRun, nodeName: string, startedAt: number): Promise<Outcome> {
+    if (this.defOf(run, step).idempotent === true) {
       step.state = 'pending'
       await this.commit(run, [{ event: 'step_handoff', message: `${run.name} step ${step.id}: node ${nodeName} was lost while running it; the step is idempotent and runs again on a capable node`, workflowId: run.id, workflowStep: step.id, domains: ['step', 'mesh'] }])
       return 'continue'
     }
-    return await this.stepFailed(run, index, { startedAt, error: `node ${nodeName} was lost while running it; not idempotent, so not re-run on its own`, result: null })
+    return await this.stepFailed(run, step, { startedAt, error: `node ${nodeName} was lost while running it; not idempotent, so not re-run on its own`, result: null })
   }
 
-  /** No node that is up can run the next step: the workflow waits, visibly, until one can. */
-  private async waitForNode (run: WorkflowRun, index: number, reason: string): Promise<Outcome> {
-    const step = run.steps[index] as StepRun
+  /** No node that is up can run a step, and nothing else of the workflow runs: it waits, visibly, until one can. */
+  private async waitForNode (run: WorkflowRun, stepId: string, reason: string): Promise<void> {
     run.state = 'waiting_node'
     run.error = reason
-    await this.commit(run, [{ event: 'workflow_waiting', message: `${run.name} ${run.id} waits at step ${step.id} for a capable node: ${reason}`, workflowId: run.id, workflowStep: step.id, domains: ['workflow', 'mesh'] }])
-    this.emit(run, 'WORKFLOW', 'waiting_node', step.id, `waiting for a node: ${reason}`)
-    return 'parked'
+    await this.commit(run, [{ event: 'workflow_waiting', message: `${run.name} ${run.id} waits at step ${stepId} for a capable node: ${reason}`, workflowId: run.id, workflowStep: stepId, domains: ['workflow', 'mesh'] }])
+    this.emit(run, 'WORKFLOW', 'waiting_node', stepId, `waiting for a node: ${reason}`)
   }
 
-  /** Mesh membership changed: workflows waiting for a node try again. */
+  /** Mesh membership changed: entries waiting for a node, or for an artifact's holder, try again. */
   wake (): void {
     if (this.stopping) return
+    for (const [id] of this.blocked) this.nudge(id)
+    this.blocked.clear()
     for (const run of this.runs.values()) {
       if (run.state !== 'waiting_node') continue
       run.state = 'running'
@@ -480,8 +735,7 @@ export class WorkflowEngine {
     }
   }
 
-  private async stepFailed (run: WorkflowRun, index: number, failure: { startedAt: number, error: string, result: ProcessResult | null }): Promise<Outcome> {
-    const step = run.steps[index] as StepRun
+  private async stepFailed (run: WorkflowRun, step: StepRun, failure: { startedAt: number, error: string, result: ProcessResult | null }): Promise<Outcome> {
     const end = this.opts.clock.now()
     step.state = 'failed'
     step.startedAt ??= failure.startedAt
@@ -502,36 +756,49 @@ export class WorkflowEngine {
       performanceMetrics: { durationMs: step.durationMs, attempts: step.attempts, ...(step.exitCode === null ? {} : { exitCode: step.exitCode }) }
     }
     this.emit(run, 'STEP', 'failed', step.id, `${step.id} failed: ${failure.error}`)
-    return await this.applyFailure(run, index, [entry])
+    return await this.applyFailure(run, step, [entry])
   }
 
-  /** The step at `index` has failed: retry it, ask a person, or fail the workflow, as its onFailure says. */
-  private async applyFailure (run: WorkflowRun, index: number, entries: AuditInput[] = []): Promise<Outcome> {
-    const step = run.steps[index] as StepRun
-    const policy = run.definition.steps[index]?.onFailure ?? 'abort'
+  /** The entry has failed: retry it (after its backoff), ask a person, or fail the workflow, as its onFailure says. */
+  private async applyFailure (run: WorkflowRun, step: StepRun, entries: AuditInput[] = []): Promise<Outcome> {
+    const def = this.defOf(run, step)
+    const policy = def.onFailure ?? 'abort'
     if (typeof policy === 'object' && step.attempts <= policy.retry) {
       step.state = 'pending'
-      entries.push({ event: 'step_retry', message: `${run.name} step ${step.id} retries (${step.attempts} of ${policy.retry + 1} attempts used)`, workflowId: run.id, workflowStep: step.id, domains: ['step'] })
+      const waitSec = Math.min((policy.backoffSec ?? 0) * 2 ** (step.attempts - 1), MAX_RETRY_BACKOFF_SEC)
+      step.retryAt = waitSec > 0 ? this.opts.clock.now() + Math.round(waitSec * 1000) : null
+      entries.push({ event: 'step_retry', message: `${run.name} step ${step.id} retries${waitSec > 0 ? ` in ${waitSec} s` : ''} (${step.attempts} of ${policy.retry + 1} attempts used)`, workflowId: run.id, workflowStep: step.id, domains: ['step'], performanceMetrics: { backoffMs: Math.round(waitSec * 1000) } })
       await this.commit(run, entries)
       return 'continue'
     }
     if (policy === 'intervene') {
-      return await this.requestIntervention(run, index, 'failure', entries)
+      return await this.requestIntervention(run, step, 'failure', entries)
+    }
+    // A matrix step that does not fail fast lets its other instances finish; the run fails once nothing runs.
+    if (def.matrix !== undefined && def.failFast === false) {
+      await this.commit(run, entries)
+      return 'continue'
+    }
+    const others = run.steps.filter(s => s !== step && s.state === 'running')
+    for (const other of others) {
+      other.state = 'failed'
+      other.error = other.step === step.step && def.matrix !== undefined ? `cancelled: instance ${step.id} failed (failFast)` : `cancelled: step ${step.id} failed`
+      other.endedAt = this.opts.clock.now()
     }
     await this.finish(run, 'failed', `step ${step.id} failed: ${step.error ?? 'unknown error'}`, entries)
+    this.killBranches(run.id, 'SIGTERM')
     return 'done'
   }
 
-  private async requestIntervention (run: WorkflowRun, index: number, reason: 'step' | 'failure', entries: AuditInput[] = []): Promise<Outcome> {
-    const step = run.steps[index] as StepRun
-    const def = run.definition.steps[index] as StepDefinition
+  private async requestIntervention (run: WorkflowRun, step: StepRun, reason: 'step' | 'failure', entries: AuditInput[] = []): Promise<Outcome> {
+    const def = this.defOf(run, step)
     const now = this.opts.clock.now()
     let prompt: string
     let choices: string[]
     if (reason === 'step') {
       choices = def.intervention?.choices ?? [...DEFAULT_INTERVENTION_CHOICES]
       try {
-        prompt = this.expand(run, def.intervention?.prompt ?? '')
+        prompt = expandFor(this.values(), run, step, def.intervention?.prompt ?? '')
       } catch (err) {
         prompt = `${def.intervention?.prompt ?? ''} (${(err as Error).message})`
       }
@@ -543,8 +810,10 @@ export class WorkflowEngine {
       prompt = `Step ${step.id} failed: ${step.error ?? 'unknown error'}. Retry it, skip it, or abort the workflow?`
     }
     step.state = 'waiting_intervention'
-    run.state = 'waiting_intervention'
-    run.intervention = { stepId: step.id, prompt, choices, reason, requestedAt: now }
+    const pending: PendingIntervention = { stepId: step.id, prompt, choices, reason, requestedAt: now }
+    setInterventions(run, [...run.interventions, pending])
+    // No other branch is under way: the run as a whole waits for the person.
+    if (![...this.branches.get(run.id)?.keys() ?? []].some(id => id !== step.id)) run.state = 'waiting_intervention'
     entries.push({
       event: 'intervention_request',
       message: `${run.name} step ${step.id}: ${prompt} [${choices.join('/')}]`,
@@ -589,6 +858,20 @@ export class WorkflowEngine {
    * the file was written is not in the trail (a step's output).
    */
   private async commit (run: WorkflowRun, entries: AuditInput[], inTrail = false): Promise<void> {
+    await this.exclusive(run.id, async () => await this.commitInOrder(run, entries, inTrail))
+  }
+
+  /** Runs one commit of the run after the ones before it: branches never interleave their appends and saves. */
+  private async exclusive<T> (id: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.commits.get(id) ?? Promise.resolve()
+    const mine = before.then(fn, fn)
+    const settled = mine.then(() => {}, () => {})
+    this.commits.set(id, settled)
+    void settled.then(() => { if (this.commits.get(id) === settled) this.commits.delete(id) })
+    return await mine
+  }
+
+  private async commitInOrder (run: WorkflowRun, entries: AuditInput[], inTrail: boolean): Promise<void> {
     const toFile = !inTrail || this.needsFile.has(run.id)
     entries = this.withDeferred(run, entries)
     // The trail first, then the file: a crash between them leaves the trail ahead, which
@@ -626,6 +909,10 @@ export class WorkflowEngine {
    * so nothing half happens.
    */
   private async commitNow (run: WorkflowRun, before: string | null, entries: AuditInput[]): Promise<void> {
+    await this.exclusive(run.id, async () => await this.commitNowInOrder(run, before, entries))
+  }
+
+  private async commitNowInOrder (run: WorkflowRun, before: string | null, entries: AuditInput[]): Promise<void> {
     const wasAhead = this.ahead.has(run.id)
     const deferred = this.deferred.get(run.id)
     entries = this.withDeferred(run, entries)
@@ -748,72 +1035,6 @@ export class WorkflowEngine {
     if (this.listeners.size === 0) return
     const event: WorkflowEvent = { workflowId: run.id, kind, state, stepId, text, at: this.opts.clock.now() }
     for (const l of this.listeners) l(event)
-  }
-
-  private expand (run: WorkflowRun, value: string): string {
-    return expand(value, ref => this.lookup(run, ref))
-  }
-
-  private lookup (run: WorkflowRun, ref: string[]): string | undefined {
-    const [root, name, field] = ref
-    if (name === undefined) return undefined
-    switch (root) {
-      case 'inputs': return run.inputs[name] ?? ''
-      case 'env': return this.opts.env(name) ?? ''
-      case 'workflow':
-        return { id: run.id, name: run.name, dir: run.sourceDir, file: run.source }[name]
-      case 'node': {
-        const n = this.opts.node
-        return { id: n.id, name: n.name, dataDir: n.dataDir, cli: n.cli }[name]
-      }
-      case 'steps': {
-        const step = run.steps.find(s => s.id === name)
-        if (step === undefined || field === undefined) return undefined
-        switch (field) {
-          case 'stdout': return step.stdout.trim()
-          case 'stderr': return step.stderr.trim()
-          case 'exitCode': return step.exitCode === null ? '' : String(step.exitCode)
-          case 'choice': return step.choice ?? ''
-          case 'comment': return step.comment ?? ''
-          case 'state': return step.state
-          default: return undefined
-        }
-      }
-      default: return undefined
-    }
-  }
-
-  private buildSpec (run: WorkflowRun, def: StepDefinition): ProcessSpec {
-    const r = def.run
-    if (r === undefined) throw new TemplateSyntaxError(`step ${def.id} has nothing to run`)
-    const env: Record<string, string> = {
-      SE_WORKFLOW_ID: run.id,
-      SE_WORKFLOW_NAME: run.name,
-      SE_STEP_ID: def.id,
-      SE_NODE_ID: this.opts.node.id,
-      SE_DATA_DIR: this.opts.node.dataDir
-    }
-    for (const [k, v] of Object.entries(r.env ?? {})) env[k] = this.expand(run, v)
-    const spec: ProcessSpec = {
-      command: this.expand(run, r.command ?? ''),
-      args: (r.args ?? []).map(a => this.expand(run, a)),
-      cwd: resolve(run.workdir, this.expand(run, r.cwd ?? '.')),
-      env,
-      // Cancel and timeout end what the step started too, and a step is over when its
-      // own process is: what it left running in the background is ended with it.
-      processGroup: true
-    }
-    if (r.timeoutSec !== undefined) spec.timeoutMs = Math.round(r.timeoutSec * 1000)
-    if (r.image !== undefined) {
-      spec.container = {
-        image: this.expand(run, r.image),
-        mounts: (r.mounts ?? []).map(m => ({ source: resolve(run.workdir, this.expand(run, m.source)), target: this.expand(run, m.target), readOnly: m.readOnly === true })),
-        memory: r.memory ?? null,
-        cpus: r.cpus ?? null,
-        workdir: r.workdir === undefined ? null : this.expand(run, r.workdir)
-      }
-    }
-    return spec
   }
 }
 

@@ -7,7 +7,7 @@
 // says completed stays completed), so the run read from its file is brought up to it,
 // step after step, before the restart rules apply.
 import type { AuditRecord } from '../protocol/types.js'
-import { currentStepIndex, isFinished, type StepRun, type WorkflowRun } from './run.js'
+import { isFinished, type StepRun, type WorkflowRun } from './run.js'
 
 const DONE = new Set(['step_complete', 'step_exec_complete'])
 const FAILED = new Set(['step_failed', 'step_exec_failed'])
@@ -21,29 +21,35 @@ const EXACT = 'exact'
 export function reconcileWithTrail (run: WorkflowRun, records: AuditRecord[]): string | null {
   if (isFinished(run)) return null
   const own = records.filter(r => r.entry.workflowId === run.id)
+  if (own.length === 0) return null
   const notes: string[] = []
   let started = 0
   let completed = 0
-  for (;;) {
-    const step = run.steps[currentStepIndex(run)]
-    if (step === undefined) break
-    if (step.state === 'pending') {
-      // A start the file does not have: its attempt is the one after the file's.
-      const start = own.find(r => r.entry.event === 'step_start' && r.entry.workflowStep === step.id && r.entry.performanceMetrics.attempts === step.attempts + 1)
-      if (start === undefined) break
-      applyStart(run, step, start)
-      started++
+  // Entry by entry, until nothing changes: a start counts only once what the entry needs is
+  // done, so a failure read back stops its branch there, for onFailure to decide.
+  const done = (id: string): boolean => { const s = run.steps.find(x => x.id === id); return s === undefined || s.state === 'completed' || s.state === 'skipped' }
+  for (let changed = true; changed;) {
+    changed = false
+    for (const step of run.steps) {
+      if (step.state === 'pending' && step.needs.every(done)) {
+        // A start the file does not have: its attempt is the one after the file's.
+        const start = own.find(r => r.entry.event === 'step_start' && r.entry.workflowStep === step.id && r.entry.performanceMetrics.attempts === step.attempts + 1)
+        if (start === undefined) continue
+        applyStart(run, step, start)
+        started++
+        changed = true
+      }
+      if (step.state !== 'running') continue
+      const note = applyResultOf(step, own)
+      if (note === null) continue
+      changed = true
+      if (note === EXACT) completed++
+      else notes.push(note)
     }
-    if (step.state !== 'running') break
-    const note = applyResultOf(step, own)
-    if (note === null) break
-    if (note === EXACT) completed++
-    else notes.push(note)
-    if ((step as StepRun).state !== 'completed') break
   }
   if (started > 0 || completed > 0) {
-    const at = run.steps[currentStepIndex(run)]
-    notes.unshift(`the trail had ${started} step start${started === 1 ? '' : 's'} and ${completed} silent completion${completed === 1 ? '' : 's'} the file had not${at?.state === 'running' ? `; step ${at.id} was running` : ''}`)
+    const running = run.steps.filter(s => s.state === 'running').map(s => s.id)
+    notes.unshift(`the trail had ${started} step start${started === 1 ? '' : 's'} and ${completed} silent completion${completed === 1 ? '' : 's'} the file had not${running.length > 0 ? `; step ${running.join(', ')} ${running.length === 1 ? 'was' : 'were'} running` : ''}`)
   }
   return notes.length === 0 ? null : notes.join('; ')
 }

@@ -47,7 +47,11 @@ export interface WorkflowRun {
   endedAt: number | null
   updatedAt: number
   error: string | null
+  /** The first of `interventions`, as files and clients from before graphs know it. */
   intervention: PendingIntervention | null
+  /** Every branch waiting for a person. */
+  interventions: PendingIntervention[]
+  /** The entries of the graph: a step, or an instance of a matrix step (graph.ts). */
   steps: StepRun[]
   /** Bumped on every persisted change; lets readers see they have the newest. */
   revision: number
@@ -68,7 +72,36 @@ export function newStepRun (id: string, kind: StepKind): StepRun {
   }
 }
 
-/** The step the workflow is at: the first one not completed or skipped. */
+/** The step the workflow is at: the first one running or waiting, else the first not completed or skipped. */
 export function currentStepIndex (run: WorkflowRun): number {
-  return run.steps.findIndex(s => !DONE_STEP_STATES.includes(s.state))
+  const active = run.steps.findIndex(s => s.state === 'running' || s.state === 'waiting_intervention')
+  return active !== -1 ? active : run.steps.findIndex(s => !DONE_STEP_STATES.includes(s.state))
+}
+
+export function isDone (step: StepRun): boolean {
+  return DONE_STEP_STATES.includes(step.state)
+}
+
+/**
+ * A run as files from before graphs hold it gains the fields graphs add: each step
+ * follows the one before it, as it always did.
+ */
+export function normalizeRun (run: WorkflowRun): WorkflowRun {
+  run.interventions ??= run.intervention === null ? [] : [run.intervention]
+  run.steps.forEach((s, i) => {
+    if (s.step === undefined || s.step === '') s.step = s.id
+    s.needs ??= i === 0 ? [] : [run.steps[i - 1]?.id as string]
+    s.instance ??= {}
+    s.outputs ??= {}
+    s.artifacts ??= []
+    s.uses ??= []
+    s.retryAt ??= null
+  })
+  return run
+}
+
+/** Keeps `intervention` the first of `interventions`. */
+export function setInterventions (run: WorkflowRun, list: PendingIntervention[]): void {
+  run.interventions = list
+  run.intervention = list[0] ?? null
 }

@@ -93,8 +93,9 @@ export function createProgram (io: CliIO, state: CliState): Command {
       .option('--comment <text>', 'why, for the audit trail')
       .option('--json', 'print JSON')
     if (defaultChoice === null) c.option('--choice <choice>', 'which of the offered choices (default: approve)')
+    c.option('--step <id>', 'the step whose question to answer, when several branches wait (default: the first)')
     c.addHelpText('after', `\nExample:\n  se ${name} wf-m3k2${defaultChoice === null ? ' --choice retry' : ''} --comment "looks right"`)
-    c.action(async (id: string, opts: { choice?: string, comment?: string, json?: boolean }, cmd: Command) => {
+    c.action(async (id: string, opts: { choice?: string, comment?: string, step?: string, json?: boolean }, cmd: Command) => {
       await withNode(cmd, async api => {
         let choice = opts.choice ?? defaultChoice ?? 'approve'
         if (defaultChoice === 'reject') {
@@ -105,9 +106,10 @@ export function createProgram (io: CliIO, state: CliState): Command {
             if (held === undefined) throw err
             return held
           })
-          if (current.intervention !== null && !current.intervention.choices.includes('reject') && current.intervention.choices.includes('abort')) choice = 'abort'
+          const asked = current.interventions.find(i => i.stepId === opts.step) ?? current.intervention
+          if (asked !== null && !asked.choices.includes('reject') && asked.choices.includes('abort')) choice = 'abort'
         }
-        print(io, opts.json, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
+        print(io, opts.json, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
       })
     })
   }
