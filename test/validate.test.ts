@@ -416,3 +416,77 @@ test('resolveInputs: number and boolean inputs are checked', () => {
   assert.match(details[0]?.message ?? '', /expected a number, got 'many'/)
   assert.match(details[1]?.message ?? '', /expected true or false, got 'yes'/)
 })
+
+// Graphs (needs, matrix, artifacts, outputs, if): problems named by file, path and line.
+
+test('a cycle among needs is named with the steps along it', () => {
+  const details = rejects(['name: g', 'steps:', '  - { id: a, needs: [c], run: { command: "true" } }', '  - { id: b, needs: [a], run: { command: "true" } }', '  - { id: c, needs: [b], run: { command: "true" } }'].join('\n'))
+  const d = detailAt(details, 'steps[0].needs')
+  assert.equal(d.line, 3)
+  assert.match(d.message, /form a cycle: a → c → b → a/)
+})
+
+test('needs naming a step that does not exist is rejected where it is written', () => {
+  const d = detailAt(rejects(['name: g', 'steps:', '  - { id: a, run: { command: "true" } }', '  - { id: b, needs: [a, ghost], run: { command: "true" } }'].join('\n')), 'steps[1].needs[1]')
+  assert.equal(d.line, 4)
+  assert.match(d.message, /needs 'ghost': no step has that id \(expected one of: a, b\)/)
+})
+
+test('uses of an artifact no earlier step publishes is rejected, and so is one from a step that may not have run', () => {
+  const details = rejects([
+    'name: g',
+    'steps:',
+    '  - { id: build, run: { command: make }, artifacts: { dist: dist/ } }',
+    '  - { id: lint, needs: [], uses: [build.dist], run: { command: lint } }',
+    '  - { id: test, needs: [build], uses: [build.docs, nope.x], run: { command: t } }'
+  ].join('\n'))
+  assert.match(detailAt(details, 'steps[1].uses[0]').message, /step 'build' has not run yet at this point \(add it to needs\)/)
+  assert.match(detailAt(details, 'steps[2].uses[0]').message, /step 'build' publishes no artifact 'docs' \(it publishes: dist\)/)
+  assert.match(detailAt(details, 'steps[2].uses[1]').message, /no step 'nope'/)
+})
+
+test('${matrix.x} outside a matrix step, or naming a key the matrix lacks, is rejected', () => {
+  const details = rejects([
+    'name: g',
+    'steps:',
+    '  - { id: plain, run: { command: echo, args: ["${matrix.shard}"] } }',
+    '  - { id: m, matrix: { shard: [1, 2] }, run: { command: echo, args: ["${matrix.os}"] } }'
+  ].join('\n'))
+  assert.match(detailAt(details, 'steps[0].run.args[0]').message, /\$\{matrix.shard\}: step 'plain' has no matrix/)
+  assert.match(detailAt(details, 'steps[1].run.args[0]').message, /the matrix of step 'm' has no key 'os' \(it has: shard\)/)
+})
+
+test('outputs must be declared, and a matrix step\'s outputs are read from one instance', () => {
+  const details = rejects([
+    'name: g',
+    'steps:',
+    '  - { id: a, outputs: [version], run: { command: "true" } }',
+    '  - { id: m, needs: [], matrix: { n: [1, 2] }, outputs: [r], run: { command: "true" } }',
+    '  - id: b',
+    '    needs: [a, m]',
+    '    run: { command: echo, args: ["${steps.a.outputs.tag}", "${steps.m.outputs.r}", "${steps.m[n=1].outputs.r}", "${steps.m[n=9].outputs.r}"] }'
+  ].join('\n'))
+  assert.match(detailAt(details, 'steps[2].run.args[0]').message, /step 'a' declares no output 'tag' \(it declares: version\)/)
+  assert.match(detailAt(details, 'steps[2].run.args[1]').message, /is a matrix step: name one instance, e.g. \$\{steps.m\[n=1\].outputs.r\}/)
+  assert.equal(details.filter(d => d.path === 'steps[2].run.args[2]').length, 0, 'an instance that exists is fine')
+  assert.match(detailAt(details, 'steps[2].run.args[3]').message, /has no instance \[n=9\]/)
+})
+
+test('an if that does not parse, or refers to what may not have run, is rejected', () => {
+  const details = rejects([
+    'name: g',
+    'inputs: { release: { default: "no" } }',
+    'steps:',
+    '  - { id: a, run: { command: "true" } }',
+    '  - { id: b, if: "${inputs.release} == \'yes\' &&", run: { command: "true" } }',
+    '  - { id: c, needs: [], if: "steps.a.state == \'completed\'", run: { command: "true" } }'
+  ].join('\n'))
+  assert.match(detailAt(details, 'steps[1].if').message, /^condition: /)
+  assert.match(detailAt(details, 'steps[2].if').message, /refers to step 'a', which has not run yet at this point/)
+})
+
+test('a graph file that is right parses, and a file without needs keeps its order', () => {
+  const def = parseWorkflow(['name: g', 'steps:', '  - { id: a, run: { command: "true" }, artifacts: { out: out/ }, outputs: [v] }', '  - { id: b, uses: [a.out], if: "steps.a.outputs.v != \'\'", matrix: { n: [1, 2] }, maxParallel: 1, failFast: false, onFailure: { retry: 2, backoffSec: 5 }, run: { command: "true" } }'].join('\n'), FILE)
+  assert.equal(def.steps[1]?.matrix?.n?.[0], '1')
+  assert.deepEqual(def.steps[1]?.onFailure, { retry: 2, backoffSec: 5 })
+})
