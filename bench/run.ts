@@ -2,10 +2,12 @@
 // taken in the same run and reports the ratio and whether the goal is met. It writes
 // nothing in the repository (temp dirs only) and exits 0 even when a goal is missed.
 import os from 'node:os'
+import { benchArtifact } from './artifact.js'
 import { benchAudit } from './audit.js'
 import { benchBare } from './bare.js'
 import { benchContainers } from './containers.js'
 import { benchDashboard } from './dashboard.js'
+import { benchGraph } from './graph.js'
 import { benchHttp } from './http.js'
 import { benchMesh } from './mesh.js'
 import { benchRpc } from './rpc.js'
@@ -20,7 +22,9 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers },
   { title: '6. dashboard: view model refresh with 100 nodes and 1,000 workloads', run: benchDashboard },
   { title: '7. bare: a headless node on Bare vs on Node, idle memory and start to joined', run: benchBare },
-  { title: '8. http: a request through the HTTP API vs a bare node:http handler asking the node the same', run: benchHttp }
+  { title: '8. http: a request through the HTTP API vs a bare node:http handler asking the node the same', run: benchHttp },
+  { title: '10. graphs: fan-out of 8 one-second steps over 4 node processes vs in a line; scheduling cost of a 200-step graph vs a line', run: benchGraph },
+  { title: '9. artifact transfer: 200 MiB between two processes, verified chunk by chunk, vs a raw Hyperswarm stream', run: benchArtifact }
 ]
 
 async function main (): Promise<void> {
