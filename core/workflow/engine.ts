@@ -77,6 +77,8 @@ export interface StartRequest {
 
 type Outcome = 'continue' | 'parked' | 'done'
 
+const NEVER = new Promise<void>(() => {})
+
 /** Entries of one run running at once, whatever the graph's width. */
 const MAX_BRANCHES = 64
 
@@ -113,7 +115,7 @@ export class WorkflowEngine {
   /** Running entries' processes, by run id then entry id. */
   private readonly handles = new Map<string, Map<string, ProcessHandle>>()
   /** Wakes a run's driver waiting for a branch: an answer, a member, a backoff over. */
-  private readonly nudges = new Map<string, () => void>()
+  private readonly nudges = new Map<string, { promise: Promise<void>, wake: () => void }>()
   /** Entries no node can run yet, by run, with why. */
   private readonly blocked = new Map<string, Map<string, string>>()
   /** The branches each driver has under way, by entry id. */
@@ -479,23 +481,27 @@ export class WorkflowEngine {
     return out
   }
 
+  /** One promise per run until it is nudged: the driver races it every turn without piling up waiters. */
   private nudged (id: string): Promise<void> {
-    return new Promise(resolve => {
-      const previous = this.nudges.get(id)
-      this.nudges.set(id, () => { previous?.(); resolve() })
-    })
+    const waiting = this.nudges.get(id)
+    if (waiting !== undefined) return waiting.promise
+    let wake!: () => void
+    const promise = new Promise<void>(resolve => { wake = resolve })
+    this.nudges.set(id, { promise, wake })
+    return promise
   }
 
   private nudge (id: string): void {
-    const wake = this.nudges.get(id)
+    const waiting = this.nudges.get(id)
     this.nudges.delete(id)
-    wake?.()
+    waiting?.wake()
   }
 
   /** Resolves when the earliest retry of the run may go, never when none waits. */
   private untilNextRetry (run: WorkflowRun): Promise<void> {
-    const at = Math.min(...run.steps.filter(s => s.retryAt !== null && s.state === 'pending').map(s => s.retryAt as number))
-    if (!Number.isFinite(at)) return new Promise(() => {})
+    let at = Infinity
+    for (const s of run.steps) if (s.retryAt !== null && s.state === 'pending' && s.retryAt < at) at = s.retryAt
+    if (!Number.isFinite(at)) return NEVER
     return this.sleep(Math.max(0, at - this.opts.clock.now()))
   }
 
