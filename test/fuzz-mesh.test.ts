@@ -10,6 +10,7 @@ import dgram from 'node:dgram'
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import DHT from 'hyperdht'
 import b4a from 'b4a'
+import Protomux from 'protomux'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
 import { Responsiveness, Rng, TOKEN, finalChecks, fuzzRounds, fuzzSeed, inParallel, int32be, mutate, openFds, rejections, sleep, type FuzzNode } from './helpers/fuzz.js'
 import { namedType } from '../core/protocol/codec.js'
@@ -24,7 +25,8 @@ const HELLO = namedType('MeshHello')
 
 /** `opened`: the node took the connection (its hello arrived). */
 interface StrangerOutcome { opened: boolean, closedByNode: boolean, ms: number, received: Buffer, key: string }
-type Step = Buffer | number | ((received: Buffer) => Buffer)
+/** Bytes go on the RPC's Protomux channel, as a member's would; `{ raw }` straight onto the encrypted stream, under Protomux. */
+type Step = Buffer | { raw: Buffer } | number | ((received: Buffer) => Buffer)
 
 /** A stranger with a key of its own connects to `key`, waits for the node's hello, plays `steps`; then waits up to `waitMs` for the node to hang up. */
 async function stranger (dht: any, key: Buffer, steps: Step[], waitMs: number): Promise<StrangerOutcome> {
@@ -35,16 +37,22 @@ async function stranger (dht: any, key: Buffer, steps: Step[], waitMs: number): 
   let closed = false
   let byUs = false
   socket.on('error', () => {})
-  socket.on('data', (d: Buffer) => chunks.push(d))
+  let heard: () => void = () => {}
+  const nodeHello = new Promise<boolean>(resolve => { heard = () => resolve(true) })
+  // The node's channels (see adapters/shared/hyperswarm-transport.ts): its hello and replies come on the RPC one.
+  const rpc = Protomux.from(socket).createChannel({ protocol: 'se-mesh/rpc' })
+  const message = rpc?.addMessage({ onmessage: (d: Uint8Array) => { chunks.push(Buffer.from(d)); heard() } })
+  rpc?.open()
   const done = new Promise<void>(resolve => socket.once('close', () => { closed = true; resolve() }))
   // The node's hello is the sign that the node holds the connection (a Noise stream can open on our side only, under load).
-  const opened = await Promise.race([new Promise<boolean>(resolve => socket.once('data', () => resolve(true))), done.then(() => false), sleep(5000).then(() => false)])
+  const opened = await Promise.race([nodeHello, done.then(() => false), sleep(5000).then(() => false)])
   if (opened) {
     for (const step of steps) {
       if (closed) break
       if (typeof step === 'number') await sleep(step)
-      else if (typeof step === 'function') socket.write(step(Buffer.concat(chunks)))
-      else socket.write(step)
+      else if (typeof step === 'function') message?.send(step(Buffer.concat(chunks)))
+      else if (Buffer.isBuffer(step)) message?.send(step)
+      else socket.write(step.raw)
     }
     await Promise.race([done, sleep(waitMs)])
   }
@@ -89,7 +97,7 @@ test('a mesh node survives strangers sending garbage and forged hellos, and garb
   const wait = HANDSHAKE_MS + 2000
   const plan = (kind: string): { steps: Step[], waitMs: number } => {
     switch (kind) {
-      case 'random': return { steps: [rng.bytes(1 + rng.int(2000))], waitMs: wait }
+      case 'random': return { steps: [rng.chance(0.5) ? rng.bytes(1 + rng.int(2000)) : { raw: rng.bytes(1 + rng.int(2000)) }], waitMs: wait }
       case 'oversized-hello': return { steps: [Buffer.concat([int32be(1025 + rng.int(0x7ffffff0)), rng.bytes(rng.int(100))])], waitMs: wait }
       case 'garbled-hello': { const body = rng.bytes(1 + rng.int(300)); return { steps: [Buffer.concat([int32be(body.length), body])], waitMs: wait } }
       case 'forged-proof': return { steps: [hello(rng)], waitMs: wait }

@@ -44,8 +44,11 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
         // Both channels are opened here, before the socket is read: Protomux pairs a channel only
         // when both ends open it, and one the remote opens first is refused unless we already have.
         const mux = Protomux.from(socket)
-        const rpc = openChannel(mux, RPC_PROTOCOL, () => socket.destroy())
-        const artifacts = openChannel(mux, ARTIFACT_PROTOCOL, () => socket.destroy())
+        const drop = (): void => { socket.destroy() }
+        // Without its RPC a connection is nothing; a peer that refuses the artifact channel (a stranger
+        // speaking only enough Protomux to try a hello) keeps its connection, for the handshake to judge.
+        const rpc = openChannel(mux, RPC_PROTOCOL, drop, drop)
+        const artifacts = openChannel(mux, ARTIFACT_PROTOCOL, () => {}, drop)
         if (rpc === null || artifacts === null) { socket.destroy(); return }
         socket.once('close', () => { rpc.closed(); artifacts.closed() })
         const link: PeerLink = {
@@ -119,19 +122,20 @@ interface OpenChannel extends MessageChannel {
   closed (): void
 }
 
-function openChannel (mux: Protomux, protocol: string, onBroken: () => void): OpenChannel | null {
+/** `onClose`: the channel closed (the remote refused or closed it); `onFlood`: it sent too much before anyone listened. */
+function openChannel (mux: Protomux, protocol: string, onClose: () => void, onFlood: () => void): OpenChannel | null {
   let listener: ((data: Uint8Array) => void) | null = null
   let early: Uint8Array[] | null = []
   let waiting: Array<() => void> = []
   let drained = true
   const wake = (): void => { drained = true; for (const resolve of waiting.splice(0)) resolve() }
-  const channel = mux.createChannel({ protocol, onclose: onBroken, ondrain: wake })
+  const channel = mux.createChannel({ protocol, onclose: () => { wake(); onClose() }, ondrain: wake })
   if (channel === null) return null
   const message = channel.addMessage({
     onmessage: data => {
       if (listener !== null) { listener(data); return }
       // Protomux may hand out a view of a larger buffer it reuses: a kept message is copied.
-      if (early === null || early.length >= MAX_EARLY_MESSAGES) { onBroken(); return }
+      if (early === null || early.length >= MAX_EARLY_MESSAGES) { onFlood(); return }
       early.push(b4a.from(data))
     }
   })

@@ -131,6 +131,11 @@ export class ArtifactService {
     return target
   }
 
+  /** Makes this node hold an artifact (fetched if it does not yet), without placing it anywhere. */
+  async fetch (record: ArtifactRecord, grant = ''): Promise<void> {
+    await this.obtain(record, grant)
+  }
+
   /** This node, as a workflow's requester, lets `granteeNodeId` fetch one of its artifacts: the hex for ArtifactUse.grant. */
   grant (workflowId: string, hash: string, granteeNodeId: string): string {
     return signGrant(this.o.crypto, this.o.secretKey, workflowId, hash, granteeNodeId)
@@ -169,14 +174,19 @@ export class ArtifactService {
     const tried: string[] = []
     let last: unknown
     for (const nodeId of record.nodes) {
-      const link = this.links.get(nodeId)
+      let link = this.links.get(nodeId)
       if (nodeId === this.o.nodeId || link === undefined || link.isClosed) continue
       tried.push(nodeId)
-      try {
-        return await fetchArtifact({ store: this.store, crypto: this.o.crypto, log: this.o.log }, link, record, grant)
-      } catch (err) {
-        this.o.log.warn(`artifact ${record.name} (${record.hash.slice(0, 12)}) from ${nodeId.slice(0, 12)}: ${(err as Error).message}`)
-        last = err
+      while (link !== undefined) {
+        try {
+          return await fetchArtifact({ store: this.store, crypto: this.o.crypto, log: this.o.log }, link, record, grant)
+        } catch (err) {
+          this.o.log.warn(`artifact ${record.name} (${record.hash.slice(0, 12)}) from ${nodeId.slice(0, 12)}: ${(err as Error).message}`)
+          last = err
+          // The connection it was on was replaced by a newer one to the same node (Hyperswarm keeps one of two duplicates): asked again there.
+          const newer = this.links.get(nodeId)
+          link = err instanceof SeError && err.code === 'CONNECTION_CLOSED' && newer !== link && newer?.isClosed === false ? newer : undefined
+        }
       }
     }
     // One holder tried: its own error says best what went wrong (refused, which chunk was corrupt).

@@ -85,6 +85,11 @@ export class StepFiles {
     return { outputs, artifacts }
   }
 
+  /** This node, as the workflow's requester, lets `granteeNodeId` fetch the artifact: the hex for ArtifactUse.grant. */
+  grant (workflowId: string, hash: string, granteeNodeId: string): string {
+    return this.o.artifacts.grant(workflowId, hash, granteeNodeId)
+  }
+
   private async readOutputs (req: StepIdentity): Promise<Record<string, string>> {
     const fs = this.o.fs
     const file = this.outputFile(req)

@@ -180,6 +180,7 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
     maxConcurrent: config.maxConcurrentWorkflows ?? MAX_CONCURRENT_WORKFLOWS,
     log,
     executors: [...(config.executors ?? []), workloads.stepExecutor()],
+    stepFiles,
     placement: router
   })
   parts.engine = engine

@@ -15,6 +15,7 @@ import { Outbox } from '../../core/mesh/outbox.js'
 import { StepServer } from '../../core/mesh/step-server.js'
 import { toHex } from '../../core/hex.js'
 import { join } from '../../core/paths.js'
+import type { KeyPair, Logger } from '../../core/ports.js'
 import type { NodeCapabilities } from '../../core/protocol/types.js'
 import { defer, eventually, makeTempDir } from './tmp.js'
 
@@ -40,15 +41,31 @@ export async function loopbackBootstrap (t: TestContext): Promise<BootstrapAddre
 
 export async function artifactMember (t: TestContext, bootstrap: BootstrapAddress, name: string, env: Record<string, string> = {}): Promise<ArtifactMember> {
   const warnings: string[] = []
-  const runtime = nodeRuntime({ ...quiet, warn: m => warnings.push(m) })
+  const member = await startArtifactMember({ bootstrap, name, env, dataDir: await makeTempDir(t, `se-art-${name}-`), log: { ...quiet, warn: m => warnings.push(m) } })
+  defer(t, () => member.close())
+  return { ...member, warnings }
+}
+
+export interface ArtifactMemberOptions {
+  bootstrap: BootstrapAddress
+  name: string
+  dataDir: string
+  env?: Record<string, string>
+  log?: Logger
+  keyPair?: KeyPair
+}
+
+/** A member without a test around it (the bench runs one in another process); close() stops it. */
+export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Omit<ArtifactMember, 'warnings'> & { close (): Promise<void> }> {
+  const { bootstrap, name, dataDir } = o
+  const env = o.env ?? {}
+  const runtime = nodeRuntime(o.log ?? quiet)
   const { crypto, fs, clock, log } = runtime
-  const dataDir = await makeTempDir(t, `se-art-${name}-`)
-  const keyPair = crypto.generateKeyPair()
+  const keyPair = o.keyPair ?? crypto.generateKeyPair()
   const nodeId = toHex(keyPair.publicKey)
   const audits: AuditInput[] = []
   const auditLog = new AuditLog({ dir: join(dataDir, 'audit'), fs, crypto, clock, identity: keyPair })
   await auditLog.open()
-  defer(t, () => auditLog.close())
   let mesh: Mesh | null = null
   const artifacts = new ArtifactService({
     fs, crypto, log, dataDir, nodeId, secretKey: keyPair.secretKey, env: k => env[k],
@@ -83,8 +100,7 @@ export async function artifactMember (t: TestContext, bootstrap: BootstrapAddres
   mesh.onArtifactChannel((id, channel, onClose) => artifacts.attach(id, channel, onClose))
   await mesh.start()
   const m = mesh
-  defer(t, () => m.stop())
-  return { name, nodeId, dataDir, mesh, artifacts, audits, warnings }
+  return { name, nodeId, dataDir, mesh, artifacts, audits, close: async () => { await m.stop(); await auditLog.close() } }
 }
 
 /** Waits until every member sees every other as usable. */
