@@ -1,13 +1,15 @@
 // Artifacts through whole workflows between two real node processes on a loopback
 // mesh: a step routed to the builder publishes dist/ and an output; the next step,
 // on the requester, finds dist/ in its working directory (fetched from the builder,
-// verified, executables still executable) and reads the output.
+// verified, executables still executable) and reads the output. And the same
+// between a Bare node and a Node node, both ways.
 import assert from 'node:assert/strict'
 import { readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { json, se, tempDir } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
+import { bareMeshNode } from './helpers/bare.js'
 
 test('an artifact made on the builder is used by the next step on the requester; its output too', async t => {
   const bootstrap = await localBootstrap(t)
@@ -44,4 +46,27 @@ test('an artifact made on the builder is used by the next step on the requester;
   assert.ok((await readdir(path.join(requester.dataDir, 'artifacts'))).includes(artifact?.hash as string))
   const verify = await se(['audit', '--verify', '--json'], { dataDir: requester.dataDir })
   assert.equal(verify.code, 0, verify.stdout)
+})
+
+test('artifacts cross between a Bare node and a Node node both ways: published, served and fetched on Bare too', async t => {
+  const bootstrap = await localBootstrap(t)
+  const [home, edge] = await Promise.all([meshNode(t, bootstrap, 'home'), bareMeshNode(t, bootstrap, 'edge', { tags: ['gpio'] })])
+  await waitForStates(home, [edge], 'up')
+  await waitForStates(edge, [home], 'up')
+  const dir = await tempDir(t)
+  const file = path.join(dir, 'edge.yaml')
+  const nowhere = JSON.stringify(path.join(dir, 'nowhere'))
+  await writeFile(file, [
+    'name: EDGE_ROUND_TRIP',
+    'steps:',
+    `  - { id: read, requires: { capabilities: [gpio] }, artifacts: { raw: raw.bin }, run: { command: sh, args: [-c, "head -c 2500000 /dev/urandom > raw.bin"], cwd: ${nowhere} } }`,
+    '  - { id: digest, needs: [read], uses: [read.raw], artifacts: { sum: sum.txt }, run: { command: sh, args: [-c, "sha256sum raw.bin > sum.txt"] } }',
+    `  - { id: verify, needs: [digest], requires: { capabilities: [gpio] }, uses: [read.raw, digest.sum], run: { command: sh, args: [-c, "sha256sum -c sum.txt && echo verified on $SE_NODE_ID"], cwd: ${nowhere} } }`,
+    ''
+  ].join('\n'))
+  const status = json(await se(['execute', file, '--wait', '--json'], { dataDir: home.dataDir, cwd: dir }))
+  assert.equal(status.state, 'completed', JSON.stringify(status.steps.map((s: { id: string, state: string, stderr: string }) => [s.id, s.state, s.stderr]), null, 1))
+  const steps = status.steps as Array<{ id: string, node: string, stdout: string }>
+  assert.deepEqual(steps.map(s => s.node), [edge.key, home.key, edge.key])
+  assert.match(steps[2]?.stdout ?? '', new RegExp(`raw.bin: OK\\nverified on ${edge.key}`))
 })
