@@ -466,3 +466,60 @@ test('100 nodes and 1,000 workloads make a usable table', () => {
   m.setFilter('workloads', 'n42')
   assert.equal(m.table('workloads').rows.length, 10)
 })
+
+// build → (lint, test × 4 shards) → package, as a graph-aware node sends it.
+function diamond (server: MeshNode): WorkflowStatus {
+  const shard = (n: number, over: Partial<StepStatus>): StepStatus => step(`test[shard=${n}]`, { step: 'test', instance: { shard: String(n) }, needs: ['build'], ...over })
+  return workflow('ci', {
+    currentStep: 'test[shard=3]',
+    steps: [
+      step('build', { step: 'build', state: 'completed', node: LAPTOP.nodeId, durationMs: 1200 }),
+      step('lint', { step: 'lint', state: 'running', node: server.nodeId, needs: ['build'] }),
+      shard(1, { state: 'completed', node: LAPTOP.nodeId, durationMs: 4000 }),
+      shard(2, { state: 'completed', node: server.nodeId, durationMs: 3000 }),
+      shard(3, { state: 'running', node: server.nodeId }),
+      shard(4, { state: 'pending', retryAt: T0 + 5000, attempts: 2 }),
+      step('package', { step: 'package', needs: ['lint', 'test[shard=1]', 'test[shard=2]', 'test[shard=3]', 'test[shard=4]'] })
+    ]
+  })
+}
+
+test('workflows pane: a fan-out shows as its progress, beside a plain step running at the same time', () => {
+  const server = node('server')
+  const m = model({ nodes: [LAPTOP, server], workflows: [diamond(server)] })
+  assert.deepEqual(m.table('workflows').rows[0]?.slice(3, 5), ['lint, test 3/4 running', 'server'])
+})
+
+test('workflow details draw the graph: indented by depth, instances under their step, live states and node names', () => {
+  const server = node('server')
+  const m = model({ nodes: [LAPTOP, server], workflows: [diamond(server)] })
+  m.setFocus('workflows')
+  const lines = m.details()
+  const graph = lines.slice(lines.indexOf('steps (7)') + 1)
+  assert.deepEqual(graph, [
+    '  ✓ build          completed  on laptop  1.2 s',
+    '    ▶ lint         running  on server',
+    '    ▶ test         2/4 completed, 1 running, 1 pending  ← needs build',
+    '        ✓ shard=1  completed  on laptop  4.0 s',
+    '        ✓ shard=2  completed  on server  3.0 s',
+    '        ▶ shard=3  running  on server',
+    '        · shard=4  pending  on -  attempts 2  retry in 5s',
+    '      · package    pending  on -  ← needs lint, test'
+  ])
+})
+
+test('workflow details list every branch waiting for a person', () => {
+  const asks = ['eu', 'us'].map((r, i) => ({ stepId: `ship-${r}`, prompt: `Ship to ${r}?`, choices: ['approve', 'reject'], reason: 'step', requestedAt: T0 + i }))
+  const m = model({
+    workflows: [workflow('two', {
+      state: 'waiting_intervention',
+      steps: asks.map(a => step(a.stepId, { step: a.stepId, state: 'waiting_intervention' })),
+      intervention: asks[0] ?? null,
+      interventions: asks
+    })]
+  })
+  m.setFocus('workflows')
+  const text = m.details().join('\n')
+  assert.match(text, /waiting for a person at ship-eu: Ship to eu\?\n {2}choices: approve, reject\nwaiting for a person at ship-us: Ship to us\?/)
+  assert.match(text, /\? ship-eu {2}waiting_intervention {2}on -\n {2}\? ship-us {2}waiting_intervention {2}on - {2}← needs nothing/)
+})

@@ -193,7 +193,7 @@ export class DashboardScreen {
     s.key(['/'], guarded(() => this.ask(`filter ${m.focus}: `, m.filter(m.focus), text => m.setFilter(m.focus, text))))
     s.key([':'], guarded(() => this.ask(':', '', text => { void this.command(text) })))
     s.key(['?'], guarded(() => this.showOverlay(' help ', m.help())))
-    s.key(['d'], guarded(() => this.showOverlay(' details ', m.details())))
+    s.key(['d'], guarded(() => this.showDetails()))
     s.key(['l'], guarded(() => this.followLogs()))
     s.key(['x'], guarded(() => { void this.pickWorkflow() }))
     s.key(['n'], guarded(() => m.nextIntervention()))
@@ -293,6 +293,16 @@ export class DashboardScreen {
       box.setContent(lines.slice(-((box.height as number) - 2)).join('\n'))
       this.screen.render()
     }).catch(err => { if (!cancelled) { lines.push(`logs ended: ${(err as Error).message}`); box.setContent(lines.join('\n')); this.screen.render() } })
+  }
+
+  // Details follow the data while open, so a workflow's graph shows its states as they change.
+  private showDetails (): void {
+    const m = this.o.model
+    const box = this.showOverlay(' details ', m.details())
+    this.stopOverlay = m.onChange(() => {
+      box.setContent(m.details().join('\n'))
+      this.screen.render()
+    })
   }
 
   private showOverlay (label: string, lines: string[]): Widget {

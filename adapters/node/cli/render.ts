@@ -2,6 +2,7 @@
 import { SeError } from '../../../core/errors.js'
 import { shortDuration } from '../../../core/duration.js'
 import { STEP_MARK } from '../../../core/workflow/step-mark.js'
+import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../tui/view-model.js'
 import type { MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 
 export function seconds (ms: number | null): string {
@@ -13,31 +14,68 @@ export function shortNode (id: string | null): string {
   return id === null ? '' : id.slice(0, 12)
 }
 
-export function renderStatus (s: WorkflowStatus): string {
+const ENTRY_INDENT = 2
+const INSTANCE_INDENT = 4
+const HASH_CHARS = 12
+
+/**
+ * A workflow as a graph: steps that simply follow one another as a list, as always;
+ * otherwise under a `stage N` header per depth (longest path from a step that waits
+ * for nothing). A matrix step shows once with a summary, its instances under it.
+ */
+export function renderStatus (s: WorkflowStatus, now = Date.now()): string {
   const lines = [`${s.id}  ${s.name}  ${s.state}${s.error === null ? '' : `: ${s.error}`}`]
-  const width = Math.max(...s.steps.map(step => step.id.length))
-  for (const step of s.steps) lines.push(`  ${renderStep(step, width)}`)
-  if (s.intervention !== null) {
-    lines.push(`  waiting for a person at ${s.intervention.stepId}: ${s.intervention.prompt}`)
-    lines.push(`    choices: ${s.intervention.choices.join(', ')}   →   se approve ${s.id}${s.intervention.choices.includes('approve') ? '' : ` --choice ${s.intervention.choices[0] ?? ''}`}`)
+  const rows = graphRows(s.steps)
+  const staged = rows.some(r => r.depth > 0)
+  const indent = (r: GraphRow): number => (staged ? ENTRY_INDENT : 0) + (r.instance ? INSTANCE_INDENT : 0)
+  const width = Math.max(0, ...rows.map(r => indent(r) + r.label.length))
+  const stateWidth = Math.max(0, ...rows.map(r => r.summary === null ? r.state.length : 0))
+  let stage = -1
+  for (const r of rows) {
+    if (staged && r.depth !== stage) lines.push(`  stage ${r.depth + 1}`)
+    stage = r.depth
+    const lead = `  ${' '.repeat(indent(r))}${STEP_MARK[r.state] ?? ' '} ${r.label.padEnd(width - indent(r))}  `
+    const parts = [r.summary ?? r.state.padEnd(stateWidth), ...(r.entry === null ? [] : entryFacts(r.entry, now))]
+    if (r.needs !== null) parts.push(`← needs ${r.needs.join(', ') || 'nothing'}`)
+    lines.push(`${lead}${parts.join('  ')}`.trimEnd())
+    for (const a of r.entry?.artifacts ?? []) lines.push(`${' '.repeat(lead.length)}↑ ${a.name}  ${a.hash.slice(0, HASH_CHARS)}  ${bytes(a.size)}${a.files > 1 ? `, ${a.files} files` : ''}`)
+  }
+  const asked = pendingInterventions(s)
+  for (const i of asked) {
+    lines.push(`  waiting for a person at ${i.stepId}: ${i.prompt}`)
+    const step = asked.length > 1 ? ` --step ${i.stepId}` : ''
+    lines.push(`    choices: ${i.choices.join(', ')}   →   se approve ${s.id}${step}${i.choices.includes('approve') ? '' : ` --choice ${i.choices[0] ?? ''}`}`)
   }
   return lines.join('\n')
 }
 
-function renderStep (step: StepStatus, width: number): string {
-  const parts = [`${STEP_MARK[step.state] ?? ' '} ${step.id.padEnd(width)}  ${step.state.padEnd(20)}`]
+function entryFacts (step: StepStatus, now: number): string[] {
+  const parts: string[] = []
   if (step.attempts > 1) parts.push(`attempts ${step.attempts}`)
   if (step.exitCode !== null) parts.push(`exit ${step.exitCode}`)
   if (step.durationMs !== null && step.state !== 'waiting_intervention') parts.push(seconds(step.durationMs))
+  if (step.retryAt !== null) parts.push(`retry in ${seconds(Math.max(0, step.retryAt - now))}`)
   if (step.node !== null) parts.push(`on ${shortNode(step.node)}`)
   if (step.choice !== null) parts.push(`chose ${step.choice}`)
+  const outputs = Object.keys(step.outputs).length
+  if (outputs > 0) parts.push(`${outputs} output${outputs === 1 ? '' : 's'}`)
   if (step.error !== null && step.state === 'failed') parts.push(`— ${step.error}`)
-  return parts.join('  ')
+  return parts
+}
+
+/** A size in the unit people read it in. */
+function bytes (n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = n / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
+  return `${value.toFixed(1)} ${units[unit] ?? ''}`
 }
 
 export function renderList (list: WorkflowStatus[], now: number): string {
   if (list.length === 0) return 'no workflows on this node'
-  const rows = list.map(s => [s.id, s.name, s.state, s.currentStep ?? '', shortDuration(now - s.createdAt)])
+  const rows = list.map(s => [s.id, s.name, s.state, runningSteps(s.steps) ?? s.currentStep ?? '', shortDuration(now - s.createdAt)])
   return table(['ID', 'NAME', 'STATE', 'STEP', 'AGE'], rows)
 }
 
