@@ -67,7 +67,8 @@ export class ArtifactLink {
     // Not one of ours: nothing to answer, and nothing to trust in it.
     if (m === null) return
     if (m.kind === KIND.MANIFEST_REQUEST || m.kind === KIND.CHUNK_REQUEST) {
-      this.serving = this.serving.then(async () => await this.answer(m))
+      // One failed answer (the connection went as it was sent) must not stop the ones after it.
+      this.serving = this.serving.then(async () => await this.answer(m)).catch(() => {})
       return
     }
     const p = this.pending.get(m.id)
