@@ -409,9 +409,13 @@ export class WorkflowEngine {
     this.branches.set(run.id, branches)
     try {
       while (!this.stopping && run.state === 'running') {
-        for (const step of this.ready(run, branches)) {
+        const ready = this.ready(run, branches)
+        for (const step of ready) {
           branches.set(step.id, this.runEntry(run, step).finally(() => branches.delete(step.id)))
         }
+        // A completion waits for the next transition to be made durable with it; when no step
+        // starts now to carry it, it is written on its own, or a long branch would hold it back.
+        if (ready.length === 0 && this.deferred.has(run.id)) await this.commit(run, [], true)
         if (branches.size === 0) {
           const wait = await this.idle(run)
           if (wait === 'stop') break

@@ -1,0 +1,170 @@
+// Workflows spread over a real mesh: node processes on Hyperswarm on loopback, each in a
+// private mount namespace with its own tmpfs at the workflow's working directory, so an
+// artifact can only reach another node by travelling. A build on the builder, four test
+// shards spread over both testers using the build's 50 MB artifact byte for byte, lint
+// beside the build, and the fan-in; then kill -9 of the requester mid-fan-out, and of
+// an executor mid-instance.
+import assert from 'node:assert/strict'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { test, type TestContext } from 'node:test'
+import { json, se, tempDir, waitFor } from './helpers/cli.js'
+import { localBootstrap, waitForStates, type MeshNodeProc } from './helpers/mesh.js'
+import { commonArea, privateAreasAvailable, privateNode } from './helpers/private-area.js'
+
+const skip = await privateAreasAvailable()
+const opts = { skip: skip ?? false }
+
+interface Step { id: string, step: string, state: string, node: string | null, startedAt: number | null, endedAt: number | null, stdout: string, outputs: Record<string, string>, artifacts: Array<{ name: string, hash: string, size: number, nodes: string[] }>, uses: string[], attempts: number }
+
+async function execute (t: TestContext, home: MeshNodeProc, area: string, yaml: string): Promise<string> {
+  // The file lives outside the area: the CLI reads it here and sends its text.
+  const dir = await tempDir(t, 'se-flows-')
+  const file = path.join(dir, 'flow.yaml')
+  await writeFile(file, yaml)
+  const r = await se(['execute', file, '--json'], { dataDir: home.dataDir, cwd: area })
+  assert.equal(r.code, 0, r.stderr)
+  return json(r).id as string
+}
+
+async function finished (home: MeshNodeProc, id: string, timeoutMs = 120_000): Promise<{ state: string, error: string | null, steps: Step[] }> {
+  return await waitFor(`workflow ${id} to finish`, async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return ['completed', 'failed', 'cancelled'].includes(s.state) ? s : undefined
+  }, timeoutMs)
+}
+
+const BUILD_AND_TEST = `
+name: SPREAD
+steps:
+  - id: build
+    requires: { capabilities: [builder] }
+    run: { command: sh, args: [-c, "mkdir -p dist && head -c 52428800 /dev/urandom > dist/blob && printf '#!/bin/sh\\necho shard $1 ok\\n' > dist/run && chmod +x dist/run && echo version=1.2.3 >> $SE_OUTPUT && sha256sum dist/blob | cut -d' ' -f1"] }
+    artifacts: { dist: dist/ }
+    outputs: [version]
+  - id: test
+    needs: [build]
+    matrix: { shard: [1, 2, 3, 4] }
+    requires: { capabilities: [tester] }
+    uses: [build.dist]
+    run: { command: sh, args: [-c, "sleep 2; ./dist/run \${matrix.shard}; sha256sum dist/blob | cut -d' ' -f1"] }
+  - id: lint
+    needs: []
+    run: { command: sh, args: [-c, "sleep 1; ls; echo lint done"] }
+  - id: publish
+    needs: [test, lint]
+    run: { command: sh, args: [-c, "echo publishing \${steps.build.outputs.version}; ls"] }
+`
+
+test('a build on one node, its 50 MB artifact used byte for byte by test shards spread over two others, lint beside the build, then the fan-in', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const area = await commonArea(t)
+  const [home, builder, tester] = await Promise.all([
+    privateNode(t, bootstrap, area, 'home'),
+    privateNode(t, bootstrap, area, 'builder', { tags: ['builder', 'tester'] }),
+    privateNode(t, bootstrap, area, 'tester', { tags: ['tester'] })
+  ])
+  await waitForStates(home, [builder, tester], 'up')
+  await waitForStates(builder, [tester], 'up')
+  const id = await execute(t, home, area, BUILD_AND_TEST)
+  const done = await finished(home, id)
+  assert.equal(done.state, 'completed', done.error ?? '')
+  const by = (id: string): Step => done.steps.find(s => s.id === id) as Step
+  const build = by('build')
+  const shards = done.steps.filter(s => s.step === 'test')
+  assert.equal(build.node, builder.key)
+  assert.equal(build.outputs.version, '1.2.3')
+  const made = build.artifacts[0]
+  assert.ok(made !== undefined && made.name === 'dist' && made.size > 50_000_000, JSON.stringify(build.artifacts))
+  // Byte for byte on every node that used it, whichever node it ran on.
+  const blobHash = build.stdout.trim()
+  assert.match(blobHash, /^[0-9a-f]{64}$/)
+  assert.deepEqual(shards.map(s => s.id), ['test[shard=1]', 'test[shard=2]', 'test[shard=3]', 'test[shard=4]'])
+  for (const s of shards) {
+    const [ok, hash] = s.stdout.trim().split('\n')
+    assert.equal(ok, `shard ${s.id.match(/shard=(\d)/)?.[1] ?? '?'} ok`)
+    assert.equal(hash, blobHash, `${s.id} on ${s.node === tester.key ? 'tester' : 'builder'} saw the same bytes`)
+    assert.deepEqual(s.uses, [made.hash])
+  }
+  assert.deepEqual(new Set(shards.map(s => s.node)), new Set([builder.key, tester.key]), 'the shards used both testers')
+  // The shards ran at once: all four were running at one moment, so they took well under the sum of their times.
+  const lastStart = Math.max(...shards.map(s => s.startedAt as number))
+  const firstEnd = Math.min(...shards.map(s => s.endedAt as number))
+  assert.ok(lastStart < firstEnd, `the shards did not all run at once: ${JSON.stringify(shards.map(s => [s.id, s.node?.slice(0, 6), s.startedAt, s.endedAt]))}`)
+  // lint ran beside the build, on home, where the artifact never went.
+  const lint = by('lint')
+  assert.equal(lint.node, home.key)
+  assert.ok((lint.startedAt as number) < (build.endedAt as number), 'lint started before the build ended')
+  assert.doesNotMatch(lint.stdout, /dist/)
+  assert.match(by('publish').stdout, /publishing 1\.2\.3/)
+  assert.deepEqual(await readdir(area), [], 'nothing came through the file system the test shares with the nodes')
+  // The artifact's hash is in the trail: where it was made and where each shard used it.
+  const trail = (await se(['audit', '--workflow', id], { dataDir: home.dataDir })).stdout
+  assert.match(trail, new RegExp(`step build completed in \\d+ ms; published dist sha256:${made.hash}`))
+  assert.equal((trail.match(new RegExp(`step test\\[shard=\\d\\] \\(attempt 1\\).*uses dist sha256:${made.hash}`, 'g')) ?? []).length, 4)
+  assert.equal((await se(['audit', '--verify'], { dataDir: home.dataDir })).code, 0)
+})
+
+test('kill -9 of the requester mid-fan-out: after a restart every instance completes, finished ones exactly once', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const area = await commonArea(t)
+  const counts = await tempDir(t, 'se-counts-')
+  const [first, w1, w2] = await Promise.all([
+    privateNode(t, bootstrap, area, 'home'),
+    privateNode(t, bootstrap, area, 'w1', { tags: ['tester'] }),
+    privateNode(t, bootstrap, area, 'w2', { tags: ['tester'] })
+  ])
+  await waitForStates(first, [w1, w2], 'up')
+  const id = await execute(t, first, area, `
+name: FAN
+steps:
+  - id: t
+    idempotent: true
+    requires: { capabilities: [tester] }
+    matrix: { n: [1, 2, 3, 4] }
+    run: { command: sh, args: [-c, "echo \${matrix.n} >> ${counts}/runs; if [ \${matrix.n} -gt 2 ]; then sleep 8; fi"] }
+`)
+  let seen = ''
+  await waitFor('instances 1 and 2 to complete, 3 and 4 to run', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: first.dataDir }))
+    seen = `${s.state} ${s.error ?? ''} ${s.steps.map((x: Step) => `${x.id}:${x.state}:${x.startedAt ?? ''}-${x.endedAt ?? ''}`).join(',')} at ${Date.now()}`
+    return s.steps.map((x: Step) => x.state).join(',') === 'completed,completed,running,running' ? s : undefined
+  }).catch(err => { throw new Error(`${(err as Error).message}; last seen ${seen}`) })
+  await first.proc.crash()
+  const home = await privateNode(t, bootstrap, area, 'home', { dataDir: first.dataDir })
+  const done = await finished(home, id)
+  assert.equal(done.state, 'completed', done.error ?? '')
+  const runs = (await readFile(path.join(counts, 'runs'), 'utf8')).trim().split('\n')
+  const times = (n: string): number => runs.filter(r => r === n).length
+  assert.equal(times('1'), 1)
+  assert.equal(times('2'), 1)
+  for (const n of ['3', '4']) assert.ok(times(n) >= 1 && times(n) <= 2, `instance ${n} ran ${times(n)} times`)
+  assert.match((await se(['audit', '--workflow', id], { dataDir: home.dataDir })).stdout, /resumed after restart/)
+})
+
+test('kill -9 of an executor mid-instance: its instance moves to the other capable node', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const area = await commonArea(t)
+  const [home, w1, w2] = await Promise.all([
+    privateNode(t, bootstrap, area, 'home'),
+    privateNode(t, bootstrap, area, 'w1', { tags: ['tester'] }),
+    privateNode(t, bootstrap, area, 'w2', { tags: ['tester'] })
+  ])
+  await waitForStates(home, [w1, w2], 'up')
+  const id = await execute(t, home, area, `
+name: MOVE
+steps:
+  - { id: t, idempotent: true, requires: { capabilities: [tester] }, matrix: { n: [1, 2] }, run: { command: sh, args: [-c, "sleep 3; echo done \${matrix.n}"] } }
+`)
+  const running = await waitFor('both instances running', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return s.steps.every((x: Step) => x.state === 'running') ? s : undefined
+  })
+  const onW1 = running.steps.find((x: Step) => x.node === w1.key)
+  assert.ok(onW1 !== undefined, 'an instance runs on w1')
+  await w1.proc.crash()
+  const done = await finished(home, id)
+  assert.equal(done.state, 'completed', done.error ?? '')
+  assert.ok(done.steps.every(s => s.node === w2.key), 'both ended on w2')
+  assert.match((await se(['audit', '--workflow', id], { dataDir: home.dataDir })).stdout, new RegExp(`step_handoff: MOVE step ${onW1.id.replace(/[[\]]/g, '\\$&')}: node w1 was lost`))
+})
