@@ -168,3 +168,65 @@ steps:
   assert.ok(done.steps.every(s => s.node === w2.key), 'both ended on w2')
   assert.match((await se(['audit', '--workflow', id], { dataDir: home.dataDir })).stdout, new RegExp(`step_handoff: MOVE step ${onW1.id.replace(/[[\]]/g, '\\$&')}: node w1 was lost`))
 })
+
+test('an artifact whose only holder is gone is made again by rerunning its step on another capable node, and the trail says so', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const area = await commonArea(t)
+  const [home, b1, b2] = await Promise.all([
+    privateNode(t, bootstrap, area, 'home'),
+    privateNode(t, bootstrap, area, 'b1', { tags: ['builder'] }),
+    privateNode(t, bootstrap, area, 'b2', { tags: ['builder'] })
+  ])
+  await waitForStates(home, [b1, b2], 'up')
+  const id = await execute(t, home, area, `
+name: REMAKE
+steps:
+  - { id: build, requires: { capabilities: [builder] }, run: { command: sh, args: [-c, "mkdir -p out && echo made-on-$SE_NODE_ID > out/who"] }, artifacts: { out: out/ } }
+  - { id: gate, intervention: { prompt: "go on?", choices: [approve, reject] } }
+  - { id: use, uses: [build.out], run: { command: cat, args: [out/who] } }
+`)
+  const waiting = await waitFor('the gate', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return s.state === 'waiting_intervention' ? s : undefined
+  })
+  const maker = waiting.steps[0].node === b1.key ? b1 : b2
+  const other = maker === b1 ? b2 : b1
+  await maker.proc.crash()
+  await waitForStates(home, [maker], 'down')
+  assert.equal((await se(['approve', id], { dataDir: home.dataDir })).code, 0)
+  const done = await finished(home, id)
+  assert.equal(done.state, 'completed', done.error ?? '')
+  assert.equal(done.steps[0]?.node, other.key, 'build ran again on the other builder')
+  assert.equal(done.steps[0]?.attempts, 2)
+  assert.equal(done.steps[2]?.stdout.trim(), `made-on-${other.key}`)
+  assert.match((await se(['audit', '--workflow', id], { dataDir: home.dataDir })).stdout, /artifact_lost: REMAKE artifact out \(sha256:[0-9a-f]{64}\) of step build was held only by [0-9a-f]{8}, none of which can be reached: step build runs again to make it/)
+})
+
+test('the shipped BUILD_AND_TEST: built once, tested in four shards over both testers, published after a person approves', opts, async t => {
+  const bootstrap = await localBootstrap(t)
+  const area = await commonArea(t)
+  const [home, builder, tester] = await Promise.all([
+    privateNode(t, bootstrap, area, 'home'),
+    privateNode(t, bootstrap, area, 'builder', { tags: ['builder', 'tester'] }),
+    privateNode(t, bootstrap, area, 'tester', { tags: ['tester'] })
+  ])
+  await waitForStates(home, [builder, tester], 'up')
+  await waitForStates(builder, [tester], 'up')
+  const started = await se(['execute', 'BUILD_AND_TEST', '--json'], { dataDir: home.dataDir, cwd: area })
+  assert.equal(started.code, 0, started.stderr)
+  const id = json(started).id as string
+  const waiting = await waitFor('the question before publishing', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return s.state === 'waiting_intervention' ? s : undefined
+  }, 120_000)
+  assert.equal(waiting.intervention.prompt, 'Publish 1.2.3?')
+  const shards = waiting.steps.filter((s: Step) => s.step === 'test')
+  assert.equal(shards.length, 4)
+  assert.deepEqual(new Set(shards.map((s: Step) => s.node)), new Set([builder.key, tester.key]))
+  const built = waiting.steps[0].stdout.split(' ')[0]
+  for (const s of shards) assert.equal(s.stdout.trim().split('\n')[1]?.split(' ')[0], built)
+  const shown = (await se(['status', id], { dataDir: home.dataDir })).stdout
+  assert.match(shown, /test\s+4\/4 completed/)
+  assert.equal((await se(['approve', id], { dataDir: home.dataDir })).code, 0)
+  assert.equal((await finished(home, id)).state, 'completed')
+})

@@ -477,7 +477,10 @@ export class WorkflowEngine {
       if (step.state !== 'pending' || branches.has(step.id) || blocked?.has(step.id) === true) continue
       if (step.retryAt !== null && step.retryAt > now) continue
       if (!step.needs.every(n => { const need = byId.get(n); return need === undefined || isDone(need) })) continue
-      const limit = this.defOf(run, step).maxParallel
+      const def = this.defOf(run, step)
+      // An artifact's maker that runs again (its copies were lost) holds up what uses it, needs or not.
+      if (!(def.uses ?? []).every(use => run.steps.every(s => s.step !== splitUse(use)?.step || isDone(s)))) continue
+      const limit = def.maxParallel
       if (limit !== undefined && (runningOf.get(step.step) ?? 0) >= limit) continue
       runningOf.set(step.step, (runningOf.get(step.step) ?? 0) + 1)
       out.push(step)
