@@ -103,6 +103,21 @@ test('a build on one node, its 50 MB artifact used byte for byte by test shards 
   assert.match(trail, new RegExp(`step build completed in \\d+ ms; published dist sha256:${made.hash}`))
   assert.equal((trail.match(new RegExp(`step test\\[shard=\\d\\] \\(attempt 1\\).*uses dist sha256:${made.hash}`, 'g')) ?? []).length, 4)
   assert.equal((await se(['audit', '--verify'], { dataDir: home.dataDir })).code, 0)
+
+  // se artifacts lists it with every node that holds a copy; get fetches it here, verified.
+  const listed = json(await se(['artifacts', id, '--json'], { dataDir: home.dataDir }))
+  assert.equal(listed.length, 1)
+  assert.equal(listed[0].hash, made.hash)
+  assert.ok(listed[0].nodes.includes(builder.key) && listed[0].nodes.includes(tester.key), JSON.stringify(listed[0].nodes))
+  assert.match((await se(['artifacts', id], { dataDir: home.dataDir })).stdout, new RegExp(`dist\\s+build\\s+.*sha256:${made.hash}`))
+  const out = await tempDir(t, 'se-got-')
+  const got = await se(['artifacts', 'get', id, 'dist', out], { dataDir: home.dataDir })
+  assert.equal(got.code, 0, got.stderr)
+  const { createHash } = await import('node:crypto')
+  assert.equal(createHash('sha256').update(await readFile(path.join(out, 'dist', 'blob'))).digest('hex'), blobHash)
+  const missing = await se(['artifacts', 'get', id, 'nope', out], { dataDir: home.dataDir })
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /has no artifact 'nope'/)
 })
 
 test('kill -9 of the requester mid-fan-out: after a restart every instance completes, finished ones exactly once', opts, async t => {

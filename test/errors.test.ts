@@ -34,6 +34,8 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   badAuditEntry: () => SeError.badAuditEntry('audit entry does not fit DistributedAuditEntry'),
   auditClosed: () => SeError.auditClosed(),
   unknownWorkflow: () => SeError.unknownWorkflow('wf-1'),
+  unknownArtifact: () => SeError.unknownArtifact('wf-1', 'dist', ['build.dist']),
+  ambiguousArtifact: () => SeError.ambiguousArtifact('wf-1', 'report', ['test[n=1]', 'test[n=2]']),
   notWaiting: () => SeError.notWaiting('wf-1', 'running'),
   engineStopping: () => SeError.engineStopping(),
   invalidChoice: () => SeError.invalidChoice('maybe', 'approve', 'wf-1', ['approve', 'reject']),

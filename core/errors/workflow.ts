@@ -23,6 +23,19 @@ export const workflowErrors = {
     return new SeError('UNKNOWN_WORKFLOW', `node ${from.slice(0, 12)} sent an audit entry for ${workflowId}, which this node did not start`)
   },
 
+  /** `se artifacts get` names an artifact the workflow has not published (yet), or one of several. */
+  unknownArtifact (workflowId: string, name: string, known: string[]): SeError {
+    return new SeError('BAD_INPUT', `workflow ${workflowId} has no artifact '${name}'`, {
+      hint: known.length > 0 ? `its artifacts: ${known.join(', ')} (see \`se artifacts ${workflowId}\`)` : 'it has published none yet (see `se status`)'
+    })
+  },
+
+  ambiguousArtifact (workflowId: string, name: string, steps: string[]): SeError {
+    return new SeError('BAD_INPUT', `workflow ${workflowId} has ${steps.length} artifacts named '${name}', one per instance: ${steps.join(', ')}`, {
+      hint: `name one as STEP.NAME, e.g. ${steps[0] ?? 'test[shard=1]'}.${name}`
+    })
+  },
+
   /** The engine is shutting down: a workflow started now would be checkpointed before it ran. */
   engineStopping (): SeError {
     return new SeError('SHUTTING_DOWN', 'this node is shutting down and takes no new workflows')

@@ -8,7 +8,7 @@ import type { FileLock, Runtime } from '../ports.js'
 import type { AuditLog } from '../audit/log.js'
 import { summariseAudit } from '../audit/summary.js'
 import type {
-  AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ContainerStats, DeployRequest, ExecutionResult,
+  ArtifactRecord, AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ContainerStats, DeployRequest, ExecutionResult,
   InterventionResult, MeshNode, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, ProviderRecord, Requirements, SessionInfo, SessionOutput,
   SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent, WorkflowRequest, WorkflowStatus, WorkloadEvent, WorkloadLogLine, WorkloadStatus
 } from '../protocol/types.js'
@@ -132,6 +132,14 @@ export class SeNode implements NodeApi {
   }
 
   async listCatalogue (): Promise<CatalogueEntry[]> { return await this.catalogue.list() }
+
+  // ---- artifacts
+  async listArtifacts (workflowId: string): Promise<ArtifactRecord[]> { return this.s.workflows.artifacts(workflowId) }
+  async getArtifact (workflowId: string, name: string, dir: string): Promise<ArtifactRecord> {
+    const record = this.s.workflows.artifact(workflowId, name)
+    await this.s.artifacts.fetchInto(record, dir)
+    return record
+  }
 
   // ---- capabilities, members, the trail
   async getCapabilities (): Promise<NodeCapabilities> { return this.s.facts.capabilities() }

@@ -5,7 +5,7 @@ import { RPC_TIMEOUT_MS } from '../constants.js'
 import { SeError } from '../errors.js'
 import { resolve } from '../paths.js'
 import type { Clock } from '../ports.js'
-import type { InterventionResult, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../protocol/types.js'
+import type { ArtifactRecord, InterventionResult, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../protocol/types.js'
 import type { WorkflowDefinition } from '../workflow/definition.js'
 import type { WorkflowEngine } from '../workflow/engine.js'
 import { resolveInputs } from '../workflow/inputs.js'
@@ -123,6 +123,23 @@ export class WorkflowService {
         deliver({ workflowId: run.id, kind: 'INTERVENTION', state: run.state, stepId: asked.stepId, text: asked.prompt, at: this.o.clock.now() })
       }
     })
+  }
+
+  /** Every artifact the workflow's steps published, with the nodes that hold a copy. */
+  artifacts (idOrPrefix: string): ArtifactRecord[] {
+    return this.find(idOrPrefix).steps.flatMap(s => s.artifacts)
+  }
+
+  /** One artifact by NAME, or by STEP.NAME when instances of a matrix step each published one. */
+  artifact (idOrPrefix: string, name: string): ArtifactRecord {
+    const run = this.find(idOrPrefix)
+    const all = run.steps.flatMap(s => s.artifacts)
+    const dot = name.lastIndexOf('.')
+    const byStep = dot > 0 ? all.filter(a => a.step === name.slice(0, dot) && a.name === name.slice(dot + 1)) : []
+    const found = byStep.length > 0 ? byStep : all.filter(a => a.name === name)
+    if (found.length === 0) throw SeError.unknownArtifact(run.id, name, all.map(a => `${a.step}.${a.name}`))
+    if (found.length > 1) throw SeError.ambiguousArtifact(run.id, name, found.map(a => a.step))
+    return found[0] as ArtifactRecord
   }
 
   /** A workflow by id, or by an unambiguous prefix of at least four characters. */

@@ -10,7 +10,7 @@ export const AVPR_ERROR = 'SENodeError'
 
 /** Listed by name, so a message added to the schema is never exported by accident. */
 export const PUBLIC_MESSAGES = [
-  'ping', 'getCapabilities', 'listNodes', 'findNodesForWorkflow', 'findProviders',
+  'ping', 'getCapabilities', 'listNodes', 'findNodesForWorkflow', 'findProviders', 'listArtifacts', 'getArtifact',
   'executeWorkflow', 'getWorkflowStatus', 'listWorkflows', 'resumeWorkflow', 'cancelWorkflow', 'listInterventions', 'listCatalogue',
   'execute', 'executeBatch',
   'readAudit', 'verifyAudit', 'getDistributedAuditSummary',

@@ -513,6 +513,8 @@ export const SENodeControl = protocol('SENodeControl', 'Local control of a node:
   verifyAudit: { request: [], response: 'AuditVerification' },
   listNodes: { request: [], response: { type: 'array', items: 'MeshNode' }, doc: 'this node and every mesh member it knows' },
   findProviders: { request: [p('id', 'string')], response: { type: 'array', items: 'ProviderRecord' }, doc: 'nodes announcing a workflow or manifest on the DHT' },
+  listArtifacts: { request: [p('workflowId', 'string')], response: { type: 'array', items: 'ArtifactRecord' }, doc: 'what the steps of a workflow this node requested published, with the nodes holding each' },
+  getArtifact: { request: [p('workflowId', 'string'), p('name', 'string'), p('dir', 'string')], response: 'ArtifactRecord', doc: 'fetches an artifact (NAME, or STEP.NAME) from a node holding it, verified, to dir/its path on this node' },
   listInterventions: { request: [], response: { type: 'array', items: 'WorkflowStatus' }, doc: 'workflows waiting for a person, here and on every usable member; resumeWorkflow answers any of them' },
   deployWorkload: { request: [p('request', 'DeployRequest')], response: 'WorkloadStatus', doc: 'validates a Pod or Deployment manifest and runs it on this node' },
   listWorkloads: { request: [], response: { type: 'array', items: 'WorkloadStatus' } },

@@ -108,6 +108,9 @@ export interface NodeApi extends SessionApi {
   verifyAudit (): Promise<AuditVerification>
   listNodes (): Promise<MeshNode[]>
   findProviders (id: string): Promise<ProviderRecord[]>
+  listArtifacts (workflowId: string): Promise<ArtifactRecord[]>
+  /** `name` is NAME, or STEP.NAME when several instances published one of that name. */
+  getArtifact (workflowId: string, name: string, dir: string): Promise<ArtifactRecord>
   /** Workflows waiting for a person on this node and on every usable mesh member. */
   listInterventions (): Promise<WorkflowStatus[]>
   deployWorkload (request: DeployRequest): Promise<WorkloadStatus>

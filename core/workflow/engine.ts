@@ -12,7 +12,7 @@
 // run are committed one at a time, in order (`exclusive`).
 import b4a from 'b4a'
 import { DEFAULT_INTERVENTION_CHOICES, FAILURE_CHOICES, MAX_CONCURRENT_WORKFLOWS, MAX_RETRY_BACKOFF_SEC, STATE_RETRY_MAX_MS, STATE_RETRY_MS, STOPPING_CHOICES } from '../constants.js'
-import { SeError } from '../errors.js'
+import { SeError, toSeError } from '../errors.js'
 import { AuditBacklog } from '../audit/backlog.js'
 import { dirname } from '../paths.js'
 import type { AuditInput, AuditLog } from '../audit/log.js'
@@ -663,7 +663,7 @@ export class WorkflowEngine {
       try {
         env = (await stepFiles.prepare({ ...req, uses: files.uses, outputs: files.outputs })).env
       } catch (err) {
-        return failed((err as Error).message)
+        return failed(toSeError(err).reason)
       }
       if (killed !== null) return { ...failed('cancelled'), signal: killed }
       inner = start({ ...spec, env: { ...spec.env, ...env } })
@@ -672,7 +672,9 @@ export class WorkflowEngine {
       try {
         return { ...r, ...await stepFiles.finish({ ...req, publish: files.publish, outputs: files.outputs, succeeded }) }
       } catch (err) {
-        return succeeded ? { ...r, exitCode: null, spawnError: (err as Error).message } : r
+        // As on a member (step-server.ts): the step failed, saying why.
+        const reason = toSeError(err).reason
+        return succeeded ? { ...r, exitCode: null, spawnError: reason, stderr: `${r.stderr}${r.stderr === '' || r.stderr.endsWith('\n') ? '' : '\n'}${reason}\n` } : r
       }
     })()
     return { result, kill: signal => { killed = signal ?? 'SIGTERM'; inner?.kill(signal) } }

@@ -1,4 +1,5 @@
 // Every `se` command, built once per invocation (and once per line in `se shell`).
+import path from 'node:path'
 import { Command } from 'commander'
 import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
@@ -8,7 +9,8 @@ import type { NodeApi, WorkflowAuditSummary } from '../../../core/protocol/types
 import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
 import { openAuditOffline } from './offline-audit.js'
-import { renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
+import { renderArtifacts, renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
+import { formatBytes } from '../../../core/workload/quantity.js'
 import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
 import { addFlagOption, addNodeStartCommand } from './node-start.js'
 import { addWorkloadCommands } from './workloads.js'
@@ -58,6 +60,24 @@ export function createProgram (io: CliIO, state: CliState): Command {
       const providers = await askAndPrint(io, cmd, opts.json, async api => await api.findProviders(id), found =>
         found.length === 0 ? `no node provides ${id}` : table(['NODE', 'KEY', 'STATE'], found.map(p => [p.name ?? '?', p.nodeId.slice(0, 16), p.state])))
       state.exitCode = providers.length === 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK
+    })
+
+  program.command('artifacts')
+    .description('list what the steps of a workflow published (name, step, nodes holding it, size, hash), or fetch one with `get`')
+    .argument('<workflow-id>', 'the workflow (or `get`, then WORKFLOW_ID NAME DIR)')
+    .argument('[more...]', 'for get: the workflow, the artifact (NAME or STEP.NAME) and the directory to put it in')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  se artifacts wf-m3k2\n  se artifacts get wf-m3k2 dist ./out        # ./out/dist/, verified against its hash\n  se artifacts get wf-m3k2 "test[shard=1].report" .')
+    .action(async (first: string, more: string[], opts: { json?: boolean }, cmd: Command) => {
+      if (first !== 'get') {
+        if (more.length > 0) throw SeError.badInput(`se artifacts takes one workflow id (or: se artifacts get WORKFLOW_ID NAME DIR), got ${more.length + 1} arguments`)
+        await askAndPrint(io, cmd, opts.json, async api => await api.listArtifacts(first), renderArtifacts)
+        return
+      }
+      const [id, name, dir] = more
+      if (id === undefined || name === undefined || dir === undefined || more.length > 3) throw SeError.badInput('usage: se artifacts get WORKFLOW_ID NAME DIR')
+      const target = path.resolve(dir)
+      await askAndPrint(io, cmd, opts.json, async api => await api.getArtifact(id, name, target), a => `${a.name} (sha256:${a.hash}, ${formatBytes(a.size)}, ${a.files} file${a.files === 1 ? '' : 's'}) → ${path.join(target, a.path)}`)
     })
 
   program.command('execute')

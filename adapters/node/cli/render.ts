@@ -3,7 +3,8 @@ import { SeError } from '../../../core/errors.js'
 import { shortDuration } from '../../../core/duration.js'
 import { STEP_MARK } from '../../../core/workflow/step-mark.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../tui/view-model.js'
-import type { MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
+import { formatBytes } from '../../../core/workload/quantity.js'
+import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 
 export function seconds (ms: number | null): string {
   if (ms === null) return ''
@@ -136,4 +137,9 @@ export function renderNodes (nodes: MeshNode[]): string {
       [...caps.engines, ...caps.tools, ...caps.credentials.map(c => `credential:${c}`), ...caps.tags.map(t => `tag:${t}`)].join(',')
     ]
   }))
+}
+
+export function renderArtifacts (list: ArtifactRecord[]): string {
+  if (list.length === 0) return 'no artifacts published (yet)'
+  return table(['NAME', 'STEP', 'NODES', 'SIZE', 'FILES', 'HASH'], list.map(a => [a.name, a.step, a.nodes.map(shortNode).join(','), formatBytes(a.size), String(a.files), `sha256:${a.hash}`]))
 }
