@@ -2,7 +2,7 @@
 import { SeError } from '../../../core/errors.js'
 import { shortDuration } from '../../../core/duration.js'
 import { STEP_MARK } from '../../../core/workflow/step-mark.js'
-import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../tui/view-model.js'
+import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../core/workflow/graph-view.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 
