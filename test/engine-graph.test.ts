@@ -144,7 +144,8 @@ steps:
   long.finish({ exitCode: 0 })
   await h.processes.waitForCalls(2)
   assert.equal(h.processes.commands()[1], 'after-long')
-  await reach(h, run.id, 'waiting_intervention')
+  const waiting = await reach(h, run.id, 'waiting_intervention')
+  assert.deepEqual(toStatus(waiting).interventions.map(i => i.stepId), ['ask'])
   await h.engine.resolve(run.id, { choice: 'approve', comment: null, decidedBy: 'me', stepId: 'ask' })
   const done = await reach(h, run.id, 'completed')
   assert.deepEqual(done.steps.map(s => s.state), ['completed', 'completed', 'completed', 'completed'])
@@ -164,4 +165,43 @@ test('kill -9 mid-fan-out: completed instances never run again, an idempotent ru
   const done = await reach(second, run.id, 'completed')
   assert.deepEqual(second.processes.specs.map(s => s.args[0]).sort(), ['2', '3'], 'instance 1 completed before the crash and is not run again')
   assert.deepEqual(done.steps.map(s => s.state), ['completed', 'completed', 'completed'])
+})
+
+test('an answer while another branch still runs starts what waited for it at once', async t => {
+  const h = await open(t)
+  h.processes.on('long', 'hang')
+  const run = await start(h, `
+name: ANSWER
+steps:
+  - { id: ask, needs: [], intervention: { prompt: "go?", choices: [approve, reject] } }
+  - { id: after-ask, needs: [ask], run: { command: after-ask } }
+  - { id: long, needs: [], run: { command: long } }
+`)
+  const long = await h.processes.waitForCalls(1)
+  await eventually('the question', () => h.engine.get(run.id)?.interventions.length === 1)
+  await h.engine.resolve(run.id, { choice: 'approve', comment: null, decidedBy: 'me', stepId: 'ask' })
+  await h.processes.waitForCalls(2)
+  assert.equal(h.processes.commands()[1], 'after-ask')
+  assert.equal(long.finished, false, 'long is still running')
+  long.finish({ exitCode: 0 })
+  await reach(h, run.id, 'completed')
+})
+
+test('two branches asking at once: each answered by its step, a wrong step refused', async t => {
+  const h = await open(t)
+  const run = await start(h, `
+name: TWO
+steps:
+  - { id: eu, needs: [], intervention: { prompt: "EU?", choices: [approve, reject] } }
+  - { id: us, needs: [], intervention: { prompt: "US?", choices: [approve, reject] } }
+`)
+  const waiting = await reach(h, run.id, 'waiting_intervention')
+  assert.deepEqual(toStatus(waiting).interventions.map(i => i.prompt), ['EU?', 'US?'])
+  await assert.rejects(h.engine.resolve(run.id, { choice: 'approve', comment: null, decidedBy: 'me', stepId: 'asia' }), /NOT_WAITING|not at step asia/)
+  await h.engine.resolve(run.id, { choice: 'approve', comment: null, decidedBy: 'me', stepId: 'us' })
+  const one = await eventually('one question left', () => { const r = h.engine.get(run.id); return r?.interventions.length === 1 ? r : undefined })
+  assert.equal(one.interventions[0]?.stepId, 'eu')
+  await h.engine.resolve(run.id, { choice: 'approve', comment: null, decidedBy: 'me', stepId: '' })
+  const done = await reach(h, run.id, 'completed')
+  assert.deepEqual(toStatus(done).interventions, [])
 })

@@ -365,7 +365,8 @@ export class WorkflowEngine {
 
   private schedule (run: WorkflowRun): void {
     if (this.stopping) return
-    if (this.active.has(run.id)) { this.rerun.add(run.id); return }
+    // Its driver is under way: it looks again now (an answer may have freed a branch), and once more when done.
+    if (this.active.has(run.id)) { this.rerun.add(run.id); this.nudge(run.id); return }
     if (this.active.size >= this.maxConcurrent) {
       if (!this.queue.includes(run.id)) this.queue.push(run.id)
       return
@@ -794,7 +795,7 @@ export class WorkflowEngine {
       await this.commit(run, entries)
       return 'continue'
     }
-    const others = run.steps.filter(s => s !== step && s.state === 'running')
+    const others = run.steps.filter(s => s !== step && (s.state === 'running' || s.state === 'waiting_intervention'))
     for (const other of others) {
       other.state = 'failed'
       other.error = other.step === step.step && def.matrix !== undefined ? `cancelled: instance ${step.id} failed (failFast)` : `cancelled: step ${step.id} failed`
@@ -847,7 +848,7 @@ export class WorkflowEngine {
     run.state = state
     run.error = error
     run.endedAt = now
-    run.intervention = null
+    setInterventions(run, [])
     const event = state === 'completed' ? 'workflow_complete' : state === 'failed' ? 'workflow_failed' : 'workflow_cancelled'
     const duration = now - (run.startedAt ?? run.createdAt)
     entries.push({

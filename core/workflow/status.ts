@@ -41,6 +41,6 @@ export function toStatus (run: WorkflowRun): WorkflowStatus {
       retryAt: s.retryAt
     })),
     intervention: run.intervention === null ? null : { ...run.intervention, choices: [...run.intervention.choices] },
-    interventions: run.intervention === null ? [] : [{ ...run.intervention, choices: [...run.intervention.choices] }]
+    interventions: (run.interventions ?? []).map(i => ({ ...i, choices: [...i.choices] }))
   }
 }
