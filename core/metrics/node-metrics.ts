@@ -61,7 +61,7 @@ export class NodeMetrics {
   attach (): void {
     if (this.unsubscribe !== null) return
     for (const run of this.node.workflowRuns()) {
-      if (run.intervention !== null) this.raised.set(`${run.id}/${run.intervention.stepId}`, run.intervention.requestedAt)
+      for (const asked of run.interventions ?? (run.intervention === null ? [] : [run.intervention])) this.raised.set(`${run.id}/${asked.stepId}`, asked.requestedAt)
     }
     this.unsubscribe = this.node.onWorkflowEvent(e => this.onWorkflowEvent(e))
   }
