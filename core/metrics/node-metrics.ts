@@ -26,6 +26,8 @@ export interface ObservedRun {
   id: string
   state: string
   intervention: { stepId: string, requestedAt: number } | null
+  /** Every branch waiting for a person (a graph may have several). */
+  interventions?: Array<{ stepId: string, requestedAt: number }>
   steps: Array<{ id: string, state: string, kind: string, durationMs: number | null }>
 }
 
