@@ -205,3 +205,19 @@ steps:
   const done = await reach(h, run.id, 'completed')
   assert.deepEqual(toStatus(done).interventions, [])
 })
+
+test('a retry waiting out its backoff goes on while another branch waits for a person', async t => {
+  const h = await open(t)
+  h.processes.on('flaky', fail(1))
+  const run = await start(h, `
+name: RETRY_AND_ASK
+steps:
+  - { id: ask, needs: [], intervention: { prompt: "go?", choices: [approve, reject] } }
+  - { id: flaky, needs: [], onFailure: { retry: 1, backoffSec: 0.3 }, run: { command: flaky } }
+`)
+  await eventually('flaky to complete on its retry', () => h.engine.get(run.id)?.steps[1]?.state === 'completed')
+  assert.equal(h.engine.get(run.id)?.steps[1]?.attempts, 2)
+  await reach(h, run.id, 'waiting_intervention')
+  await h.engine.resolve(run.id, { choice: 'approve', comment: null, decidedBy: 'me', stepId: 'ask' })
+  await reach(h, run.id, 'completed')
+})

@@ -444,6 +444,11 @@ export class WorkflowEngine {
       await this.finish(run, 'completed', null, [])
       return 'stop'
     }
+    // A retry waiting out its backoff goes on whatever else waits.
+    if (run.steps.some(s => s.retryAt !== null && s.state === 'pending')) {
+      await Promise.race([this.nudged(run.id), this.untilNextRetry(run)])
+      return 'again'
+    }
     if (run.interventions.length > 0) {
       run.state = 'waiting_intervention'
       await this.commit(run, [])
@@ -455,10 +460,6 @@ export class WorkflowEngine {
       const [stepId, reason] = [...blocked.entries()][0] as [string, string]
       await this.waitForNode(run, stepId, reason)
       return 'stop'
-    }
-    if (run.steps.some(s => s.retryAt !== null)) {
-      await Promise.race([this.nudged(run.id), this.untilNextRetry(run)])
-      return 'again'
     }
     // Entries left that can never start (what they need was cancelled): the run cannot complete.
     await this.finish(run, 'failed', `steps ${run.steps.filter(s => !isDone(s)).map(s => s.id).join(', ')} cannot start`, [])
@@ -741,10 +742,12 @@ export class WorkflowEngine {
   /** Mesh membership changed: entries waiting for a node, or for an artifact's holder, try again. */
   wake (): void {
     if (this.stopping) return
-    for (const [id] of this.blocked) this.nudge(id)
+    const tryAgain = new Set(this.blocked.keys())
     this.blocked.clear()
     for (const run of this.runs.values()) {
-      if (run.state !== 'waiting_node') continue
+      // A run parked for a person may also have a branch that waited for a node: that branch goes on.
+      const parked = run.state === 'waiting_node' || (run.state === 'waiting_intervention' && tryAgain.has(run.id))
+      if (!parked) { if (tryAgain.has(run.id)) this.nudge(run.id); continue }
       run.state = 'running'
       run.error = null
       this.schedule(run)
