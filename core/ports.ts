@@ -9,7 +9,8 @@ export interface FileSystem {
   openAppend (path: string): Promise<AppendFile>
   list (dir: string): Promise<string[]>
   isDirectory (path: string): Promise<boolean>
-  mkdirp (dir: string): Promise<void>
+  /** Private to this user (0700) unless `mode` says otherwise (the umask applies). */
+  mkdirp (dir: string, mode?: number): Promise<void>
   remove (path: string): Promise<void>
   /** Truncate a file to `size` bytes (drops a torn tail after a crash). */
   truncate (path: string, size: number): Promise<void>

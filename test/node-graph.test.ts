@@ -2,7 +2,7 @@
 // $SE_OUTPUT, an artifact made and used on the same node, and the errors a person sees
 // when a step's artifact is missing or too large.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { SeNode } from '../core/node/se-node.js'
@@ -42,6 +42,8 @@ test('outputs written to $SE_OUTPUT reach later steps, and an artifact made here
   assert.equal(done.steps[2]?.stdout.trim(), 'hello\n700\n2.0|line one\nline two')
   assert.equal(done.steps[0]?.artifacts[0]?.name, 'out')
   assert.equal(await readFile(path.join(workdir, 'out', 'greeting'), 'utf8'), 'hello\n')
+  // Placed as any tool would make a directory (the umask applies), not private like the data dir.
+  assert.equal((await stat(path.join(workdir, 'out'))).mode & 0o777, 0o755 & ~process.umask())
 })
 
 test('a step whose artifact path is missing after it ran fails, saying which and where', async t => {

@@ -79,8 +79,8 @@ export class PortFileSystem implements FileSystem {
     }
   }
 
-  async mkdirp (dir: string): Promise<void> {
-    await this.fs.promises.mkdir(dir, { recursive: true, mode: 0o700 })
+  async mkdirp (dir: string, mode = 0o700): Promise<void> {
+    await this.fs.promises.mkdir(dir, { recursive: true, mode })
   }
 
   async remove (file: string): Promise<void> {

@@ -73,11 +73,12 @@ export class ArtifactStore {
   /** Copies a held artifact to `target` (its files under it for a directory), with their modes. */
   async copyOut (hash: string, manifest: Manifest, target: string): Promise<void> {
     const fs = this.o.fs
-    if (manifest.directory) await fs.mkdirp(target)
+    // In the step's (or person's) own directory: made as any tool would make it, not private like the data dir.
+    if (manifest.directory) await fs.mkdirp(target, 0o755)
     for (const [index, file] of manifest.files.entries()) {
       const to = file.path === '' ? target : join(target, file.path)
       const parent = to.slice(0, to.lastIndexOf('/'))
-      if (parent !== '') await fs.mkdirp(parent)
+      if (parent !== '') await fs.mkdirp(parent, 0o755)
       // Into a temp name first: a step never sees a file half copied under its real name.
       const tmp = `${to}.se-${toHex(this.o.crypto.randomBytes(4))}.tmp`
       try {
