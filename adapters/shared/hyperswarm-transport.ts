@@ -47,10 +47,28 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
         const drop = (): void => { socket.destroy() }
         // Without its RPC a connection is nothing; a peer that refuses the artifact channel (a stranger
         // speaking only enough Protomux to try a hello) keeps its connection, for the handshake to judge.
-        const rpc = openChannel(mux, RPC_PROTOCOL, drop, drop)
+        // A peer that saw this connection opens its RPC channel as soon as it does (see above).
+        let alive = false
+        let deadline: ReturnType<typeof setTimeout> | null = null
+        const rpc = openChannel(mux, RPC_PROTOCOL, drop, drop, () => {
+          alive = true
+          if (deadline !== null) clearTimeout(deadline)
+        })
         const artifacts = openChannel(mux, ARTIFACT_PROTOCOL, () => {}, drop)
         if (rpc === null || artifacts === null) { socket.destroy(); return }
-        socket.once('close', () => { rpc.closed(); artifacts.closed() })
+        socket.once('close', () => {
+          if (deadline !== null) clearTimeout(deadline)
+          rpc.closed()
+          artifacts.closed()
+        })
+        // Between two nodes on one host or LAN, HyperDHT sometimes opens the dialling side's
+        // connection while the other side has already dropped its end (the LAN shortcut racing
+        // an aborted holepunch): nothing ever arrives, and Hyperswarm, keeping the dead one,
+        // refuses the peer's own dials to us as duplicates until it goes. Close enough for a
+        // round trip to take milliseconds, silence is proof: drop it, and Hyperswarm dials again.
+        if (!alive && isNearby(socket.rawStream?.remoteHost)) {
+          deadline = setTimeout(() => { if (!alive) socket.destroy() }, NEARBY_SIGN_OF_LIFE_MS)
+        }
         const link: PeerLink = {
           label: hex(socket.remotePublicKey).slice(0, 8),
           remotePublicKey: socket.remotePublicKey,
@@ -108,6 +126,24 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
   }
 }
 
+/**
+ * How long a connection to a peer on this host or LAN may stay without the peer opening its
+ * RPC channel (which it does the moment it sees the connection). Far above a LAN round trip,
+ * well below the mesh's hello deadline, which a silent connection would otherwise wait out.
+ */
+const NEARBY_SIGN_OF_LIFE_MS = 400
+
+/** Loopback, private and link-local addresses: a peer there answers within milliseconds. */
+export function isNearby (host: string | undefined): boolean {
+  if (host === undefined) return false
+  const h = host.toLowerCase().replace(/^::ffff:/, '')
+  if (h === '::1' || h.startsWith('fe80:') || h.startsWith('fc') || h.startsWith('fd')) return true
+  const octets = h.split('.').map(Number)
+  if (octets.length !== 4 || octets.some(o => !Number.isInteger(o) || o < 0 || o > 255)) return false
+  const [a, b] = octets as [number, number, number, number]
+  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+}
+
 const RPC_PROTOCOL = 'se-mesh/rpc'
 const ARTIFACT_PROTOCOL = 'se-mesh/artifact'
 /**
@@ -122,14 +158,20 @@ interface OpenChannel extends MessageChannel {
   closed (): void
 }
 
-/** `onClose`: the channel closed (the remote refused or closed it); `onFlood`: it sent too much before anyone listened. */
-function openChannel (mux: Protomux, protocol: string, onClose: () => void, onFlood: () => void): OpenChannel | null {
+/**
+ * `onClose`: the channel closed (the remote refused or closed it); `onFlood`: it sent too much
+ * before anyone listened; `onOpen`: the remote opened it too. Messages sent before that are not
+ * lost: the remote's Protomux keeps them for the channel and hands them over once it opens.
+ */
+function openChannel (mux: Protomux, protocol: string, onClose: () => void, onFlood: () => void, onOpen: () => void = () => {}): OpenChannel | null {
   let listener: ((data: Uint8Array) => void) | null = null
   let early: Uint8Array[] | null = []
   let waiting: Array<() => void> = []
   let drained = true
   const wake = (): void => { drained = true; for (const resolve of waiting.splice(0)) resolve() }
-  const channel = mux.createChannel({ protocol, onclose: () => { wake(); onClose() }, ondrain: wake })
+  // (onopen is Protomux's own option; adapters/types/protomux.d.ts declares only what else we use.)
+  const options: Parameters<Protomux['createChannel']>[0] & { onopen: () => void } = { protocol, onopen: onOpen, onclose: () => { wake(); onClose() }, ondrain: wake }
+  const channel = mux.createChannel(options)
   if (channel === null) return null
   const message = channel.addMessage({
     onmessage: data => {
