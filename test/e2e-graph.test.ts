@@ -34,6 +34,23 @@ async function finished (home: MeshNodeProc, id: string, timeoutMs = 120_000): P
   }, timeoutMs)
 }
 
+/**
+ * A home node (no tags) and two members with the tags given, each in its own mount namespace,
+ * all up for each other; `bootstrap` and `area` to start more on the same mesh.
+ */
+async function threeNodes (t: TestContext, members: [string, string[]], other: [string, string[]]): Promise<{ bootstrap: string, area: string, nodes: [MeshNodeProc, MeshNodeProc, MeshNodeProc] }> {
+  const bootstrap = await localBootstrap(t)
+  const area = await commonArea(t)
+  const nodes = await Promise.all([
+    privateNode(t, bootstrap, area, 'home'),
+    privateNode(t, bootstrap, area, members[0], { tags: members[1] }),
+    privateNode(t, bootstrap, area, other[0], { tags: other[1] })
+  ])
+  await waitForStates(nodes[0], [nodes[1], nodes[2]], 'up')
+  await waitForStates(nodes[1], [nodes[2]], 'up')
+  return { bootstrap, area, nodes }
+}
+
 const BUILD_AND_TEST = `
 name: SPREAD
 steps:
@@ -57,15 +74,7 @@ steps:
 `
 
 test('a build on one node, its 50 MB artifact used byte for byte by test shards spread over two others, lint beside the build, then the fan-in', opts, async t => {
-  const bootstrap = await localBootstrap(t)
-  const area = await commonArea(t)
-  const [home, builder, tester] = await Promise.all([
-    privateNode(t, bootstrap, area, 'home'),
-    privateNode(t, bootstrap, area, 'builder', { tags: ['builder', 'tester'] }),
-    privateNode(t, bootstrap, area, 'tester', { tags: ['tester'] })
-  ])
-  await waitForStates(home, [builder, tester], 'up')
-  await waitForStates(builder, [tester], 'up')
+  const { area, nodes: [home, builder, tester] } = await threeNodes(t, ['builder', ['builder', 'tester']], ['tester', ['tester']])
   const id = await execute(t, home, area, BUILD_AND_TEST)
   const done = await finished(home, id)
   assert.equal(done.state, 'completed', done.error ?? '')
@@ -121,15 +130,8 @@ test('a build on one node, its 50 MB artifact used byte for byte by test shards 
 })
 
 test('kill -9 of the requester mid-fan-out: after a restart every instance completes, finished ones exactly once', opts, async t => {
-  const bootstrap = await localBootstrap(t)
-  const area = await commonArea(t)
+  const { bootstrap, area, nodes: [first, w1, w2] } = await threeNodes(t, ['w1', ['tester']], ['w2', ['tester']])
   const counts = await tempDir(t, 'se-counts-')
-  const [first, w1, w2] = await Promise.all([
-    privateNode(t, bootstrap, area, 'home'),
-    privateNode(t, bootstrap, area, 'w1', { tags: ['tester'] }),
-    privateNode(t, bootstrap, area, 'w2', { tags: ['tester'] })
-  ])
-  await waitForStates(first, [w1, w2], 'up')
   const id = await execute(t, first, area, `
 name: FAN
 steps:
@@ -158,14 +160,7 @@ steps:
 })
 
 test('kill -9 of an executor mid-instance: its instance moves to the other capable node', opts, async t => {
-  const bootstrap = await localBootstrap(t)
-  const area = await commonArea(t)
-  const [home, w1, w2] = await Promise.all([
-    privateNode(t, bootstrap, area, 'home'),
-    privateNode(t, bootstrap, area, 'w1', { tags: ['tester'] }),
-    privateNode(t, bootstrap, area, 'w2', { tags: ['tester'] })
-  ])
-  await waitForStates(home, [w1, w2], 'up')
+  const { area, nodes: [home, w1, w2] } = await threeNodes(t, ['w1', ['tester']], ['w2', ['tester']])
   const id = await execute(t, home, area, `
 name: MOVE
 steps:
@@ -185,14 +180,7 @@ steps:
 })
 
 test('an artifact whose only holder is gone is made again by rerunning its step on another capable node, and the trail says so', opts, async t => {
-  const bootstrap = await localBootstrap(t)
-  const area = await commonArea(t)
-  const [home, b1, b2] = await Promise.all([
-    privateNode(t, bootstrap, area, 'home'),
-    privateNode(t, bootstrap, area, 'b1', { tags: ['builder'] }),
-    privateNode(t, bootstrap, area, 'b2', { tags: ['builder'] })
-  ])
-  await waitForStates(home, [b1, b2], 'up')
+  const { area, nodes: [home, b1, b2] } = await threeNodes(t, ['b1', ['builder']], ['b2', ['builder']])
   const id = await execute(t, home, area, `
 name: REMAKE
 steps:
@@ -218,15 +206,7 @@ steps:
 })
 
 test('the shipped BUILD_AND_TEST: built once, tested in four shards over both testers, published after a person approves', opts, async t => {
-  const bootstrap = await localBootstrap(t)
-  const area = await commonArea(t)
-  const [home, builder, tester] = await Promise.all([
-    privateNode(t, bootstrap, area, 'home'),
-    privateNode(t, bootstrap, area, 'builder', { tags: ['builder', 'tester'] }),
-    privateNode(t, bootstrap, area, 'tester', { tags: ['tester'] })
-  ])
-  await waitForStates(home, [builder, tester], 'up')
-  await waitForStates(builder, [tester], 'up')
+  const { area, nodes: [home, builder, tester] } = await threeNodes(t, ['builder', ['builder', 'tester']], ['tester', ['tester']])
   const started = await se(['execute', 'BUILD_AND_TEST', '--json'], { dataDir: home.dataDir, cwd: area })
   assert.equal(started.code, 0, started.stderr)
   const id = json(started).id as string
