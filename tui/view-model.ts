@@ -7,6 +7,7 @@ import { capabilityList, cpuPercent } from '../core/node/node-facts.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../core/workflow/graph-view.js'
 import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
 import { glyphsFor, type Glyphs } from './glyphs.js'
+import { cancelWorkflow, confirmChoice, defaultChoice, removeWorkload, type Confirmation, type Deletion } from './decisions.js'
 
 export type PaneId = 'nodes' | 'workloads' | 'workflows' | 'audit'
 export const PANES: PaneId[] = ['nodes', 'workloads', 'workflows', 'audit']
@@ -78,8 +79,6 @@ export interface PendingIntervention {
 
 export interface ModelOptions { now?: () => number, historyMs?: number, auditLines?: number, readonly?: boolean, ascii?: boolean }
 
-/** A decision that asks y/n before it is sent: what it is, and the question put to the person. */
-export interface Confirmation { question: string }
 
 type TablePane = Exclude<PaneId, 'audit'>
 interface Row<T> { key: string, cells: string[], item: T }
@@ -539,38 +538,22 @@ export class DashboardModel {
     return null
   }
 
-  /** What one key press decides without asking: approve when offered, else the first choice. */
+  /** What one key press decides without asking (tui/decisions.ts says which). */
   defaultChoice (): string | null {
     const current = this.current()
-    if (current === null) return null
-    return current.choices.includes('approve') ? 'approve' : current.choices[0] ?? null
+    return current === null ? null : defaultChoice(current.choices)
   }
 
-  /**
-   * A choice that ends or changes the workflow's course (reject, abort, any but
-   * the default) asks first, so a stray key cannot abort a release.
-   */
   confirmChoice (choice: string): Confirmation | null {
     const current = this.current()
-    if (current === null) return null
-    if (choice === this.defaultChoice() && choice !== 'reject' && choice !== 'abort') return null
-    return { question: `${choice} ${current.workflowName} ${current.workflowId} at step ${current.stepId}? (y/n)` }
+    return current === null ? null : confirmChoice(current, choice)
   }
 
   /** ctrl-d on the focused pane: cancel the selected workflow or remove the selected workload, or why it cannot. */
-  deletion (): ({ kind: 'cancel' | 'remove', id: string } & Confirmation) | { error: string } {
+  deletion (): Deletion | { error: string } {
     if (this.readonly) return { error: 'read-only: actions are off' }
-    if (this.focused === 'workflows') {
-      const w = this.selectedWorkflow()
-      if (w === null) return { error: 'no workflow selected: tab to the workflows pane and pick one with j/k' }
-      if (FINISHED_WORKFLOW_STATES.has(w.state)) return { error: `${w.name} ${w.id} has already ${w.state === 'cancelled' ? 'been cancelled' : w.state}; nothing to cancel` }
-      return { kind: 'cancel', id: w.id, question: `cancel workflow ${w.name} ${w.id} (${w.state})? (y/n)` }
-    }
-    if (this.focused === 'workloads') {
-      const w = this.selectedWorkload()
-      if (w === null) return { error: 'no workload selected: tab to the workloads pane and pick one with j/k' }
-      return { kind: 'remove', id: w.id, question: `remove workload ${w.id} on ${w.nodeName} (${w.state})? (y/n)` }
-    }
+    if (this.focused === 'workflows') return cancelWorkflow(this.selectedWorkflow())
+    if (this.focused === 'workloads') return removeWorkload(this.selectedWorkload())
     return { error: 'ctrl-d cancels a workflow or removes a workload: tab to the workflows or workloads pane first' }
   }
 
