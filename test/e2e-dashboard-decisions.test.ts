@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { gitRepo, json, se, waitFor } from './helpers/cli.js'
-import { dashboard, lastLine, nodeWithWork } from './helpers/dashboard.js'
+import { START_MS, dashboard, lastLine, nodeWithWork } from './helpers/dashboard.js'
 import { terminal, tmuxAvailable, type Terminal } from './helpers/tmux.js'
 
 const noTmux = await tmuxAvailable()
@@ -23,7 +23,7 @@ test('decisions that end or change a workflow ask y/n; the inputs form; long mes
   const { dataDir, dir, id } = await nodeWithWork(t)
   const status = async (wf: string): Promise<any> => json(await se(['status', wf, '--json'], { dataDir }))
   const term = await terminal(t, `sh -c '${dashboard(dataDir)}; sleep 60'`, { width: 120, height: 40, env: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } })
-  await term.waitFor('the prompt', s => s.includes('intervention 1 of 1') && s.includes('Ship build-7 now'))
+  await term.waitFor('the prompt', s => s.includes('intervention 1 of 1') && s.includes('Ship build-7 now'), START_MS)
 
   // r asks; n leaves the workflow waiting; r then y rejects.
   await term.keys('r')

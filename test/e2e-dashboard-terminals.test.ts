@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { tempDir } from './helpers/cli.js'
-import { dashboard, lastLine, nodeWithWork } from './helpers/dashboard.js'
+import { START_MS, dashboard, lastLine, nodeWithWork } from './helpers/dashboard.js'
 import { localSshd, sshdAvailable } from './helpers/ssh.js'
 import { terminal, tmuxAvailable } from './helpers/tmux.js'
 
@@ -28,7 +28,7 @@ test('ASCII with TERM=vt100 and Unicode with xterm-256color, at 80x24 and 200x60
   for (const [term, width, height] of [['vt100', 80, 24], ['vt100', 200, 60], ['xterm-256color', 80, 24], ['xterm-256color', 200, 60]] as const) {
     const where = `TERM=${term} ${width}x${height}`
     const screen = await terminal(t, `sh -c '${dashboard(dataDir)}; sleep 60'`, { width, height, env: { TERM: term, LANG: 'C.UTF-8' } })
-    const shown = await screen.waitFor(`the dashboard (${where})`, s => s.includes('intervention 1 of 1') && /##.20\d\d-/.test(s) && /1\/1 nodes up/.test(lastLine(s)))
+    const shown = await screen.waitFor(`the dashboard (${where})`, s => s.includes('intervention 1 of 1') && /##.20\d\d-/.test(s) && /1\/1 nodes up/.test(lastLine(s)), START_MS)
     assert.ok(shown.split('\n').every(l => l.length <= width), `${where}: fits`)
     assert.equal(shown.includes('cpu %'), width >= 100, `${where}: graphs only when wide`)
     if (term === 'vt100') {
@@ -59,7 +59,7 @@ test('ASCII with TERM=vt100 and Unicode with xterm-256color, at 80x24 and 200x60
   }
   // --ascii asks for it on a terminal that could do Unicode.
   const forced = await terminal(t, `sh -c '${dashboard(dataDir, '--ascii')}; sleep 60'`, { width: 200, height: 60, env: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } })
-  assertAscii(await forced.waitFor('the --ascii dashboard', s => s.includes('intervention 1 of 1') && /##>/.test(s)), '--ascii')
+  assertAscii(await forced.waitFor('the --ascii dashboard', s => s.includes('intervention 1 of 1') && /##>/.test(s), START_MS), '--ascii')
 })
 
 test('over ssh -t to a host with no locale the dashboard draws in ASCII', { skip: noSsh ?? false }, async t => {
@@ -69,7 +69,7 @@ test('over ssh -t to a host with no locale the dashboard draws in ASCII', { skip
   // The local side can show Unicode; only the remote side lacks a locale, as on a bare server.
   const remote = `${dashboard(dataDir)}; echo EXIT=$? > ${out}`
   const screen = await terminal(t, `sh -c '${sshd.command(remote).replace(/'/g, "'\\''")}; echo ssh-exited; sleep 60'`, { width: 200, height: 60, env: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } })
-  const shown = await screen.waitFor('the dashboard over ssh', s => s.includes('intervention 1 of 1') && /##.20\d\d-/.test(s) && s.includes('cpu %'), 30_000)
+  const shown = await screen.waitFor('the dashboard over ssh', s => s.includes('intervention 1 of 1') && /##.20\d\d-/.test(s) && s.includes('cpu %'), START_MS)
   assertAscii(shown, 'ssh -t')
   assert.match(shown, /##>20\d\d-/)
   assert.match(lastLine(shown), /j\/k row/)

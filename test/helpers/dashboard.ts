@@ -6,6 +6,9 @@ import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { SE_BIN, json, se, startNode, tempDir, waitFor } from './cli.js'
 
+/** How long a dashboard may take to come up: on a loaded machine, running from source (tsx), it can take many seconds. */
+export const START_MS = 60_000
+
 export const SHIP = [
   'name: SHIP',
   'steps:',
