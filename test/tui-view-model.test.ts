@@ -95,7 +95,7 @@ test('nodes: self first, then up, suspect, down, then by name, in the CLI\'s uni
   const t = m.table('nodes')
   assert.deepEqual(t.header, ['NAME', 'STATE', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'])
   assert.deepEqual(names(m, 'nodes'), ['laptop *', 'gamma', 'beta', 'alpha', 'zeta'])
-  assert.deepEqual(t.rows[0], ['laptop *', 'up', '25%', '4.0/16 GiB', '-', '2', '1', 'tag:gpu,podman,git'])
+  assert.deepEqual(t.rows[0], ['laptop *', 'up', '25%', '4.0/16 GiB', '-', '2', '1', 'tag:gpu,podman,git,credential:GITHUB_TOKEN'])
   assert.equal(t.rows[1]?.[4], '0.4 ms')
   assert.deepEqual(t.rows[3]?.slice(2, 7), ['-', '-', '?', '-', '-'], 'no sample, no latency')
   assert.equal(t.selected, 0)
@@ -422,7 +422,7 @@ test('audit lines: formatted, deduplicated by seq, in seq order, newest kept, fi
 test('the status bar: mesh, nodes up, pending count, message, then hints, cut to width', () => {
   const m = model({ nodes: [LAPTOP, node('a'), node('b', { state: 'down' })], workflows: [waiting('a', T0)] })
   const bar = m.statusBar(500)
-  assert.equal(bar, 'team │ 2/3 nodes up │ 1 pending │ tab pane  ↑↓ row  / filter  : command  ? help  l logs  d details  x run  a/r approve/reject  q quit')
+  assert.equal(bar, 'team │ 2/3 nodes up │ 1 pending │ tab pane  ↑↓ row  / filter  : command  ? help  l logs  d details  x run  a/r approve/reject  ctrl-d cancel/remove  q quit')
   m.setMessage('approved wf a')
   assert.match(m.statusBar(500), /^team │ 2\/3 nodes up │ 1 pending │ approved wf a │ tab pane/)
   assert.equal(m.statusBar(20), 'team │ 2/3 nodes up…')
@@ -522,4 +522,122 @@ test('workflow details list every branch waiting for a person', () => {
   const text = m.details().join('\n')
   assert.match(text, /waiting for a person at ship-eu: Ship to eu\?\n {2}choices: approve, reject\nwaiting for a person at ship-us: Ship to us\?/)
   assert.match(text, /\? ship-eu {2}waiting_intervention {2}on -\n {2}\? ship-us {2}waiting_intervention {2}on - {2}← needs nothing/)
+})
+
+test('ASCII: no character outside ASCII in the status bar, audit lines, tables or a workflow\'s graph', () => {
+  const steps = [
+    step('build', { state: 'completed', node: LAPTOP.nodeId }), step('test', { state: 'running', needs: ['build'] }),
+    step('lint', { needs: ['build'] }), step('ship', { state: 'failed', error: 'boom', needs: ['test', 'lint'] })
+  ]
+  const m = model({ nodes: [LAPTOP, node('a')], workflows: [workflow('wf-1', { steps, currentStep: 'test' })], workloads: [workload('w1')] }, { ascii: true })
+  m.addAudit([audit(1, 'Deploy web → laptop')])
+  m.setFocus('workflows')
+  const ascii = /^[\x20-\x7e]*$/
+  const texts = [m.statusBar(500), m.statusBar(30), ...m.auditLines(), ...m.details(), ...m.help(), ...(['nodes', 'workloads', 'workflows'] as const).flatMap(p => m.table(p).rows.flat())]
+  for (const text of texts) assert.match(text.replace('Deploy web → laptop', ''), ascii, text)
+  assert.match(m.statusBar(500), /^team \| 2\/2 nodes up \| 0 pending \| tab pane {2}j\/k row/)
+  assert.match(m.statusBar(30), /~$/, 'cut with an ASCII mark')
+  assert.match(m.auditLines()[0] ?? '', /^##>2025-06-23T10:30:01Z \| SE_DISTRIBUTED \| step_exec_start: Deploy web → laptop$/, 'the marker changes, never the message')
+  const graph = m.details().filter(l => /^ {2,}[.>?~+x-] /.test(l))
+  assert.deepEqual(graph.map(l => l.trim().slice(0, 1)).sort(), ['+', '.', '>', 'x'])
+  assert.match(m.details().join('\n'), /<- needs test, lint/)
+  // The Unicode model is unchanged.
+  const u = model({ workflows: [workflow('wf-1', { steps })] })
+  u.addAudit([audit(1)])
+  u.setFocus('workflows')
+  assert.match(u.auditLines()[0] ?? '', /^##→/)
+  assert.match(u.details().join('\n'), /✓ build[\s\S]*▶ test[\s\S]*✗ ship[\s\S]*← needs test, lint/)
+  assert.equal(u.glyphs.ascii, false)
+})
+
+test('capabilities: tags first, each once (podman as engine and tool), the same list and LOAD unit as `se nodes`', async () => {
+  const { renderNodes } = await import('../adapters/node/cli/render.js')
+  const n = node('b', {}, 2)
+  n.capabilities = { ...n.capabilities, engines: ['process', 'podman'], tools: ['podman', 'git', 'sh'], tags: ['builder', 'gpu'] }
+  const m = model({ nodes: [LAPTOP, n] })
+  const row = m.table('nodes').rows[1] ?? []
+  assert.equal(row[7], 'tag:builder,tag:gpu,process,podman,git,sh,credential:GITHUB_TOKEN')
+  assert.equal(row[2], '50%')
+  const cli = renderNodes([n]).split('\n')
+  assert.match(cli[0] ?? '', /LOAD/)
+  assert.match(cli[1] ?? '', /\s50%\s/, 'load as a percentage of the cpus there too')
+  assert.match(cli[1] ?? '', /tag:builder,tag:gpu,process,podman,git,sh,credential:GITHUB_TOKEN$/)
+})
+
+test('confirmations: the default choice is one key; reject, abort and any other choice ask first', () => {
+  const m = model({ workflows: [waiting('a', T0)] })
+  assert.equal(m.defaultChoice(), 'approve')
+  assert.equal(m.confirmChoice('approve'), null)
+  assert.match(m.confirmChoice('reject')?.question ?? '', /^reject flow-a a at step gate\? \(y\/n\)$/)
+  const picks = model({ workflows: [waiting('b', T0, {}, ['deploy', 'rollback', 'abort'])] })
+  assert.equal(picks.defaultChoice(), 'deploy')
+  assert.equal(picks.confirmChoice(picks.choiceForKey('1') ?? ''), null)
+  assert.match(picks.confirmChoice(picks.choiceForKey('2') ?? '')?.question ?? '', /^rollback /)
+  assert.match(picks.confirmChoice(picks.choiceForKey('r') ?? '')?.question ?? '', /^abort /)
+  const onlyAbort = model({ workflows: [waiting('c', T0, {}, ['abort', 'retry'])] })
+  assert.notEqual(onlyAbort.confirmChoice('abort'), null, 'abort asks even as the first choice')
+  assert.equal(model().confirmChoice('approve'), null, 'nothing pending, nothing to confirm')
+})
+
+test('ctrl-d: cancel the selected workflow or remove the selected workload, with a question; elsewhere it says why not', () => {
+  const m = model({ workflows: [workflow('wf-run'), workflow('wf-done', { state: 'completed', endedAt: T0 })], workloads: [workload('web')] })
+  assert.match((m.deletion() as { error: string }).error, /tab to the workflows or workloads pane/)
+  m.setFocus('workflows')
+  assert.deepEqual(m.deletion(), { kind: 'cancel', id: 'wf-run', question: 'cancel workflow flow-wf-run wf-run (running)? (y/n)' })
+  m.move(1)
+  assert.match((m.deletion() as { error: string }).error, /wf-done has already completed; nothing to cancel/)
+  m.setFocus('workloads')
+  assert.deepEqual(m.deletion(), { kind: 'remove', id: 'web', question: 'remove workload web on laptop (running)? (y/n)' })
+  m.setFilter('workloads', 'nothing-matches')
+  assert.match((m.deletion() as { error: string }).error, /no workload selected/)
+  const ro = model({ workloads: [workload('web')] }, { readonly: true })
+  ro.setFocus('workloads')
+  assert.match((ro.deletion() as { error: string }).error, /read-only/)
+})
+
+test('an outcome leaves the status bar once its workflow has moved on; a plain message stays', () => {
+  const m = model({ workflows: [waiting('a', T0)] })
+  m.setMessage('a: approve → running', { workflowId: 'a', state: 'running' })
+  m.update(snapshot({ workflows: [workflow('a', { state: 'running' })] }))
+  assert.equal(m.message, 'a: approve → running', 'still true')
+  m.update(snapshot({ workflows: [workflow('a', { state: 'completed', endedAt: T0 })] }))
+  assert.equal(m.message, null)
+  assert.doesNotMatch(m.statusBar(500), /approve →/)
+  m.setMessage('deployed web')
+  m.update(snapshot({ workflows: [] }))
+  assert.equal(m.message, 'deployed web')
+})
+
+test('a message longer than the status bar does not fit (the screen opens it whole)', () => {
+  const m = model()
+  assert.equal(m.messageFits(80), true, 'no message')
+  m.setMessage('short')
+  assert.equal(m.messageFits(80), true)
+  m.setMessage(`execute VERSION_TRANSITION failed: ${'x'.repeat(80)}`)
+  assert.equal(m.messageFits(80), false)
+  assert.equal(m.messageFits(500), true)
+})
+
+test('d with nothing selected says so and what to do', () => {
+  const m = model({ nodes: [] })
+  assert.deepEqual(m.details(), [])
+  assert.match(m.detailsEmpty(), /^nothing selected in nodes \(there are no nodes\)/)
+  const f = model({ workloads: [workload('web')] })
+  f.setFocus('workloads')
+  f.setFilter('workloads', 'zzz')
+  assert.match(f.detailsEmpty(), /filter hides every row/)
+  f.setFocus('audit')
+  assert.match(f.detailsEmpty(), /audit lines are shown whole/)
+})
+
+test('l on a workflow: the output its steps kept, by step, and the step it follows', () => {
+  const m = model()
+  const w = workflow('wf-1', {
+    currentStep: 'test',
+    steps: [step('build', { state: 'completed', stdout: 'compiled\nlinked\n' }), step('test', { state: 'running', stderr: 'warn: slow\n' }), step('ship')]
+  })
+  assert.deepEqual(m.workflowOutput(w), ['build │ compiled', 'build │ linked', 'test │ warn: slow'])
+  assert.equal(m.followedStep(w), 'test')
+  assert.equal(m.followedStep(workflow('wf-2', { steps: [step('a', { state: 'completed' }), step('b')] })), 'a')
+  assert.equal(model({}, { ascii: true }).outputLine('build', 'ok'), 'build | ok')
 })

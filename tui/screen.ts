@@ -3,9 +3,12 @@
 // workloads or nodes; that is the model's and the node's.
 import blessed from 'blessed'
 import contrib from 'blessed-contrib'
-import type { DeployRequest, NodeApi, WorkflowRequest } from '../core/protocol/types.js'
+import { SeError } from '../core/errors.js'
+import type { CatalogueEntry, DeployRequest, NodeApi, WorkflowRequest } from '../core/protocol/types.js'
 import type { DashboardModel, PaneId, Series } from './view-model.js'
 import type { DashboardSource } from './source.js'
+import { bar, sparkline } from './glyphs.js'
+import { formFields, formInputs, formLines, missingFields, parseExecute } from './inputs-form.js'
 
 /** Below this width the graphs go and the tables take the whole screen. */
 const WIDE = 100
@@ -29,27 +32,33 @@ export interface ScreenOptions {
 
 export interface ScreenRequests {
   deploy (file: string): Promise<DeployRequest>
-  execute (name: string): WorkflowRequest
+  execute (name: string, inputs: Record<string, string>): WorkflowRequest
 }
 
 export class DashboardScreen {
   readonly screen: blessed.Widgets.Screen
   private panes = new Map<PaneId, Widget>()
-  private cpu: ReturnType<typeof contrib.line> | null = null
-  private memory: ReturnType<typeof contrib.line> | null = null
+  // Line charts draw in braille; a terminal without Unicode gets ASCII sparklines in plain boxes.
+  private cpu: ReturnType<typeof contrib.line> | Widget | null = null
+  private memory: ReturnType<typeof contrib.line> | Widget | null = null
   private gauges: Widget | null = null
   private status: Widget | null = null
   private prompt: Widget | null = null
   private overlay: Widget | null = null
   private stopOverlay: (() => void) | null = null
+  /** The last message opened in a popup, so one message opens one popup. */
+  private popped: string | null = null
   private inputOpen = false
   private closed: (() => void) | null = null
   readonly done: Promise<void>
 
   constructor (private readonly o: ScreenOptions) {
+    const ascii = o.model.glyphs.ascii
     this.screen = blessed.screen({
       smartCSR: true,
-      fullUnicode: true,
+      // Without Unicode nothing wide is drawn, and blessed must not assume the terminal takes UTF-8.
+      fullUnicode: !ascii,
+      forceUnicode: !ascii,
       title: 'SE Mesh',
       autoPadding: true,
       ...(o.output === undefined ? {} : { output: o.output }),
@@ -95,10 +104,12 @@ export class DashboardScreen {
     if (wide) {
       const chartHeight = Math.floor((body - (this.panes.get('audit')?.height as number)) / 3)
       // Appended after construction: the chart makes its canvas on 'attach', which `parent` fires too early.
-      const chart = (label: string, row: number): ReturnType<typeof contrib.line> => this.attach(contrib.line({
-        top: row * chartHeight, left: '66%', width: '34%', height: chartHeight,
-        label, showLegend: true, legend: { width: 14 }, minY: 0, maxY: 100, wholeNumbersOnly: true, border: { type: 'line' }, style: { line: 'yellow', text: 'green', baseline: 'black', border: { fg: 'gray' } }
-      }))
+      const chart = (label: string, row: number): ReturnType<typeof contrib.line> | Widget => this.o.model.glyphs.ascii
+        ? blessed.box({ parent: this.screen, top: row * chartHeight, left: '66%', width: '34%', height: chartHeight, label, border: { type: 'line' }, style: { border: { fg: 'gray' } } })
+        : this.attach(contrib.line({
+          top: row * chartHeight, left: '66%', width: '34%', height: chartHeight,
+          label, showLegend: true, legend: { width: 14 }, minY: 0, maxY: 100, wholeNumbersOnly: true, border: { type: 'line' }, style: { line: 'yellow', text: 'green', baseline: 'black', border: { fg: 'gray' } }
+        }))
       this.cpu = chart(' cpu % ', 0)
       this.memory = chart(' memory % ', 1)
       this.gauges = blessed.box({ parent: this.screen, top: 2 * chartHeight, left: '66%', width: '34%', height: body - (this.panes.get('audit')?.height as number) - 2 * chartHeight, label: ' selected ', border: { type: 'line' }, style: { border: { fg: 'gray' } } })
@@ -127,7 +138,7 @@ export class DashboardScreen {
       // Keep the selected row in view: scroll by whole pages.
       const bodyRows = Math.max(1, height - 1)
       const first = t.selected < 0 ? 0 : Math.floor(t.selected / bodyRows) * bodyRows
-      const shown = [lines[0] ?? '', ...lines.slice(1 + first, 1 + first + bodyRows).map((l, i) => (first + i === t.selected && m.focus === pane ? `▶${l.slice(1)}` : l))]
+      const shown = [lines[0] ?? '', ...lines.slice(1 + first, 1 + first + bodyRows).map((l, i) => (first + i === t.selected && m.focus === pane ? `${m.glyphs.selected}${l.slice(1)}` : l))]
       box.setContent(shown.join('\n'))
       const filter = m.filter(pane)
       box.setLabel(` ${pane} ${t.rows.length}${t.rows.length === t.total ? '' : `/${t.total}`}${filter === '' ? '' : ` /${filter}`} `)
@@ -140,15 +151,40 @@ export class DashboardScreen {
       audit.setLabel(` audit${m.filter('audit') === '' ? '' : ` /${m.filter('audit')}`} `)
       audit.style.border = { fg: m.focus === 'audit' ? 'cyan' : 'gray' }
     }
-    if (this.cpu !== null) this.cpu.setData(seriesOrEmpty(m.cpuSeries()))
-    if (this.memory !== null) this.memory.setData(seriesOrEmpty(m.memorySeries()))
+    this.drawChart(this.cpu, m.cpuSeries())
+    this.drawChart(this.memory, m.memorySeries())
     if (this.gauges !== null) {
       const width = Math.max(5, (this.gauges.width as number) - 22)
-      this.gauges.setContent(m.gauges().map(g => `${g.label.padEnd(12).slice(0, 12)} ${bar(g.percent, width)} ${String(Math.round(g.percent)).padStart(3)}%`).join('\n'))
+      this.gauges.setContent(m.gauges().map(g => `${g.label.padEnd(12).slice(0, 12)} ${bar(g.percent, width, m.glyphs)} ${String(Math.round(g.percent)).padStart(3)}%`).join('\n'))
     }
     this.renderPrompt()
-    this.status?.setContent(m.statusBar(this.screen.width as number))
+    const width = this.screen.width as number
+    this.status?.setContent(m.statusBar(width))
+    this.popLongMessage(width)
     this.screen.render()
+  }
+
+  private drawChart (chart: ReturnType<typeof contrib.line> | Widget | null, series: Series[]): void {
+    if (chart === null) return
+    if ('setData' in chart) { chart.setData(seriesOrEmpty(series)); return }
+    // name, sparkline, newest value: one node per line.
+    const g = this.o.model.glyphs
+    const width = Math.max(1, (chart.width as number) - 2 - 10 - 5)
+    chart.setContent(series.length === 0
+      ? 'no data'
+      : series.map(s => `${s.title.padEnd(9).slice(0, 9)} ${sparkline(s.y, width, g).padEnd(width)} ${String(Math.round(s.y.at(-1) ?? 0)).padStart(3)}%`).join('\n'))
+  }
+
+  // A message longer than the status bar opens whole in a popup, wrapped, once.
+  private popLongMessage (width: number): void {
+    const m = this.o.model
+    const msg = m.message
+    if (msg === null || msg === this.popped || m.messageFits(width) || this.overlay !== null || this.inputOpen) return
+    this.popped = msg
+    const box = this.showOverlay(' message (esc or q closes) ', [msg])
+    this.stopOverlay = m.onChange(() => {
+      if (m.message !== null && m.message !== '') { this.popped = m.message; box.setContent(m.message) }
+    })
   }
 
   private renderPrompt (): void {
@@ -161,7 +197,7 @@ export class DashboardScreen {
     const index = queue.findIndex(i => i.workflowId === current.workflowId)
     const keys = m.readonly
       ? 'read-only: answer with se approve'
-      : `${current.choices.includes('approve') ? 'a approve  ' : ''}${current.choices.includes('reject') || current.choices.includes('abort') ? 'r reject  ' : ''}1-${current.choices.length} choose  c comment  n/p next/prev`
+      : `${current.choices.includes('approve') ? 'a approve  ' : ''}${current.choices.includes('reject') || current.choices.includes('abort') ? 'r reject (asks y/n)  ' : ''}1-${current.choices.length} choose  c comment  n/p next/prev`
     box.setLabel(` intervention ${index + 1} of ${queue.length} `)
     box.setContent([
       `${current.workflowName} ${current.workflowId}`,
@@ -204,24 +240,72 @@ export class DashboardScreen {
       const current = m.current()
       const choice = m.choiceForKey(ch)
       if (current === null || choice === null) return
-      void this.act(`${choice} ${current.workflowId}`, async () => {
-        const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId })
-        return `${s.id}: ${choice} → ${s.state}`
-      })
+      const decide = (): void => {
+        void this.act(`${choice} ${current.workflowId}`, async () => {
+          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId })
+          return { text: `${s.id}: ${choice} ${m.glyphs.ascii ? '->' : '→'} ${s.state}`, about: { workflowId: s.id, state: s.state } }
+        })
+      }
+      const ask = m.confirmChoice(choice)
+      if (ask === null) decide()
+      else this.confirm(ask.question, decide)
     })
+    s.key(['C-d'], guarded(() => {
+      if (this.overlay !== null) return
+      const d = m.deletion()
+      if ('error' in d) { m.setMessage(d.error); return }
+      this.confirm(d.question, () => {
+        if (d.kind === 'cancel') {
+          void this.act(`cancel ${d.id}`, async () => {
+            const s = await this.o.api.cancelWorkflow(d.id, `cancelled from the dashboard by ${this.o.user}`)
+            return { text: `${s.id}: ${s.state}`, about: { workflowId: s.id, state: s.state } }
+          })
+        } else {
+          void this.act(`remove ${d.id}`, async () => {
+            const s = await this.o.api.removeWorkload(d.id)
+            return { text: `${s.id}: ${s.state}` }
+          })
+        }
+      })
+    }))
+  }
+
+  /** A y/n question over everything; only y goes on, any of n, esc or q says no. */
+  private confirm (question: string, yes: () => void): void {
+    this.inputOpen = true
+    const box = blessed.box({
+      parent: this.screen, top: 'center', left: 'center', width: Math.min((this.screen.width as number) - 2, Math.max(40, question.length + 4)), height: 5,
+      label: ' confirm ', content: `${question}\n\ny: yes   n/esc: no`, border: { type: 'line' }, tags: false, keys: true, style: { border: { fg: 'red' } }
+    })
+    box.focus()
+    box.setFront()
+    this.screen.render()
+    const finish = (ok: boolean): void => {
+      this.inputOpen = false
+      box.destroy()
+      if (!ok) this.o.model.setMessage('not done: you said no')
+      this.render()
+      if (ok) yes()
+    }
+    box.key(['y', 'S-y'], () => finish(true))
+    box.key(['n', 'S-n', 'escape', 'q'], () => finish(false))
   }
 
   /** Runs an action through the node API and shows its outcome in the status bar. */
-  private async act (what: string, fn: () => Promise<string>): Promise<void> {
+  private async act (what: string, fn: () => Promise<Outcome | string>): Promise<void> {
     if (this.o.model.readonly) { this.o.model.setMessage('read-only: actions are off'); return }
-    this.o.model.setMessage(`${what}…`)
+    this.o.model.setMessage(`${what}${this.o.model.glyphs.ellipsis}`)
     let outcome: string
+    let about: Outcome['about'] = null
     try {
-      outcome = await fn()
+      const done = await fn()
+      outcome = typeof done === 'string' ? done : done.text
+      if (typeof done !== 'string') about = done.about ?? null
     } catch (err) {
-      outcome = `${what} failed: ${(err as Error).message}`
+      // An error says what to do next: the node's hint goes with it.
+      outcome = `${what} failed: ${err instanceof SeError ? `${err.reason}${err.details.map(d => `; ${d.path ?? ''} ${d.message}`).join('')}${err.hint === undefined ? '' : ` (${err.hint})`}` : (err as Error).message}`
     }
-    this.o.model.setMessage(outcome)
+    this.o.model.setMessage(outcome, about)
     // An outcome stays long enough to read, then gives the status bar back to the key hints.
     setTimeout(() => { if (this.o.model.message === outcome) this.o.model.setMessage(null) }, MESSAGE_MS).unref()
     await this.o.source.poll()
@@ -234,10 +318,17 @@ export class DashboardScreen {
     switch (verb) {
       case 'q': case 'quit': this.close(); return
       case 'nodes': case 'workloads': case 'workflows': case 'audit': m.setFocus(verb); return
-      case 'execute': case 'x':
+      case 'execute': case 'x': {
         if (arg === '') { await this.pickWorkflow(); return }
-        await this.execute(arg)
+        const parsed = parseExecute(arg)
+        if ('error' in parsed) { m.setMessage(parsed.error); return }
+        const entry = (await this.o.api.listCatalogue().catch(() => [])).find(e => e.name === parsed.name)
+        // Only a missing required input opens the form; what was given on the line is in it already.
+        const fields = entry === undefined ? [] : formFields(entry, parsed.inputs)
+        if (entry !== undefined && missingFields(fields).length > 0) this.inputsForm(entry, fields)
+        else await this.execute(parsed.name, parsed.inputs)
         return
+      }
       case 'deploy': {
         if (arg === '') { m.setMessage('usage: :deploy FILE'); return }
         await this.act(`deploy ${arg}`, async () => {
@@ -251,11 +342,39 @@ export class DashboardScreen {
     }
   }
 
-  private async execute (name: string): Promise<void> {
+  private async execute (name: string, inputs: Record<string, string> = {}): Promise<void> {
     await this.act(`execute ${name}`, async () => {
-      const s = await this.o.api.executeWorkflow(this.o.requests.execute(name))
-      return `${s.name} ${s.id}: ${s.state}`
+      const s = await this.o.api.executeWorkflow(this.o.requests.execute(name, inputs))
+      return { text: `${s.name} ${s.id}: ${s.state}`, about: { workflowId: s.id, state: s.state } }
     })
+  }
+
+  /**
+   * Asks for a workflow's inputs one after another on the input line, the whole
+   * form shown above with defaults and descriptions; the last enter runs it.
+   */
+  private inputsForm (entry: CatalogueEntry, fields: ReturnType<typeof formFields>): void {
+    const m = this.o.model
+    const box = this.showOverlay(` run ${entry.name}: inputs `, [])
+    // The note says what is wrong with the form; the status bar is under the input line then.
+    const askField = (at: number, note = ''): void => {
+      box.setContent([...formLines(entry, fields, at, m.glyphs.selected), note].join('\n'))
+      const field = fields[at]
+      if (field === undefined) {
+        this.closeOverlay()
+        void this.execute(entry.name, formInputs(fields))
+        return
+      }
+      this.ask(`${field.name}${field.required ? '*' : ''}: `, field.value, text => {
+        field.value = text.trim()
+        if (field.required && field.value === '') askField(at, `${field.name} is required${field.description === '' ? '' : ` (${field.description})`}: type a value, or esc to cancel`)
+        else askField(at + 1)
+      }, () => {
+        this.closeOverlay()
+        m.setMessage(`not run: ${entry.name} was cancelled in its form`)
+      })
+    }
+    askField(0)
   }
 
   private async pickWorkflow (): Promise<void> {
@@ -275,29 +394,55 @@ export class DashboardScreen {
     list.on('select', (_item: unknown, index: number) => {
       finish()
       const entry = entries[index]
-      if (entry !== undefined) void this.execute(entry.name)
+      if (entry === undefined) return
+      if (entry.inputs.length > 0) this.inputsForm(entry, formFields(entry))
+      else void this.execute(entry.name)
     })
   }
 
   private followLogs (): void {
+    if (this.o.model.focus === 'workflows') { this.followOutput(); return }
     const w = this.o.model.selectedWorkload()
-    if (w === null) { this.o.model.setMessage('select a workload first (tab to the workloads pane)'); return }
+    if (w === null) { this.o.model.setMessage('select a workload (tab to the workloads pane) or a workflow (the workflows pane) first'); return }
     const box = this.showOverlay(` logs ${w.id} (esc to close) `, [])
     let cancelled = false
     const lines: string[] = []
     this.stopOverlay = () => { cancelled = true }
     this.o.api.workloadLogs(w.id, true, 50, line => {
       if (cancelled) return false
-      lines.push(`${line.container} │ ${line.text}`)
+      lines.push(`${line.container} ${this.o.model.glyphs.column} ${line.text}`)
       if (lines.length > 500) lines.shift()
       box.setContent(lines.slice(-((box.height as number) - 2)).join('\n'))
       this.screen.render()
     }).catch(err => { if (!cancelled) { lines.push(`logs ended: ${(err as Error).message}`); box.setContent(lines.join('\n')); this.screen.render() } })
   }
 
+  /** The selected workflow's step output: what its steps kept, then live lines as they come. */
+  private followOutput (): void {
+    const m = this.o.model
+    const w = m.selectedWorkflow()
+    if (w === null) { m.setMessage('no workflow selected: pick one in the workflows pane with j/k, or tab to workloads for their logs'); return }
+    const lines = m.workflowOutput(w)
+    const step = m.followedStep(w)
+    const box = this.showOverlay(` output ${w.name} ${w.id}${step === null ? '' : ` step ${step}`} (esc to close) `, [])
+    let cancelled = false
+    this.stopOverlay = () => { cancelled = true }
+    const show = (): void => { box.setContent((lines.length === 0 ? ['no output yet'] : lines).slice(-((box.height as number) - 2)).join('\n')); this.screen.render() }
+    show()
+    this.o.api.watchWorkflow(w.id, e => {
+      if (cancelled) return false
+      if (e.kind !== 'OUTPUT') return
+      lines.push(...e.text.replace(/\n$/, '').split('\n').map(l => m.outputLine(e.stepId ?? '-', l)))
+      if (lines.length > 500) lines.splice(0, lines.length - 500)
+      show()
+    }).then(s => { if (!cancelled) { lines.push(`(${s.name} ${s.id} ${s.state}: no more output)`); show() } })
+      .catch(err => { if (!cancelled) { lines.push(`output ended: ${(err as Error).message}`); show() } })
+  }
+
   // Details follow the data while open, so a workflow's graph shows its states as they change.
   private showDetails (): void {
     const m = this.o.model
+    if (m.details().length === 0) { m.setMessage(m.detailsEmpty()); return }
     const box = this.showOverlay(' details ', m.details())
     this.stopOverlay = m.onChange(() => {
       box.setContent(m.details().join('\n'))
@@ -326,7 +471,7 @@ export class DashboardScreen {
   }
 
   /** A one-line input at the bottom; enter applies, esc cancels. */
-  private ask (label: string, initial: string, apply: (text: string) => void): void {
+  private ask (label: string, initial: string, apply: (text: string) => void, cancel?: () => void): void {
     this.inputOpen = true
     const input = blessed.textbox({ parent: this.screen, bottom: 0, left: 0, width: '100%', height: 1, inputOnFocus: false, value: initial, style: { bg: 'blue' } })
     const caption = blessed.text({ parent: this.screen, bottom: 0, left: 0, content: label, style: { bg: 'blue', bold: true } })
@@ -337,6 +482,7 @@ export class DashboardScreen {
       caption.destroy()
       this.inputOpen = false
       if (err === null && value !== undefined && value !== null) apply(value)
+      else cancel?.()
       this.render()
     })
   }
@@ -369,7 +515,4 @@ function seriesOrEmpty (series: Series[]): Array<Series & { style: { line: strin
   return out.length > 0 ? out : [{ title: 'no data', x: ['now'], y: [0], style: { line: 'gray' } }]
 }
 
-function bar (percent: number, width: number): string {
-  const filled = Math.max(0, Math.min(width, Math.round(width * percent / 100)))
-  return '█'.repeat(filled) + '░'.repeat(width - filled)
-}
+interface Outcome { text: string, about?: { workflowId: string, state: string } | null }

@@ -1,11 +1,13 @@
 // Everything `se dashboard` shows, without blessed: tables, selection, filters,
 // graph history and the intervention queue. tui/screen.ts only draws this and
 // sends key actions back, so what a person sees can be tested without a terminal.
-import { formatAuditLine } from '../core/audit/format.js'
+import { formatAsciiAuditLine, formatAuditLine } from '../core/audit/format.js'
 import { shortDuration } from '../core/duration.js'
-import { STEP_MARK } from '../core/workflow/step-mark.js'
+import { capabilityList, cpuPercent } from '../core/node/node-facts.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../core/workflow/graph-view.js'
 import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
+import { glyphsFor, type Glyphs } from './glyphs.js'
+import { cancelWorkflow, confirmChoice, defaultChoice, removeWorkload, type Confirmation, type Deletion } from './decisions.js'
 
 export type PaneId = 'nodes' | 'workloads' | 'workflows' | 'audit'
 export const PANES: PaneId[] = ['nodes', 'workloads', 'workflows', 'audit']
@@ -22,28 +24,30 @@ const HEADERS = {
 }
 /** Status bar hints; the flagged ones change something and are hidden when read-only. */
 const HINTS: Array<[string, boolean]> = [
-  ['tab pane', false], ['↑↓ row', false], ['/ filter', false], [': command', false], ['? help', false],
-  ['l logs', false], ['d details', false], ['x run', true], ['a/r approve/reject', true], ['q quit', false]
+  ['tab pane', false], ['UPDOWN row', false], ['/ filter', false], [': command', false], ['? help', false],
+  ['l logs', false], ['d details', false], ['x run', true], ['a/r approve/reject', true], ['ctrl-d cancel/remove', true], ['q quit', false]
 ]
 /** Help overlay: [keys, what they do, changes something]. */
 export const HELP_KEYS: Array<[string, string, boolean]> = [
   ['tab / shift-tab', 'next / previous pane', false],
-  ['↑ ↓', 'move the selection', false],
+  ['UPDOWN', 'move the selection', false],
   ['/', 'filter the focused pane (empty text clears)', false],
   [':', 'type a command', false],
   ['?', 'this help', false],
-  ['l', 'logs of the selected workload or workflow', false],
+  ['l', 'logs of the selected workload, or live output of the selected workflow\'s steps', false],
   ['d', 'details of the selected row', false],
-  ['x', 'run a workflow', true],
-  ['a', 'approve the current intervention', true],
-  ['r', 'reject (or abort) the current intervention', true],
-  ['1-9', 'pick that choice of the current intervention', true],
+  ['x', 'run a workflow (asks for its inputs)', true],
+  ['a', 'approve the current intervention (one key: the default choice)', true],
+  ['r', 'reject (or abort) the current intervention; asks y/n first', true],
+  ['1-9', 'pick that choice; any but the default asks y/n first', true],
+  ['ctrl-d', 'cancel the selected workflow / remove the selected workload; asks y/n first', true],
   ['n / p', 'next / previous pending intervention', false],
   ['c', 'comment on the current intervention', true],
   ['q', 'quit', false]
 ]
 export const HELP_COMMANDS: Array<[string, string, boolean]> = [
-  [':execute NAME', 'run the catalogue workflow NAME', true],
+  [':execute NAME', 'run the catalogue workflow NAME (a form asks for missing inputs)', true],
+  [':execute NAME -i k=v', 'run it with inputs given (repeat -i; --input works too)', true],
   [':deploy FILE', 'deploy the workload manifest FILE', true],
   [':nodes', 'focus the nodes pane', false],
   [':workloads', 'focus the workloads pane', false],
@@ -73,19 +77,20 @@ export interface PendingIntervention {
   requestedAt: number
 }
 
-export interface ModelOptions { now?: () => number, historyMs?: number, auditLines?: number, readonly?: boolean }
+export interface ModelOptions { now?: () => number, historyMs?: number, auditLines?: number, readonly?: boolean, ascii?: boolean }
+
 
 type TablePane = Exclude<PaneId, 'audit'>
 interface Row<T> { key: string, cells: string[], item: T }
 interface Point { at: number, cpu: number, memory: number }
 
-export function cpuPercent (s: NodeSample): number { return s.cpus > 0 ? Math.min(100, s.loadAverage / s.cpus * 100) : 0 }
+export { cpuPercent }
 
 export function memoryPercent (s: NodeSample): number { return s.memoryTotalMb > 0 ? Math.min(100, s.memoryUsedMb / s.memoryTotalMb * 100) : 0 }
 
-export function truncate (text: string, width: number): string {
+export function truncate (text: string, width: number, ellipsis = '…'): string {
   if (width <= 0) return ''
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`
+  return text.length <= width ? text : `${text.slice(0, width - 1)}${ellipsis}`
 }
 
 function gib (mb: number): string { return (mb / 1024).toFixed(1).replace(/\.0$/, '') }
@@ -107,6 +112,7 @@ function byRequest (a: { requestedAt: number, workflowId: string }, b: { request
 
 export class DashboardModel {
   readonly readonly: boolean
+  readonly glyphs: Glyphs
   private readonly now: () => number
   private readonly historyMs: number
   private readonly auditCap: number
@@ -126,12 +132,15 @@ export class DashboardModel {
   private currentToken: string | null = null
   private draft = ''
   private msg: string | null = null
+  // The workflow an outcome was about and its state then: once it moves on, the outcome is stale.
+  private msgAbout: { workflowId: string, state: string } | null = null
 
   constructor (opts: ModelOptions = {}) {
     this.now = opts.now ?? Date.now
     this.historyMs = opts.historyMs ?? DEFAULT_HISTORY_MS
     this.auditCap = opts.auditLines ?? DEFAULT_AUDIT_LINES
     this.readonly = opts.readonly ?? false
+    this.glyphs = glyphsFor(opts.ascii ?? false)
   }
 
   onChange (listener: () => void): () => void {
@@ -161,6 +170,11 @@ export class DashboardModel {
     }
     for (const pane of ['nodes', 'workloads', 'workflows'] as const) this.settle(pane)
     this.settleIntervention()
+    const about = this.msgAbout
+    if (about !== null && snapshot.workflows.find(w => w.id === about.workflowId)?.state !== about.state) {
+      this.msg = null
+      this.msgAbout = null
+    }
     this.changed()
   }
 
@@ -171,7 +185,7 @@ export class DashboardModel {
     for (const r of records) {
       if (seen.has(r.seq)) continue
       seen.add(r.seq)
-      fresh.push({ seq: r.seq, line: formatAuditLine(r) })
+      fresh.push({ seq: r.seq, line: this.glyphs.ascii ? formatAsciiAuditLine(r) : formatAuditLine(r) })
     }
     if (fresh.length === 0) return
     this.audit = [...this.audit, ...fresh]
@@ -275,8 +289,7 @@ export class DashboardModel {
             n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
             s === null ? '-' : String(s.workloadsRunning),
             s === null ? '-' : String(s.workflowsRunning),
-            // Tags first: they are what an operator set this node apart with; tools are mostly alike.
-            [...new Set([...c.tags.map(t => `tag:${t}`), ...c.engines, ...c.tools])].join(',')
+            capabilityList(c).join(',')
           ]
         }
       })
@@ -322,6 +335,12 @@ export class DashboardModel {
     if (this.focused === 'workloads') { const w = this.selectedWorkload(); return w === null ? [] : this.workloadDetails(w) }
     if (this.focused === 'workflows') { const w = this.selectedWorkflow(); return w === null ? [] : this.workflowDetails(w) }
     return []
+  }
+
+  /** What `d` says when there is nothing to detail. */
+  detailsEmpty (): string {
+    if (this.focused === 'audit') return 'the audit lines are shown whole; d details a row of the nodes, workloads or workflows pane'
+    return `nothing selected in ${this.focused}${this.table(this.focused).total === 0 ? ` (there are no ${this.focused})` : ' (the filter hides every row; / then enter clears it)'}`
   }
 
   private nodeDetails (n: MeshNode): string[] {
@@ -386,8 +405,9 @@ export class DashboardModel {
     const rows = graphRows(w.steps)
     const indent = (r: GraphRow): number => r.depth * 2 + (r.instance ? 4 : 0)
     const width = Math.max(0, ...rows.map(r => indent(r) + r.label.length))
+    const g = this.glyphs
     for (const r of rows) {
-      const parts = [`  ${' '.repeat(indent(r))}${STEP_MARK[r.state] ?? ' '} ${r.label.padEnd(width - indent(r))}  ${r.summary ?? r.state}`]
+      const parts = [`  ${' '.repeat(indent(r))}${g.stepMark[r.state] ?? ' '} ${r.label.padEnd(width - indent(r))}  ${r.summary ?? r.state}`]
       const s = r.entry
       if (s !== null) {
         parts.push(`on ${this.nodeName(s.node)}`)
@@ -396,15 +416,37 @@ export class DashboardModel {
         if (s.durationMs !== null) parts.push(`${(s.durationMs / 1000).toFixed(1)} s`)
         if (s.retryAt !== null) parts.push(`retry in ${shortDuration(s.retryAt - this.now())}`)
         if (s.choice !== null) parts.push(`chose ${s.choice}${s.comment === null ? '' : ` (${s.comment})`}`)
-        if (s.error !== null) parts.push(`— ${s.error}`)
+        if (s.error !== null) parts.push(`${g.ascii ? '-' : '—'} ${s.error}`)
       }
-      if (r.needs !== null) parts.push(`← needs ${r.needs.join(', ') || 'nothing'}`)
+      if (r.needs !== null) parts.push(`${g.needs} needs ${r.needs.join(', ') || 'nothing'}`)
       lines.push(parts.join('  '))
     }
     for (const i of pendingInterventions(w)) {
       lines.push(`waiting for a person at ${i.stepId}: ${i.prompt}`, `  choices: ${i.choices.join(', ')}`)
     }
     return lines
+  }
+
+  /**
+   * What `l` on a workflow starts from: the output its steps kept, each line led
+   * by the step's id; live OUTPUT events are added by `outputLine` as they come.
+   */
+  workflowOutput (w: WorkflowStatus): string[] {
+    const lines: string[] = []
+    for (const s of w.steps) {
+      for (const text of [s.stdout, s.stderr]) {
+        if (text !== '') lines.push(...text.replace(/\n$/, '').split('\n').map(l => this.outputLine(s.id, l)))
+      }
+    }
+    return lines
+  }
+
+  outputLine (stepId: string, text: string): string { return `${stepId} ${this.glyphs.column} ${text}` }
+
+  /** The step `l` follows: the one running now, else the current one, else the last that ran. */
+  followedStep (w: WorkflowStatus): string | null {
+    const running = w.steps.find(s => s.state === 'running')
+    return running?.id ?? w.currentStep ?? [...w.steps].reverse().find(s => s.state !== 'pending')?.id ?? null
   }
 
   // Graphs
@@ -496,14 +538,43 @@ export class DashboardModel {
     return null
   }
 
+  /** What one key press decides without asking (tui/decisions.ts says which). */
+  defaultChoice (): string | null {
+    const current = this.current()
+    return current === null ? null : defaultChoice(current.choices)
+  }
+
+  confirmChoice (choice: string): Confirmation | null {
+    const current = this.current()
+    return current === null ? null : confirmChoice(current, choice)
+  }
+
+  /** ctrl-d on the focused pane: cancel the selected workflow or remove the selected workload, or why it cannot. */
+  deletion (): Deletion | { error: string } {
+    if (this.readonly) return { error: 'read-only: actions are off' }
+    if (this.focused === 'workflows') return cancelWorkflow(this.selectedWorkflow())
+    if (this.focused === 'workloads') return removeWorkload(this.selectedWorkload())
+    return { error: 'ctrl-d cancels a workflow or removes a workload: tab to the workflows or workloads pane first' }
+  }
+
   // Status
 
   get message (): string | null { return this.msg }
   set message (text: string | null) { this.setMessage(text) }
-  setMessage (text: string | null): void { this.msg = text; this.changed() }
+  /** With `about`, the message is an outcome for that workflow and goes once its state is no longer `about.state`. */
+  setMessage (text: string | null, about: { workflowId: string, state: string } | null = null): void {
+    this.msg = text
+    this.msgAbout = text === null ? null : about
+    this.changed()
+  }
 
-  /** The message goes before the hints, so a narrow terminal loses hints first. */
-  statusBar (width: number): string {
+  /** Whether the whole message shows in a status bar this wide; if not, the screen opens it in a popup. */
+  messageFits (width: number): boolean {
+    if (this.msg === null || this.msg === '') return true
+    return [...this.statusParts(), this.msg].join(this.glyphs.separator).length <= width
+  }
+
+  private statusParts (): string[] {
     const nodes = this.snap.nodes
     const parts = [
       this.snap.meshName ?? 'no mesh',
@@ -511,14 +582,20 @@ export class DashboardModel {
       `${this.interventions().length} pending`
     ]
     if (this.readonly) parts.push('read-only')
+    return parts
+  }
+
+  /** The message goes before the hints, so a narrow terminal loses hints first. */
+  statusBar (width: number): string {
+    const parts = this.statusParts()
     if (this.msg !== null && this.msg !== '') parts.push(this.msg)
-    parts.push(HINTS.filter(([, action]) => !this.readonly || !action).map(([hint]) => hint).join('  '))
-    return truncate(parts.join(' │ '), width)
+    parts.push(HINTS.filter(([, action]) => !this.readonly || !action).map(([hint]) => hint.replace('UPDOWN', this.glyphs.upDown)).join('  '))
+    return truncate(parts.join(this.glyphs.separator), width, this.glyphs.ellipsis)
   }
 
   help (): string[] {
     const line = ([keys, what, action]: [string, string, boolean]): string =>
-      `  ${keys.padEnd(16)}${what}${action && this.readonly ? ' (disabled: read-only)' : ''}`
+      `  ${keys.replace('UPDOWN', this.glyphs.ascii ? 'up down' : '↑ ↓').padEnd(22)}${what}${action && this.readonly ? ' (disabled: read-only)' : ''}`
     return ['keys', ...HELP_KEYS.map(line), '', 'commands', ...HELP_COMMANDS.map(line)]
   }
 }

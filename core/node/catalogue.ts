@@ -37,7 +37,18 @@ export class Catalogue {
 
   async list (): Promise<CatalogueEntry[]> {
     const { items } = await this.items()
-    return items.map(i => ({ name: i.definition.name, description: i.definition.description ?? '', source: i.file, inputs: Object.keys(i.definition.inputs ?? {}) }))
+    return items.map(i => {
+      const declared = Object.entries(i.definition.inputs ?? {})
+      return {
+        name: i.definition.name,
+        description: i.definition.description ?? '',
+        source: i.file,
+        inputs: declared.map(([name]) => name),
+        inputDetails: declared.map(([name, d]) => ({
+          name, description: d.description ?? '', required: d.required === true, default: d.default === undefined ? null : String(d.default), type: d.type ?? 'string'
+        }))
+      }
+    })
   }
 
   /** Finds a workflow by its name or its file name; the first directory wins. */

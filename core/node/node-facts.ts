@@ -3,6 +3,21 @@
 import type { Runtime } from '../ports.js'
 import type { MeshNode, NodeCapabilities, NodeSample } from '../protocol/types.js'
 
+/**
+ * CPU use as the tables show it, in `se nodes` and the dashboard alike: the load
+ * average per cpu, as a percentage capped at 100 (one unit for the LOAD column everywhere).
+ */
+export function cpuPercent (s: NodeSample): number { return s.cpus > 0 ? Math.min(100, s.loadAverage / s.cpus * 100) : 0 }
+
+/**
+ * A node's capabilities as one list: the operator's tags first (they set a node
+ * apart, so they must survive a narrow column), then engines, tools and
+ * credentials, each once (podman is both an engine and a tool).
+ */
+export function capabilityList (c: NodeCapabilities): string[] {
+  return [...new Set([...c.tags.map(t => `tag:${t}`), ...c.engines, ...c.tools, ...c.credentials.map(k => `credential:${k}`)])]
+}
+
 export interface NodeFactsOptions {
   runtime: Runtime
   /** As detected at start. */

@@ -143,7 +143,24 @@ export const TYPES = [
       { name: 'name', type: 'string' },
       { name: 'description', type: 'string' },
       { name: 'source', type: 'string' },
-      { name: 'inputs', type: { type: 'array', items: 'string' } }
+      { name: 'inputs', type: { type: 'array', items: 'string' } },
+      {
+        name: 'inputDetails',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record', name: 'CatalogueInput', fields: [
+              { name: 'name', type: 'string' },
+              { name: 'description', type: 'string', default: '' },
+              { name: 'required', type: 'boolean', default: false },
+              { name: 'default', type: nullable('string'), default: null },
+              { name: 'type', type: 'string', default: 'string' }
+            ]
+          }
+        },
+        default: [],
+        doc: 'each input as the workflow declares it, in the order of `inputs`, so a client can ask for them; empty from older nodes'
+      }
     ]
   },
   {

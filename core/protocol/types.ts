@@ -25,6 +25,7 @@ export interface InterventionResult extends ProtocolValue<'InterventionResult'> 
 export type WorkflowEventKind = ProtocolValue<'WorkflowEventKind'>
 export interface WorkflowEvent extends ProtocolValue<'WorkflowEvent'> {}
 export interface CatalogueEntry extends ProtocolValue<'CatalogueEntry'> {}
+export interface CatalogueInput extends ProtocolValue<'CatalogueInput'> {}
 export interface Command extends ProtocolValue<'Command'> {}
 export interface ExecutionResult extends ProtocolValue<'ExecutionResult'> {}
 export interface BatchJob extends ProtocolValue<'BatchJob'> {}

@@ -24,7 +24,10 @@ export async function tmuxAvailable (): Promise<string | null> {
 export async function terminal (t: TestContext, command: string, opts: { width?: number, height?: number, env?: Record<string, string> } = {}): Promise<Terminal> {
   const name = `se-test-${process.pid}-${++seq}`
   const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`])
-  await execa('tmux', ['new-session', '-d', '-s', name, '-x', String(opts.width ?? 120), '-y', String(opts.height ?? 40), ...env, command])
+  // tmux sets TERM in the pane to its own default-terminal whatever -e says, so a TERM asked for is set by the command itself.
+  const termName = opts.env?.TERM
+  const run = termName === undefined ? command : `env TERM=${termName} ${command}`
+  await execa('tmux', ['new-session', '-d', '-s', name, '-x', String(opts.width ?? 120), '-y', String(opts.height ?? 40), ...env, run])
   // The window keeps the size asked for, whatever clients attach.
   await execa('tmux', ['set-option', '-t', name, 'window-size', 'manual'], { reject: false })
   t.after(() => execa('tmux', ['kill-session', '-t', name], { reject: false }))

@@ -13,6 +13,7 @@ import type { Logger } from '../../../core/ports.js'
 import { DashboardModel } from '../../../tui/view-model.js'
 import { DashboardSource, REFRESH_MS } from '../../../tui/source.js'
 import { DashboardScreen } from '../../../tui/screen.js'
+import { detectTerminal } from '../../../tui/glyphs.js'
 import { connectNode } from '../client.js'
 import { CLI_ENTRY, PACKAGE_ROOT } from '../config.js'
 import { startLocalNode } from '../local-node.js'
@@ -25,6 +26,8 @@ export interface DashboardOptions {
   demo: boolean
   readonly: boolean
   refreshMs: number
+  /** Draw with ASCII only (also SE_ASCII=1; without either it is detected from TERM and the locale). */
+  ascii?: boolean
 }
 
 const DEMO_MESH = 'se-local'
@@ -70,11 +73,13 @@ export async function runDashboard (io: CliIO, dataDir: string, opts: DashboardO
       api = local.node
       cleanups.push(async () => await local.close())
     }
-    const model = new DashboardModel({ readonly: opts.readonly })
+    const terminal = detectTerminal(process.env, opts.ascii === true)
+    log.info(`dashboard draws with ${terminal.ascii ? 'ASCII' : 'Unicode'} (${terminal.reason})`)
+    const model = new DashboardModel({ readonly: opts.readonly, ascii: terminal.ascii })
     const source = new DashboardSource(api, model, { refreshMs: opts.refreshMs, onError: err => model.setMessage(`refresh failed: ${err.message}`) })
     await source.start()
     const workdir = process.cwd()
-    const requests = { deploy: async (file: string) => await deployRequest(file, workdir), execute: (name: string) => catalogueRequest(name, workdir) }
+    const requests = { deploy: async (file: string) => await deployRequest(file, workdir), execute: (name: string, inputs: Record<string, string>) => catalogueRequest(name, workdir, inputs) }
     const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard', requests })
     if (opts.demo) {
       if (meshArgs === null) model.setMessage('--demo adds nodes only to a dashboard that runs its own node; a node is already running here')
@@ -109,7 +114,7 @@ async function startDemo (meshArgs: string[], api: NodeApi, model: DashboardMode
   }
   try {
     const s = await api.executeWorkflow(catalogueRequest(DEMO_WORKFLOW, os.tmpdir()))
-    model.setMessage(`demo: ${s.name} ${s.id} started; it is routed to builder and will ask you to approve (a)`)
+    model.setMessage(`demo: ${s.name} ${s.id} started; it is routed to builder and will ask you to approve (a)`, { workflowId: s.id, state: s.state })
   } catch (err) {
     log.warn(`demo workflow: ${(err as Error).message}`)
     model.setMessage(`demo: could not start ${DEMO_WORKFLOW}: ${(err as Error).message}`)

@@ -232,11 +232,12 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--demo', 'with no node running: also start two local demo nodes and a workflow that is routed and asks for approval')
     .option('--readonly', 'look only: every action is off')
     .option('--refresh-ms <ms>', 'how often to refresh', v => Number.parseInt(v, 10), 1000)
-    .addHelpText('after', '\nKeys: tab/arrows move, / filter, : command, ? help, l logs, d details, x run, a/r approve/reject, q quit.\nExamples:\n  se dashboard\n  se dashboard --demo        # what npm start runs\n  se dashboard --readonly --refresh-ms 2000')
-    .action(async (opts: { demo?: boolean, readonly?: boolean, refreshMs: number }, cmd: Command) => {
+    .option('--ascii', 'draw with ASCII only (also SE_ASCII=1); chosen by itself when TERM or the locale cannot show Unicode')
+    .addHelpText('after', '\nKeys: tab/arrows move, / filter, : command, ? help, l logs/output, d details, x run, a approve, r reject (asks y/n), ctrl-d cancel/remove (asks y/n), q quit.\nExamples:\n  se dashboard\n  se dashboard --demo        # what npm start runs\n  se dashboard --readonly --refresh-ms 2000\n  ssh -t host se dashboard --ascii')
+    .action(async (opts: { demo?: boolean, readonly?: boolean, refreshMs: number, ascii?: boolean }, cmd: Command) => {
       if (!Number.isInteger(opts.refreshMs) || opts.refreshMs < 100) throw SeError.badInput(`--refresh-ms ${String(opts.refreshMs)} is not a whole number of 100 or more`)
       const { runDashboard } = await import('./dashboard.js')
-      state.exitCode = await runDashboard(io, dataDirOf(cmd), { demo: opts.demo === true, readonly: opts.readonly === true, refreshMs: opts.refreshMs })
+      state.exitCode = await runDashboard(io, dataDirOf(cmd), { demo: opts.demo === true, readonly: opts.readonly === true, refreshMs: opts.refreshMs, ascii: opts.ascii === true })
     })
 
   program.command('shell')

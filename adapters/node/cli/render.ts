@@ -4,6 +4,7 @@ import { shortDuration } from '../../../core/duration.js'
 import { STEP_MARK } from '../../../core/workflow/step-mark.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../core/workflow/graph-view.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
+import { capabilityList, cpuPercent } from '../../../core/node/node-facts.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 
 export function seconds (ms: number | null): string {
@@ -125,16 +126,15 @@ export function renderNodes (nodes: MeshNode[]): string {
   const now = Date.now()
   return table(['NAME', 'KEY', 'STATE', 'LAST SEEN', 'LOAD', 'MEMORY', 'RTT', 'CAPABILITIES'], nodes.map(n => {
     const s = n.sample
-    const caps = n.capabilities
     return [
       `${n.name}${n.self ? ' *' : ''}`,
       n.nodeId.slice(0, 16),
       n.state,
       n.self || n.lastSeen === null ? '-' : `${seconds(Math.max(0, now - n.lastSeen))} ago`,
-      s === null ? '-' : s.loadAverage.toFixed(2),
+      s === null ? '-' : `${Math.round(cpuPercent(s))}%`,
       s === null ? '-' : `${(s.memoryUsedMb / 1024).toFixed(1)}/${(s.memoryTotalMb / 1024).toFixed(1)} GiB`,
       n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
-      [...caps.engines, ...caps.tools, ...caps.credentials.map(c => `credential:${c}`), ...caps.tags.map(t => `tag:${t}`)].join(',')
+      capabilityList(n.capabilities).join(',')
     ]
   }))
 }
