@@ -1,7 +1,6 @@
 // `se session`: interactive se> sessions that live on a node (this one or a mesh
 // member), outlast the client, and belong to the user who opened them.
 import os from 'node:os'
-import readline from 'node:readline'
 import type { Command } from 'commander'
 import type { NodeApi, SessionInfo, SessionOutput } from '../../../core/protocol/types.js'
 import { EXIT_CODES } from '../../../core/errors.js'
@@ -86,6 +85,7 @@ async function attach (api: NodeApi, id: string, io: CliIO): Promise<number> {
     if (o.stream === 'closed') closed = true
   }
   const attached = api.sessionAttach(id, owner, 0, o => { show(o) }, l => { cancel = l })
+  const { default: readline } = await import('node:readline')
   const rl = readline.createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: 'se> ', terminal: interactive })
   if (interactive) rl.prompt()
   const reading = (async () => {
