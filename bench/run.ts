@@ -5,6 +5,7 @@ import os from 'node:os'
 import { benchArtifact } from './artifact.js'
 import { benchAudit } from './audit.js'
 import { benchBare } from './bare.js'
+import { benchCli } from './cli.js'
 import { benchContainers } from './containers.js'
 import { benchDashboard } from './dashboard.js'
 import { benchGraph } from './graph.js'
@@ -24,7 +25,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '7. bare: a headless node on Bare vs on Node, idle memory and start to joined', run: benchBare },
   { title: '8. http: a request through the HTTP API vs a bare node:http handler asking the node the same', run: benchHttp },
   { title: '10. graphs: fan-out of 8 one-second steps over 4 node processes vs in a line; scheduling cost of a 200-step graph vs a line', run: benchGraph },
-  { title: '9. artifact transfer: 200 MiB between two processes, verified chunk by chunk, vs a raw Hyperswarm stream', run: benchArtifact }
+  { title: '9. artifact transfer: 200 MiB between two processes, verified chunk by chunk, vs a raw Hyperswarm stream', run: benchArtifact },
+  { title: '11. cli start-up: `se status --json` against a running node vs `node -e 0`', run: benchCli }
 ]
 
 async function main (): Promise<void> {

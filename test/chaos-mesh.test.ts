@@ -8,7 +8,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, lines, se, sleep, tempDir } from './helpers/cli.js'
+import { json, jsonError, lines, se, sleep, tempDir, type CliResult } from './helpers/cli.js'
 import { localBootstrap } from './helpers/mesh.js'
 import { Random, chaosSeed } from './helpers/chaos-random.js'
 import { chaosPaths, gateFile, writeChaosWorkflow, type WorkflowModel } from './helpers/chaos-workflows.js'
@@ -22,9 +22,9 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`SE_CHAOS_ROUNDS mu
 const MEMBERS = [{ name: 'chaos-a', tags: ['red', 'green'] }, { name: 'chaos-b', tags: ['green', 'blue'] }, { name: 'chaos-c', tags: ['blue', 'red'] }]
 const TERMINAL = ['completed', 'failed', 'cancelled']
 
-/** The code of an `se … --json` error, if that is what it printed. */
-function errorCode (stdout: string): string | undefined {
-  try { return (JSON.parse(stdout) as { error?: { code?: string } }).error?.code } catch { return undefined }
+/** The code of an `se … --json` error (on stderr), if that is what it printed. */
+function errorCode (r: CliResult): string | undefined {
+  try { return jsonError(r).code } catch { return undefined }
 }
 
 test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 120_000 + ROUNDS * 60_000 }, async t => {
@@ -73,7 +73,7 @@ test(`chaos: random kill -9 of mesh members with workflows in flight (seed ${SEE
       const r = await se(['execute', model.file, '--json'], { dataDir: requester.dataDir, cwd: paths.dir })
       if (r.code === 0) { started.push({ id: json(r).id as string, requester: requester.key }); return }
       // Refusing work nobody up can do is right; any other failure to start is not.
-      const code = errorCode(r.stdout)
+      const code = errorCode(r)
       const why = `${model.name} on ${requester.name}: exit ${r.code}: ${(r.stdout.trim() || r.stderr.trim()).replace(/\s+/g, ' ').slice(0, 300)}`
       if (code === 'NO_CAPABLE_NODE') refused.push(why)
       else startFailures.push(why)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, se, startNode, tempDir } from './helpers/cli.js'
+import { json, jsonError, se, startNode, tempDir } from './helpers/cli.js'
 
 test('se --help lists every command; each command has usage and an example', async t => {
   const dataDir = await tempDir(t)
@@ -72,7 +72,7 @@ test('a container workflow is refused up front on a node without podman, naming 
   // SE_TOOLS without podman: the node does not look for it, as on a machine that lacks it.
   const r = await se(['execute', file, '--wait', '--json'], { dataDir, env: { SE_TOOLS: 'git' } })
   assert.equal(r.code, 2)
-  const err = json(r).error
+  const err = jsonError(r)
   assert.equal(err.code, 'NO_CAPABLE_NODE')
   assert.match(err.message, /BOXED needs capability 'podman' for step inside/)
   const { readdir } = await import('node:fs/promises')
@@ -92,4 +92,43 @@ test('se shell runs the same commands at an se> prompt and keeps history', async
   assert.match(r.stderr, /unknown command 'not-a-command'/)
   const { readFile } = await import('node:fs/promises')
   assert.match(await readFile(path.join(dataDir, 'shell_history'), 'utf8'), /^execute .*--wait\nstatus\nnot-a-command\n/)
+})
+
+test('se --help says the exit codes and variables; se version, se completion, -q', async t => {
+  const dataDir = await tempDir(t)
+  const help = await se(['--help'], { dataDir })
+  assert.match(help.stdout, /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 /)
+  assert.match(help.stdout, /Environment:\n {2}SE_DATA_DIR /)
+  for (const c of ['node', 'session', 'image']) assert.match((await se([c, '--help'], { dataDir })).stdout, new RegExp(`Examples?:\\n\\s+se ${c} `), c)
+
+  const version = await se(['version'], { dataDir })
+  assert.equal(version.code, 0)
+  assert.match(version.stdout, /^se CLI \d+\.\d+\.\d+\nnode +none answering/)
+  assert.equal(json(await se(['version', '--json'], { dataDir })).node, null)
+
+  const bash = await se(['completion', 'bash'], { dataDir })
+  assert.equal(bash.code, 0)
+  assert.match(bash.stdout, /complete -o default -F _se se/)
+  assert.match(bash.stdout, /node\) words='start stop status /)
+  const { execa } = await import('execa')
+  assert.equal((await execa('bash', ['-n'], { input: bash.stdout, reject: false })).exitCode, 0, 'bash reads it')
+  assert.match((await se(['completion', 'zsh'], { dataDir })).stdout, /^#compdef se[\s\S]*'execute:start a workflow/)
+  assert.match((await se(['completion', 'fish'], { dataDir })).stdout, /complete -c se -n '__fish_seen_subcommand_from node' -a stop/)
+  assert.equal((await se(['completion', 'tcsh'], { dataDir })).code, 2)
+
+  await startNode(t, dataDir)
+  const file = path.join(dataDir, 'ok.yaml')
+  await writeFile(file, 'name: QUIET\nsteps:\n  - id: a\n    run: { command: "true" }\n')
+  const id = (await se(['execute', file, '--wait', '-q'], { dataDir })).stdout
+  assert.match(id, /^wf-[\w-]+$/)
+  const listed = await se(['status', '-q'], { dataDir })
+  assert.equal(listed.stdout, id)
+  assert.match((await se(['nodes', '-q'], { dataDir })).stdout, /^\S+$/)
+  assert.equal(json(await se(['version', '--json'], { dataDir })).node.version, json(await se(['version', '--json'], { dataDir })).cli)
+
+  // With --json an error is JSON on stderr, and stdout stays empty for the pipe.
+  const missing = await se(['status', 'wf-nothing-here', '--json'], { dataDir })
+  assert.equal(missing.code, 2)
+  assert.equal(missing.stdout, '')
+  assert.equal(jsonError(missing).code, 'UNKNOWN_WORKFLOW')
 })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, se, tempDir, waitFor } from './helpers/cli.js'
+import { json, jsonError, se, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
 import { TEST_IMAGE, podmanReady, removePodsOf } from './helpers/podman.js'
 
@@ -80,7 +80,7 @@ steps:
   const alone = await tempDir(t)
   const refused = await se(['execute', 'one.yaml', '--wait', '--json'], { dataDir: alone, cwd: work, env: { SE_TOOLS: 'sh' } })
   assert.equal(refused.code, 2)
-  assert.match(json(refused).error.message, /capability 'podman' for step inside/)
+  assert.match(jsonError(refused).message, /capability 'podman' for step inside/)
 })
 
 test('a deployed manifest is announced on the DHT by the node that runs it, and withdrawn on removal', opts, async t => {

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
 import fsx from 'fs-native-extensions'
-import { SE_BIN, json, lines, se, startNode, startNodeProcess, tempDir, waitFor, type RunningNode } from './helpers/cli.js'
+import { SE_BIN, json, jsonError, lines, se, startNode, startNodeProcess, tempDir, waitFor, type RunningNode } from './helpers/cli.js'
 import { BARE_BIN, BARE_ENTRY } from './helpers/bare.js'
 import { killTree } from './helpers/process-tree.js'
 import { defer } from './helpers/tmp.js'
@@ -59,7 +59,7 @@ test('a CLI call waits for a node that holds the data dir but does not answer ye
   assert.equal(status.code, 4, status.stderr)
   assert.ok(Date.now() - began >= 1400, 'it waited')
   assert.match(status.stderr, /is starting: waiting up to 2 s/)
-  const error = JSON.parse(status.stdout).error
+  const error = jsonError(status)
   assert.equal(error.code, 'NODE_STARTING')
   assert.match(error.message, /pid 4242/)
 

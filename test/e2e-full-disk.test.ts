@@ -7,7 +7,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
-import { json, se, startNode, tempDir, waitFor } from './helpers/cli.js'
+import { json, jsonError, se, startNode, tempDir, waitFor } from './helpers/cli.js'
 import { defer } from './helpers/tmp.js'
 
 const isRoot = process.getuid?.() === 0
@@ -53,7 +53,7 @@ test('a full disk: refused with NO_SPACE, nothing reported that is not on disk, 
   // New work is refused, with a coded error naming the data dir and what is free, and its own exit code.
   const refused = await se(['execute', path.join(work, 'small.yaml'), '--json'], { dataDir })
   assert.equal(refused.code, 6, refused.stdout + refused.stderr)
-  const error = JSON.parse(refused.stdout).error
+  const error = jsonError(refused)
   assert.equal(error.code, 'NO_SPACE')
   assert.match(error.message, new RegExp(`${dataDir}.*\\(\\d+(\\.\\d)? (B|KiB) free\\)`))
   // What is shown is what is on disk: the filling step's completion is not, so it is not shown.

@@ -7,7 +7,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { execa } from 'execa'
-import { SE_BIN, json, se, startNode, tempDir, waitFor } from './helpers/cli.js'
+import { SE_BIN, json, jsonError, se, startNode, tempDir, waitFor } from './helpers/cli.js'
 import { TEST_IMAGE, inspect, podmanReady, podsOf, removePodsOf } from './helpers/podman.js'
 
 const skip = await podmanReady()
@@ -139,10 +139,10 @@ test('a bad manifest, a bad image and an over-budget request each give a clear e
 
   const missing = await se(['deploy', await write('missing.yaml', webPod('ghost', 1).replaceAll(TEST_IMAGE, 'localhost/se-no-such-image:1').replace(/\n +ports:\n.*\n.*hostPort: 1/, '')), '--json'], { dataDir: dir })
   assert.equal(missing.code, 1)
-  const err = json(missing).error
+  const err = jsonError(missing)
   assert.equal(err.code, 'DEPLOY_FAILED')
   assert.match(err.message, /podman kube play of ghost failed/)
-  assert.match(err.hint, /localhost\/se-no-such-image:1/)
+  assert.match(err.hint ?? '', /localhost\/se-no-such-image:1/)
 
   const over = await se(['deploy', await write('big.yaml', webPod('big', 1).replace(/\n +ports:\n.*\n.*hostPort: 1/, '')), '--memory', '200m'], { dataDir: dir })
   assert.equal(over.code, 2)

@@ -1,10 +1,39 @@
 // Bundles the CLI's TypeScript into dist/se.mjs so `se` starts without compiling
-// on every run. Dependencies stay in node_modules; only our own code is bundled.
+// on every run. Dependencies stay in node_modules, but for the few every call
+// loads: bundled, they skip Node's resolution and its CommonJS-to-ESM bridge,
+// which cost more start-up time than the rest of `se status` (bench/cli.ts).
 import { build } from 'esbuild'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+/** Pure JavaScript, without native parts or files read at run time. */
+const BUNDLED = new Set(['commander', 'avsc', 'b4a'])
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter(name => !BUNDLED.has(name)).flatMap(name => [name, `${name}/*`])
+/**
+ * Builtins that bundled packages require when they load but use only on some calls:
+ * commander child_process (for subcommands run as separate programs; `se` has none),
+ * avsc crypto (for schema fingerprints). They get the module on first use instead,
+ * so no `se` call pays for loading it (and what it loads) up front.
+ */
+const LAZY_BUILTINS = { commander: ['child_process'], avsc: ['crypto'] }
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup (b) {
+    b.onResolve({ filter: /^(node:)?[a-z_]+$/ }, args => {
+      const name = args.path.replace(/^node:/, '')
+      const lazy = Object.entries(LAZY_BUILTINS).some(([pkg, builtins]) => builtins.includes(name) && args.importer.includes(`${path.sep}${pkg}${path.sep}`))
+      return lazy ? { path: name, namespace: 'lazy-builtin' } : undefined
+    })
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, args => ({
+      contents: `let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require('node:${args.path}'))[key] })`,
+      loader: 'js'
+    }))
+  }
+}
+
 await build({
   entryPoints: [path.join(root, 'adapters/node/cli/main.ts')],
   outdir: path.join(root, 'dist'),
@@ -17,7 +46,10 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  external,
+  // Bundled CommonJS calls require() for Node's builtins; an ES module has none of its own.
+  banner: { js: "import { createRequire as __seCreateRequire } from 'node:module'; const require = __seCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
+  plugins: [lazyBuiltins],
   logLevel: 'warning'
 })

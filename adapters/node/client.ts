@@ -4,11 +4,9 @@
 // otherwise a CLI call made during a restart would start a second node there.
 import { RpcPeer } from '../../core/rpc/peer.js'
 import { nodeClient } from '../../core/rpc/node-api.js'
-import { dataDirHolder } from '../../core/node/data-dir-lock.js'
 import { SeError } from '../../core/errors.js'
 import type { NodeApi } from '../../core/protocol/types.js'
 import { socketPath } from './config.js'
-import { NodeFileSystem } from './fs.js'
 import { connectUnix } from './unix-socket.js'
 
 /** How long a CLI call waits for a node that is starting on its data dir (SE_NODE_WAIT_MS overrides). */
@@ -37,6 +35,9 @@ export async function connectNode (dataDir: string, opts: ConnectOptions = {}): 
       return { api: nodeClient(peer), close: () => peer.close() }
     } catch (err) {
       if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+      // Loaded only when the node does not answer: the file lock's native addon costs every call start-up time.
+      const { dataDirHolder } = await import('../../core/node/data-dir-lock.js')
+      const { NodeFileSystem } = await import('./fs.js')
       const holder = await dataDirHolder(new NodeFileSystem(), dataDir)
       if (holder === null) throw err
       const waited = Date.now() - began

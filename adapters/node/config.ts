@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { catalogueDirs as catalogueDirsFrom, defaultDataDir as dataDirFrom } from '../../core/node/settings.js'
+import { catalogueDirs as catalogueDirsFrom, defaultDataDir as dataDirFrom } from '../../core/node/locations.js'
 
 // Found by walking up, so it holds both for the sources and for the bundle in dist/.
 export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)))

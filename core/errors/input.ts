@@ -26,5 +26,23 @@ export const inputErrors = {
   /** A listener's host is not an address of this machine. */
   noSuchAddress (flag: string, host: string, port: number, cause: unknown): SeError {
     return new SeError('BAD_INPUT', `${flag} ${host}:${port}: this machine has no such address`, { cause })
+  },
+
+  /** A flag's value is not what the flag takes: `--limit abc`. `expects` says what would do ("a whole number, 1 or more"). */
+  badFlag (flag: string, value: string, expects: string): SeError {
+    return new SeError('BAD_INPUT', `${flag} '${value}': expected ${expects}`, { hint: `give ${flag} ${expects}` })
+  },
+
+  /** A step's command is found on no PATH that could run it: refused before the first step starts. */
+  commandNotFound (file: string, missing: Array<{ step: string, command: string }>): SeError {
+    return new SeError('VALIDATION_FAILED', `${file}: ${missing.length} command${missing.length === 1 ? '' : 's'} not found on PATH`, {
+      details: missing.map(m => ({ file, path: `${m.step}.run.command`, message: `command '${m.command}' not found on PATH` })),
+      hint: 'install it, fix its name, or give a path to it'
+    })
+  },
+
+  /** `se node stop` sent SIGTERM and the node still holds its data dir after the wait. */
+  nodeStopTimedOut (dataDir: string, pid: number, waitedSec: number): SeError {
+    return new SeError('TIMEOUT', `the node on ${dataDir} (pid ${pid}) is still stopping after ${waitedSec} s`, { hint: 'running steps get a grace period (SE_SHUTDOWN_GRACE_SEC); wait longer with --timeout, or look at its log' })
   }
 }

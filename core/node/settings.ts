@@ -6,6 +6,10 @@ import { workloadConfigFrom, type WorkloadFlags } from '../workload/settings.js'
 import type { MeshConfig } from '../mesh/settings.js'
 import type { NodeConfig } from './node-config.js'
 
+// Where the data dir and the catalogue are: in a file of their own, so the CLI finds its
+// node without loading the workload engines (and their YAML and schema libraries).
+export { catalogueDirs, defaultDataDir } from './locations.js'
+
 export interface NodeOptions {
   dataDir: string
   name?: string
@@ -22,19 +26,6 @@ export interface NodeHost {
   catalogueDirs: string[]
   cli: string
   pid: number
-}
-
-/** SE_DATA_DIR, else the per-user default under XDG_DATA_HOME (~/.local/share). */
-export function defaultDataDir (env: EnvLookup, home: string, cwd: string): string {
-  const fromEnv = textFrom(env, 'SE_DATA_DIR')
-  if (fromEnv !== undefined) return resolve(cwd, fromEnv)
-  return join(env('XDG_DATA_HOME') ?? join(home, '.local', 'share'), 'se-mesh')
-}
-
-/** Where named workflows are looked up: the node's own, SE_WORKFLOW_PATH, then what the install ships. */
-export function catalogueDirs (env: EnvLookup, dataDir: string, cwd: string, shipped: string[]): string[] {
-  const extra = (env('SE_WORKFLOW_PATH') ?? '').split(':').filter(s => s !== '').map(p => resolve(cwd, p))
-  return [join(dataDir, 'catalogue'), ...extra, ...shipped]
 }
 
 export function nodeConfigFrom (opts: NodeOptions, runtime: Runtime, host: NodeHost): NodeConfig {

@@ -40,6 +40,15 @@ export function json<T = any> (r: CliResult): T {
   }
 }
 
+export interface JsonError { code: string, message: string, hint?: string, details: Array<{ file?: string, path?: string, line?: number, message: string }> }
+
+/** The error an `se … --json` call printed: JSON on stderr, after any lines said to a person there. */
+export function jsonError (r: CliResult): JsonError {
+  const start = r.stderr.search(/^\{\n {2}"error"/m)
+  if (start < 0) throw new Error(`no JSON error on stderr (exit ${r.code}): ${r.stderr}\nstdout: ${r.stdout}`)
+  return (JSON.parse(r.stderr.slice(start)) as { error: JsonError }).error
+}
+
 export interface RunningNode {
   proc: ResultPromise
   stderr: () => string

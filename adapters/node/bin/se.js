@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `se` command. Runs the bundle in dist/ (made by `npm install` / `npm run build`)
 // when it is newer than every source file; otherwise the TypeScript through tsx,
-// so an edited checkout never runs stale code.
-import { readdirSync, statSync } from 'node:fs'
+// so an edited checkout never runs stale code. An installed copy (no .git) is not
+// edited in place: it skips the look at every source file, which every call would pay.
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -22,6 +23,7 @@ function newestSource (dir) {
 function bundleIsFresh () {
   try {
     const built = statSync(bundle).mtimeMs
+    if (!existsSync(path.join(root, '.git'))) return true
     return built >= Math.max(...['core', 'adapters', 'tui'].map(dir => newestSource(path.join(root, dir))))
   } catch {
     return false

@@ -54,17 +54,33 @@ export function json (io: CliIO, value: unknown): void {
   io.out(JSON.stringify(value, null, 2))
 }
 
-/** Prints a command's answer: as JSON with --json, else as `text` puts it for a person. */
-export function print<T> (io: CliIO, asJson: boolean | undefined, value: T, text: (value: T) => string): void {
-  if (asJson === true) json(io, value)
+/** How a command prints its answer: for a person, as JSON (--json), or its ids alone (-q). */
+export interface OutputOptions { json?: boolean, quiet?: boolean }
+
+/** What `-q` prints of a value: the id of each thing (else its name, else its node key), one a line. */
+export function idsOf (value: unknown): string[] {
+  const one = (v: unknown): string | undefined => {
+    if (typeof v === 'string') return v
+    if (v === null || typeof v !== 'object') return undefined
+    const o = v as Record<string, unknown>
+    const id = o.id ?? o.name ?? o.nodeId ?? o.workflowId ?? o.file
+    return typeof id === 'string' ? id : undefined
+  }
+  return (Array.isArray(value) ? value : [value]).map(one).filter((id): id is string => id !== undefined)
+}
+
+/** Prints a command's answer: as JSON with --json, its ids with -q, else as `text` puts it for a person. */
+export function print<T> (io: CliIO, opts: OutputOptions, value: T, text: (value: T) => string): void {
+  if (opts.json === true) json(io, value)
+  else if (opts.quiet === true) { for (const id of idsOf(value)) io.out(id) }
   else io.out(text(value))
 }
 
 /** Asks the node one thing and prints the answer (see `print`). */
-export async function askAndPrint<T> (io: CliIO, cmd: Command, asJson: boolean | undefined, ask: (api: NodeApi) => Promise<T>, text: (value: T) => string): Promise<T> {
+export async function askAndPrint<T> (io: CliIO, cmd: Command, opts: OutputOptions, ask: (api: NodeApi) => Promise<T>, text: (value: T) => string): Promise<T> {
   return await withNode(cmd, async api => {
     const value = await ask(api)
-    print(io, asJson, value, text)
+    print(io, opts, value, text)
     return value
   })
 }

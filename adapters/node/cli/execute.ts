@@ -9,7 +9,8 @@ import type { CliIO } from './context.js'
 import { workflowRequest } from './requests.js'
 import { renderEvent, renderStatus, shortNode } from './render.js'
 
-export interface ExecuteOptions { inputs: string[], wait: boolean, block: boolean, json: boolean }
+/** `quiet` (-q): the workflow id alone on stdout, with --wait too, and no progress on stderr. */
+export interface ExecuteOptions { inputs: string[], wait: boolean, block: boolean, json: boolean, quiet: boolean }
 
 export function exitCodeOf (status: WorkflowStatus): number {
   switch (status.state) {
@@ -45,7 +46,7 @@ export async function executeCommand (io: CliIO, dataDir: string, workflow: stri
       api = late.api
       close = async () => late.close()
     } else {
-      if (!opts.json) io.err(`no node running at ${dataDir}: running an embedded node for this call${opts.wait ? '' : ', until the workflow ends'}`)
+      if (!opts.json && !opts.quiet) io.err(`no node running at ${dataDir}: running an embedded node for this call${opts.wait ? '' : ', until the workflow ends'}`)
       opts = { ...opts, wait: true }
       api = embedded.node.node
       close = () => embedded.close()
@@ -60,6 +61,7 @@ export async function executeCommand (io: CliIO, dataDir: string, workflow: stri
     }
     const final = await follow(io, api, started, opts)
     if (opts.json) io.out(JSON.stringify(final, null, 2))
+    else if (opts.quiet) io.out(final.id)
     else io.out(renderStatus(final))
     return exitCodeOf(final)
   } finally {
@@ -68,11 +70,11 @@ export async function executeCommand (io: CliIO, dataDir: string, workflow: stri
 }
 
 async function follow (io: CliIO, api: NodeApi, started: WorkflowStatus, opts: ExecuteOptions): Promise<WorkflowStatus> {
-  if (!opts.json) io.err(`▶ ${started.name} ${started.id} on ${shortNode(started.node)}`)
+  if (!opts.json && !opts.quiet) io.err(`▶ ${started.name} ${started.id} on ${shortNode(started.node)}`)
   const asker = !opts.json && opts.block && io.isTTY && process.stdin.isTTY ? new InterventionAsker(io, api, started.id) : null
   try {
     return await api.watchWorkflow(started.id, (event: WorkflowEvent) => {
-      if (!opts.json && !(event.kind === 'WORKFLOW' && event.state === 'running')) {
+      if (!opts.json && !opts.quiet && !(event.kind === 'WORKFLOW' && event.state === 'running')) {
         const line = renderEvent(event)
         if (line !== null) io.err(line)
       }

@@ -1,6 +1,5 @@
 // `se image build`: the SE node as a container image, built offline with podman.
 import type { Command } from 'commander'
-import { execa } from 'execa'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,6 +11,7 @@ export const IMAGE_NAME = 'localhost/se-node'
 
 export function addImageCommands (program: Command, io: CliIO, _state: CliState): void {
   const image = program.command('image').description('the SE node as a container image')
+    .addHelpText('after', `\nExamples:\n  se image build --tag registry.example.com/se-node:1\n  podman run --rm -d -v "$PWD:/workspace" ${IMAGE_NAME} node start --mesh team --bootstrap 10.0.0.5:49737`)
   image.command('build')
     .description(`build ${IMAGE_NAME}:${VERSION} (and :latest) with podman from this machine's files; no registry is reached`)
     .option('--tag <tag>', 'another tag to give it, e.g. registry.example.com/se-node:1')
@@ -19,6 +19,8 @@ export function addImageCommands (program: Command, io: CliIO, _state: CliState)
     .addHelpText('after', `\nExamples:\n  se image build\n  podman run -it --rm -v "$PWD:/workspace" ${IMAGE_NAME} shell\n  podman run --rm -d -v "$PWD:/workspace" ${IMAGE_NAME} execute VERSION_TRANSITION --input repo=/workspace`)
     .action(async (opts: { tag?: string, json?: boolean }) => {
       const started = Date.now()
+      // Loaded on use: execa costs every other `se` call start-up time.
+      const { execa } = await import('execa')
       const podman = await execa('podman', ['--version'], { reject: false }).catch(() => null)
       if (podman === null || podman.exitCode !== 0) throw SeError.imageNeedsPodman()
       const { assembleContext } = await import('../image/context.js')

@@ -3,12 +3,9 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
-import { formatAuditLine } from '../../../core/audit/format.js'
-import { summariseAudit } from '../../../core/audit/summary.js'
 import type { NodeApi, WorkflowAuditSummary } from '../../../core/protocol/types.js'
 import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
-import { openAuditOffline } from './offline-audit.js'
 import { renderArtifacts, renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
@@ -18,6 +15,8 @@ import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
 import { addProtocolCommands } from './protocol.js'
 import { askAndPrint, collect, dataDirOf, json, print, readText, sayWaiting, withNode, type CliIO, type CliState } from './context.js'
+import { wholeNumber } from './flags.js'
+import { addHelpCommands, addQuietOptions, GLOBAL_HELP } from './help.js'
 
 export function createProgram (io: CliIO, state: CliState): Command {
   const program = new Command('se')
@@ -34,10 +33,9 @@ export function createProgram (io: CliIO, state: CliState): Command {
   program.command('bootstrap')
     .description('run a DHT bootstrap node for a private or offline mesh, until SIGTERM or SIGINT')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'UDP port (0 picks a free one)', v => Number.parseInt(v, 10), 49737)
+    .option('--port <port>', 'UDP port (0 picks a free one)', wholeNumber('--port', { min: 0, max: 65535 }), 49737)
     .addHelpText('after', '\nExample:\n  se bootstrap --host 127.0.0.1 --port 49737\n  se node start --mesh team --bootstrap 127.0.0.1:49737')
     .action(async (opts: { host: string, port: number }) => {
-      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw SeError.badInput(`--port ${String(opts.port)} is not a port number`)
       const { runBootstrap } = await import('./bootstrap.js')
       state.daemon = runBootstrap(opts.host, opts.port, io)
       await state.daemon
@@ -48,7 +46,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se nodes\n  se nodes --json | jq \'.[] | select(.state == "up") | .name\'')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts.json, async api => await api.listNodes(), renderNodes)
+      await askAndPrint(io, cmd, opts, async api => await api.listNodes(), renderNodes)
     })
 
   program.command('providers')
@@ -57,7 +55,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se providers VERSION_TRANSITION')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const providers = await askAndPrint(io, cmd, opts.json, async api => await api.findProviders(id), found =>
+      const providers = await askAndPrint(io, cmd, opts, async api => await api.findProviders(id), found =>
         found.length === 0 ? `no node provides ${id}` : table(['NODE', 'KEY', 'STATE'], found.map(p => [p.name ?? '?', p.nodeId.slice(0, 16), p.state])))
       state.exitCode = providers.length === 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK
     })
@@ -71,13 +69,13 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .action(async (first: string, more: string[], opts: { json?: boolean }, cmd: Command) => {
       if (first !== 'get') {
         if (more.length > 0) throw SeError.badInput(`se artifacts takes one workflow id (or: se artifacts get WORKFLOW_ID NAME DIR), got ${more.length + 1} arguments`)
-        await askAndPrint(io, cmd, opts.json, async api => await api.listArtifacts(first), renderArtifacts)
+        await askAndPrint(io, cmd, opts, async api => await api.listArtifacts(first), renderArtifacts)
         return
       }
       const [id, name, dir] = more
       if (id === undefined || name === undefined || dir === undefined || more.length > 3) throw SeError.badInput('usage: se artifacts get WORKFLOW_ID NAME DIR')
       const target = path.resolve(dir)
-      await askAndPrint(io, cmd, opts.json, async api => await api.getArtifact(id, name, target), a => `${a.name} (sha256:${a.hash}, ${formatBytes(a.size)}, ${a.files} file${a.files === 1 ? '' : 's'}) → ${path.join(target, a.path)}`)
+      await askAndPrint(io, cmd, opts, async api => await api.getArtifact(id, name, target), a => `${a.name} (sha256:${a.hash}, ${formatBytes(a.size)}, ${a.files} file${a.files === 1 ? '' : 's'}) → ${path.join(target, a.path)}`)
     })
 
   program.command('execute')
@@ -88,10 +86,10 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--no-block', 'with --wait: exit 3 as soon as the workflow waits for an intervention')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  se execute VERSION_TRANSITION --input repo=. --wait\n  se execute ./release.yaml -i level=minor --json')
-    .action(async (workflow: string, opts: { input?: string[], wait?: boolean, block: boolean, json?: boolean }, cmd: Command) => {
+    .action(async (workflow: string, opts: { input?: string[], wait?: boolean, block: boolean, json?: boolean, quiet?: boolean }, cmd: Command) => {
       const { executeCommand } = await import('./execute.js')
       state.exitCode = await executeCommand(io, dataDirOf(cmd), workflow, {
-        inputs: opts.input ?? [], wait: opts.wait === true, block: opts.block, json: opts.json === true
+        inputs: opts.input ?? [], wait: opts.wait === true, block: opts.block, json: opts.json === true, quiet: opts.quiet === true
       })
     })
 
@@ -102,8 +100,8 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  se status\n  se status wf-m3k2 --json')
     .action(async (id: string | undefined, opts: { state?: string[], json?: boolean }, cmd: Command) => {
-      if (id !== undefined) await askAndPrint(io, cmd, opts.json, async api => await api.getWorkflowStatus(id), renderStatus)
-      else await askAndPrint(io, cmd, opts.json, async api => await api.listWorkflows(opts.state ?? []), list => renderList(list, Date.now()))
+      if (id !== undefined) await askAndPrint(io, cmd, opts, async api => await api.getWorkflowStatus(id), renderStatus)
+      else await askAndPrint(io, cmd, opts, async api => await api.listWorkflows(opts.state ?? []), list => renderList(list, Date.now()))
     })
 
   const decide = (name: string, description: string, defaultChoice: string | null): void => {
@@ -129,7 +127,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
           const asked = current.interventions.find(i => i.stepId === opts.step) ?? current.intervention
           if (asked !== null && !asked.choices.includes('reject') && asked.choices.includes('abort')) choice = 'abort'
         }
-        print(io, opts.json, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
+        print(io, opts, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
       })
     })
   }
@@ -143,13 +141,13 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se cancel wf-m3k2 --reason "wrong branch"')
     .action(async (id: string, opts: { reason: string, json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts.json, async api => await api.cancelWorkflow(id, opts.reason), s => `${s.id}: ${s.state}`)
+      await askAndPrint(io, cmd, opts, async api => await api.cancelWorkflow(id, opts.reason), s => `${s.id}: ${s.state}`)
     })
 
   program.command('audit')
     .description('print, filter, summarise or verify the audit trail (works with the node stopped)')
-    .option('--workflow <id>', 'only entries of this workflow')
-    .option('--limit <n>', 'only the newest n entries', v => Number.parseInt(v, 10))
+    .option('--workflow <id>', 'only entries of this workflow (a unique prefix will do)')
+    .option('--limit <n>', 'only the newest n entries', wholeNumber('--limit'))
     .option('--verify', 'check every entry against its hash chain and signature; exit 1 on any problem')
     .option('--summary', 'per workflow: steps, failures, interventions, durations, nodes')
     .option('--json', 'print JSON')
@@ -157,19 +155,30 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .action(async (opts: { workflow?: string, limit?: number, verify?: boolean, summary?: boolean, json?: boolean }, cmd: Command) => {
       const audit = await openAudit(cmd)
       try {
+        if (opts.workflow !== undefined) {
+          const id = await workflowInAudit(audit, opts.workflow)
+          if (id === null) {
+            io.err(`no workflow in the audit trail starts with '${opts.workflow}' (list them with \`se audit --summary\`)`)
+            if (opts.json === true) json(io, [])
+            state.exitCode = EXIT_CODES.FAILED
+            return
+          }
+          opts.workflow = id
+        }
         if (opts.verify === true) {
           const v = await audit.verifyAudit()
-          print(io, opts.json, v, v => v.ok
+          print(io, opts, v, v => v.ok
             ? `audit trail intact: ${v.entries} entries, hash chain and signatures verified`
             : [`audit trail TAMPERED: ${v.problems.length} problem(s) in ${v.entries} entries`, ...v.problems.map(p => `  ${p.kind}: ${p.message}`)].join('\n'))
           state.exitCode = v.ok ? EXIT_CODES.OK : EXIT_CODES.FAILED
           return
         }
         if (opts.summary === true) {
-          print(io, opts.json, await audit.getDistributedAuditSummary(opts.workflow ?? null), renderAuditSummary)
+          print(io, opts, await audit.getDistributedAuditSummary(opts.workflow ?? null), renderAuditSummary)
           return
         }
-        print(io, opts.json, await audit.readAudit({ workflowId: opts.workflow ?? null, fromSeq: 0, limit: opts.limit ?? 1_000_000 }), records => records.map(formatAuditLine).join('\n'))
+        const { formatAuditLine } = await import('../../../core/audit/format.js')
+        print(io, opts, await audit.readAudit({ workflowId: opts.workflow ?? null, fromSeq: 0, limit: opts.limit ?? 1_000_000 }), records => records.map(formatAuditLine).join('\n'))
       } finally {
         audit.close()
       }
@@ -180,7 +189,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se capabilities --json')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts.json, async api => await api.getCapabilities(), renderCapabilities)
+      await askAndPrint(io, cmd, opts, async api => await api.getCapabilities(), renderCapabilities)
     })
 
   program.command('catalogue')
@@ -191,7 +200,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
       // Loaded on use: the schema and YAML libraries cost more start-up time than most commands need.
       const { Catalogue } = await import('../../../core/node/catalogue.js')
       const { NodeFileSystem } = await import('../fs.js')
-      print(io, opts.json, await new Catalogue(new NodeFileSystem(), catalogueDirs(dataDirOf(cmd))).list(), entries => table(['NAME', 'INPUTS', 'DESCRIPTION'], entries.map(e => [e.name, e.inputs.join(','), e.description])))
+      print(io, opts, await new Catalogue(new NodeFileSystem(), catalogueDirs(dataDirOf(cmd))).list(), entries => table(['NAME', 'INPUTS', 'DESCRIPTION'], entries.map(e => [e.name, e.inputs.join(','), e.description])))
     })
 
   program.command('validate')
@@ -201,10 +210,13 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .addHelpText('after', '\nExample:\n  se validate examples/workflows/*.yaml')
     .action(async (files: string[], opts: { json?: boolean }) => {
       const { parseWorkflow } = await import('../../../core/workflow/validate.js')
+      const { missingCommands } = await import('./path-check.js')
       const results: Array<{ file: string, ok: boolean, name?: string, error?: SeError }> = []
       for (const file of files) {
         try {
           const def = parseWorkflow(await readText(file), file)
+          const missing = await missingCommands(def)
+          if (missing.length > 0) throw SeError.commandNotFound(file, missing)
           results.push({ file, ok: true, name: def.name })
         } catch (err) {
           if (!(err instanceof SeError)) throw err
@@ -226,16 +238,16 @@ export function createProgram (io: CliIO, state: CliState): Command {
   addSessionCommands(program, io, state)
   addProtocolCommands(program, io, state)
   addImageCommands(program, io, state)
+  addHelpCommands(program, io, state)
 
   program.command('dashboard')
     .description('the full-screen view: nodes, workloads, workflows, graphs, audit; answer interventions with one key')
     .option('--demo', 'with no node running: also start two local demo nodes and a workflow that is routed and asks for approval')
     .option('--readonly', 'look only: every action is off')
-    .option('--refresh-ms <ms>', 'how often to refresh', v => Number.parseInt(v, 10), 1000)
+    .option('--refresh-ms <ms>', 'how often to refresh', wholeNumber('--refresh-ms', { min: 100 }), 1000)
     .option('--ascii', 'draw with ASCII only (also SE_ASCII=1); chosen by itself when TERM or the locale cannot show Unicode')
     .addHelpText('after', '\nKeys: tab/arrows move, / filter, : command, ? help, l logs/output, d details, x run, a approve, r reject (asks y/n), ctrl-d cancel/remove (asks y/n), q quit.\nExamples:\n  se dashboard\n  se dashboard --demo        # what npm start runs\n  se dashboard --readonly --refresh-ms 2000\n  ssh -t host se dashboard --ascii')
     .action(async (opts: { demo?: boolean, readonly?: boolean, refreshMs: number, ascii?: boolean }, cmd: Command) => {
-      if (!Number.isInteger(opts.refreshMs) || opts.refreshMs < 100) throw SeError.badInput(`--refresh-ms ${String(opts.refreshMs)} is not a whole number of 100 or more`)
       const { runDashboard } = await import('./dashboard.js')
       state.exitCode = await runDashboard(io, dataDirOf(cmd), { demo: opts.demo === true, readonly: opts.readonly === true, refreshMs: opts.refreshMs, ascii: opts.ascii === true })
     })
@@ -247,6 +259,8 @@ export function createProgram (io: CliIO, state: CliState): Command {
       state.shell = { dataDir: dataDirOf(cmd) }
     })
 
+  addQuietOptions(program)
+  program.addHelpText('after', GLOBAL_HELP)
   return program
 }
 
@@ -259,6 +273,8 @@ async function openAudit (cmd: Command): Promise<AuditAccess> {
     return { readAudit: q => conn.api.readAudit(q), verifyAudit: () => conn.api.verifyAudit(), getDistributedAuditSummary: id => conn.api.getDistributedAuditSummary(id), close: () => conn.close() }
   } catch (err) {
     if (!(err instanceof SeError) || err.code !== 'NO_NODE') throw err
+    const { openAuditOffline } = await import('./offline-audit.js')
+    const { summariseAudit } = await import('../../../core/audit/summary.js')
     const log = await openAuditOffline(dataDirOf(cmd))
     return {
       readAudit: q => log.read(q),
@@ -267,6 +283,14 @@ async function openAudit (cmd: Command): Promise<AuditAccess> {
       close: () => {}
     }
   }
+}
+
+/** The workflow an `--workflow` prefix names in the trail; null when none; refused when several. */
+async function workflowInAudit (audit: AuditAccess, prefix: string): Promise<string | null> {
+  if ((await audit.readAudit({ workflowId: prefix, fromSeq: 0, limit: 1 })).length > 0) return prefix
+  const ids = [...new Set((await audit.getDistributedAuditSummary(null)).map(s => s.workflowId))].filter(id => id.startsWith(prefix))
+  if (ids.length > 1) throw SeError.ambiguousWorkflow(prefix, ids)
+  return ids[0] ?? null
 }
 
 function renderAuditSummary (summary: WorkflowAuditSummary[]): string {

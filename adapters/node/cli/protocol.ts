@@ -1,6 +1,5 @@
 // `se protocol`: the node's public protocol, for people and for code generators.
 import type { Command } from 'commander'
-import { AVPR_ERROR, nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
 import type { CliIO, CliState } from './context.js'
 import { table } from './render.js'
 
@@ -10,7 +9,8 @@ export function addProtocolCommands (program: Command, io: CliIO, _state: CliSta
     .option('--avpr', 'print the protocol as an Apache Avro .avpr file (JSON)')
     .option('--json', 'the same .avpr JSON, for scripts')
     .addHelpText('after', '\nExamples:\n  se protocol\n  se protocol --avpr > se-node.avpr    # then build a Java or Python client from it')
-    .action((opts: { avpr?: boolean, json?: boolean }) => {
+    .action(async (opts: { avpr?: boolean, json?: boolean }) => {
+      const { AVPR_ERROR, nodeProtocolAvpr } = await import('../../../core/protocol/avpr.js')
       const avpr = nodeProtocolAvpr()
       if (opts.avpr === true || opts.json === true) { io.out(JSON.stringify(avpr, null, 2)); return }
       const rows = Object.entries(avpr.messages).map(([name, m]) => [name, m.request.map(r => r.name).join(', '), typeName(m.response), m.doc ?? ''])

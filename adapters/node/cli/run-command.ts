@@ -17,7 +17,8 @@ export async function runCommand (argv: string[], io: CliIO): Promise<{ code: nu
       return { code: err.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE, state }
     }
     const error = toSeError(err)
-    if (argv.includes('--json')) io.out(JSON.stringify(errorJson(error), null, 2))
+    // stdout is the answer's alone: a script that pipes it into jq never gets an error there.
+    if (argv.includes('--json')) io.err(JSON.stringify(errorJson(error), null, 2))
     else io.err(renderError(error))
     return { code: err instanceof SeError ? exitCodeFor(error.code) : EXIT_CODES.FAILED, state }
   }

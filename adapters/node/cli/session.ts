@@ -1,7 +1,6 @@
 // `se session`: interactive se> sessions that live on a node (this one or a mesh
 // member), outlast the client, and belong to the user who opened them.
 import os from 'node:os'
-import readline from 'node:readline'
 import type { Command } from 'commander'
 import type { NodeApi, SessionInfo, SessionOutput } from '../../../core/protocol/types.js'
 import { EXIT_CODES } from '../../../core/errors.js'
@@ -18,6 +17,7 @@ const DRAIN_POLL_MS = 100
 
 export function addSessionCommands (program: Command, io: CliIO, state: CliState): void {
   const session = program.command('session').description('interactive se> sessions that live on a node and outlast the client')
+    .addHelpText('after', '\nExamples:\n  se session new --name release                 # open one here and attach\n  se session new --node buildbox --detach -q     # on a mesh member; prints its id\n  se session list\n  se session attach ss-3f2a9c1b-7d01e2\n  se session close ss-3f2a9c1b-7d01e2')
 
   session.command('new')
     .description('open a session (on this node, or --node NAME of the mesh) and attach to it')
@@ -40,7 +40,7 @@ export function addSessionCommands (program: Command, io: CliIO, state: CliState
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se session list')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts.json, async api => await api.sessionList(sessionUser()), list => {
+      await askAndPrint(io, cmd, opts, async api => await api.sessionList(sessionUser()), list => {
         const now = Date.now()
         return list.length === 0 ? `no open sessions of ${sessionUser()}` : table(['ID', 'NAME', 'NODE', 'OWNER', 'STATE', 'IDLE', 'CREATED'], list.map(s => [s.id, s.name ?? '', s.nodeName, s.owner, stateOf(s), seconds(now - s.lastActiveAt), new Date(s.createdAt).toISOString().slice(0, 19)]))
       })
@@ -60,7 +60,7 @@ export function addSessionCommands (program: Command, io: CliIO, state: CliState
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se session close ss-3f2a9c1b-7d01e2')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts.json, async api => await api.sessionClose(id, sessionUser()), s => `${s.id}: ${s.closedReason ?? s.state}`)
+      await askAndPrint(io, cmd, opts, async api => await api.sessionClose(id, sessionUser()), s => `${s.id}: ${s.closedReason ?? s.state}`)
     })
 }
 
@@ -85,6 +85,7 @@ async function attach (api: NodeApi, id: string, io: CliIO): Promise<number> {
     if (o.stream === 'closed') closed = true
   }
   const attached = api.sessionAttach(id, owner, 0, o => { show(o) }, l => { cancel = l })
+  const { default: readline } = await import('node:readline')
   const rl = readline.createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: 'se> ', terminal: interactive })
   if (interactive) rl.prompt()
   const reading = (async () => {
