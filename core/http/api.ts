@@ -36,14 +36,22 @@ type Handler = (req: HttpRequest, params: Record<string, string>, user: string) 
 const SENT_IN_REQUEST = 'http-request'
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
+export interface HttpApiOptions {
+  /** The ids of the routes to serve (all when absent): a Bare node serves health and metrics only. */
+  only?: string[]
+}
+
 export class HttpApi {
   private readonly handlers: Record<string, Handler>
   private readonly log = new EventLog(Date.now().toString(36))
   private unsubscribe: Array<() => void> | null = null
   private closed = false
   private document: unknown = null
+  private readonly routes: RouteSpec[]
 
-  constructor (private readonly host: HttpApiHost) {
+  constructor (private readonly host: HttpApiHost, opts: HttpApiOptions = {}) {
+    const only = opts.only
+    this.routes = only === undefined ? ROUTES : ROUTES.filter(r => only.includes(r.id))
     const api = host.api
     const route = (id: string): RouteSpec => ROUTES.find(r => r.id === id) as RouteSpec
     this.handlers = {
@@ -97,14 +105,17 @@ export class HttpApi {
 
   /** The route a request matches, for metrics labels: its pattern, never the raw path. */
   routeOf (req: HttpRequest): string {
-    for (const r of ROUTES) if (match(r.pattern, req.path) !== null) return r.pattern
+    for (const r of this.routes) if (match(r.pattern, req.path) !== null) return r.pattern
     return 'unmatched'
   }
 
   async handle (req: HttpRequest): Promise<HttpResponse> {
     this.startLogging()
-    const matching = ROUTES.map(r => ({ r, params: match(r.pattern, req.path) })).filter(m => m.params !== null)
-    if (matching.length === 0) return problem(404, 'NOT_FOUND', `no endpoint at ${req.path}`, { hint: 'endpoints live under /api/v1/, /health/ and /metrics; /api/v1/openapi.json lists them' })
+    const matching = this.routes.map(r => ({ r, params: match(r.pattern, req.path) })).filter(m => m.params !== null)
+    if (matching.length === 0) {
+      const hint = this.routes === ROUTES ? 'endpoints live under /api/v1/, /health/ and /metrics; /api/v1/openapi.json lists them' : `this node serves ${this.routes.map(r => r.pattern).join(', ')}`
+      return problem(404, 'NOT_FOUND', `no endpoint at ${req.path}`, { hint })
+    }
     const found = matching.find(m => m.r.method === req.method || (req.method === 'HEAD' && m.r.method === 'GET'))
     if (found === undefined) {
       const allowed = [...new Set(matching.map(m => m.r.method))].join(', ')
