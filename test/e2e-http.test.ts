@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { startNode, tempDir, waitFor, se, json } from './helpers/cli.js'
 import { parsePrometheus, sample } from './helpers/prometheus.js'
 import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
-import { OPENAPI_FILE, assertDocumented, openApiText } from './helpers/openapi.js'
+import { OPENAPI_FILE, assertDocumented, assertRequestDocumented, openApiText } from './helpers/openapi.js'
 import { readFileSync } from 'node:fs'
 
 /** The document in the repository: every answer below is checked against it. */
@@ -43,6 +43,7 @@ async function call (base: string, path: string, init: RequestInit & { token?: s
   assert.doesNotMatch(text, /\n\s+at .*\(|node_modules|\.ts:\d+/, `a stack trace leaked from ${path}: ${text}`)
   const type = res.headers.get('content-type') ?? ''
   assertDocumented(DOC, init.method ?? 'GET', path, res.status, type, /json/.test(type) ? body : text)
+  if (res.status < 400 && typeof init.body === 'string') assertRequestDocumented(DOC, init.method ?? 'GET', path, JSON.parse(init.body))
   // Readiness answers 503 with what it waits for; every other error is a problem.
   if (res.status >= 400 && path !== '/health/ready') {
     assert.match(type, /^application\/problem\+json/, `${path}: errors are problem details`)

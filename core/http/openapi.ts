@@ -107,7 +107,9 @@ export function openApiDocument (): JsonSchema {
   const responses = { Problem: problem('an error'), Unauthenticated: problem('no token, or one the node does not know') }
   return {
     openapi: '3.1.0',
-    info: { title: 'SE Mesh node HTTP API', version: VERSION, description: 'Served by `se node start --http`. Errors are RFC 9457 problem details.' },
+    info: { title: 'SE Mesh node HTTP API', version: VERSION, description: 'Served by `se node start --http`. Errors are RFC 9457 problem details.', license: { name: 'MIT', identifier: 'MIT' } },
+    // Relative: each node serves its own document, at whatever address it was opened on.
+    servers: [{ url: '/', description: 'the node serving this document' }],
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ bearer: [] }],
     paths,

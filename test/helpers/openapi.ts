@@ -74,6 +74,14 @@ function operationOf (doc: Schema, method: string, urlPath: string): Schema | un
   return undefined
 }
 
+/** Asserts a request body the node accepted is one the document describes: the document takes no less than the node does. */
+export function assertRequestDocumented (doc: Schema, method: string, urlPath: string, body: unknown): void {
+  const op = operationOf(doc, method, urlPath)
+  const schema = op?.requestBody?.content?.['application/json']?.schema
+  assert.ok(schema !== undefined, `${method} ${urlPath}: the node took a body the document does not describe`)
+  assert.deepEqual(schemaErrors(doc, schema, body), [], `${method} ${urlPath}: the request body does not fit the document`)
+}
+
 /**
  * Asserts an answer is one the document promises: its status (or `default`), its
  * content type and its body. A path or method the document lacks must be a problem.
