@@ -111,7 +111,8 @@ export const ROUTES: RouteSpec[] = [
     id: 'events', method: 'GET', pattern: '/api/v1/events', summary: 'server-sent `workflow` (WorkflowEvent) and `workload` (WorkloadEvent) events, each with an id; send Last-Event-ID to resume',
     query: [
       { name: 'workflow', description: 'only the events of this workflow', schema: { type: 'string' } },
-      { name: 'types', description: 'comma-separated: workflow, workload (both by default)', schema: { type: 'string' } }
+      { name: 'types', description: 'comma-separated: workflow, workload (both by default)', schema: { type: 'string' } },
+      { name: 'lastEventId', description: 'the Last-Event-ID header, for clients that cannot set one', schema: { type: 'string' } }
     ],
     responses: { 200: { description: 'the event stream', events: true } }
   }
