@@ -20,6 +20,8 @@ import { listenerLimitsFrom } from '../core/access/listener-limits.js'
 import { nodeOptionsFrom } from '../adapters/shared/node-start-flags.js'
 import { reportLoadedModules } from './modules.js'
 import { parseBareArgs } from './args.js'
+import { startBareHttp } from './http.js'
+import { NodeMetrics } from '../core/metrics/node-metrics.js'
 
 const log: Runtime['log'] = {
   info: m => line('info', m),
@@ -47,7 +49,15 @@ async function main (argv: string[]): Promise<number> {
   await runtime.fs.mkdirp(dataDir)
   const socketPath = path.join(dataDir, 'se.sock')
   const node = new SeNode(runtime, config)
-  const served = await serveNode(node, runtime, async onConnection => await listenLocal(socketPath, onConnection))
+  const metrics = new NodeMetrics(node, { system: runtime.system })
+  let http: Awaited<ReturnType<typeof startBareHttp>> = null
+  const served = await serveNode(node, runtime, async onConnection => await listenLocal(socketPath, onConnection), {
+    observe: metrics.rpcObserver('unix'),
+    // Opened while the node recovers, so /health/ready can say it is not ready yet.
+    beforeStart: async () => { http = await startBareHttp(node, runtime, metrics, flags.frontEnds, { env: lookup, dataDir, owner: env.USER ?? 'owner' }) },
+    beforeStop: async () => { await http?.close() }
+  })
+  metrics.attach()
   const caps = await node.getCapabilities()
   log.info(`node ${node.name} (${shortId(node.id)}) ready on ${socketPath}${mesh === undefined ? '' : ` in mesh ${mesh.name}`} [${runtime.system.runtime}]`)
   log.info(`engines: ${caps.engines.join(', ')}; tools: ${caps.tools.join(', ') || 'none'}; credentials: ${caps.credentials.join(', ') || 'none'}; tags: ${caps.tags.join(', ') || 'none'}`)

@@ -208,6 +208,18 @@ export interface SystemInfo {
   podmanWorks (): Promise<boolean>
   /** Resident memory and CPU time of a process, or null when it is gone or cannot be read. */
   processUsage (pid: number): Promise<{ rssBytes: number, cpuMs: number } | null>
+  /** This process's own figures, for the process_* series of /metrics. */
+  processStats (): Promise<ProcessStats>
+}
+
+/** What Prometheus's process collector reports; null where the runtime cannot tell. */
+export interface ProcessStats {
+  cpuSeconds: number
+  residentBytes: number
+  /** Unix time the process started, in seconds. */
+  startTimeSeconds: number
+  openFds: number | null
+  maxFds: number | null
 }
 
 export interface Logger {

@@ -1,7 +1,8 @@
 // A headless node on the real Bare runtime, in one mesh with Node nodes: it is
 // built by `npm run bare`, loads nothing Node-only, runs routed steps whose audit
 // lands on the requester, raises and takes interventions across the mesh,
-// resumes after SIGKILL, refuses the wrong secret and stops cleanly.
+// resumes after SIGKILL, refuses the wrong secret and stops cleanly; with
+// --http it serves health and /metrics as a Node node does.
 import assert from 'node:assert/strict'
 import { execa } from 'execa'
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -11,6 +12,8 @@ import { json, REPO, se, sleep, startNodeProcess, tempDir, waitFor } from './hel
 import { localBootstrap, meshNode, nodesOf, waitForStates, type MeshNodeProc } from './helpers/mesh.js'
 import { BARE_BIN, bareMeshNode } from './helpers/bare.js'
 import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
+import { parsePrometheus, sample } from './helpers/prometheus.js'
+import { OPENAPI_FILE, assertDocumented } from './helpers/openapi.js'
 import { namedType } from '../core/protocol/codec.js'
 import avsc from 'avsc'
 import { build } from 'esbuild'
@@ -254,4 +257,42 @@ test('where podman runs, the Bare node advertises it and runs a container step t
   assert.equal(r.code, 0, r.stdout + r.stderr)
   assert.equal(json(r).steps[0].node, edge.key)
   assert.equal((await readFile(path.join(dir, 'out.txt'), 'utf8')).trim(), 'from the container')
+})
+
+test('with --http the Bare node serves health and /metrics (process figures, its build) behind the same tokens, and nothing else', async t => {
+  const dataDir = await tempDir(t)
+  const token = 'e'.repeat(32)
+  const node = await startNodeProcess(t, [BARE_BIN, path.join(REPO, 'bare', 'se-node.cjs'), '--data-dir', dataDir, '--http', '127.0.0.1:0'], { SE_TOKENS: `edge:${token}` })
+  const base = `http://${/http: http:\/\/(\S+)/.exec(node.stderr())?.[1] ?? ''}`
+  const doc = JSON.parse(await readFile(OPENAPI_FILE, 'utf8'))
+  const get = async (p: string, headers: Record<string, string> = {}): Promise<{ status: number, text: string, body: any }> => {
+    const res = await fetch(base + p, { headers })
+    const text = await res.text()
+    const type = res.headers.get('content-type') ?? ''
+    const body = /json/.test(type) ? JSON.parse(text) : text
+    assertDocumented(doc, 'GET', p, res.status, type, body)
+    return { status: res.status, text, body }
+  }
+  assert.equal((await get('/health/live')).status, 200)
+  const ready = await get('/health/ready')
+  assert.equal(ready.status, 200)
+  assert.equal(ready.body.recovered, true)
+  const refused = await get('/metrics')
+  assert.equal(refused.status, 401)
+  assert.equal(refused.body.code, 'UNAUTHENTICATED')
+  const metrics = await get('/metrics', { authorization: `Bearer ${token}` })
+  assert.equal(metrics.status, 200)
+  const families = parsePrometheus(metrics.text)
+  assert.equal(sample(families, 'se_node_ready', {}), 1)
+  assert.ok((sample(families, 'process_cpu_seconds_total', {}) ?? 0) > 0)
+  assert.ok((sample(families, 'process_resident_memory_bytes', {}) ?? 0) > 2 ** 20)
+  assert.ok(Math.abs((sample(families, 'process_start_time_seconds', {}) ?? 0) - Date.now() / 1000) < 120)
+  assert.ok((sample(families, 'process_open_fds', {}) ?? 0) > 3)
+  assert.match(families.get('se_build_info')?.samples[0]?.labels.runtime ?? '', /^bare /)
+  assert.equal(sample(families, 'se_http_requests_total', { method: 'GET', route: '/health/live', code: '200' }), 1)
+  const api = await get('/api/v1/nodes', { authorization: `Bearer ${token}` })
+  assert.equal(api.status, 404)
+  assert.match(api.body.hint, /\/health\/live, \/health\/ready, \/metrics/)
+  // The local CLI still works alongside, over the socket.
+  assert.equal(json(await se(['capabilities', '--json'], { dataDir })).runtime.startsWith('bare '), true)
 })

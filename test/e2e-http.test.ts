@@ -3,6 +3,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startNode, tempDir, waitFor, se, json } from './helpers/cli.js'
 import { parsePrometheus, sample } from './helpers/prometheus.js'
+import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
+import { OPENAPI_FILE, assertDocumented, assertRequestDocumented, openApiText } from './helpers/openapi.js'
+import { readFileSync } from 'node:fs'
+
+/** The document in the repository: every answer below is checked against it. */
+const DOC = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))
 
 const ALICE = 'alice:' + 'a'.repeat(32)
 const BOB = 'bob:' + 'b'.repeat(32)
@@ -35,7 +41,46 @@ async function call (base: string, path: string, init: RequestInit & { token?: s
   try { body = JSON.parse(text) } catch {}
   // No answer, however bad the request, may show the node's insides.
   assert.doesNotMatch(text, /\n\s+at .*\(|node_modules|\.ts:\d+/, `a stack trace leaked from ${path}: ${text}`)
+  const type = res.headers.get('content-type') ?? ''
+  assertDocumented(DOC, init.method ?? 'GET', path, res.status, type, /json/.test(type) ? body : text)
+  if (res.status < 400 && typeof init.body === 'string') assertRequestDocumented(DOC, init.method ?? 'GET', path, JSON.parse(init.body))
+  // Readiness answers 503 with what it waits for; every other error is a problem.
+  if (res.status >= 400 && path !== '/health/ready') {
+    assert.match(type, /^application\/problem\+json/, `${path}: errors are problem details`)
+    assert.equal(body.status, res.status)
+    assert.equal(body.type, `urn:se-mesh:problem:${String(body.code)}`)
+  }
   return { status: res.status, body, headers: res.headers, text }
+}
+
+interface SseEvent { id: string | undefined, event: string | undefined, data: any }
+
+/** Reads a server-sent event stream as it comes; `close` hangs up. */
+async function openEvents (t: any, base: string, headers: Record<string, string> = {}): Promise<{ events: SseEvent[], close: () => Promise<void> }> {
+  const events: SseEvent[] = []
+  const stream = await fetch(`${base}/api/v1/events`, { headers: { ...auth(ALICE), ...headers } })
+  assert.equal(stream.status, 200)
+  assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/)
+  assertDocumented(DOC, 'GET', '/api/v1/events', 200, stream.headers.get('content-type') ?? '', '')
+  const reader = stream.body!.getReader()
+  let buffered = ''
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
+      if (done === true) return
+      buffered += Buffer.from(value as Uint8Array).toString()
+      let end: number
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        const block = buffered.slice(0, end)
+        buffered = buffered.slice(end + 2)
+        const data = /^data: (.*)$/m.exec(block)?.[1]
+        if (data !== undefined) events.push({ id: /^id: (.*)$/m.exec(block)?.[1], event: /^event: (.*)$/m.exec(block)?.[1], data: JSON.parse(data) })
+      }
+    }
+  })()
+  const close = async (): Promise<void> => { await reader.cancel().catch(() => {}) }
+  t.after(close)
+  return { events, close }
 }
 
 test('health answers without a token; everything else needs a valid one', async t => {
@@ -47,11 +92,11 @@ test('health answers without a token; everything else needs a valid one', async 
   for (const path of ['/metrics', '/api/v1/nodes', '/api/v1/workflows', '/api/v1/workloads']) {
     const none = await call(base, path)
     assert.equal(none.status, 401, path)
-    assert.equal(none.body.error.code, 'UNAUTHENTICATED')
+    assert.equal(none.body.code, 'UNAUTHENTICATED')
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/)
     const wrong = await call(base, path, { headers: { authorization: 'Bearer ' + 'c'.repeat(32) } })
     assert.equal(wrong.status, 401, path)
-    assert.match(wrong.body.error.message, /not valid/)
+    assert.match(wrong.body.detail, /not valid/)
   }
   const nodes = await call(base, '/api/v1/nodes', { token: ALICE })
   assert.equal(nodes.status, 200)
@@ -87,29 +132,29 @@ test('POST /api/v1/execute runs allowlisted commands without a shell and refuses
 
   const off = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'cat', args: ['/etc/passwd'] }) })
   assert.equal(off.status, 403)
-  assert.equal(off.body.error.code, 'COMMAND_NOT_ALLOWED')
-  assert.match(off.body.error.hint, /echo, git/)
+  assert.equal(off.body.code, 'COMMAND_NOT_ALLOWED')
+  assert.match(off.body.hint, /echo, git/)
 
   const badJson = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: '{"command": "echo",' })
   assert.equal(badJson.status, 400)
-  assert.equal(badJson.body.error.code, 'BAD_INPUT')
-  assert.match(badJson.body.error.message, /not valid JSON/)
+  assert.equal(badJson.body.code, 'BAD_INPUT')
+  assert.match(badJson.body.detail, /not valid JSON/)
 
   const badType = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', args: 'hello' }) })
   assert.equal(badType.status, 422)
-  assert.equal(badType.body.error.code, 'VALIDATION_FAILED')
-  assert.equal(badType.body.error.details[0].path, 'args')
+  assert.equal(badType.body.code, 'VALIDATION_FAILED')
+  assert.equal(badType.body.details[0].path, 'args')
 
   const typo = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', argz: ['x'] }) })
   assert.equal(typo.status, 422)
-  assert.equal(typo.body.error.details[0].path, 'argz')
+  assert.equal(typo.body.details[0].path, 'argz')
 
   const form = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'echo hi' })
   assert.equal(form.status, 415)
 
   const huge = await call(base, '/api/v1/execute', { token: ALICE, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['x'.repeat(2 * 1024 * 1024)] }) })
   assert.equal(huge.status, 413)
-  assert.equal(huge.body.error.code, 'PAYLOAD_TOO_LARGE')
+  assert.equal(huge.body.code, 'PAYLOAD_TOO_LARGE')
 
   // The node is unharmed by all of it.
   assert.equal((await call(base, '/api/v1/execute', { token: BOB, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['still here'] }) })).body.stdout.trim(), 'still here')
@@ -126,32 +171,12 @@ test('a node without a command allowlist runs no commands for HTTP clients', asy
   const line = (await readFile(file, 'utf8')).split('\n').find(l => l !== '' && !l.startsWith('#')) as string
   const r = await call(`http://${address}`, '/api/v1/execute', { token: line, method: 'POST', body: JSON.stringify({ command: 'echo', args: ['x'] }) })
   assert.equal(r.status, 403)
-  assert.match(r.body.error.hint, /SE_EXECUTE_ALLOW/)
+  assert.match(r.body.hint, /SE_EXECUTE_ALLOW/)
 })
 
 test('workflows start, stream events, wait for and take an intervention over HTTP; /metrics reports them', async t => {
   const { base, dataDir } = await httpNode(t)
-  const events: any[] = []
-  const stream = await fetch(`${base}/api/v1/events`, { headers: auth(ALICE) })
-  assert.equal(stream.status, 200)
-  assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/)
-  const reader = stream.body!.getReader()
-  let buffered = ''
-  void (async () => {
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
-      if (done === true) return
-      buffered += Buffer.from(value as Uint8Array).toString()
-      let end: number
-      while ((end = buffered.indexOf('\n\n')) >= 0) {
-        const block = buffered.slice(0, end)
-        buffered = buffered.slice(end + 2)
-        const data = /^data: (.*)$/m.exec(block)?.[1]
-        if (data !== undefined) events.push({ event: /^event: (.*)$/m.exec(block)?.[1], data: JSON.parse(data) })
-      }
-    }
-  })()
-  t.after(() => reader.cancel().catch(() => {}))
+  const { events } = await openEvents(t, base)
 
   const started = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: WORKFLOW, inputs: {} }) })
   assert.equal(started.status, 201)
@@ -168,7 +193,7 @@ test('workflows start, stream events, wait for and take an intervention over HTT
 
   const badChoice = await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'maybe' }) })
   assert.equal(badChoice.status, 400)
-  assert.equal(badChoice.body.error.code, 'INVALID_CHOICE')
+  assert.equal(badChoice.body.code, 'INVALID_CHOICE')
   const approved = await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'approve', comment: 'fine by me' }) })
   assert.equal(approved.status, 200)
   const done = await waitFor('completion', async () => {
@@ -186,13 +211,13 @@ test('workflows start, stream events, wait for and take an intervention over HTT
   assert.deepEqual(list.body.map((w: any) => w.id), [id])
   const invalid = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: 'name: broken\nsteps:\n  - id: x\n    run: { args: [1] }\n' }) })
   assert.equal(invalid.status, 422)
-  assert.ok(invalid.body.error.details.length > 0)
+  assert.ok(invalid.body.details.length > 0)
   const unknown = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ workflow: 'NO_SUCH_WORKFLOW' }) })
   assert.equal(unknown.status, 404)
   assert.equal((await call(base, '/api/v1/workflows/wf-nope', { token: ALICE })).status, 404)
   const badInputs = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ workflow: 'VERSION_TRANSITION', inputs: { repo: 42 } }) })
   assert.equal(badInputs.status, 422)
-  assert.match(badInputs.body.error.details[0].path, /^inputs/)
+  assert.match(badInputs.body.details[0].path, /^inputs/)
 
   const metrics = await call(base, '/metrics', { token: ALICE })
   assert.equal(metrics.status, 200)
@@ -217,4 +242,133 @@ test('the local CLI counts as the unix transport in /metrics', async t => {
   assert.equal((await se(['status', '--json'], { dataDir })).code, 0)
   const families = parsePrometheus((await call(base, '/metrics', { token: ALICE })).text)
   assert.ok((sample(families, 'se_rpc_duration_seconds_count', { transport: 'unix', message: 'listWorkflows', side: 'server', outcome: 'ok' }) ?? 0) >= 1)
+})
+
+test('the OpenAPI document is served without a token, and docs/openapi.json is what the code generates', async t => {
+  assert.equal(readFileSync(OPENAPI_FILE, 'utf8'), openApiText(), 'docs/openapi.json is stale: run `npx tsx test/helpers/openapi-write.ts`')
+  const { base } = await httpNode(t)
+  const served = await call(base, '/api/v1/openapi.json')
+  assert.equal(served.status, 200)
+  assert.deepEqual(served.body, DOC)
+  assert.equal(served.body.openapi, '3.1.0')
+  // Every route the API answers is in it, and every operation names its answers.
+  for (const [path, item] of Object.entries(served.body.paths as Record<string, Record<string, any>>)) {
+    for (const [method, op] of Object.entries(item)) {
+      assert.ok(op.operationId !== undefined && op.responses.default !== undefined, `${method} ${path}`)
+    }
+  }
+  const unknown = await call(base, '/api/v2/nope')
+  assert.equal(unknown.status, 404)
+  assert.equal(unknown.body.code, 'NOT_FOUND')
+  assert.equal(unknown.body.title, 'Not Found')
+})
+
+test('a workflow is cancelled over HTTP; the audit trail is read and verified over HTTP', async t => {
+  const { base } = await httpNode(t)
+  const started = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: WORKFLOW }) })
+  const id = started.body.id as string
+  await waitFor('the intervention', async () => (await call(base, `/api/v1/workflows/${id}`, { token: ALICE })).body.state === 'waiting_intervention')
+  const badReason = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST', body: JSON.stringify({ reason: 7 }) })
+  assert.equal(badReason.status, 422)
+  const typo = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST', body: JSON.stringify({ reasn: 'x' }) })
+  assert.equal(typo.status, 422)
+  assert.equal(typo.body.details[0].path, 'reasn')
+  const cancelled = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST', body: JSON.stringify({ reason: 'wrong branch' }) })
+  assert.equal(cancelled.status, 200)
+  assert.equal(cancelled.body.state, 'cancelled')
+  const again = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST' })
+  assert.equal(again.status, 409)
+  assert.equal(again.body.code, 'ALREADY_FINISHED')
+  assert.equal((await call(base, '/api/v1/workflows/wf-nope/cancel', { token: BOB, method: 'POST' })).status, 404)
+
+  const trail = await call(base, `/api/v1/audit?workflow=${id}`, { token: ALICE })
+  assert.equal(trail.status, 200)
+  assert.ok(trail.body.length >= 2)
+  assert.ok(trail.body.every((r: any) => r.entry.workflowId === id))
+  assert.ok(trail.body.some((r: any) => /wrong branch \(bob via http\)/.test(r.entry.message)), 'the trail says why and who cancelled')
+  const page = await call(base, '/api/v1/audit?limit=1&fromSeq=1', { token: ALICE })
+  assert.equal(page.body.length, 1)
+  const badLimit = await call(base, '/api/v1/audit?limit=many', { token: ALICE })
+  assert.equal(badLimit.status, 422)
+  assert.equal(badLimit.body.details[0].path, 'limit')
+  const verified = await call(base, '/api/v1/audit/verify', { token: ALICE })
+  assert.equal(verified.status, 200)
+  assert.equal(verified.body.ok, true)
+  assert.ok(verified.body.entries >= trail.body.length)
+  assert.equal((await call(base, '/api/v1/audit/verify')).status, 401)
+})
+
+test('workloads are deployed, read and removed over HTTP; a bad manifest is a problem naming its path', async t => {
+  // Before the node starts: it must inherit the containers.conf these sandboxes need.
+  const skip = await podmanReady()
+  const { base, stderr } = await httpNode(t)
+  const bad = await call(base, '/api/v1/workloads', { token: ALICE, method: 'POST', body: JSON.stringify({ manifest: 'kind: Pod\nspec: {}\n' }) })
+  assert.ok([422, 503].includes(bad.status), `status ${bad.status}`)
+  assert.ok(['VALIDATION_FAILED', 'NO_CONTAINER_ENGINE'].includes(bad.body.code), bad.body.code)
+  const noManifest = await call(base, '/api/v1/workloads', { token: ALICE, method: 'POST', body: JSON.stringify({ replicas: 2 }) })
+  assert.equal(noManifest.status, 422)
+  assert.equal(noManifest.body.details[0].path, 'manifest')
+  assert.equal((await call(base, '/api/v1/workloads/nope', { token: ALICE })).status, 404)
+  const gone = await call(base, '/api/v1/workloads/nope', { token: ALICE, method: 'DELETE' })
+  assert.equal(gone.status, 404)
+  assert.equal(gone.body.code, 'UNKNOWN_WORKLOAD')
+
+  if (skip !== null) { t.diagnostic(`no real deploy: ${skip}`); return }
+  const manifest = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: http-sleeper\nspec:\n  containers:\n    - name: main\n      image: ${TEST_IMAGE}\n      command: ["/bin/sleep", "600"]\n`
+  const deployed = await call(base, '/api/v1/workloads', { token: ALICE, method: 'POST', body: JSON.stringify({ manifest, memory: '64m' }) })
+  assert.equal(deployed.status, 201, stderr())
+  const wid = deployed.body.id as string
+  t.after(async () => { await call(base, `/api/v1/workloads/${wid}`, { token: ALICE, method: 'DELETE' }).catch(() => {}) })
+  assert.equal(deployed.headers.get('location'), `/api/v1/workloads/${wid}`)
+  assert.equal(deployed.body.source, 'http-request')
+  await waitFor('the workload running', async () => (await call(base, `/api/v1/workloads/${wid}`, { token: ALICE })).body.state === 'running', 120_000)
+  assert.equal((await call(base, '/api/v1/workloads/http-sleeper', { token: ALICE })).body.id, wid, 'a workload is found by its name too')
+  const removed = await call(base, `/api/v1/workloads/${wid}`, { token: ALICE, method: 'DELETE' })
+  assert.equal(removed.status, 200)
+  assert.equal(removed.body.state, 'removed')
+})
+
+test('event streams carry ids; a client that reconnects with Last-Event-ID gets what it missed, once', async t => {
+  const { base } = await httpNode(t)
+  const first = await openEvents(t, base)
+  const started = await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: WORKFLOW }) })
+  const id = started.body.id as string
+  await waitFor('the intervention event', async () => first.events.some(e => e.data.kind === 'INTERVENTION' && e.data.workflowId === id))
+  assert.ok(first.events.every(e => e.id !== undefined), 'every event has an id')
+  assert.equal(new Set(first.events.map(e => e.id)).size, first.events.length, 'ids are unique')
+  const last = first.events[first.events.length - 1] as SseEvent
+  await first.close()
+
+  // While nobody listens, the workflow goes on to its end.
+  await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })
+  await waitFor('completion', async () => (await call(base, `/api/v1/workflows/${id}`, { token: ALICE })).body.state === 'completed')
+
+  const resumed = await openEvents(t, base, { 'last-event-id': last.id as string })
+  await waitFor('the missed completion event', async () => resumed.events.some(e => e.data.kind === 'WORKFLOW' && e.data.state === 'completed' && e.data.workflowId === id))
+  const seen = new Set(first.events.map(e => e.id))
+  assert.ok(resumed.events.every(e => !seen.has(e.id)), 'nothing the client had is sent again')
+  assert.ok(resumed.events.some(e => e.data.kind === 'STEP' && e.data.stepId === 'after'), 'the steps it missed are there')
+
+  // A fresh stream starts from now; an id of another node process replays what this one kept.
+  const fresh = await openEvents(t, base)
+  const stale = await openEvents(t, base, { 'last-event-id': 'old-5' })
+  await waitFor('the replay', async () => stale.events.length >= resumed.events.length)
+  assert.deepEqual(fresh.events, [])
+})
+
+test('/metrics has the process figures and the build', async t => {
+  const { base } = await httpNode(t)
+  const families = parsePrometheus((await call(base, '/metrics', { token: ALICE })).text)
+  assert.equal(families.get('process_cpu_seconds_total')?.type, 'counter')
+  assert.ok((sample(families, 'process_cpu_seconds_total', {}) ?? 0) > 0)
+  const rss = sample(families, 'process_resident_memory_bytes', {}) ?? 0
+  assert.ok(rss > 10 * 2 ** 20 && rss < 4 * 2 ** 30, `rss ${rss}`)
+  const started = sample(families, 'process_start_time_seconds', {}) ?? 0
+  assert.ok(Math.abs(started - Date.now() / 1000) < 120, `started ${started}`)
+  assert.ok((sample(families, 'process_open_fds', {}) ?? 0) > 3)
+  assert.ok((sample(families, 'process_max_fds', {}) ?? 0) >= (sample(families, 'process_open_fds', {}) ?? 0))
+  const build = families.get('se_build_info')?.samples[0]
+  assert.equal(build?.value, 1)
+  assert.match(build?.labels.version ?? '', /^\d+\.\d+\.\d+/)
+  assert.match(build?.labels.runtime ?? '', /^node v/)
 })

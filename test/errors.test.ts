@@ -208,7 +208,7 @@ test('an error another node sent back keeps its code, hint and details, and only
 test('over HTTP, a session that is not the user\'s is not found, as over Avro IPC', () => {
   const answer = problemFrom(SeError.noSessionOfUser('s-1', 'carol'))
   assert.equal(answer.status, 404)
-  assert.deepEqual((answer.json as { error: { code: string } }).error.code, 'SESSION_NOT_FOUND')
+  assert.deepEqual((answer.json as { code: string }).code, 'SESSION_NOT_FOUND')
 })
 
 // The whole tree but core/errors/, where the factories are: every source file of core, the adapters, bare and tui.

@@ -47,8 +47,10 @@ test('a number that is not positive is refused alike on both', () => {
 
 test('a flag only Node has is unknown to the Bare node', () => {
   assert.deepEqual(nodeStartFlagsOf('bare').filter(f => f.only !== undefined), [])
-  assert.deepEqual(NODE_START_FLAGS.filter(f => f.only === 'node').map(f => f.name), ['http', 'avro-tcp', 'token-file'])
-  assert.throws(() => parseBareArgs(['--http', '8080']), (err: unknown) => err instanceof SeError && err.code === 'BAD_INPUT' && /unknown flag http/.test(err.reason))
+  assert.deepEqual(NODE_START_FLAGS.filter(f => f.only === 'node').map(f => f.name), ['avro-tcp'])
+  assert.throws(() => parseBareArgs(['--avro-tcp', '9090']), (err: unknown) => err instanceof SeError && err.code === 'BAD_INPUT' && /unknown flag avro-tcp/.test(err.reason))
+  // Bare serves health and /metrics over HTTP, with the same tokens.
+  assert.equal(parseBareArgs(['--http', '8080', '--token-file', 't'])?.frontEnds.http, '8080')
 })
 
 test('each usage lists every flag of its runtime with its variable', () => {

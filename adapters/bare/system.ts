@@ -4,7 +4,9 @@ import env from 'bare-env'
 import fs from 'bare-fs'
 import os from 'bare-os'
 import path from 'bare-path'
-import type { ProcessRunner, SystemInfo } from '../../core/ports.js'
+import process from 'bare-process'
+import type { ProcessRunner, ProcessStats, SystemInfo } from '../../core/ports.js'
+import { parseMaxOpenFiles } from '../../core/metrics/process-figures.js'
 import { parseProcUsage } from '../../core/node/proc-usage.js'
 import { OncePerKey } from '../../core/node/once-per-key.js'
 
@@ -14,6 +16,7 @@ export class BareSystemInfo implements SystemInfo {
   readonly platform = os.platform()
   readonly arch = os.arch()
   readonly hostname = os.hostname()
+  private readonly startTimeSeconds = (Date.now() - process.uptime() * 1000) / 1000
   private readonly tools = new OncePerKey(onPath)
   private podmanProbe: Promise<boolean> | null = null
 
@@ -49,6 +52,16 @@ export class BareSystemInfo implements SystemInfo {
     } catch {
       return null
     }
+  }
+
+  async processStats (): Promise<ProcessStats> {
+    const cpu = os.cpuUsage()
+    // /proc is Linux's; elsewhere the descriptor figures are left out.
+    const [openFds, maxFds] = await Promise.all([
+      fs.promises.readdir('/proc/self/fd').then(fds => fds.length, () => null),
+      fs.promises.readFile('/proc/self/limits', 'utf8').then(text => parseMaxOpenFiles(String(text)), () => null)
+    ])
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: os.memoryUsage().rss, startTimeSeconds: this.startTimeSeconds, openFds, maxFds }
   }
 }
 

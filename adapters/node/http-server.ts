@@ -8,7 +8,7 @@
 import http from 'node:http'
 import type net from 'node:net'
 import { HttpApi } from '../../core/http/api.js'
-import { problem } from '../../core/http/problem.js'
+import { PROBLEM_CONTENT_TYPE, problem, problemBody } from '../../core/http/problem.js'
 import type { EventStream, HttpRequest, HttpResponse } from '../../core/http/types.js'
 import type { AccessTokens } from '../../core/access/tokens.js'
 import type { NodeMetrics } from '../../core/metrics/node-metrics.js'
@@ -83,6 +83,7 @@ export async function listenHttp (opts: HttpServerOptions): Promise<HttpListener
     close: () => {
       closing ??= new Promise<void>(resolve => {
         for (const end of ctx.streams) end()
+        opts.api.close()
         server.close(() => resolve())
         server.closeAllConnections()
       })
@@ -129,8 +130,8 @@ function clientError (err: NodeJS.ErrnoException, socket: net.Socket, ctx: Conte
   if (reason !== 'aborted' && socket.writable && (inFlight == null || !inFlight.headersSent)) {
     const status = reason === 'header_too_large' ? 431 : reason === 'bad_request' ? 400 : 408
     const why = reason === 'header_too_large' ? 'the request headers are too large' : reason === 'bad_request' ? `the request is not valid HTTP/1.1 (${err.code ?? err.message})` : 'the request did not arrive in time'
-    const body = JSON.stringify({ error: { code: reason.toUpperCase(), message: why } }) + '\n'
-    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    const body = JSON.stringify(problemBody(status, reason.toUpperCase(), why)) + '\n'
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   }
   socket.destroy()
 }
@@ -233,7 +234,7 @@ function openEventStream (req: http.IncomingMessage, res: http.ServerResponse, a
   req.on('close', end)
   res.on('close', end)
   attach({
-    send: (event, data) => send(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    send: (event, data, id) => send(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
     onClose: listener => { if (open) listeners.push(listener); else listener() }
   })
 }

@@ -59,7 +59,7 @@ export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode
   }
   if (config.mesh !== undefined) config.mesh = { ...config.mesh, observe: { served: meshObserver('server'), calls: meshObserver('client') } }
   const node = new SeNode(runtime, config)
-  metrics = new NodeMetrics(node)
+  metrics = new NodeMetrics(node, { system: runtime.system })
   const socket = socketPath(opts.dataDir)
   await runtime.fs.mkdirp(opts.dataDir)
   let fronts: FrontEnds | null = null

@@ -2,10 +2,11 @@
 // podman really runs here.
 import { execa } from 'execa'
 import { constants } from 'node:fs'
-import { access, readFile } from 'node:fs/promises'
+import { access, readdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { SystemInfo } from '../../core/ports.js'
+import type { ProcessStats, SystemInfo } from '../../core/ports.js'
+import { parseMaxOpenFiles } from '../../core/metrics/process-figures.js'
 import { parseProcUsage } from '../../core/node/proc-usage.js'
 import { OncePerKey } from '../../core/node/once-per-key.js'
 
@@ -17,6 +18,7 @@ export class NodeSystemInfo implements SystemInfo {
   readonly platform = process.platform
   readonly arch = process.arch
   readonly hostname = os.hostname()
+  private readonly startTimeSeconds = (Date.now() - process.uptime() * 1000) / 1000
   private readonly tools = new OncePerKey(onPath)
 
   get cpus (): number { return os.availableParallelism() }
@@ -50,6 +52,16 @@ export class NodeSystemInfo implements SystemInfo {
     } catch {
       return null
     }
+  }
+
+  async processStats (): Promise<ProcessStats> {
+    const cpu = process.cpuUsage()
+    // /proc is Linux's; elsewhere the descriptor figures are left out.
+    const [openFds, maxFds] = await Promise.all([
+      readdir('/proc/self/fd').then(fds => fds.length, () => null),
+      readFile('/proc/self/limits', 'utf8').then(parseMaxOpenFiles, () => null)
+    ])
+    return { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss(), startTimeSeconds: this.startTimeSeconds, openFds, maxFds }
   }
 }
 

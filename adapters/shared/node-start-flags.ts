@@ -68,10 +68,10 @@ export const NODE_START_FLAGS: readonly NodeStartFlag[] = [
   { name: 'memory-budget', value: 'size', kind: 'text', env: 'SE_MEMORY_BUDGET', default: '3/4 of RAM', help: 'memory all workloads\' limits may add up to, e.g. 8g', set: (f, v) => { f.workloads.memoryBudget = v } },
   { name: 'max-workloads', value: 'n', kind: 'number', env: 'SE_MAX_WORKLOADS', default: '10', help: 'workloads deployed at once; more are queued', set: (f, v) => { f.workloads.maxWorkloads = v } },
   { name: 'session-idle', value: 'sec', kind: 'number', env: 'SE_SESSION_IDLE_SEC', default: '28800', help: 'close sessions idle this long', set: (f, v) => { f.sessionIdleSec = v } },
-  // The front ends are Node's (adapters/node/front-ends.ts): Bare serves its socket only.
-  { name: 'http', value: '[host:]port', kind: 'text', env: 'SE_HTTP', default: 'off', only: 'node', help: 'serve the HTTP API, health, /metrics and Avro IPC over HTTP here; a port alone means 127.0.0.1', set: (f, v) => { f.frontEnds.http = v } },
+  // The front ends are Node's (adapters/node/front-ends.ts); Bare serves health and /metrics over HTTP (adapters/bare/http-server.ts).
+  { name: 'http', value: '[host:]port', kind: 'text', env: 'SE_HTTP', default: 'off', help: 'serve the HTTP API, health, /metrics and Avro IPC over HTTP here (on Bare: health and /metrics); a port alone means 127.0.0.1', set: (f, v) => { f.frontEnds.http = v } },
   { name: 'avro-tcp', value: '[host:]port', kind: 'text', env: 'SE_AVRO_TCP', default: 'off', only: 'node', help: 'serve Avro IPC on this TCP port', set: (f, v) => { f.frontEnds.avroTcp = v } },
-  { name: 'token-file', value: 'file', kind: 'text', env: 'SE_TOKEN_FILE', default: 'one is generated in the data dir', only: 'node', help: 'bearer tokens for --http and --avro-tcp, USER:TOKEN per line, or inline in SE_TOKENS', set: (f, v) => { f.frontEnds.tokenFile = v } }
+  { name: 'token-file', value: 'file', kind: 'text', env: 'SE_TOKEN_FILE', default: 'one is generated in the data dir', help: 'bearer tokens for --http and --avro-tcp, USER:TOKEN per line, or inline in SE_TOKENS', set: (f, v) => { f.frontEnds.tokenFile = v } }
 ]
 
 /** The flags a runtime has. */

@@ -1,11 +1,17 @@
 // The node's HTTP API: routes, authentication and validation, runtime-agnostic.
 // The adapter turns sockets into HttpRequests and HttpResponses back into bytes.
+// What each route takes and answers is declared in routes.ts; this file only
+// says what each one does.
 import { SeError } from '../errors.js'
 import type { AccessTokens } from '../access/tokens.js'
 import { namedType } from '../protocol/codec.js'
-import type { Command, NodeApi, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
+import type { AuditQuery, Command, DeployRequest, NodeApi, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
 import { jsonBody, mustFit, onlyFields } from './body.js'
+import { EventLog, type StreamedEvent } from './event-log.js'
+import { bodyFields, openApiDocument } from './openapi.js'
+import { recordFields } from './json-schema.js'
 import { problem, problemFrom } from './problem.js'
+import { ROUTES, type RouteSpec } from './routes.js'
 import type { EventStream, HttpRequest, HttpResponse } from './types.js'
 
 /** What the HTTP API needs of a node beyond its RPC API. */
@@ -24,38 +30,77 @@ export interface HttpApiHost {
   log (message: string): void
 }
 
-interface Route {
-  method: string
-  /** `:name` segments capture. */
-  pattern: string
-  /** Health answers without a token: orchestrators probe it without credentials. */
-  open?: boolean
-  handle (req: HttpRequest, params: Record<string, string>, user: string): Promise<HttpResponse>
+type Handler = (req: HttpRequest, params: Record<string, string>, user: string) => Promise<HttpResponse>
+
+/** Where a request says the workflow or manifest came from when it sent the text itself. */
+const SENT_IN_REQUEST = 'http-request'
+const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+export interface HttpApiOptions {
+  /** The ids of the routes to serve (all when absent): a Bare node serves health and metrics only. */
+  only?: string[]
 }
 
-const COMMAND = namedType('Command')
-const WORKFLOW_REQUEST = namedType('WorkflowRequest')
-const INTERVENTION_FIELDS = ['choice', 'comment', 'stepId']
-const EXECUTE_FIELDS = ['command', 'args', 'workdir', 'sessionId', 'env', 'timeoutMs']
-const WORKFLOW_FIELDS = ['workflow', 'definition', 'inputs', 'workdir']
-
 export class HttpApi {
-  private readonly routes: Route[]
+  private readonly handlers: Record<string, Handler>
+  private readonly log = new EventLog(Date.now().toString(36))
+  private unsubscribe: Array<() => void> | null = null
+  private closed = false
+  private document: unknown = null
+  private readonly routes: RouteSpec[]
 
-  constructor (private readonly host: HttpApiHost) {
-    this.routes = [
-      { method: 'GET', pattern: '/health/live', open: true, handle: async () => ({ status: 200, json: { status: 'live' } }) },
-      { method: 'GET', pattern: '/health/ready', open: true, handle: async () => this.ready() },
-      { method: 'GET', pattern: '/metrics', handle: async () => ({ status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, text: await host.metrics() }) },
-      { method: 'POST', pattern: '/api/v1/execute', handle: async (req, _p, user) => await this.execute(req, user) },
-      { method: 'POST', pattern: '/api/v1/workflows', handle: async (req, _p, user) => await this.startWorkflow(req, user) },
-      { method: 'GET', pattern: '/api/v1/workflows', handle: async req => ({ status: 200, json: await host.api.listWorkflows(req.query.state ?? []) }) },
-      { method: 'GET', pattern: '/api/v1/workflows/:id', handle: async (_r, p) => ({ status: 200, json: await host.api.getWorkflowStatus(p.id as string) }) },
-      { method: 'POST', pattern: '/api/v1/workflows/:id/intervention', handle: async (req, p, user) => await this.intervene(req, p.id as string, user) },
-      { method: 'GET', pattern: '/api/v1/nodes', handle: async () => ({ status: 200, json: await host.api.listNodes() }) },
-      { method: 'GET', pattern: '/api/v1/workloads', handle: async () => ({ status: 200, json: await host.api.listWorkloads() }) },
-      { method: 'GET', pattern: '/api/v1/events', handle: async req => this.events(req) }
-    ]
+  constructor (private readonly host: HttpApiHost, opts: HttpApiOptions = {}) {
+    const only = opts.only
+    this.routes = only === undefined ? ROUTES : ROUTES.filter(r => only.includes(r.id))
+    const api = host.api
+    const route = (id: string): RouteSpec => ROUTES.find(r => r.id === id) as RouteSpec
+    this.handlers = {
+      live: async () => ({ status: 200, json: { status: 'live' } }),
+      ready: async () => this.ready(),
+      metrics: async () => ({ status: 200, headers: { 'content-type': METRICS_TYPE }, text: await host.metrics() }),
+      openapi: async () => ({ status: 200, json: (this.document ??= openApiDocument()) }),
+      execute: async (req, _p, user) => await this.execute(body(req, route('execute')), user),
+      startWorkflow: async (req, _p, user) => await this.startWorkflow(body(req, route('startWorkflow')), user),
+      listWorkflows: async req => ({ status: 200, json: await api.listWorkflows(req.query.state ?? []) }),
+      getWorkflow: async (_r, p) => ({ status: 200, json: await api.getWorkflowStatus(p.id as string) }),
+      intervene: async (req, p, user) => await this.intervene(body(req, route('intervene')), p.id as string, user),
+      cancelWorkflow: async (req, p, user) => {
+        const reason = body(req, route('cancelWorkflow')).reason ?? 'cancelled by user'
+        if (typeof reason !== 'string') throw SeError.validation('the cancel request', [{ path: 'reason', message: 'must be a string' }])
+        return { status: 200, json: await api.cancelWorkflow(p.id as string, `${reason} (${user} via http)`) }
+      },
+      listNodes: async () => ({ status: 200, json: await api.listNodes() }),
+      listWorkloads: async () => ({ status: 200, json: await api.listWorkloads() }),
+      deployWorkload: async req => {
+        const request = mustFit<DeployRequest>(namedType('DeployRequest'), { source: SENT_IN_REQUEST, replicas: null, memory: null, cpus: null, env: {}, engine: null, ...body(req, route('deployWorkload')) }, 'the deploy request')
+        const status = await api.deployWorkload(request)
+        return { status: 201, headers: { location: `/api/v1/workloads/${encodeURIComponent(status.id)}` }, json: status }
+      },
+      getWorkload: async (_r, p) => {
+        const found = (await api.listWorkloads()).find(w => w.id === p.id || w.name === p.id)
+        if (found === undefined) throw SeError.unknownWorkload(p.id as string)
+        return { status: 200, json: found }
+      },
+      removeWorkload: async (_r, p) => ({ status: 200, json: await api.removeWorkload(p.id as string) }),
+      readAudit: async req => ({ status: 200, json: await api.readAudit(auditQuery(req, route('readAudit'))) }),
+      verifyAudit: async () => ({ status: 200, json: await api.verifyAudit() }),
+      events: async req => this.events(req)
+    }
+  }
+
+  /**
+   * Logs every event from the first request the recovered node answers on (the node's
+   * events exist only once it has started), so a stream that reconnects is given what it missed.
+   */
+  private startLogging (): void {
+    if (this.unsubscribe !== null || this.closed || !this.host.readiness().recovered) return
+    this.unsubscribe = [this.host.onWorkflowEvent(e => this.log.add('workflow', e)), this.host.onWorkloadEvent(e => this.log.add('workload', e))]
+  }
+
+  /** Stops logging events; the listener calls it as it closes. */
+  close (): void {
+    this.closed = true
+    for (const stop of this.unsubscribe?.splice(0) ?? []) stop()
   }
 
   /** The route a request matches, for metrics labels: its pattern, never the raw path. */
@@ -65,8 +110,12 @@ export class HttpApi {
   }
 
   async handle (req: HttpRequest): Promise<HttpResponse> {
+    this.startLogging()
     const matching = this.routes.map(r => ({ r, params: match(r.pattern, req.path) })).filter(m => m.params !== null)
-    if (matching.length === 0) return problem(404, 'NOT_FOUND', `no endpoint at ${req.path}`, { hint: 'endpoints live under /api/v1/, /health/ and /metrics' })
+    if (matching.length === 0) {
+      const hint = this.routes === ROUTES ? 'endpoints live under /api/v1/, /health/ and /metrics; /api/v1/openapi.json lists them' : `this node serves ${this.routes.map(r => r.pattern).join(', ')}`
+      return problem(404, 'NOT_FOUND', `no endpoint at ${req.path}`, { hint })
+    }
     const found = matching.find(m => m.r.method === req.method || (req.method === 'HEAD' && m.r.method === 'GET'))
     if (found === undefined) {
       const allowed = [...new Set(matching.map(m => m.r.method))].join(', ')
@@ -88,7 +137,7 @@ export class HttpApi {
       return problem(503, 'NOT_READY', 'the node is still recovering its state; try again shortly', { headers: { 'retry-after': '1' } })
     }
     try {
-      return await found.r.handle(req, found.params as Record<string, string>, user)
+      return await (this.handlers[found.r.id] as Handler)(req, found.params as Record<string, string>, user)
     } catch (err) {
       return problemFrom(err, this.host.log)
     }
@@ -99,10 +148,8 @@ export class HttpApi {
     return { status: r.ready ? 200 : 503, json: { status: r.ready ? 'ready' : 'not ready', ...r } }
   }
 
-  private async execute (req: HttpRequest, user: string): Promise<HttpResponse> {
-    const body = jsonBody(req.body)
-    onlyFields(body, EXECUTE_FIELDS)
-    const command = mustFit<Command>(COMMAND, { args: [], workdir: null, sessionId: null, env: {}, timeoutMs: null, ...body }, 'the execute request')
+  private async execute (body: Record<string, unknown>, user: string): Promise<HttpResponse> {
+    const command = mustFit<Command>(namedType('Command'), { args: [], workdir: null, sessionId: null, env: {}, timeoutMs: null, ...body }, 'the execute request')
     const allowed = this.host.allowedCommands()
     if (allowed === null) {
       throw SeError.noCommandAllowlist()
@@ -116,13 +163,11 @@ export class HttpApi {
     return { status: 200, json: await this.host.api.execute(command) }
   }
 
-  private async startWorkflow (req: HttpRequest, user: string): Promise<HttpResponse> {
-    const body = jsonBody(req.body)
-    onlyFields(body, WORKFLOW_FIELDS)
+  private async startWorkflow (body: Record<string, unknown>, user: string): Promise<HttpResponse> {
     const definition = body.definition ?? null
-    const source = body.workflow ?? (definition === null ? undefined : 'http-request')
+    const source = body.workflow ?? (definition === null ? undefined : SENT_IN_REQUEST)
     if (source === undefined) throw SeError.validation('the workflow request', [{ path: 'workflow', message: 'give a catalogue name in `workflow`, or the workflow text in `definition`' }])
-    const request = mustFit<Parameters<NodeApi['executeWorkflow']>[0]>(WORKFLOW_REQUEST, {
+    const request = mustFit<Parameters<NodeApi['executeWorkflow']>[0]>(namedType('WorkflowRequest'), {
       definition,
       source,
       inputs: body.inputs ?? {},
@@ -133,9 +178,7 @@ export class HttpApi {
     return { status: 201, headers: { location: `/api/v1/workflows/${status.id}` }, json: status }
   }
 
-  private async intervene (req: HttpRequest, id: string, user: string): Promise<HttpResponse> {
-    const body = jsonBody(req.body)
-    onlyFields(body, INTERVENTION_FIELDS)
+  private async intervene (body: Record<string, unknown>, id: string, user: string): Promise<HttpResponse> {
     const choice = body.choice
     if (typeof choice !== 'string' || choice === '') throw SeError.validation('the intervention', [{ path: 'choice', message: 'give one of the choices the intervention offers, e.g. "approve"' }])
     const comment = body.comment ?? null
@@ -146,16 +189,41 @@ export class HttpApi {
   private events (req: HttpRequest): HttpResponse {
     const only = req.query.workflow?.[0]
     const kinds = new Set((req.query.types?.[0] ?? 'workflow,workload').split(','))
+    const wanted = (e: StreamedEvent): boolean => kinds.has(e.event) && (only === undefined || e.event !== 'workflow' || e.data.workflowId === only)
+    // EventSource sends the header; a client that cannot set headers may put it in the query.
+    const lastId = req.header('last-event-id') ?? req.query.lastEventId?.[0]
     return {
       status: 200,
       events: (stream: EventStream) => {
-        const stops: Array<() => void> = []
-        if (kinds.has('workflow')) stops.push(this.host.onWorkflowEvent(e => { if (only === undefined || e.workflowId === only) stream.send('workflow', e) }))
-        if (kinds.has('workload')) stops.push(this.host.onWorkloadEvent(e => stream.send('workload', e)))
-        stream.onClose(() => { for (const stop of stops) stop() })
+        for (const e of this.log.since(lastId)) if (wanted(e)) stream.send(e.event, e.data, e.id)
+        const stop = this.log.onEvent(e => { if (wanted(e)) stream.send(e.event, e.data, e.id) })
+        stream.onClose(stop)
       }
     }
   }
+}
+
+/** The body as the route declares it: a JSON object of its fields only (or none, where it may be left out). */
+function body (req: HttpRequest, route: RouteSpec): Record<string, unknown> {
+  const spec = route.body as NonNullable<RouteSpec['body']>
+  if (spec.optional === true && (req.body === null || req.body.byteLength === 0)) return {}
+  const value = jsonBody(req.body)
+  onlyFields(value, bodyFields(spec))
+  return value
+}
+
+/** The query parameters that are a record's fields, as that record, checked against it. */
+function auditQuery (req: HttpRequest, route: RouteSpec): AuditQuery {
+  const spec = route.queryRecord as NonNullable<RouteSpec['queryRecord']>
+  const fields = recordFields(spec.record)
+  const value: Record<string, unknown> = Object.fromEntries(fields.map(f => [f.name, f.default]))
+  for (const [name, field] of Object.entries(spec.names)) {
+    const given = req.query[name]?.[0]
+    if (given === undefined) continue
+    // Numbers arrive as text; what is not a whole number stays text, for the error to quote.
+    value[field] = typeof value[field] !== 'number' || !/^-?\d+$/.test(given) ? given : Number(given)
+  }
+  return mustFit<AuditQuery>(namedType(spec.record), value, 'the audit query')
 }
 
 function match (pattern: string, path: string): Record<string, string> | null {

@@ -12,8 +12,8 @@ export interface HttpRequest {
 }
 
 export interface EventStream {
-  /** Writes one server-sent event. */
-  send (event: string, data: unknown): void
+  /** Writes one server-sent event; `id` lets its client resume after it with Last-Event-ID. */
+  send (event: string, data: unknown, id?: string): void
   /** Called once when the client goes away or the node stops. */
   onClose (listener: () => void): void
 }

@@ -1,10 +1,12 @@
 // What a node reports to Prometheus. Workflow, step and workload counts are read
 // from the node when scraped; durations are observed as they happen, from the
 // engine's events and from every RPC front end through `rpcObserver`.
-import { STEP_STATES, WORKFLOW_STATES } from '../constants.js'
+import { STEP_STATES, VERSION, WORKFLOW_STATES } from '../constants.js'
 import type { MeshNode, WorkflowEvent, WorkloadStatus } from '../protocol/types.js'
 import { MetricsRegistry, WAIT_BUCKETS, type Histogram, type Counter } from './registry.js'
 import { REJECTIONS, type RejectionTally } from './rejections.js'
+import { registerProcessFigures } from './process-figures.js'
+import type { SystemInfo } from '../ports.js'
 
 const MEMBER_STATES = ['up', 'suspect', 'down']
 const WORKLOAD_STATES = ['queued', 'deploying', 'starting', 'running', 'exited', 'failed', 'removing', 'removed']
@@ -31,6 +33,13 @@ export interface ObservedRun {
   steps: Array<{ id: string, state: string, kind: string, durationMs: number | null }>
 }
 
+export interface NodeMetricsOptions {
+  /** Where this node's listeners count the connections they cut: the process's tally unless a test brings its own. */
+  rejections?: RejectionTally
+  /** The machine and process the node runs in, for the process_* series and se_build_info. */
+  system?: Pick<SystemInfo, 'processStats' | 'runtime'>
+}
+
 export type RpcObserver = (message: string, seconds: number, outcome: 'ok' | 'error') => void
 
 export class NodeMetrics {
@@ -43,9 +52,9 @@ export class NodeMetrics {
   private readonly raised = new Map<string, number>()
   private unsubscribe: (() => void) | null = null
 
-  /** `rejections` is where this node's listeners count the connections they cut: the process's tally unless a test brings its own. */
-  constructor (private readonly node: MetricsSource, rejections: RejectionTally = REJECTIONS) {
+  constructor (private readonly node: MetricsSource, opts: NodeMetricsOptions = {}) {
     const r = this.registry
+    const rejections = opts.rejections ?? REJECTIONS
     r.collected('gauge', 'se_node_ready', '1 once the node has recovered its state and joined its mesh', () => [{ labels: {}, value: node.readiness().ready ? 1 : 0 }])
     r.collected('gauge', 'se_workflows', 'workflows this node holds, by state', () => this.workflowsByState())
     r.collected('gauge', 'se_steps', 'steps of the workflows this node holds, by state', () => this.stepsByState())
@@ -57,6 +66,8 @@ export class NodeMetrics {
     r.collected('gauge', 'se_workloads', 'workloads on this node, by state', async () => await this.workloadsByState())
     this.interventionWait = r.histogram('se_intervention_wait_seconds', 'how long interventions waited for a person, by choice', WAIT_BUCKETS)
     r.collected('counter', 'se_rejected_connections_total', 'connections the node closed for what the client sent or did not send, by port (unix, http, avro-http, avro-tcp, mesh) and reason', () => rejections.samples())
+    const system = opts.system
+    if (system !== undefined) registerProcessFigures(r, async () => await system.processStats(), { version: VERSION, runtime: system.runtime })
   }
 
   /** Starts observing the engine; call once the node has started. */
