@@ -57,6 +57,7 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
     sample: () => sample(aId),
     audit: () => {},
     findNodesForWorkflow: async () => [],
+    findCommands: async () => [],
     runStep: async () => { throw new Error('not here') },
     cancelStep: async () => false,
     acceptAuditEntry: async () => true,

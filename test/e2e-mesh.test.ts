@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, se, tempDir, waitFor } from './helpers/cli.js'
+import { json, jsonError, se, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, nodesOf, waitForStates } from './helpers/mesh.js'
 
 test('three nodes see each other; a stopped node turns suspect then down, and up again when it returns', async t => {
@@ -38,7 +38,10 @@ test('three nodes see each other; a stopped node turns suspect then down, and up
 
 test('a workflow runs on the only capable node; progress, result and steps[].node come back, and the unified trail verifies', async t => {
   const bootstrap = await localBootstrap(t)
-  const [requester, worker] = await Promise.all([meshNode(t, bootstrap, 'requester'), meshNode(t, bootstrap, 'worker', { tags: ['builder'] })])
+  // A tool only the worker has on its PATH.
+  const tools = await tempDir(t)
+  await writeFile(path.join(tools, 'se-test-packager'), '#!/bin/sh\necho "packaged by $SE_NODE_ID"\n', { mode: 0o755 })
+  const [requester, worker] = await Promise.all([meshNode(t, bootstrap, 'requester'), meshNode(t, bootstrap, 'worker', { tags: ['builder'], env: { PATH: `${tools}:${process.env.PATH ?? ''}` } })])
   await waitForStates(requester, [worker], 'up')
   const dir = await tempDir(t)
   const file = path.join(dir, 'build.yaml')
@@ -81,6 +84,23 @@ test('a workflow runs on the only capable node; progress, result and steps[].nod
   assert.equal(none.code, 2)
   assert.match(none.stderr, /no node that is up meets capability 'gpu'/)
   assert.doesNotMatch(none.stderr, /'builder'/, 'a requirement some node meets is not blamed')
+
+  // Commands are looked up where each step may run, before the first step starts.
+  const flow = (command: string, requires: string): string => `name: TOOLS\nsteps:\n  - { id: first, run: { command: "true" } }\n  - { id: pack, ${requires}run: { command: ${command} } }\n`
+  await writeFile(path.join(dir, 'remote-tool.yaml'), flow('se-test-packager', 'requires: { capabilities: [builder] }, '))
+  const packed = json(await se(['execute', 'remote-tool.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }))
+  assert.equal(packed.state, 'completed', 'a tool on the capable member is enough')
+  assert.match(packed.steps[1].stdout, new RegExp(`packaged by ${worker.key}`))
+  const before = json<unknown[]>(await se(['status', '--json'], { dataDir: requester.dataDir })).length
+  await writeFile(path.join(dir, 'missing-remote.yaml'), flow('se-test-no-such-tool', 'requires: { capabilities: [builder] }, '))
+  const missingRemote = await se(['execute', 'missing-remote.yaml', '--wait'], { dataDir: requester.dataDir, cwd: dir })
+  assert.equal(missingRemote.code, 2, missingRemote.stderr)
+  assert.match(missingRemote.stderr, /steps\[1\]\.run\.command: command 'se-test-no-such-tool' not found on the PATH of worker/)
+  await writeFile(path.join(dir, 'missing-here.yaml'), flow('se-test-packager', ''))
+  const missingHere = await se(['execute', 'missing-here.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir })
+  assert.equal(missingHere.code, 2, missingHere.stderr)
+  assert.match(jsonError(missingHere).details[0]?.message ?? '', /command 'se-test-packager' not found on the PATH of this node \(requester\)/)
+  assert.equal(json<unknown[]>(await se(['status', '--json'], { dataDir: requester.dataDir })).length, before, 'a refused workflow never started: not even its first step ran')
 })
 
 test('a routed step that fails asks the requesting node; approving there retries it on the remote node', async t => {

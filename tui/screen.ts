@@ -183,7 +183,8 @@ export class DashboardScreen {
     this.popped = msg
     const box = this.showOverlay(' message (esc or q closes) ', [msg])
     this.stopOverlay = m.onChange(() => {
-      if (m.message !== null && m.message !== '') { this.popped = m.message; box.setContent(m.message) }
+      const now = m.message
+      if (now !== null && now.length > 0) { this.popped = now; box.setContent(now) }
     })
   }
 

@@ -17,7 +17,7 @@ export class BareSystemInfo implements SystemInfo {
   readonly arch = os.arch()
   readonly hostname = os.hostname()
   private readonly startTimeSeconds = (Date.now() - process.uptime() * 1000) / 1000
-  private readonly tools = new OncePerKey(onPath)
+  private readonly tools = new OncePerKey(onPath, found => found)
   private podmanProbe: Promise<boolean> | null = null
 
   constructor (readonly runtime: string, private readonly processes: ProcessRunner) {}

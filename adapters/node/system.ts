@@ -19,7 +19,7 @@ export class NodeSystemInfo implements SystemInfo {
   readonly arch = process.arch
   readonly hostname = os.hostname()
   private readonly startTimeSeconds = (Date.now() - process.uptime() * 1000) / 1000
-  private readonly tools = new OncePerKey(onPath)
+  private readonly tools = new OncePerKey(onPath, found => found)
 
   get cpus (): number { return os.availableParallelism() }
   // Read once: each os.totalmem() reads /proc/meminfo, and heartbeats ask for it every beat.

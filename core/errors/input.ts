@@ -33,11 +33,15 @@ export const inputErrors = {
     return new SeError('BAD_INPUT', `${flag} '${value}': expected ${expects}`, { hint: `give ${flag} ${expects}` })
   },
 
-  /** A step's command is found on no PATH that could run it: refused before the first step starts. */
-  commandNotFound (file: string, missing: Array<{ step: string, command: string }>): SeError {
-    return new SeError('VALIDATION_FAILED', `${file}: ${missing.length} command${missing.length === 1 ? '' : 's'} not found on PATH`, {
-      details: missing.map(m => ({ file, path: `${m.step}.run.command`, message: `command '${m.command}' not found on PATH` })),
-      hint: 'install it, fix its name, or give a path to it'
+  /**
+   * A step's command is found on no PATH that could run it: refused before the first step
+   * starts. `where` names the nodes looked at, when a node did the looking (not `se validate`).
+   */
+  commandNotFound (file: string, missing: Array<{ step: string, command: string, where?: string[] }>): SeError {
+    const on = (where: string[] | undefined): string => where === undefined ? 'on PATH' : `on the PATH of ${where.join(', ')}`
+    return new SeError('VALIDATION_FAILED', `${file}: ${missing.length} command${missing.length === 1 ? '' : 's'} not found ${missing.every(m => m.where === undefined) ? 'on PATH' : 'where the steps would run'}`, {
+      details: missing.map(m => ({ file, path: `${m.step}.run.command`, message: `command '${m.command}' not found ${on(m.where)}` })),
+      hint: 'install it there, fix its name, give a path to it (a tool an earlier step installs), or give the step requires: {tools: [...]} to run it on a member that has it'
     })
   },
 

@@ -15,6 +15,7 @@ import type {
 import { rpcClient } from '../rpc/node-api.js'
 import { RpcPeer, type CallObserver, type Handler } from '../rpc/peer.js'
 import { REJECTIONS } from '../metrics/rejections.js'
+import { commandNames } from '../workflow/commands.js'
 import { authenticate } from './handshake.js'
 import { providerTopic, type MeshKeys } from './keys.js'
 
@@ -43,6 +44,8 @@ export interface MeshHost {
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
   runStep (from: string, request: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void): Promise<StepOutcome>
   cancelStep (from: string, workflowId: string, stepId: string): Promise<boolean>
+  /** Which of these commands are on this node's PATH (names only, already checked). */
+  findCommands (commands: string[]): Promise<string[]>
   acceptAuditEntry (from: string, entry: SignedAuditEntry): Promise<boolean>
   /** Workflows this node holds, for a member showing the mesh's pending interventions. */
   listWorkflows (states: string[]): Promise<WorkflowStatus[]>
@@ -307,6 +310,7 @@ export class Mesh {
     handlers.set('findNodesForWorkflow', async req => await host.findNodesForWorkflow(req.requirements as Requirements))
     handlers.set('runStep', async (req, ctx) => await host.runStep(member.nodeId, req.request as StepRequest, e => ctx.emit(e), l => ctx.onCancel(l)))
     handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
+    handlers.set('findCommands', async req => await host.findCommands(commandNames(req.commands as string[])))
     handlers.set('listWorkflows', async req => await host.listWorkflows(req.states as string[]))
     handlers.set('resumeWorkflow', async req => await host.resumeWorkflow(member.nodeId, req.workflowId as string, req.result as InterventionResult))
     const sessions = host.sessions

@@ -9,7 +9,7 @@ import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepReques
 import type { PlacementDecision, StepFilesRequest, StepHandle, StepPlacement, StepResult } from '../workflow/placement.js'
 import type { StepRun, WorkflowRun } from '../workflow/run.js'
 import { definitionOf } from '../workflow/graph.js'
-import { stepRequirements, type WorkflowDefinition } from '../workflow/definition.js'
+import { stepRequirements, type StepDefinition, type WorkflowDefinition } from '../workflow/definition.js'
 import { unmetRequirements } from '../workflow/requirements.js'
 import type { Member } from './mesh.js'
 
@@ -106,6 +106,20 @@ export class Router implements StepPlacement {
     const target = this.opts.members?.member(choice.nodeId) as Member
     const name = choice.name
     return { where: 'member', placement: { nodeId: choice.nodeId, name, run: (spec, files, onOutput) => this.runRemote(target, run, entry, spec, files, onOutput) } }
+  }
+
+  /**
+   * Every node that may run a step of a workflow routed as `routing` says: the step's own
+   * requirements may send it to any node that meets them; without them it runs where the
+   * workflow was routed. This node is `nodeId: null`.
+   */
+  nodesFor (definition: WorkflowDefinition, step: StepDefinition, routing: Routing | undefined): Array<{ nodeId: string | null, name: string }> {
+    const own = stepRequirements(step, definition.requires)
+    const self = this.opts.local()
+    if (own === undefined) return routing?.nodeId == null ? [{ nodeId: null, name: self.name }] : [{ nodeId: routing.nodeId, name: routing.name }]
+    return this.candidates()
+      .filter(c => unmetRequirements(c.caps, own).length === 0)
+      .map(c => c.caps.nodeId === self.nodeId ? { nodeId: null, name: c.caps.name } : { nodeId: c.caps.nodeId, name: c.caps.name })
   }
 
   reachable (nodeId: string): boolean {

@@ -20,6 +20,7 @@ import { Router, rankNodes } from '../mesh/router.js'
 import type { StepServer } from '../mesh/step-server.js'
 import type { Catalogue } from './catalogue.js'
 import { detectCapabilities } from './capabilities.js'
+import { checkCommands } from './command-check.js'
 import { CommandService } from './command-service.js'
 import { loadOrCreateIdentity, type NodeIdentity } from './identity.js'
 import { buildMesh } from './mesh-host.js'
@@ -184,7 +185,8 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
     placement: router
   })
   parts.engine = engine
-  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery })
+  const commandCheck = { system, router, member: (nodeId: string) => parts.mesh?.member(nodeId), deadlineMs: MESH_QUERY_TIMEOUT_MS }
+  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
   parts.workflows = workflows
   return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, startedAt }
 }

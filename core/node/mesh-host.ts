@@ -12,6 +12,7 @@ import { DEFAULT_TIMING, Mesh, type MeshHost, type Member } from '../mesh/mesh.j
 import { Outbox } from '../mesh/outbox.js'
 import type { MeshConfig } from '../mesh/settings.js'
 import { StepServer } from '../mesh/step-server.js'
+import { foundOnPath } from './command-check.js'
 import type { ProcessHandle } from '../ports.js'
 
 export interface MeshHostDeps {
@@ -63,6 +64,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     findNodesForWorkflow: d.findNodesForWorkflow,
     runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
     cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
+    findCommands: async commands => await foundOnPath(d.runtime.system, commands),
     acceptAuditEntry: async (from, entry) => {
       // The mesh opens before the node has read its workflows back: an entry for one of them waits for that, not refused as unknown.
       await d.recovered

@@ -14,7 +14,7 @@ import { toStatus } from '../workflow/status.js'
 import { parseWorkflow } from '../workflow/validate.js'
 import { askTheHolder, gatherFromMembers, type AskOptions } from '../mesh/ask-members.js'
 import type { Member } from '../mesh/mesh.js'
-import type { Router } from '../mesh/router.js'
+import type { Router, Routing } from '../mesh/router.js'
 import type { Catalogue } from './catalogue.js'
 
 export interface WorkflowServiceOptions {
@@ -28,6 +28,8 @@ export interface WorkflowServiceOptions {
   /** False once the node is stopping: no new workflows then. */
   accepting: () => boolean
   meshQuery: (what: string) => AskOptions
+  /** Refuses a workflow whose steps name a command no node that may run them has. */
+  checkCommands: (definition: WorkflowDefinition, file: string, routing: Routing | undefined) => Promise<void>
 }
 
 export class WorkflowService {
@@ -47,6 +49,7 @@ export class WorkflowService {
     }
     const routing = this.o.router.plan(definition)
     const inputs = resolveInputs(definition, request.inputs, request.workdir, request.source)
+    await this.o.checkCommands(definition, sourceFile ?? request.source, routing)
     const run = await this.o.engine.start({ definition, source: sourceFile ?? request.source, sourceFile, inputs, workdir: request.workdir, requestedBy: request.requestedBy === '' ? this.o.nodeId : request.requestedBy, ...(routing === undefined ? {} : { routing }) })
     return toStatus(run)
   }

@@ -516,7 +516,8 @@ export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps be
   heartbeat: { request: [p('sample', 'NodeSample')], response: 'NodeSample' },
   registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean', doc: 'what the calling member can do, sent once it is connected; the first one is its join' },
   runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
-  cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' }
+  cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' },
+  findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' }
 })
 
 /** What the CLI and the dashboard need beyond the three protocols above. */

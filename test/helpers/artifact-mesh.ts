@@ -90,6 +90,7 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
       findNodesForWorkflow: async () => [],
       runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
       cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
+      findCommands: async () => [],
       acceptAuditEntry: async () => true,
       listWorkflows: async () => [],
       resumeWorkflow: async () => { throw new Error('no workflows here') },

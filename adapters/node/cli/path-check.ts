@@ -6,6 +6,7 @@
 import { access, constants } from 'node:fs/promises'
 import path from 'node:path'
 import type { WorkflowDefinition } from '../../../core/workflow/definition.js'
+import { stepCommands } from '../../../core/workflow/commands.js'
 
 /** `step` is where it is in the file: steps[2]. */
 export interface MissingCommand { step: string, command: string }
@@ -21,12 +22,9 @@ export async function onPath (command: string, pathVar = process.env.PATH ?? '')
 export async function missingCommands (def: WorkflowDefinition): Promise<MissingCommand[]> {
   if (def.requires !== undefined) return []
   const missing: MissingCommand[] = []
-  for (const [i, step] of def.steps.entries()) {
-    const command = step.run?.command
-    // A path, or a name made from inputs or a matrix, is only known when the step runs.
-    if (command === undefined || step.run?.image !== undefined || step.requires !== undefined) continue
-    if (command.includes('/') || command.includes('${')) continue
-    if (!await onPath(command)) missing.push({ step: `steps[${i}]`, command })
+  for (const c of stepCommands(def)) {
+    if (c.step.requires !== undefined) continue
+    if (!await onPath(c.command)) missing.push({ step: c.at, command: c.command })
   }
   return missing
 }
