@@ -124,6 +124,43 @@ test('a Pod with two containers, a memory limit and a port: deploy, status, logs
   assert.equal((await se(['audit', '--verify'], { dataDir: dir })).code, 0)
 })
 
+test('se deploy shows its progress; --wait waits until it runs; --timeout stops the waiting, never the deploy', opts, async t => {
+  // podman as the node finds it on PATH, with `kube play` made slow, as a pull on a slow link would be.
+  const bin = await tempDir(t)
+  const real = (await execa('sh', ['-c', 'command -v podman'])).stdout.trim()
+  await writeFile(path.join(bin, 'podman'), `#!/bin/sh\nif [ "$1 $2" = "kube play" ]; then sleep 4; fi\nexec ${real} "$@"\n`, { mode: 0o755 })
+  const dir = await tempDir(t)
+  await startNode(t, dir, ['--name', 'slow'], { SE_HEALTH_MS: '300', PATH: `${bin}:${process.env.PATH ?? ''}` })
+  const nodeId = json(await se(['capabilities', '--json'], { dataDir: dir })).nodeId as string
+  t.after(() => removePodsOf(nodeId))
+  const pod = (name: string): string => webPod(name, 1).replace(/\n +ports:\n.*\n.*hostPort: 1/, '')
+
+  await writeFile(path.join(dir, 'slow.yaml'), pod('slow'))
+  const waited = await se(['deploy', path.join(dir, 'slow.yaml'), '--wait'], { dataDir: dir })
+  assert.equal(waited.code, 0, waited.stderr)
+  const lines = waited.stderr.split('\n')
+  const phases = lines.map(l => l.split(/\s+/)[1]).filter(p => p !== undefined && p !== '')
+  for (const phase of ['accepted', 'pull', 'create', 'start', 'deployed', 'health']) assert.ok(phases.includes(phase), `progress shows ${phase}:\n${waited.stderr}`)
+  assert.ok(phases.indexOf('pull') < phases.indexOf('create') && phases.indexOf('create') < phases.indexOf('health'), waited.stderr)
+  assert.match(waited.stderr, new RegExp(`slow-[0-9a-f]{4}  pull +${TEST_IMAGE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is on this node`))
+  assert.match(waited.stderr, /health +first health look: (running|starting), \d of 2 containers running/)
+  assert.match(waited.stdout, /slow-[0-9a-f]{4}: running on podman/, '--wait ends when every container runs')
+
+  await writeFile(path.join(dir, 'late.yaml'), pod('late'))
+  const started = Date.now()
+  const late = await se(['deploy', path.join(dir, 'late.yaml'), '--timeout', '1', '--json'], { dataDir: dir })
+  assert.equal(late.code, 3, late.stderr)
+  assert.ok(Date.now() - started < 4000 + 3000, 'the CLI stopped waiting before kube play ended')
+  assert.match(late.stderr, /stopped waiting after 1 s; late-[0-9a-f]{4} goes on deploying on the node/)
+  assert.doesNotMatch(late.stderr, /timed out/i, 'no timeout is reported for work that goes on')
+  assert.equal(json(late).state, 'deploying')
+  const running = await waitFor('late running after the CLI left', async () => {
+    const list = json<Array<{ name: string, state: string }>>(await se(['workloads', '--json'], { dataDir: dir }))
+    return list.find(w => w.name === 'late' && w.state === 'running')
+  })
+  assert.equal(running.state, 'running')
+})
+
 test('a bad manifest, a bad image and an over-budget request each give a clear error and leave nothing behind', opts, async t => {
   const { dir, nodeId } = await workloadNode(t, ['--memory-budget', '100m'])
   const write = async (name: string, text: string): Promise<string> => { const f = path.join(dir, name); await writeFile(f, text); return f }

@@ -217,12 +217,27 @@ test('deploy: the rewritten plan runs, is audited and announced, and becomes run
   assert.deepEqual(audits[0]!.files, ['/home/me/pod.yaml'])
   assert.deepEqual(audits[0]!.domains, ['workload'])
   assert.match(audits[0]!.message, /web .* deployed on mock: 1 pod\(s\), 2 container\(s\), 128 MiB memory limit/)
-  assert.deepEqual(events.map(e => e.event), ['deployed', 'started'])
+  assert.deepEqual(events.map(e => e.event), ['accepted', 'deployed', 'started', 'health'], 'progress (accepted, the first health look) comes with the lasting events')
   assert.ok(events.every(e => e.workloadId === status.id && e.name === 'web'))
-  assert.equal(events[1]!.state, 'running')
+  assert.equal(events[2]!.state, 'running')
 
   const saved = JSON.parse(await readFile(path.join(dataDir, 'workloads', `${status.id}.json`), 'utf8')) as { status: { state: string } }
   assert.equal(saved.status.state, 'running', 'the record on disk follows the state')
+})
+
+test('deploy tells its caller its own progress: accepted (and what it waits for), deployed, the first health look', async t => {
+  const { manager } = await harness(t)
+  const seen: Record<string, string[]> = { web: [], api: [] }
+  const [web, api] = await Promise.all([
+    manager.deploy(request(podYaml('web')), e => seen.web!.push(`${e.workloadId} ${e.event} ${e.text}`)),
+    manager.deploy(request(podYaml('api')), e => seen.api!.push(`${e.workloadId} ${e.event} ${e.text}`))
+  ])
+  assert.deepEqual(seen.web!.map(l => l.split(' ')[1]), ['accepted', 'deployed', 'started', 'health'])
+  assert.ok(seen.web!.every(l => l.startsWith(`${web.id} `)), 'only its own workload')
+  assert.ok(seen.api!.every(l => l.startsWith(`${api.id} `)))
+  assert.match(seen.web![0]!, /Pod web accepted as web-[0-9a-f]{4}$/)
+  assert.match(seen.api![0]!, /Pod api accepted as api-[0-9a-f]{4}; waiting for 1 other deploy or removal on this node to finish/)
+  assert.match(seen.web![3]!, /first health look: running, 1 of 1 container running$/)
 })
 
 test('deploy: bad options are refused before anything happens', async t => {
@@ -245,7 +260,7 @@ test('a failed deploy leaves nothing behind', async t => {
   assert.deepEqual(await readdir(path.join(dataDir, 'workloads')), [], 'no workload directory either')
   assert.deepEqual(audits.map(a => a.event), ['workload_failed'])
   assert.match(audits[0]!.message, /failed to deploy on mock: mock deploy failed/)
-  assert.deepEqual(events.map(e => e.event), ['failed'])
+  assert.deepEqual(events.map(e => e.event), ['accepted', 'failed'])
   // The name is free again.
   const again = await manager.deploy(request(podYaml('web')))
   assert.equal(manager.find(again.id).status.state, 'running')

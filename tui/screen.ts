@@ -333,7 +333,8 @@ export class DashboardScreen {
       case 'deploy': {
         if (arg === '') { m.setMessage('usage: :deploy FILE'); return }
         await this.act(`deploy ${arg}`, async () => {
-          const s = await this.o.api.deployWorkload(await this.o.requests.deploy(arg))
+          // Progress as it comes (pulls can take minutes); the answer when the first health look is in.
+          const s = await this.o.api.deployWorkloadWatch(await this.o.requests.deploy(arg), e => { m.setMessage(`deploy ${arg}: ${e.event} ${e.text}`) })
           return `${s.id}: ${s.state} on ${s.engine}${s.reason === null ? '' : ` (${s.reason})`}`
         })
         return

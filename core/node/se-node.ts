@@ -187,6 +187,7 @@ export class SeNode implements NodeApi {
 
   // ---- workloads
   async deployWorkload (request: DeployRequest): Promise<WorkloadStatus> { return await this.s.workloads.deploy(request) }
+  async deployWorkloadWatch (request: DeployRequest, onEvent: (event: WorkloadEvent) => boolean | void): Promise<WorkloadStatus> { return await this.s.workloads.deploy(request, onEvent) }
   async listWorkloads (): Promise<WorkloadStatus[]> { return this.started?.workloads.list() ?? [] }
   async removeWorkload (id: string): Promise<WorkloadStatus> { return await this.s.workloads.remove(id) }
   async workloadStats (id: string | null): Promise<ContainerStats[]> { return await this.s.workloads.stats(id) }

@@ -66,7 +66,11 @@ export class WorkloadService {
     return this.manager?.count() ?? 0
   }
 
-  async deploy (request: DeployRequest): Promise<WorkloadStatus> { return await this.must().deploy(request) }
+  async deploy (request: DeployRequest, onEvent?: (event: WorkloadEvent) => boolean | void): Promise<WorkloadStatus> {
+    if (onEvent === undefined) return await this.must().deploy(request)
+    let listening = true
+    return await this.must().deploy(request, e => { if (listening && onEvent(e) === false) listening = false })
+  }
   list (): WorkloadStatus[] { return this.manager?.list() ?? [] }
   async remove (id: string): Promise<WorkloadStatus> { return await this.must().remove(id) }
   async stats (id: string | null): Promise<ContainerStats[]> { return await this.must().stats(id) }

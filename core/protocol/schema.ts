@@ -401,7 +401,7 @@ export const TYPES = [
     type: 'record', name: 'WorkloadEvent', fields: [
       { name: 'workloadId', type: 'string' },
       { name: 'name', type: 'string' },
-      { name: 'event', type: 'string', doc: 'queued | deployed | started | exited | failed | removed' },
+      { name: 'event', type: 'string', doc: 'queued | deployed | started | exited | failed | removed | restarted; while deploying also accepted | pull | create | start | health (the first health look)' },
       { name: 'state', type: 'string' },
       { name: 'text', type: 'string' },
       { name: 'at', type: 'long' }
@@ -535,6 +535,7 @@ export const SENodeControl = protocol('SENodeControl', 'Local control of a node:
   getArtifact: { request: [p('workflowId', 'string'), p('name', 'string'), p('dir', 'string')], response: 'ArtifactRecord', doc: 'fetches an artifact (NAME, or STEP.NAME) from a node holding it, verified, to dir/its path on this node' },
   listInterventions: { request: [], response: { type: 'array', items: 'WorkflowStatus' }, doc: 'workflows waiting for a person, here and on every usable member; resumeWorkflow answers any of them' },
   deployWorkload: { request: [p('request', 'DeployRequest')], response: 'WorkloadStatus', doc: 'validates a Pod or Deployment manifest and runs it on this node' },
+  deployWorkloadWatch: { request: [p('request', 'DeployRequest')], response: 'WorkloadStatus', stream: 'WorkloadEvent', doc: 'deployWorkload, streaming its progress (accepted, pull, create, start, deployed, health: the first health look); a caller that goes away leaves the deploy going' },
   listWorkloads: { request: [], response: { type: 'array', items: 'WorkloadStatus' } },
   removeWorkload: { request: [p('id', 'string')], response: 'WorkloadStatus' },
   workloadStats: { request: [p('id', nullable('string'))], response: { type: 'array', items: 'ContainerStats' } },

@@ -116,6 +116,8 @@ export interface NodeApi extends SessionApi {
   /** Workflows waiting for a person on this node and on every usable mesh member. */
   listInterventions (): Promise<WorkflowStatus[]>
   deployWorkload (request: DeployRequest): Promise<WorkloadStatus>
+  /** deployWorkload, telling onEvent its progress; a listener returning false stops listening, never the deploy. */
+  deployWorkloadWatch (request: DeployRequest, onEvent: (event: WorkloadEvent) => boolean | void): Promise<WorkloadStatus>
   listWorkloads (): Promise<WorkloadStatus[]>
   removeWorkload (id: string): Promise<WorkloadStatus>
   workloadStats (id: string | null): Promise<ContainerStats[]>

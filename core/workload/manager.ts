@@ -56,6 +56,10 @@ export class WorkloadManager {
   private checking: Promise<void> | null = null
   /** Deploys and removals one at a time, so budgets are counted against settled numbers. */
   private lock: Promise<unknown> = Promise.resolve()
+  /** Deploys and removals queued or under way, for a deploy to say what it waits for. */
+  private deploying = 0
+  /** Ids given to deploys still waiting their turn. */
+  private readonly reserved = new Set<string>()
   private stopped = false
 
   constructor (private readonly o: WorkloadManagerOptions) {
@@ -123,41 +127,58 @@ export class WorkloadManager {
     throw SeError.unknownWorkload(idOrName)
   }
 
-  async deploy (req: DeployRequest): Promise<WorkloadStatus> {
+  /**
+   * Deploys a manifest. `onProgress` is told every event of this workload until the
+   * call returns: waiting behind another deploy, pulls, creation, start, the first
+   * health look. A caller that stops listening does not stop the deploy.
+   */
+  async deploy (req: DeployRequest, onProgress?: (event: WorkloadEvent) => void): Promise<WorkloadStatus> {
     if (this.stopped) throw SeError.shuttingDown()
     const manifest = parseManifest(req.manifest, req.source)
     const memoryBytes = req.memory === null ? undefined : parsePodmanSize(req.memory)
     if (memoryBytes === null) throw SeError.badInput(`--memory '${req.memory ?? ''}' is not a size (expected e.g. 512m, 1g)`)
     if (req.cpus !== null && !(req.cpus > 0)) throw SeError.badInput(`--cpus ${req.cpus} is not a number of CPUs greater than 0`)
     if (req.replicas !== null && !(Number.isInteger(req.replicas) && req.replicas >= 1)) throw SeError.badInput(`--replicas ${req.replicas} is not a whole number of 1 or more`)
-    return await this.serial(async () => {
-      const id = this.newId(manifest.name)
-      const plan = planWorkload(manifest, {
-        id,
-        dir: join(this.dir, id),
-        labels: { [NODE_LABEL]: this.o.nodeId.slice(0, 16) },
-        env: req.env,
-        ...(req.replicas === null ? {} : { replicas: req.replicas }),
-        ...(memoryBytes === undefined ? {} : { memoryBytes }),
-        ...(req.cpus === null ? {} : { cpus: req.cpus })
-      })
-      this.checkNames(plan)
-      this.checkMemory(plan)
-      const record: WorkloadRecord = { status: this.newStatus(plan), plan, requestedEngine: req.engine }
-      if (this.active().length >= this.maxWorkloads) {
-        // Check the engine now, so a manifest no engine can run is refused rather than queued.
-        await this.o.engines.choose(plan, req.engine)
-        record.status.state = 'queued'
-        record.status.reason = `queued: ${this.active().length} of ${this.maxWorkloads} workloads deployed on this node (SE_MAX_WORKLOADS); it deploys when one is removed`
-        await this.save(record)
-        this.records.set(id, record)
-        await this.event(record, 'queued', `${plan.name} ${id} queued: ${record.status.reason}`)
-        return record.status
-      }
-      const { engine, note } = await this.o.engines.choose(plan, req.engine)
-      await this.runWith(record, engine, note)
-      return record.status
+    // Named now, so the caller hears of it while it waits its turn.
+    const id = this.newId(manifest.name)
+    this.reserved.add(id)
+    const off = onProgress === undefined ? null : this.onEvent(e => { if (e.workloadId === id) onProgress(e) })
+    try {
+      const ahead = this.deploying
+      this.tell(id, manifest.name, 'accepted', 'deploying', `${manifest.kind} ${manifest.name} accepted as ${id}${ahead === 0 ? '' : `; waiting for ${ahead} other deploy${ahead === 1 ? '' : 's'} or removal${ahead === 1 ? '' : 's'} on this node to finish`}`)
+      return await this.serial(async () => await this.deployNow(id, manifest, req, memoryBytes))
+    } finally {
+      off?.()
+      this.reserved.delete(id)
+    }
+  }
+
+  private async deployNow (id: string, manifest: ReturnType<typeof parseManifest>, req: DeployRequest, memoryBytes: number | undefined): Promise<WorkloadStatus> {
+    const plan = planWorkload(manifest, {
+      id,
+      dir: join(this.dir, id),
+      labels: { [NODE_LABEL]: this.o.nodeId.slice(0, 16) },
+      env: req.env,
+      ...(req.replicas === null ? {} : { replicas: req.replicas }),
+      ...(memoryBytes === undefined ? {} : { memoryBytes }),
+      ...(req.cpus === null ? {} : { cpus: req.cpus })
     })
+    this.checkNames(plan)
+    this.checkMemory(plan)
+    const record: WorkloadRecord = { status: this.newStatus(plan), plan, requestedEngine: req.engine }
+    if (this.active().length >= this.maxWorkloads) {
+      // Check the engine now, so a manifest no engine can run is refused rather than queued.
+      await this.o.engines.choose(plan, req.engine)
+      record.status.state = 'queued'
+      record.status.reason = `queued: ${this.active().length} of ${this.maxWorkloads} workloads deployed on this node (SE_MAX_WORKLOADS); it deploys when one is removed`
+      await this.save(record)
+      this.records.set(id, record)
+      await this.event(record, 'queued', `${plan.name} ${id} queued: ${record.status.reason}`)
+      return record.status
+    }
+    const { engine, note } = await this.o.engines.choose(plan, req.engine)
+    await this.runWith(record, engine, note)
+    return record.status
   }
 
   /** Deploys a record with an engine; on failure nothing of it is left, on disk or in the engine. */
@@ -170,7 +191,7 @@ export class WorkloadManager {
     this.records.set(plan.id, record)
     await this.save(record)
     try {
-      await engine.deploy(plan)
+      await engine.deploy(plan, (phase, text) => { this.emit(record, phase, text) })
     } catch (err) {
       const e = toSeError(err)
       status.state = 'failed'
@@ -186,7 +207,10 @@ export class WorkloadManager {
     await this.save(record)
     await this.event(record, 'deployed', `${plan.name} ${plan.id} deployed on ${engine.name}: ${plan.pods.length} pod(s), ${plan.pods.reduce((n, p) => n + p.containers.length, 0)} container(s)${plan.memoryBytes > 0 ? `, ${formatBytes(plan.memoryBytes)} memory limit` : ''}${status.ports.length > 0 ? `, ports ${status.ports.join(' ')}` : ''}${note === null ? '' : ` (${note})`}`)
     this.o.provide?.(plan.name)
+    // A look already under way began before this workload started: the first look at it is the next one.
+    await this.checking
     await this.check()
+    this.emit(record, 'health', firstLook(status))
   }
 
   async remove (idOrName: string): Promise<WorkloadStatus> {
@@ -352,7 +376,7 @@ export class WorkloadManager {
   private newId (name: string): string {
     for (;;) {
       const id = `${name}-${toHex(this.o.crypto.randomBytes(2))}`
-      if (!this.records.has(id)) return id
+      if (!this.records.has(id) && !this.reserved.has(id)) return id
     }
   }
 
@@ -373,13 +397,25 @@ export class WorkloadManager {
   }
 
   private emit (record: WorkloadRecord, event: string, text: string): void {
-    const e: WorkloadEvent = { workloadId: record.status.id, name: record.status.name, event, state: record.status.state, text, at: this.o.clock.now() }
+    this.tell(record.status.id, record.status.name, event, record.status.state, text)
+  }
+
+  private tell (workloadId: string, name: string, event: string, state: string, text: string): void {
+    const e: WorkloadEvent = { workloadId, name, event, state, text, at: this.o.clock.now() }
     for (const l of this.listeners) l(e)
   }
 
   private serial<T> (fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.catch(() => {}).then(fn)
+    this.deploying++
+    const next = this.lock.catch(() => {}).then(fn).finally(() => { this.deploying-- })
     this.lock = next
     return next
   }
+}
+
+/** What the first health look after a deploy saw, in a person's words. */
+function firstLook (status: WorkloadStatus): string {
+  const running = status.containers.filter(c => c.state === 'running').length
+  const others = status.containers.filter(c => c.state !== 'running').map(c => `${c.pod}/${c.name} ${c.state}${c.exitCode === null ? '' : ` (exit ${c.exitCode})`}`)
+  return `first health look: ${status.state}, ${running} of ${status.containers.length} container${status.containers.length === 1 ? '' : 's'} running${others.length === 0 ? '' : `; ${others.join(', ')}`}${status.reason === null ? '' : ` — ${status.reason}`}`
 }

@@ -6,7 +6,7 @@ import { stringify } from 'yaml'
 import { SeError, type ErrorDetail } from '../errors.js'
 import type { FileSystem, ProcessHandle, ProcessResult, ProcessRunner } from '../ports.js'
 import { WORKLOAD_LABEL, planFile, renderPods } from './manifest.js'
-import type { ContainerObservation, ContainerState, ContainerStepSpec, ContainerUsage, EngineAvailability, LogFollow, LogLine, WorkloadEngine, WorkloadPlan } from './types.js'
+import type { ContainerObservation, ContainerState, ContainerStepSpec, ContainerUsage, DeployProgress, EngineAvailability, LogFollow, LogLine, WorkloadEngine, WorkloadPlan } from './types.js'
 
 const PODMAN = 'podman'
 /** Long enough for `kube play` to pull an image on a slow link. */
@@ -65,20 +65,47 @@ export class PodmanEngine implements WorkloadEngine {
     return []
   }
 
-  async deploy (plan: WorkloadPlan): Promise<void> {
+  async deploy (plan: WorkloadPlan, progress?: DeployProgress): Promise<void> {
     const file = planFile(plan)
     await this.opts.fs.mkdirp(plan.dir)
     await this.opts.fs.writeAtomic(file, renderPods(plan, doc => stringify(doc)))
+    const images = [...new Set(plan.pods.flatMap(p => p.containers.map(c => c.image)))]
+    // Pulled one by one before `kube play`, which pulls in silence: a slow pull is then seen as one.
+    for (const image of images) await this.pull(plan, image, progress)
+    const containers = plan.pods.reduce((n, p) => n + p.containers.length, 0)
+    progress?.('create', `creating ${plan.pods.length} pod${plan.pods.length === 1 ? '' : 's'} (${plan.pods.map(p => p.name).join(', ')}) with ${containers} container${containers === 1 ? '' : 's'}: podman kube play`)
     const r = await this.podman(['kube', 'play', file], DEPLOY_TIMEOUT_MS)
     if (r.spawnError !== null) throw notInstalled(r.spawnError)
-    if (r.exitCode === 0 && !r.timedOut) return
+    if (r.exitCode === 0 && !r.timedOut) {
+      progress?.('start', `started ${plan.pods.map(p => p.name).join(', ')}`)
+      return
+    }
     await this.sweep(plan.id).catch(() => {})
     const why = r.timedOut ? `timed out after ${DEPLOY_TIMEOUT_MS / 1000} s` : kubePlayError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`
-    const images = [...new Set(plan.pods.flatMap(p => p.containers.map(c => c.image)))]
-    let hint = 'nothing was left behind; the rendered manifest is in ' + file
-    if (/pull|registry|manifest unknown|image not known|initializing source/i.test(why)) hint = `is ${images.join(', ')} built or pulled on this node? \`podman images\` lists what is there; nothing was left behind`
-    else if (/rlimit/i.test(why)) hint = 'this host does not let containers raise their resource limits: set default_ulimits in the [containers] section of containers.conf (see the README); nothing was left behind'
-    throw SeError.kubePlayFailed(plan.name, why, hint)
+    throw SeError.kubePlayFailed(plan.name, why, deployHint(why, images, file))
+  }
+
+  /** An image not on this node is pulled, its progress lines passed on; one already here is left alone. */
+  private async pull (plan: WorkloadPlan, image: string, progress?: DeployProgress): Promise<void> {
+    const exists = await this.podman(['image', 'exists', image])
+    if (exists.spawnError !== null) throw notInstalled(exists.spawnError)
+    if (exists.exitCode === 0) {
+      progress?.('pull', `${image} is on this node`)
+      return
+    }
+    progress?.('pull', `pulling ${image}`)
+    const lines = new LineSplitter()
+    const started = Date.now()
+    const r = await this.opts.processes.run({ command: this.command, args: ['pull', image], timeoutMs: DEPLOY_TIMEOUT_MS }, (stream, text) => {
+      if (stream === 'stderr') for (const line of lines.push(text)) if (line.trim() !== '') progress?.('pull', line.trim())
+    }).result
+    if (r.spawnError !== null) throw notInstalled(r.spawnError)
+    if (r.exitCode === 0 && !r.timedOut) {
+      progress?.('pull', `pulled ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+      return
+    }
+    const why = r.timedOut ? `pulling ${image} timed out after ${DEPLOY_TIMEOUT_MS / 1000} s` : `pulling ${image}: ${lastError(r.stderr) ?? `exit ${r.exitCode ?? '?'}`}`
+    throw SeError.kubePlayFailed(plan.name, why, deployHint(why, [image], planFile(plan)))
   }
 
   async observe (plans: WorkloadPlan[]): Promise<Map<string, ContainerObservation[]>> {
@@ -245,6 +272,12 @@ function notInstalled (why: string): SeError {
 }
 
 /** `kube play` ends with "failed to start N containers"; the reason is on the first container's own line. */
+function deployHint (why: string, images: string[], file: string): string {
+  if (/pull|registry|manifest unknown|image not known|initializing source/i.test(why)) return `is ${images.join(', ')} built or pulled on this node? \`podman images\` lists what is there; nothing was left behind`
+  if (/rlimit/i.test(why)) return 'this host does not let containers raise their resource limits: set default_ulimits in the [containers] section of containers.conf (see the README); nothing was left behind'
+  return 'nothing was left behind; the rendered manifest is in ' + file
+}
+
 function kubePlayError (stderr: string): string | null {
   const summary = lastError(stderr)
   const first = /^starting container [0-9a-f]+: (.+)$/m.exec(stderr)?.[1]

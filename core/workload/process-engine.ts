@@ -6,7 +6,7 @@
 import { SeError, type ErrorDetail } from '../errors.js'
 import { join } from '../paths.js'
 import type { AppendFile, ProcessHandle, ProcessResult, Runtime } from '../ports.js'
-import type { ContainerObservation, ContainerPlan, ContainerUsage, EngineAvailability, LogFollow, LogLine, PodPlan, WorkloadEngine, WorkloadPlan } from './types.js'
+import type { ContainerObservation, ContainerPlan, ContainerUsage, DeployProgress, EngineAvailability, LogFollow, LogLine, PodPlan, WorkloadEngine, WorkloadPlan } from './types.js'
 
 const DEFAULT_RESTART_BACKOFF_MS = 1000
 const MAX_RESTART_BACKOFF_MS = 30_000
@@ -94,7 +94,7 @@ export class ProcessEngine implements WorkloadEngine {
     return details
   }
 
-  async deploy (plan: WorkloadPlan): Promise<void> {
+  async deploy (plan: WorkloadPlan, progress?: DeployProgress): Promise<void> {
     const problems = this.check(plan)
     if (problems.length > 0) throw SeError.validation(`manifest ${plan.source} for the process engine`, problems)
     // A second deploy of the same id replaces the first rather than orphaning it.
@@ -110,6 +110,7 @@ export class ProcessEngine implements WorkloadEngine {
       await this.remove(plan)
       throw SeError.workloadLogsUnopenable(plan.name, plan.dir, err)
     }
+    progress?.('start', `starting ${workload.runs.length} process${workload.runs.length === 1 ? '' : 'es'}: ${workload.runs.map(r => r.key).join(', ')}`)
     const settled = await new Promise<Run | null>(resolve => {
       const timer = setTimeout(() => resolve(null), SPAWN_SETTLE_MS)
       for (const run of workload.runs) {

@@ -85,13 +85,17 @@ export interface ContainerStepSpec extends ProcessSpec {
   container: NonNullable<ProcessSpec['container']>
 }
 
+/** The phases of a deploy a person sees: images pulled, pods created, containers started. */
+export type DeployPhase = 'pull' | 'create' | 'start'
+export type DeployProgress = (phase: DeployPhase, text: string) => void
+
 export interface WorkloadEngine {
   readonly name: string
   availability (): Promise<EngineAvailability>
   /** Problems this engine has with an otherwise valid plan, each naming its place in the manifest. */
   check (plan: WorkloadPlan): ErrorDetail[]
-  /** Runs the plan; on failure removes whatever it created, then throws. */
-  deploy (plan: WorkloadPlan): Promise<void>
+  /** Runs the plan, telling `progress` what it is doing; on failure removes whatever it created, then throws. */
+  deploy (plan: WorkloadPlan, progress?: DeployProgress): Promise<void>
   /** What runs now for each plan, by workload id: one look for all of them. */
   observe (plans: WorkloadPlan[]): Promise<Map<string, ContainerObservation[]>>
   logs (plan: WorkloadPlan, opts: { follow: boolean, tail: number }, onLine: (line: LogLine) => void): LogFollow

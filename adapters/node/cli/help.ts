@@ -13,7 +13,7 @@ const EXIT_TEXT: Record<keyof typeof EXIT_CODES, string> = {
   OK: 'done (a workflow: completed)',
   FAILED: 'failed (a workflow failed or was cancelled; a query found nothing)',
   USAGE: 'refused: a bad flag, file or request; nothing was run',
-  WAITING: 'the workflow waits for a person (se approve)',
+  WAITING: 'not finished: the workflow waits for a person (se approve), or --timeout ended the waiting while the work goes on',
   NO_NODE: 'no node runs on the data dir, or it did not answer',
   NOT_ALLOWED: 'refused by a member\'s policy',
   NO_SPACE: 'the data dir\'s disk is full'
