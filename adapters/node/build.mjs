@@ -3,7 +3,7 @@
 // loads: bundled, they skip Node's resolution and its CommonJS-to-ESM bridge,
 // which cost more start-up time than the rest of `se status` (bench/cli.ts).
 import { build } from 'esbuild'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -34,7 +34,7 @@ const lazyBuiltins = {
   }
 }
 
-await build({
+const result = await build({
   entryPoints: [path.join(root, 'adapters/node/cli/main.ts')],
   outdir: path.join(root, 'dist'),
   entryNames: 'se',
@@ -51,5 +51,21 @@ await build({
   banner: { js: "import { createRequire as __seCreateRequire } from 'node:module'; const require = __seCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
   plugins: [lazyBuiltins],
+  metafile: true,
   logLevel: 'warning'
 })
+
+// The sources the bundle was made from, for bin/se.js to tell whether it is stale by
+// looking at these files alone rather than walking every directory on each call.
+const sources = Object.keys(result.metafile.inputs).filter(f => !f.startsWith('node_modules/') && f.endsWith('.ts')).sort()
+writeFileSync(path.join(root, 'dist', 'sources.json'), JSON.stringify(sources) + '\n')
+
+// Chunks of earlier builds are kept for a day, not forever: a node started before this
+// build may still load one of them the first time it needs it (dist/chunks grew to 35 MB).
+const KEEP_OLD_CHUNKS_MS = 24 * 3600_000
+const chunks = path.join(root, 'dist', 'chunks')
+const made = new Set(Object.keys(result.metafile.outputs).map(f => path.resolve(root, f)))
+for (const name of readdirSync(chunks)) {
+  const file = path.join(chunks, name)
+  if (!made.has(file) && Date.now() - statSync(file).mtimeMs > KEEP_OLD_CHUNKS_MS) rmSync(file, { force: true })
+}

@@ -3,7 +3,7 @@
 // when it is newer than every source file; otherwise the TypeScript through tsx,
 // so an edited checkout never runs stale code. An installed copy (no .git) is not
 // edited in place: it skips the look at every source file, which every call would pay.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -20,11 +20,21 @@ function newestSource (dir) {
   return newest
 }
 
+/** The newest of the sources the bundle was made from (dist/sources.json); a source gone since is newer than any bundle. */
+function newestOfBuilt () {
+  const sources = JSON.parse(readFileSync(path.join(root, 'dist', 'sources.json'), 'utf8'))
+  let newest = 0
+  for (const file of sources) newest = Math.max(newest, statSync(path.join(root, file), { throwIfNoEntry: false })?.mtimeMs ?? Infinity)
+  return newest
+}
+
 function bundleIsFresh () {
   try {
     const built = statSync(bundle).mtimeMs
     if (!existsSync(path.join(root, '.git'))) return true
-    return built >= Math.max(...['core', 'adapters', 'tui'].map(dir => newestSource(path.join(root, dir))))
+    // A new file matters only once an existing one imports it, which makes that one newer.
+    const newest = existsSync(path.join(root, 'dist', 'sources.json')) ? newestOfBuilt() : Math.max(...['core', 'adapters', 'tui'].map(dir => newestSource(path.join(root, dir))))
+    return built >= newest
   } catch {
     return false
   }
