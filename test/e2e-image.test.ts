@@ -1,10 +1,11 @@
 // The SE node as a container image: built offline by `se image build`, then run
-// both ways people run it (an interactive shell, fire-and-forget workflows), as a
-// non-root user, stopped gracefully, with its data dir on a volume.
+// both ways people run it (an interactive shell, fire-and-forget workflows), as the
+// owner of the mounted workspace (or --user), stopped gracefully, with its data dir
+// on a volume. Podman here is rootful: the tests run as root.
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execa } from 'execa'
-import { chmod, utimes } from 'node:fs/promises'
+import { chmod, chown, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { gitRepo, json, se, tempDir, waitFor } from './helpers/cli.js'
 import { podmanReady } from './helpers/podman.js'
@@ -22,15 +23,15 @@ const podman = async (...args: string[]): Promise<{ code: number, stdout: string
 }
 
 function container (t: any, name: string): string {
-  t.after(() => podman('rm', '-f', '-t', '0', name))
+  // -v: its anonymous /data volume goes with it.
+  t.after(() => podman('rm', '-f', '-v', '-t', '0', name))
   return name
 }
 
-/** A repository the container's uid 1000 may write, as `--userns=keep-id` gives rootless users. */
+/** A repository owned by uid 1000, as `--userns=keep-id:uid=1000` shows rootless users theirs: the node runs as its owner. */
 async function writableRepo (t: any): Promise<string> {
   const repo = await gitRepo(t)
-  await execa('chmod', ['-R', 'a+rwX', repo])
-  await chmod(repo, 0o777)
+  await execa('chown', ['-R', '1000:1000', repo])
   // Same content, new mtime: the index's stat cache is stale, as after any
   // copy or chmod. The release must still see a clean tree.
   await utimes(path.join(repo, 'package.json'), new Date(), new Date(Date.now() + 5_000))
@@ -45,13 +46,15 @@ before(async () => {
   built = json(r)
 }, { timeout: 240_000 })
 
-test('se image build makes localhost/se-node from scratch, non-root, and reports its size', opts, async () => {
+test('se image build makes localhost/se-node from scratch, root only until it becomes the workspace owner, and reports its size', opts, async () => {
   assert.deepEqual(built.tags.slice(0, 2).map(t => t.replace(/:.*/, '')), ['localhost/se-node', 'localhost/se-node'])
   assert.match(built.tags[0] as string, /:\d+\.\d+\.\d+$/)
   const info = JSON.parse((await podman('image', 'inspect', IMAGE)).stdout)[0]
   assert.equal(info.Size, built.sizeBytes)
   assert.ok(built.sizeBytes > 50e6 && built.sizeBytes < 400e6, `size ${built.sizeBytes}`)
-  assert.equal(info.Config.User, '1000:1000')
+  // Root only to become the owner of /workspace (see the tests below).
+  assert.equal(info.Config.User, '0:0')
+  assert.ok((info.Config.Env as string[]).includes('SE_RUN_AS_OWNER_OF=/workspace'), info.Config.Env.join(' '))
   assert.deepEqual(info.Config.Entrypoint, ['/usr/bin/node', '/opt/se/se.mjs'])
   assert.ok(info.Config.Volumes['/data'] !== undefined)
   // From scratch: every layer is one of ours, none pulled from a registry.
@@ -61,7 +64,8 @@ test('se image build makes localhost/se-node from scratch, non-root, and reports
 
 test('interactive mode: `podman run -it … shell` gives the se> prompt', { ...opts, skip: skip ?? await tmuxAvailable() ?? false }, async t => {
   const name = container(t, `se-shell-${process.pid}`)
-  const term = await terminal(t, `podman run -it --rm --name ${name} ${IMAGE} shell`)
+  // A tmux server started elsewhere gives the pane its own environment, not this process's.
+  const term = await terminal(t, `podman run -it --rm --name ${name} ${IMAGE} shell`, { env: { CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? '' } })
   await term.waitFor('the se> prompt', s => /^se>/m.test(s), 30_000)
   await term.type('catalogue')
   await term.keys('Enter')
@@ -91,7 +95,8 @@ test('fire-and-forget: two containers run VERSION_TRANSITION side by side and ex
   for (const [i, name] of names.entries()) {
     const code = await podman('wait', name)
     assert.equal(code.stdout.trim(), '0', (await podman('logs', name)).stderr)
-    const tags = await execa('git', ['tag'], { cwd: repos[i] })
+    // The repository is uid 1000's; git as root here must be told to read it.
+    const tags = await execa('git', ['-c', 'safe.directory=*', 'tag'], { cwd: repos[i] })
     assert.equal(tags.stdout.trim(), 'v1.2.4')
   }
 })
@@ -123,4 +128,59 @@ test('a node container stops gracefully on SIGTERM and keeps its data on a volum
   const status = await podman('exec', name, 'se', 'status', id, '--json')
   assert.equal(status.code, 0, status.stderr)
   assert.equal(JSON.parse(status.stdout).id, id, 'the workflow is still known')
+})
+
+/** Writes into /workspace as a release does: the bump script's package.json.tmp, then a file and a directory. */
+const WRITE_WORKFLOW = `name: WRITE_WORKSPACE
+description: write into the mounted workspace
+steps:
+  - id: bump
+    run: { command: node, args: [/opt/se/examples/workflows/scripts/bump-version.mjs, patch], cwd: /workspace, timeoutSec: 60 }
+  - id: write
+    run: { command: sh, args: [-c, "id -u > who && mkdir -p out && echo done > out/file"], cwd: /workspace, timeoutSec: 60 }
+`
+
+/** A workspace only its owner may write (0755), holding a package.json and the workflow above. */
+async function workspaceOwnedBy (t: any, uid: number): Promise<string> {
+  const dir = await tempDir(t, 'se-workspace-')
+  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'demo', version: '1.2.3' }, null, 2) + '\n')
+  await writeFile(path.join(dir, 'write.yaml'), WRITE_WORKFLOW)
+  for (const f of ['.', 'package.json', 'write.yaml']) await chown(path.join(dir, f), uid, uid)
+  await chmod(dir, 0o755)
+  return dir
+}
+
+/** Runs the workflow above in a throwaway container; `extra` goes before the image (e.g. --user). */
+async function writeIn (t: any, dir: string, name: string, extra: string[] = []): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await podman('run', '--rm', '--name', container(t, `${name}-${process.pid}`), ...extra, '-v', `${dir}:/workspace`, IMAGE, 'execute', '/workspace/write.yaml')
+}
+
+async function assertWrittenBy (dir: string, uid: number, r: { code: number, stderr: string }): Promise<void> {
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal((await readFile(path.join(dir, 'who'), 'utf8')).trim(), String(uid), 'the steps ran as the owner')
+  assert.equal(JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')).version, '1.2.4')
+  for (const f of ['package.json', 'who', 'out', 'out/file']) assert.equal((await stat(path.join(dir, f))).uid, uid, `${f} belongs to ${uid}`)
+}
+
+test('rootful: se becomes the owner of the mounted workspace, and what it writes there is theirs', opts, async t => {
+  const dir = await workspaceOwnedBy(t, 1234)
+  await assertWrittenBy(dir, 1234, await writeIn(t, dir, 'se-owner'))
+})
+
+test('rootful: a workspace owned by root is written by root, whose files they are', opts, async t => {
+  const dir = await workspaceOwnedBy(t, 0)
+  await assertWrittenBy(dir, 0, await writeIn(t, dir, 'se-root'))
+})
+
+test('rootful: --user runs se as that user, its data dir on a new volume writable too', opts, async t => {
+  const dir = await workspaceOwnedBy(t, 1234)
+  await assertWrittenBy(dir, 1234, await writeIn(t, dir, 'se-user', ['--user', '1234:1234']))
+})
+
+test('a step that cannot write the workspace says why, not the Node.js banner', opts, async t => {
+  const dir = await workspaceOwnedBy(t, 1234)
+  const r = await writeIn(t, dir, 'se-denied', ['--user', '1000:1000'])
+  assert.notEqual(r.code, 0)
+  assert.match(r.stderr, /exit code 1: Error: EACCES: permission denied, open 'package\.json\.tmp'/)
+  assert.doesNotMatch(r.stderr, /exit code 1: Node\.js v/)
 })

@@ -75,6 +75,7 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   imageNeedsPodman: () => SeError.imageNeedsPodman(),
   imageBuildFailed: () => SeError.imageBuildFailed(125),
   imageNeedsBusybox: () => SeError.imageNeedsBusybox('/bin/busybox'),
+  imageCannotRunAsOwner: () => SeError.imageCannotRunAsOwner('/workspace', 65534, 65534, CAUSE),
   nodeRunningOnSocket: () => SeError.nodeRunningOnSocket('/data/se.sock'),
   noNodeAt: () => SeError.noNodeAt('/data/se.sock'),
   cannotReachNode: () => SeError.cannotReachNode('/data/se.sock', CAUSE),

@@ -22,6 +22,16 @@ export function defaultDataDir (): string {
   return dataDirFrom(name => process.env[name], os.homedir(), process.cwd())
 }
 
+/** The login name: $USER, else the passwd entry's, else `uid1234` for a uid with none (a container run with --user, or as a workspace's owner). */
+export function loginName (): string {
+  if (process.env.USER !== undefined) return process.env.USER
+  try {
+    return os.userInfo().username
+  } catch {
+    return `uid${process.getuid?.() ?? ''}`
+  }
+}
+
 export function socketPath (dataDir: string): string {
   return path.join(dataDir, SOCKET_NAME)
 }

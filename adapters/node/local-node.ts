@@ -1,8 +1,7 @@
 // A node on this machine, serving its API on the Unix socket in its data dir,
 // and, when asked, over HTTP and Avro IPC on TCP.
-import os from 'node:os'
 import path from 'node:path'
-import { catalogueDirs, socketPath, CLI_ENTRY } from './config.js'
+import { catalogueDirs, loginName, socketPath, CLI_ENTRY } from './config.js'
 import { nodeRuntime } from './runtime.js'
 import { listenUnix } from './unix-socket.js'
 import { SeNode, type NodeConfig } from '../../core/node/se-node.js'
@@ -68,7 +67,7 @@ export async function startLocalNode (opts: LocalNodeOptions): Promise<LocalNode
     // Opened while the node recovers, so /health/ready can say it is not ready yet.
     beforeStart: async () => {
       if (opts.frontEnds === undefined) return
-      fronts = await startFrontEnds(node, runtime, metrics as NodeMetrics, opts.frontEnds, { dataDir: opts.dataDir, owner: process.env.USER ?? os.userInfo().username, workdir: path.resolve('.') })
+      fronts = await startFrontEnds(node, runtime, metrics as NodeMetrics, opts.frontEnds, { dataDir: opts.dataDir, owner: loginName(), workdir: path.resolve('.') })
     },
     beforeStop: async () => { await (fronts as FrontEnds | null)?.close() }
   })

@@ -1,5 +1,6 @@
-// Errors building the SE node's container image: what this machine must provide.
-import { SeError } from './se-error.js'
+// Errors of the SE node's container image: what building it needs from this machine,
+// and what stops it running as the owner of /workspace.
+import { SeError, messageOf } from './se-error.js'
 
 export const imageErrors = {
   imageNeedsGit (): SeError {
@@ -18,5 +19,13 @@ export const imageErrors = {
 
   imageNeedsBusybox (path: string): SeError {
     return new SeError('BAD_INPUT', `${path} is missing: the image's /bin/sh is a static busybox`, { hint: 'apt-get install busybox-static' })
+  },
+
+  /** In the image, root could not hand the node to the owner of /workspace (SE_RUN_AS_OWNER_OF); se does not go on as root. */
+  imageCannotRunAsOwner (dir: string, uid: number, gid: number, cause: unknown): SeError {
+    return new SeError('BAD_INPUT', `cannot run as ${uid}:${gid}, the owner of ${dir}: ${messageOf(cause)}`, {
+      cause,
+      hint: 'start the container as a user who may write there: --user "$(id -u):$(id -g)" (rootless podman: --userns=keep-id:uid=1000,gid=1000)'
+    })
   }
 }

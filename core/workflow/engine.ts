@@ -21,6 +21,7 @@ import type { ArtifactPublish, ArtifactRecord, ArtifactUse, InterventionResult, 
 import { stepKind, type StepDefinition, type WorkflowDefinition } from './definition.js'
 import { definitionOf, expandEntries, splitUse } from './graph.js'
 import { evaluate, parseExpression } from './expression.js'
+import { describeFailure } from './failure-reason.js'
 import { reconcileWithTrail } from './reconcile.js'
 import { isDone, isFinished, newStepRun, normalizeRun, setInterventions, type PendingIntervention, type StepRun, type WorkflowRun, type WorkflowState } from './run.js'
 import type { WorkflowStore } from './store.js'
@@ -1065,12 +1066,4 @@ function snapshot (run: WorkflowRun): WorkflowRun {
 /** A write to the data dir failed: waiting may help (a full disk); anything else is a bug to surface. */
 function isStorageError (err: unknown): boolean {
   return err instanceof SeError && (err.code === 'NO_SPACE' || err.code === 'WRITE_FAILED')
-}
-
-function describeFailure (result: ProcessResult): string {
-  if (result.spawnError !== null) return result.spawnError
-  if (result.timedOut) return `timed out after ${result.durationMs} ms`
-  const lastLine = result.stderr.trim().split('\n').pop() ?? ''
-  const why = result.signal !== null ? `killed by ${result.signal}` : `exit code ${result.exitCode ?? '?'}`
-  return lastLine === '' ? why : `${why}: ${lastLine.slice(0, 200)}`
 }

@@ -1,15 +1,15 @@
 // `se session`: interactive se> sessions that live on a node (this one or a mesh
 // member), outlast the client, and belong to the user who opened them.
-import os from 'node:os'
 import type { Command } from 'commander'
 import type { NodeApi, SessionInfo, SessionOutput } from '../../../core/protocol/types.js'
 import { EXIT_CODES } from '../../../core/errors.js'
+import { loginName } from '../config.js'
 import { askAndPrint, json, withNode, type CliIO, type CliState } from './context.js'
 import { table, seconds } from './render.js'
 
 /** Who the sessions belong to: SE_USER (for acting as another user in scripts and tests), else the login name. */
 export function sessionUser (): string {
-  return process.env.SE_USER ?? process.env.USER ?? os.userInfo().username
+  return process.env.SE_USER ?? loginName()
 }
 
 /** How often a piped client checks whether the session has finished its lines. */

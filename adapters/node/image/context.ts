@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { SeError } from '../../../core/errors.js'
 import { PACKAGE_ROOT } from '../config.js'
+import { RUN_AS_OWNER_ENV } from './run-as-owner.js'
 
 /** Packages with native addons (or files read at run time) stay out of the bundle and are copied whole. */
 const EXTERNAL = ['sodium-native', 'udx-native', 'require-addon', 'fs-native-extensions', 'blessed', 'blessed-contrib']
@@ -77,6 +78,9 @@ export async function assembleContext (dir: string, log: (line: string) => void)
   await mkdir(path.join(rootfs, 'tmp'), { recursive: true })
   await chmod(path.join(rootfs, 'tmp'), 0o1777)
   for (const d of ['data', 'workspace', 'home/se']) await mkdir(path.join(owned, d), { recursive: true })
+  // Open to any uid, sticky as /tmp: a container run with --user writes its data dir
+  // (a new volume takes this mode) and HOME; /workspace is the mounted repository.
+  for (const d of ['data', 'home/se']) await chmod(path.join(owned, d), 0o1777)
   await writeFile(path.join(dir, 'Containerfile'), containerfile(pkg.version))
   return { dir, binaries: [...binaries.map(b => b[0]), BUSYBOX], packages }
 }
@@ -87,8 +91,9 @@ FROM scratch
 COPY rootfs/ /
 COPY --chown=${IMAGE_UID}:${IMAGE_UID} owned/ /
 LABEL org.opencontainers.image.title="se-node" org.opencontainers.image.version="${version}"
-ENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/se SE_DATA_DIR=/data SE_SESSION_HOME=/workspace
-USER ${IMAGE_UID}:${IMAGE_UID}
+ENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/se SE_DATA_DIR=/data SE_SESSION_HOME=/workspace ${RUN_AS_OWNER_ENV}=/workspace
+# Root only to become the owner of /workspace (${IMAGE_UID} when nothing is mounted); --user skips it.
+USER 0:0
 WORKDIR /workspace
 VOLUME /data
 STOPSIGNAL SIGTERM
