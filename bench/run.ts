@@ -34,8 +34,11 @@ async function main (): Promise<void> {
   process.stdout.write(`SE Mesh benchmarks — node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} cpu(s), tmp ${os.tmpdir()}\n`)
   const results: Result[] = []
   const failures: string[] = []
+  // `npm run bench -- 7 11` runs benchmarks 7 and 11 alone.
+  const only = process.argv.slice(2)
+  const chosen = only.length === 0 ? BENCHMARKS : BENCHMARKS.filter(b => only.includes(b.title.split('.')[0] as string))
   try {
-    for (const b of BENCHMARKS) {
+    for (const b of chosen) {
       section(b.title)
       try {
         const rs = await b.run()
