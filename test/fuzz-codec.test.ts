@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import avro from 'avsc'
-import { MESSAGES, REMOTE_ERROR, namedType } from '../core/protocol/codec.js'
+import { MESSAGES, namedType, remoteErrorType } from '../core/protocol/codec.js'
 import { MAX_EMPTY_ITEMS, avscGuarded } from '../core/protocol/avsc-guard.js'
 import { HttpFrameReader, NettyFrameReader, httpFrames, nettyFrame, type AvroMessage } from '../core/protocol/avro-frames.js'
 import { FrameDecoder, encodeFrame } from '../core/rpc/framing.js'
@@ -79,7 +79,7 @@ test('the guard refuses block counts the buffer cannot hold, and keeps real arra
 
 test('every protocol type decodes mutated and random bytes fast, throwing or not', t => {
   const rng = new Rng(fuzzSeed(t, 'codec'))
-  const types: Array<[string, Decodable]> = [['RemoteError', REMOTE_ERROR as unknown as Decodable], ['MeshHello', namedType('MeshHello') as unknown as Decodable]]
+  const types: Array<[string, Decodable]> = [['RemoteError', remoteErrorType() as unknown as Decodable], ['MeshHello', namedType('MeshHello') as unknown as Decodable]]
   for (const m of MESSAGES.values()) {
     types.push([`${m.name} request`, m.request as unknown as Decodable], [`${m.name} response`, m.response as unknown as Decodable])
     if (m.stream !== null) types.push([`${m.name} event`, m.stream as unknown as Decodable])

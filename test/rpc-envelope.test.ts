@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import avro from 'avsc'
-import { MESSAGES, REMOTE_ERROR, namedType } from '../core/protocol/codec.js'
+import { MESSAGES, namedType, remoteErrorType } from '../core/protocol/codec.js'
 import { FRAME_SCHEMA, KINDS, decodeBody, decodeEnvelope, encodeEnvelope } from '../core/rpc/envelope.js'
 import { FrameDecoder, encodeFrame } from '../core/rpc/framing.js'
 import { Rng, avroLong, fuzzRounds, fuzzSeed, mutate } from './helpers/fuzz.js'
@@ -95,11 +95,11 @@ test('decodeEnvelope accepts and refuses what avsc does, with the same fields', 
 
 test('decodeBody reads a body in place and refuses a truncated one or one with bytes after it', () => {
   const remote = { code: 'TIMEOUT', message: 'late', hint: 'wait', details: [] }
-  const frame = Buffer.from(encodeEnvelope(3, 2, 'ping', REMOTE_ERROR, remote)).subarray(4)
+  const frame = Buffer.from(encodeEnvelope(3, 2, 'ping', remoteErrorType(), remote)).subarray(4)
   const e = decodeEnvelope(frame)
-  assert.deepEqual({ ...decodeBody(REMOTE_ERROR, frame, e.bodyStart) }, remote)
-  assert.throws(() => decodeBody(REMOTE_ERROR, frame.subarray(0, frame.length - 1), e.bodyStart), /truncated/)
-  assert.throws(() => decodeBody(REMOTE_ERROR, Buffer.concat([frame, Buffer.from([0])]), e.bodyStart), /trailing/)
+  assert.deepEqual({ ...decodeBody(remoteErrorType(), frame, e.bodyStart) }, remote)
+  assert.throws(() => decodeBody(remoteErrorType(), frame.subarray(0, frame.length - 1), e.bodyStart), /truncated/)
+  assert.throws(() => decodeBody(remoteErrorType(), Buffer.concat([frame, Buffer.from([0])]), e.bodyStart), /trailing/)
 })
 
 /** The decoder as it was: every chunk joined onto what came before. */

@@ -103,4 +103,6 @@ function buildMessages (): Map<string, MessageCodec> {
 }
 
 export const MESSAGES = buildMessages()
-export const REMOTE_ERROR = namedType('RemoteError')
+let remoteError: AvroType | undefined
+/** The type of an error reply, built the first time one is sent or read (most calls never see one). */
+export function remoteErrorType (): AvroType { return (remoteError ??= namedType('RemoteError')) }

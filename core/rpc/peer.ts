@@ -7,7 +7,7 @@ import b4a from 'b4a'
 import { RPC_TIMEOUT_MS, MAX_FRAME_BYTES } from '../constants.js'
 import { SeError, toSeError } from '../errors.js'
 import type { Connection } from '../ports.js'
-import { MESSAGES, REMOTE_ERROR, type AvroType, type MessageCodec } from '../protocol/codec.js'
+import { MESSAGES, remoteErrorType, type AvroType, type MessageCodec } from '../protocol/codec.js'
 import type { RemoteError } from '../protocol/types.js'
 import { FrameDecoder } from './framing.js'
 import { KIND, decodeBody, decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js'
@@ -321,7 +321,7 @@ export class RpcPeer {
         if (call === undefined) {
           if (frame.kind === 'ERROR' && frame.id === 0) {
             try {
-              this.protocolError(SeError.fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart)))
+              this.protocolError(SeError.fromRemote(decodeBody(remoteErrorType(), payload, frame.bodyStart)))
             } catch (err) {
               this.protocolError(SeError.undecodableErrorFrame(this.conn.label, err))
             }
@@ -330,7 +330,7 @@ export class RpcPeer {
         }
         let value: unknown
         try {
-          value = frame.kind === 'REPLY' ? decodeBody(call.codec.response, payload, frame.bodyStart) : SeError.fromRemote(decodeBody(REMOTE_ERROR, payload, frame.bodyStart))
+          value = frame.kind === 'REPLY' ? decodeBody(call.codec.response, payload, frame.bodyStart) : SeError.fromRemote(decodeBody(remoteErrorType(), payload, frame.bodyStart))
         } catch (err) {
           this.observed(call, 'error')
           call.reject(SeError.badReply(call.codec.name, err))
@@ -420,7 +420,7 @@ export class RpcPeer {
       hint: err.hint ?? null,
       details: err.details.map(d => ({ file: d.file ?? null, path: d.path ?? null, line: d.line ?? null, message: d.message }))
     }
-    this.sendFrame(id, KIND.ERROR, message, REMOTE_ERROR, remote)
+    this.sendFrame(id, KIND.ERROR, message, remoteErrorType(), remote)
   }
 }
 
