@@ -45,6 +45,8 @@ export class DashboardScreen {
   private status: Widget | null = null
   private prompt: Widget | null = null
   private overlay: Widget | null = null
+  /** The long-message popup, when it is the overlay: it informs, so it never stands between a person and a decision. */
+  private messageShown: Widget | null = null
   private stopOverlay: (() => void) | null = null
   /** The last message opened in a popup, so one message opens one popup. */
   private popped: string | null = null
@@ -181,7 +183,8 @@ export class DashboardScreen {
     const msg = m.message
     if (msg === null || msg === this.popped || m.messageFits(width) || this.overlay !== null || this.inputOpen) return
     this.popped = msg
-    const box = this.showOverlay(' message (esc or q closes) ', [msg])
+    const box = this.showOverlay(' message (esc or q closes; a, r and ctrl-d act as ever) ', [msg])
+    this.messageShown = box
     this.stopOverlay = m.onChange(() => {
       const now = m.message
       if (now !== null && now.length > 0) { this.popped = now; box.setContent(now) }
@@ -237,6 +240,7 @@ export class DashboardScreen {
     s.key(['p'], guarded(() => m.prevIntervention()))
     s.key(['c'], guarded(() => { if (m.current() !== null && !m.readonly) this.ask('comment: ', m.comment, text => m.setComment(text)) }))
     s.key(['a', 'r', '1', '2', '3', '4', '5', '6', '7', '8', '9'], (ch: string) => {
+      this.closeMessage()
       if (this.inputOpen || this.overlay !== null) return
       const current = m.current()
       const choice = m.choiceForKey(ch)
@@ -252,6 +256,7 @@ export class DashboardScreen {
       else this.confirm(ask.question, decide)
     })
     s.key(['C-d'], guarded(() => {
+      this.closeMessage()
       if (this.overlay !== null) return
       const d = m.deletion()
       if ('error' in d) { m.setMessage(d.error); return }
@@ -464,11 +469,16 @@ export class DashboardScreen {
     return this.overlay
   }
 
+  private closeMessage (): void {
+    if (this.overlay !== null && this.overlay === this.messageShown) this.closeOverlay()
+  }
+
   private closeOverlay (): void {
     this.stopOverlay?.()
     this.stopOverlay = null
     this.overlay?.destroy()
     this.overlay = null
+    this.messageShown = null
     this.render()
   }
 

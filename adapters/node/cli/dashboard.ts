@@ -81,6 +81,14 @@ export async function runDashboard (io: CliIO, dataDir: string, opts: DashboardO
     const workdir = process.cwd()
     const requests = { deploy: async (file: string) => await deployRequest(file, workdir), execute: (name: string, inputs: Record<string, string>) => catalogueRequest(name, workdir, inputs) }
     const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard', requests })
+    // The terminal going away (an SSH session dropped, a tmux pane killed) or a kill ends the
+    // dashboard as q does: the demo nodes and the node it runs stop, and nothing is left behind.
+    const onSignal = (): void => {
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+      try { screen.close() } catch {}
+    }
+    for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.on(signal, onSignal)
+    cleanups.push(async () => { for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.off(signal, onSignal) })
     if (opts.demo) {
       if (meshArgs === null) model.setMessage('--demo adds nodes only to a dashboard that runs its own node; a node is already running here')
       else void startDemo(meshArgs, api, model, cleanups, log)
@@ -114,7 +122,7 @@ async function startDemo (meshArgs: string[], api: NodeApi, model: DashboardMode
   }
   try {
     const s = await api.executeWorkflow(catalogueRequest(DEMO_WORKFLOW, os.tmpdir()))
-    model.setMessage(`demo: ${s.name} ${s.id} started; it is routed to builder and will ask you to approve (a)`, { workflowId: s.id, state: s.state })
+    model.setMessage(`demo: ${s.name} is routed to builder; press a when it asks`, { workflowId: s.id, state: s.state })
   } catch (err) {
     log.warn(`demo workflow: ${(err as Error).message}`)
     model.setMessage(`demo: could not start ${DEMO_WORKFLOW}: ${(err as Error).message}`)
