@@ -9,7 +9,7 @@ import type { Clock, Crypto, FileSystem, Logger } from '../ports.js'
 import type { AuditInput } from '../audit/log.js'
 import { toHex } from '../hex.js'
 import type { ContainerStats, DeployRequest, WorkloadContainer, WorkloadEvent, WorkloadLogLine, WorkloadStatus } from '../protocol/types.js'
-import { parseManifest, planWorkload, NODE_LABEL } from './manifest.js'
+import { NODE_LABEL } from './pod-files.js'
 import { formatBytes, parsePodmanSize } from './quantity.js'
 import type { EngineSelector } from './select.js'
 import type { ContainerObservation, LogFollow, WorkloadEngine, WorkloadPlan } from './types.js'
@@ -124,6 +124,8 @@ export class WorkloadManager {
   }
 
   async deploy (req: DeployRequest): Promise<WorkloadStatus> {
+    // The manifest's parser (and YAML) loads with the first deploy, not with every node.
+    const { parseManifest, planWorkload } = await import('./manifest.js')
     if (this.stopped) throw SeError.shuttingDown()
     const manifest = parseManifest(req.manifest, req.source)
     const memoryBytes = req.memory === null ? undefined : parsePodmanSize(req.memory)
