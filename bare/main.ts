@@ -1,6 +1,5 @@
 // `npm run bare`: a headless SE node on the Bare runtime, for edge devices. The
 // same core, protocol, audit and data dir as `se node start`, with Bare's ports.
-import './shims/avsc-hash.js'
 import env from 'bare-env'
 import fs from 'bare-fs'
 import os from 'bare-os'
