@@ -1,12 +1,12 @@
 // `npm run bare`: a headless SE node on the Bare runtime, for edge devices. The
 // same core, protocol, audit and data dir as `se node start`, with Bare's ports.
-import './shims/avsc-hash.js'
 import env from 'bare-env'
 import fs from 'bare-fs'
 import os from 'bare-os'
 import path from 'bare-path'
 import process from 'bare-process'
 import { exitCodeFor, toSeError } from '../core/errors.js'
+import { isoTime } from '../core/iso-time.js'
 import { serveNode } from '../core/node/local-endpoint.js'
 import { shortId } from '../core/node/identity.js'
 import { SeNode } from '../core/node/se-node.js'
@@ -29,8 +29,9 @@ const log: Runtime['log'] = {
   error: m => line('error', m)
 }
 // Written synchronously: an error printed just before exit must not be lost with the process.
+// The timestamp without a Date: the first one would load the time zone rules for good (core/iso-time.ts).
 function line (level: string, message: string): void {
-  fs.writeSync(2, `${new Date().toISOString()} ${level} ${message}\n`)
+  fs.writeSync(2, `${isoTime(Date.now())} ${level} ${message}\n`)
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 // `npm run bare:pack -- DIR [--target linux-arm64,…]`: what an edge device needs, and nothing else — the
-// launcher, the bundle, and the packages the bundle leaves
+// launcher, the bundle (and the files it loads on first use), and the packages the bundle leaves
 // external (those with native addons) with their dependencies. Copy DIR to the
 // device next to a `bare` binary and run `bare DIR/bare/se-node.cjs …` there.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -42,7 +42,8 @@ rmSync(target, { recursive: true, force: true })
 mkdirSync(path.join(target, 'bare'), { recursive: true })
 mkdirSync(path.join(target, 'dist/bare'), { recursive: true })
 cpSync(path.join(root, 'bare/se-node.cjs'), path.join(target, 'bare/se-node.cjs'))
-cpSync(path.join(root, 'dist/bare/se-node.cjs'), path.join(target, 'dist/bare/se-node.cjs'))
+// The bundle and the files it loads on first use (dist/bare/lazy: the parsers of workflow files and manifests).
+for (const file of manifest.files) cpSync(path.join(root, 'dist/bare', file), path.join(target, 'dist/bare', file))
 const keep = source => {
   const at = source.split(path.sep).lastIndexOf('prebuilds')
   return targets === null || at === -1 || at === source.split(path.sep).length - 1 || targets.includes(source.split(path.sep)[at + 1])

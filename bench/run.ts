@@ -1,6 +1,7 @@
 // The benchmark suite: `npm run bench`. Each benchmark is measured against a baseline
 // taken in the same run and reports the ratio and whether the goal is met. It writes
 // nothing in the repository (temp dirs only) and exits 0 even when a goal is missed.
+// `npm run bench -- 7 11` runs only the benchmarks with those numbers.
 import os from 'node:os'
 import { benchArtifact } from './artifact.js'
 import { benchAudit } from './audit.js'
@@ -29,16 +30,22 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '11. cli start-up: `se status --json` against a running node vs `node -e 0`', run: benchCli }
 ]
 
+/** The benchmarks named by number on the command line, or all. */
+function chosen (numbers: string[]): typeof BENCHMARKS {
+  if (numbers.length === 0) return BENCHMARKS
+  const picked = BENCHMARKS.filter(b => numbers.includes(b.title.split('.')[0] as string))
+  if (picked.length !== numbers.length) throw new Error(`no benchmark numbered ${numbers.filter(n => !BENCHMARKS.some(b => b.title.startsWith(`${n}.`))).join(', ')} (1 to ${BENCHMARKS.length})`)
+  return picked
+}
+
 async function main (): Promise<void> {
+  const benchmarks = chosen(process.argv.slice(2))
   const started = performance.now()
   process.stdout.write(`SE Mesh benchmarks — node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} cpu(s), tmp ${os.tmpdir()}\n`)
   const results: Result[] = []
   const failures: string[] = []
-  // `npm run bench -- 7 11` runs benchmarks 7 and 11 alone.
-  const only = process.argv.slice(2)
-  const chosen = only.length === 0 ? BENCHMARKS : BENCHMARKS.filter(b => only.includes(b.title.split('.')[0] as string))
   try {
-    for (const b of chosen) {
+    for (const b of benchmarks) {
       section(b.title)
       try {
         const rs = await b.run()

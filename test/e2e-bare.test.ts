@@ -16,7 +16,6 @@ import { parsePrometheus, sample } from './helpers/prometheus.js'
 import { OPENAPI_FILE, assertDocumented } from './helpers/openapi.js'
 import { namedType } from '../core/protocol/codec.js'
 import avsc from 'avsc'
-import { build } from 'esbuild'
 
 // Packages that exist for Node only; none of them may load in the Bare node.
 const NODE_ONLY = ['execa', 'commander', 'blessed', 'blessed-contrib', 'tsx', 'esbuild', 'cross-spawn', 'signal-exit']
@@ -90,12 +89,13 @@ test('the Bare bundle holds only core, Bare and shared adapters, and no Node-onl
   }
 })
 
-test('on Bare, the protocol\'s Avro types encode the same bytes as on Node, and avsc fingerprints work through the hash shim', async t => {
+test('on Bare, the protocol\'s Avro types encode the same bytes as on Node, and avsc fingerprints work through its crypto shim', async t => {
   // Inside the repository, so Bare finds the bare-* packages the check leaves external.
   const check = path.join(REPO, 'dist', 'bare-check', `avsc-${process.pid}.cjs`)
   t.after(() => rm(check, { force: true }))
-  const imports = JSON.parse(await readFile(path.join(REPO, 'bare', 'imports.json'), 'utf8')) as Record<string, string>
-  await build({ entryPoints: [path.join(REPO, 'test', 'fixtures', 'bare-avsc.ts')], outfile: check, bundle: true, platform: 'neutral', format: 'cjs', conditions: ['bare', 'require'], mainFields: ['main', 'module'], alias: imports, external: ['bare-*'], logLevel: 'error' })
+  // Bundled as the node is (bare/build.mjs), so avsc's hashes go through the same crypto (bare/shims/avsc-crypto.ts).
+  const built = await execa(process.execPath, [path.join(REPO, 'bare', 'build.mjs'), '--entry', path.join(REPO, 'test', 'fixtures', 'bare-avsc.ts'), '--outfile', check], { reject: false })
+  assert.equal(built.exitCode, 0, built.stderr)
   const sample = { nodeId: 'ab'.repeat(32), loadAverage: 0.25, cpus: 4, memoryUsedMb: 812, memoryTotalMb: 3906, workflowsRunning: 1, workloadsRunning: 0, sentAt: 1763856000000 }
   const r = await execa(BARE_BIN, [check, JSON.stringify({ type: 'NodeSample', value: sample })], { reject: false })
   assert.equal(r.exitCode, 0, r.stderr)

@@ -2,6 +2,10 @@
 // on every run. Dependencies stay in node_modules, but for the few every call
 // loads: bundled, they skip Node's resolution and its CommonJS-to-ESM bridge,
 // which cost more start-up time than the rest of `se status` (bench/cli.ts).
+// So do those `se node start` loads (execa, the Hyperswarm stack: ~270 files
+// from node_modules, ~150 ms of a node's start) and the parsers it loads on first
+// use (zod, yaml). In a chunk, a bundled CommonJS package has only a default
+// export: code that import()s one on demand imports a module of ours that imports it.
 import { build } from 'esbuild'
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -9,9 +13,11 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Pure JavaScript, without native parts or files read at run time. */
-const BUNDLED = new Set(['commander', 'avsc', 'b4a'])
+const BUNDLED = new Set(['commander', 'avsc', 'b4a', 'execa', 'hyperswarm', 'hyperdht', 'protomux', 'shell-quote', 'zod', 'yaml'])
+/** Bundled packages' dependencies that load native addons from beside their own files: those stay where they are. */
+const NATIVE = ['sodium-native', 'udx-native', 'require-addon', 'fs-native-extensions']
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
-const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter(name => !BUNDLED.has(name)).flatMap(name => [name, `${name}/*`])
+const external = [...Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).filter(name => !BUNDLED.has(name)), ...NATIVE].flatMap(name => [name, `${name}/*`])
 /**
  * Builtins that bundled packages require when they load but use only on some calls:
  * commander child_process (for subcommands run as separate programs; `se` has none),

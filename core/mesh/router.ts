@@ -9,7 +9,8 @@ import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepReques
 import type { PlacementDecision, StepFilesRequest, StepHandle, StepPlacement, StepResult } from '../workflow/placement.js'
 import type { StepRun, WorkflowRun } from '../workflow/run.js'
 import { definitionOf } from '../workflow/graph.js'
-import { stepRequirements, type StepDefinition, type WorkflowDefinition } from '../workflow/definition.js'
+import type { StepDefinition, WorkflowDefinition } from '../workflow/definition.js'
+import { stepRequirements } from '../workflow/step-kind.js'
 import { unmetRequirements } from '../workflow/requirements.js'
 import type { Member } from './mesh.js'
 

@@ -5,7 +5,6 @@ import { basename, join } from '../paths.js'
 import type { FileSystem } from '../ports.js'
 import type { CatalogueEntry } from '../protocol/types.js'
 import type { WorkflowDefinition } from '../workflow/definition.js'
-import { parseWorkflow } from '../workflow/validate.js'
 
 const WORKFLOW_FILE = /\.(ya?ml|json)$/
 
@@ -17,6 +16,8 @@ export class Catalogue {
   private async items (): Promise<{ items: CatalogueItem[], invalid: Array<{ file: string, error: SeError }> }> {
     const items: CatalogueItem[] = []
     const invalid: Array<{ file: string, error: SeError }> = []
+    // The parser (YAML and the workflow schema) loads with the first file: a node with an empty catalogue never loads it.
+    let parseWorkflow: typeof import('../workflow/validate.js').parseWorkflow | null = null
     for (const dir of this.dirs) {
       for (const name of (await this.fs.list(dir)).sort()) {
         if (!WORKFLOW_FILE.test(name)) continue
@@ -24,6 +25,7 @@ export class Catalogue {
         const bytes = await this.fs.read(file)
         if (bytes === null) continue
         const text = b4a.toString(bytes, 'utf8')
+        parseWorkflow ??= (await import('../workflow/validate.js')).parseWorkflow
         try {
           items.push({ file, text, definition: parseWorkflow(text, file) })
         } catch (err) {

@@ -12,7 +12,7 @@ import { ArtifactService } from '../artifact/service.js'
 import { StepFiles } from '../artifact/step-files.js'
 import { WorkflowEngine } from '../workflow/engine.js'
 import { WorkflowStore } from '../workflow/store.js'
-import { CONTAINER_CAPABILITY } from '../workflow/definition.js'
+import { CONTAINER_CAPABILITY } from '../workflow/step-kind.js'
 import { SessionManager } from '../session/session-manager.js'
 import type { AskOptions } from '../mesh/ask-members.js'
 import type { Mesh } from '../mesh/mesh.js'
@@ -66,12 +66,8 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   const identity = await loadOrCreateIdentity(fs, crypto, dataDir, config.name ?? system.hostname, clock.now())
   if (config.name !== undefined) identity.name = config.name
   const id = identity.id
-  const audit = new AuditLog({ dir: join(dataDir, 'audit'), fs, crypto, clock, identity: identity.keyPair })
-  await audit.open()
-  const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
-  const store = new WorkflowStore(fs, join(dataDir, 'workflows'))
-  await store.open()
-  const capabilities = await detectCapabilities(system, {
+  // Looked for while the trail and the store open: `podman info` alone takes half a second or more.
+  const detecting = detectCapabilities(system, {
     nodeId: id,
     name: identity.name,
     version: VERSION,
@@ -79,6 +75,14 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
     credentials: config.credentials ?? DEFAULT_CREDENTIALS,
     tags: config.tags ?? []
   })
+  // Awaited below; this only keeps a failure from going unheard should opening the trail fail first.
+  detecting.catch(() => {})
+  const audit = new AuditLog({ dir: join(dataDir, 'audit'), fs, crypto, clock, identity: identity.keyPair })
+  await audit.open()
+  const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
+  const store = new WorkflowStore(fs, join(dataDir, 'workflows'))
+  await store.open()
+  const capabilities = await detecting
   const startedAt = clock.now()
   await audit.append({ event: 'node_start', message: `node ${identity.name} (${shortId(id)}) started with ${capabilities.engines.join(', ')}; tools ${capabilities.tools.join(', ') || 'none'}${config.mesh === undefined ? '' : `; mesh ${config.mesh.name}`}`, domains: ['node'] })
   // A node that was killed could not end what it had started: those processes must

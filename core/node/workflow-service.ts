@@ -11,7 +11,6 @@ import type { WorkflowEngine } from '../workflow/engine.js'
 import { resolveInputs } from '../workflow/inputs.js'
 import { isFinished, type WorkflowRun } from '../workflow/run.js'
 import { toStatus } from '../workflow/status.js'
-import { parseWorkflow } from '../workflow/validate.js'
 import { askTheHolder, gatherFromMembers, type AskOptions } from '../mesh/ask-members.js'
 import type { Member } from '../mesh/mesh.js'
 import type { Router, Routing } from '../mesh/router.js'
@@ -45,6 +44,8 @@ export class WorkflowService {
       sourceFile = item.file
     } else {
       sourceFile = resolve(request.workdir, request.source)
+      // Loaded on first use: a node that is never handed a workflow file never loads YAML and the schema.
+      const { parseWorkflow } = await import('../workflow/validate.js')
       definition = parseWorkflow(request.definition, request.source)
     }
     const routing = this.o.router.plan(definition)

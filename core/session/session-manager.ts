@@ -8,7 +8,7 @@ import { join } from '../paths.js'
 import type { Clock, FileSystem, Logger } from '../ports.js'
 import type { ExecutionResult, SessionInfo, SessionOutput } from '../protocol/types.js'
 import type { AuditInput } from '../audit/log.js'
-import { runLine, type LineHost } from './line-interpreter.js'
+import type { LineHost } from './line-interpreter.js'
 import { Session, type SessionRecord } from './session.js'
 
 export interface SessionManagerOptions {
@@ -160,6 +160,9 @@ export class SessionManager {
   cwdOf (id: string): string | null { return this.sessions.get(id)?.record.cwd ?? null }
 
   private async run (session: Session, line: string): Promise<void> {
+    // The interpreter (and its shell-style line splitter) loads with the first line a session runs,
+    // before the line counts as running: a close meanwhile finds nothing started, as before.
+    const { runLine } = await import('./line-interpreter.js')
     if (!session.isOpen) return
     if (this.stopping) {
       session.append('info', `(not run: the node stopped before \`${line}\`)`, this.opts.clock.now())

@@ -2,7 +2,8 @@
 // about a workflow is in here, so a restart resumes from this record alone.
 import type { WORKFLOW_STATES, STEP_STATES } from '../constants.js'
 import type { StepStatus } from '../protocol/types.js'
-import type { StepKind, WorkflowDefinition } from './definition.js'
+import type { WorkflowDefinition } from './definition.js'
+import type { StepKind } from './step-kind.js'
 
 export type WorkflowState = typeof WORKFLOW_STATES[number]
 export type StepState = typeof STEP_STATES[number]

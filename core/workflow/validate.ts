@@ -7,17 +7,8 @@ import { type StepDefinition, type WorkflowDefinition, workflowSchema } from './
 import { NODE_FIELDS, OUTPUTS_FIELD, STEP_FIELDS, TemplateSyntaxError, WORKFLOW_FIELDS, references } from './template.js'
 import { ancestors, combinations, findCycle, instanceId, splitUse } from './graph.js'
 import { ExpressionSyntaxError, parseExpression, referencesOf } from './expression.js'
+import { formatPath, type PathSegment } from './field-path.js'
 
-type PathSegment = string | number
-
-export function formatPath (path: readonly PathSegment[]): string {
-  let out = ''
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`
-    else out += out === '' ? segment : `.${segment}`
-  }
-  return out === '' ? '(top level)' : out
-}
 
 export function parseWorkflow (text: string, file: string): WorkflowDefinition {
   const lineCounter = new LineCounter()

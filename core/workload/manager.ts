@@ -9,7 +9,8 @@ import type { Clock, Crypto, FileSystem, Logger } from '../ports.js'
 import type { AuditInput } from '../audit/log.js'
 import { toHex } from '../hex.js'
 import type { ContainerStats, DeployRequest, WorkloadContainer, WorkloadEvent, WorkloadLogLine, WorkloadStatus } from '../protocol/types.js'
-import { parseManifest, planWorkload, NODE_LABEL } from './manifest.js'
+import type { Manifest } from './manifest.js'
+import { NODE_LABEL } from './pod-files.js'
 import { formatBytes, parsePodmanSize } from './quantity.js'
 import type { EngineSelector } from './select.js'
 import type { ContainerObservation, LogFollow, WorkloadEngine, WorkloadPlan } from './types.js'
@@ -133,6 +134,8 @@ export class WorkloadManager {
    * health look. A caller that stops listening does not stop the deploy.
    */
   async deploy (req: DeployRequest, onProgress?: (event: WorkloadEvent) => void): Promise<WorkloadStatus> {
+    // The manifest's parser (and YAML) loads with the first deploy, not with every node.
+    const { parseManifest } = await import('./manifest.js')
     if (this.stopped) throw SeError.shuttingDown()
     const manifest = parseManifest(req.manifest, req.source)
     const memoryBytes = req.memory === null ? undefined : parsePodmanSize(req.memory)
@@ -153,7 +156,8 @@ export class WorkloadManager {
     }
   }
 
-  private async deployNow (id: string, manifest: ReturnType<typeof parseManifest>, req: DeployRequest, memoryBytes: number | undefined): Promise<WorkloadStatus> {
+  private async deployNow (id: string, manifest: Manifest, req: DeployRequest, memoryBytes: number | undefined): Promise<WorkloadStatus> {
+    const { planWorkload } = await import('./manifest.js')
     const plan = planWorkload(manifest, {
       id,
       dir: join(this.dir, id),

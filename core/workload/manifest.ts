@@ -3,19 +3,19 @@
 // named by its path and line, and plans the pods to run. Options podman's
 // `kube play` lacks (replicas, memory, cpus, env) are applied by rewriting the
 // manifest, never by passing flags podman does not have.
-import { LineCounter, parseAllDocuments } from 'yaml'
+import { LineCounter, parseAllDocuments, stringify } from 'yaml'
 import { SeError, type ErrorDetail } from '../errors.js'
-import { isAbsolute, join } from '../paths.js'
-import { formatPath } from '../workflow/validate.js'
+import { isAbsolute } from '../paths.js'
+import { formatPath } from '../workflow/field-path.js'
+import { NODE_LABEL, WORKLOAD_LABEL } from './pod-files.js'
 import { parseK8sCpu, parseK8sMemory } from './quantity.js'
 import type { ContainerPlan, PodPlan, PortMapping, VolumeMount, WorkloadPlan } from './types.js'
 
 type Path = Array<string | number>
 type Obj = Record<string, unknown>
 
-/** Labels SE puts on every pod it creates, so it finds (and removes) exactly its own. */
-export const WORKLOAD_LABEL = 'io.se-mesh.workload'
-export const NODE_LABEL = 'io.se-mesh.node'
+// The labels are in pod-files.ts, which the engines load at start without this parser.
+export { NODE_LABEL, WORKLOAD_LABEL }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const MAX_NAME = 56 // 63 less room for a replica suffix
@@ -39,6 +39,11 @@ export interface PlanOptions {
   cpus?: number
   env?: Record<string, string>
   labels?: Record<string, string>
+}
+
+/** A pod document as YAML, for the file `podman kube play` reads (see renderPods). */
+export function toYaml (doc: unknown): string {
+  return stringify(doc)
 }
 
 export function parseManifest (text: string, file: string): Manifest {
@@ -318,15 +323,6 @@ function containerPlan (c: Obj, podSpec: Obj): ContainerPlan {
     memoryBytes: parseK8sMemory(limits.memory) ?? parseK8sMemory(requests.memory),
     cpus: parseK8sCpu(limits.cpu) ?? parseK8sCpu(requests.cpu)
   }
-}
-
-/** The plan's pods as one multi-document YAML file, for `podman kube play` and `kube down`. */
-export function renderPods (plan: WorkloadPlan, stringify: (doc: unknown) => string): string {
-  return plan.pods.map(p => stringify(p.document)).join('---\n')
-}
-
-export function planFile (plan: WorkloadPlan): string {
-  return join(plan.dir, 'pods.yaml')
 }
 
 function isObj (v: unknown): v is Obj {

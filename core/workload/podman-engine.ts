@@ -2,10 +2,9 @@
 // rewritten manifest, JSON output (`--format json`) read back, never tables.
 // Everything SE creates carries its workload label, so cleanup removes exactly
 // what it created and nothing a person made by hand.
-import { stringify } from 'yaml'
 import { SeError, type ErrorDetail } from '../errors.js'
 import type { FileSystem, ProcessHandle, ProcessResult, ProcessRunner } from '../ports.js'
-import { WORKLOAD_LABEL, planFile, renderPods } from './manifest.js'
+import { WORKLOAD_LABEL, planFile, renderPods } from './pod-files.js'
 import type { ContainerObservation, ContainerState, ContainerStepSpec, ContainerUsage, DeployProgress, EngineAvailability, LogFollow, LogLine, WorkloadEngine, WorkloadPlan } from './types.js'
 
 const PODMAN = 'podman'
@@ -68,7 +67,9 @@ export class PodmanEngine implements WorkloadEngine {
   async deploy (plan: WorkloadPlan, progress?: DeployProgress): Promise<void> {
     const file = planFile(plan)
     await this.opts.fs.mkdirp(plan.dir)
-    await this.opts.fs.writeAtomic(file, renderPods(plan, doc => stringify(doc)))
+    // YAML's writer comes with the manifest module, loaded by the first deploy: a node that runs no pods loads neither.
+    const { toYaml } = await import('./manifest.js')
+    await this.opts.fs.writeAtomic(file, renderPods(plan, toYaml))
     const images = [...new Set(plan.pods.flatMap(p => p.containers.map(c => c.image)))]
     // Pulled one by one before `kube play`, which pulls in silence: a slow pull is then seen as one.
     for (const image of images) await this.pull(plan, image, progress)
