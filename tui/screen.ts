@@ -183,7 +183,7 @@ export class DashboardScreen {
     const msg = m.message
     if (msg === null || msg === this.popped || m.messageFits(width) || this.overlay !== null || this.inputOpen) return
     this.popped = msg
-    const box = this.showOverlay(' message (esc or q closes; a, r and ctrl-d act as ever) ', [msg])
+    const box = this.showOverlay(' message (esc or q closes) ', [msg])
     this.messageShown = box
     this.stopOverlay = m.onChange(() => {
       const now = m.message

@@ -84,7 +84,7 @@ export function addWorkloadCommands (program: Command, io: CliIO, state: CliStat
     })
 }
 
-interface DeployOptions { replicas?: number, memory?: string, cpus?: number, env?: string[], engine?: string, wait?: boolean, timeout?: number, json?: boolean, quiet?: boolean }
+export interface DeployOptions { replicas?: number, memory?: string, cpus?: number, env?: string[], engine?: string, wait?: boolean, timeout?: number, json?: boolean, quiet?: boolean }
 
 interface DeployOutcome { id: string | null, status: WorkloadStatus | null, timedOut: boolean }
 
@@ -95,7 +95,7 @@ const SETTLED = new Set(['running', 'failed', 'exited', 'removed'])
  * Deploys, passing progress on as it comes; with --wait, goes on until the workload
  * runs or fails. --timeout ends the waiting, never the work: the node carries on.
  */
-async function deployAndWait (api: NodeApi, request: DeployRequest, opts: DeployOptions, onEvent: (e: WorkloadEvent) => void): Promise<DeployOutcome> {
+export async function deployAndWait (api: NodeApi, request: DeployRequest, opts: DeployOptions, onEvent: (e: WorkloadEvent) => void): Promise<DeployOutcome> {
   let id: string | null = null
   let listening = true
   const listen = (e: WorkloadEvent): boolean => { id ??= e.workloadId; if (listening) onEvent(e); return listening }
@@ -105,18 +105,25 @@ async function deployAndWait (api: NodeApi, request: DeployRequest, opts: Deploy
     if (opts.wait !== true || SETTLED.has(deployed.state) || deployed.state === 'queued') return deployed
     // Events from now on, then the state as it is, so a change in between is not missed.
     let settled: (s: WorkloadStatus) => void = () => {}
-    const done = new Promise<WorkloadStatus>(resolve => { settled = resolve })
-    const current = async (): Promise<void> => { const s = (await api.listWorkloads()).find(w => w.id === deployed.id); if (s !== undefined && SETTLED.has(s.state)) settled(s) }
-    const watching = api.watchWorkloads(e => {
+    let lost: (err: unknown) => void = () => {}
+    const done = new Promise<WorkloadStatus>((resolve, reject) => { settled = resolve; lost = reject })
+    // A workload removed meanwhile is no longer listed: the event that said so settles it.
+    const current = async (seen?: WorkloadEvent): Promise<void> => {
+      const s = (await api.listWorkloads()).find(w => w.id === deployed.id)
+      if (s !== undefined && SETTLED.has(s.state)) settled(s)
+      else if (seen !== undefined) settled({ ...(s ?? deployed), state: seen.state, reason: seen.text })
+    }
+    void api.watchWorkloads(e => {
       if (!listening) return false
       if (e.workloadId !== deployed.id) return
       onEvent(e)
-      if (SETTLED.has(e.state)) { void current(); return false }
-    }).catch(() => true)
+      if (SETTLED.has(e.state)) { void current(e); return false }
+    // Ending the stream ourselves cancels the call; anything else (the node gone) ends the waiting with its error.
+    }).catch((err: unknown) => { if ((err as { code?: string }).code !== 'CANCELLED') lost(err); return true })
     await current()
     const final = await done
+    // The watch may have nothing more to say: it ends with the connection, not awaited here.
     listening = false
-    await watching
     return final
   })()
   if (opts.timeout === undefined) return { id, status: await work, timedOut: false }
