@@ -68,9 +68,9 @@ test('decisions that end or change a workflow ask y/n; the inputs form; long mes
   const talk = json(await se(['execute', 'talk.yaml', '--json'], { dataDir, cwd: dir })).id as string
   await input(term, ':', /^:/, 'workflows')
   // Running ones sort above finished ones; the selection stayed on SHIP.
-  await term.waitFor('the workflows pane', s => /▶SHIP/.test(s))
-  await term.keys('k')
-  await term.waitFor('TALK selected', s => new RegExp(`▶TALK\\s+${talk}`).test(s))
+  // Wait for TALK's row too: k before it is drawn has nothing above SHIP to move to.
+  await term.waitFor('the workflows pane', s => /▶SHIP/.test(s) && new RegExp(` TALK\\s+${talk}`).test(s))
+  await pressUntil(term, 'k', 'TALK selected', s => new RegExp(`▶TALK\\s+${talk}`).test(s))
   await term.keys('l')
   await term.waitFor('its live output', s => s.includes(` output TALK ${talk} step chat`) && (s.match(/chat [│x] line-\d+/g) ?? []).length >= 3)
   await term.keys('Escape')
@@ -102,8 +102,11 @@ test('decisions that end or change a workflow ask y/n; the inputs form; long mes
   // A message longer than the status bar opens whole, and says what to do.
   await term.resize(80, 24)
   await input(term, ':', /^:/, 'execute NO_SUCH_WORKFLOW_ANYWHERE')
-  const popup = await term.waitFor('the message popup', s => s.includes('message (esc or q closes)') && s.includes('NO_SUCH_WORKFLOW_ANYWHERE'))
-  assert.match(popup.replace(/[│x]\s*\n\s*[│x]/g, ' '), /se catalogue|catalogue/)
+  // The popup's frame can reach the screen a redraw before its text (right after the resize), so wait for the
+  // text itself, joined across the popup's wrapped lines.
+  const joined = (s: string) => s.replace(/[│x]\s*\n\s*[│x]/g, ' ')
+  const popup = await term.waitFor('the message popup with what to do', s => s.includes('message (esc or q closes)') && /se catalogue|catalogue/.test(joined(s)))
+  assert.match(joined(popup), /NO_SUCH_WORKFLOW_ANYWHERE/)
   await term.keys('Escape')
   await term.waitFor('the popup to close', s => !s.includes('message (esc or q closes)'))
   await term.keys('q')
