@@ -22,6 +22,7 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   noSuchAddress: () => SeError.noSuchAddress('--http', '10.9.9.9', 8080, CAUSE),
   badFlag: () => SeError.badFlag('--limit', 'abc', 'a whole number, 1 or more'),
   commandNotFound: () => SeError.commandNotFound('w.yaml', [{ step: 'steps[0]', command: 'no-such-tool' }]),
+  decisionForged: () => SeError.decisionForged('wf-1', 'ab'.repeat(32), 'its signature does not match what it says'),
   nodeStopTimedOut: () => SeError.nodeStopTimedOut('/data', 42, 60),
   nodeRunning: () => SeError.nodeRunning('/data', 42),
   nodeStarting: () => SeError.nodeStarting('/data', 42, 5000, CAUSE),

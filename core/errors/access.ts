@@ -24,5 +24,10 @@ export const accessErrors = {
   /** No open session with that id belongs to `owner`. */
   sessionNotOpen (sessionId: string, owner: string): SeError {
     return new SeError('SESSION_NOT_FOUND', `no open session ${sessionId} of ${owner}`, { hint: 'list yours with `se session list`' })
+  },
+
+  /** A person's decision whose signature does not hold: made up, or changed on its way. */
+  decisionForged (workflowId: string, person: string, why: string): SeError {
+    return new SeError('NOT_ALLOWED', `a decision on workflow ${workflowId} said to be by person ${person.slice(0, 12)} does not hold: ${why}`, { hint: 'decisions are signed where they are made (se key new); one changed on its way, or made without the key, is refused' })
   }
 }
