@@ -29,5 +29,20 @@ export const accessErrors = {
   /** A person's decision whose signature does not hold: made up, or changed on its way. */
   decisionForged (workflowId: string, person: string, why: string): SeError {
     return new SeError('NOT_ALLOWED', `a decision on workflow ${workflowId} said to be by person ${person.slice(0, 12)} does not hold: ${why}`, { hint: 'decisions are signed where they are made (se key new); one changed on its way, or made without the key, is refused' })
+  },
+
+  /** A person's key file that cannot be used. */
+  badPersonKey (file: string, why: string, cause?: unknown): SeError {
+    return new SeError('BAD_INPUT', `the person key in ${file} cannot be used: ${why}`, { hint: 'make a new one with `se key new --force` (decisions signed with the old key stay verifiable)', ...(cause === undefined ? {} : { cause }) })
+  },
+
+  /** No person key where one is looked for. */
+  noPersonKey (file: string): SeError {
+    return new SeError('BAD_INPUT', `no person key in ${file}`, { hint: 'make one with `se key new` (or point SE_PERSON_KEY at yours)' })
+  },
+
+  /** `se key new` would replace a key decisions may have been signed with. */
+  personKeyExists (file: string): SeError {
+    return new SeError('BAD_INPUT', `a person key already exists in ${file}`, { hint: 'se key show prints it; --force replaces it' })
   }
 }

@@ -11,6 +11,7 @@ import { formatBytes } from '../../../core/workload/quantity.js'
 import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
 import { addFlagOption, addNodeStartCommand } from './node-start.js'
 import { addWorkloadCommands } from './workloads.js'
+import { addKeyCommands } from './key.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
 import { addProtocolCommands } from './protocol.js'
@@ -235,6 +236,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
     })
 
   addWorkloadCommands(program, io, state)
+  addKeyCommands(program, io)
   addSessionCommands(program, io, state)
   addProtocolCommands(program, io, state)
   addImageCommands(program, io, state)
