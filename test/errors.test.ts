@@ -25,6 +25,8 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   decisionForged: () => SeError.decisionForged('wf-1', 'ab'.repeat(32), 'its signature does not match what it says'),
   badPersonKey: () => SeError.badPersonKey('/home/ann/.config/se-mesh/person-key.json', 'it is not JSON', CAUSE),
   noPersonKey: () => SeError.noPersonKey('/home/ann/.config/se-mesh/person-key.json'),
+  noPolicyFile: () => SeError.noPolicyFile('/etc/se/policy.yaml'),
+  notAllowedByPolicy: () => SeError.notAllowedByPolicy('edge-7 (3f2a0c1d)', 'run steps', 'builder', 'policy.yaml:4 allow.run[0] allows run to role ci'),
   personKeyExists: () => SeError.personKeyExists('/home/ann/.config/se-mesh/person-key.json'),
   nodeStopTimedOut: () => SeError.nodeStopTimedOut('/data', 42, 60),
   nodeRunning: () => SeError.nodeRunning('/data', 42),

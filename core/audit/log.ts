@@ -21,7 +21,7 @@ export type AuditEvent =
   | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff'
   | 'step_exec_start' | 'step_exec_complete' | 'step_exec_failed'
   | 'workload_queued' | 'workload_deployed' | 'workload_started' | 'workload_exited' | 'workload_failed' | 'workload_restarted' | 'workload_removed'
-  | 'artifact_refused' | 'artifact_lost'
+  | 'artifact_refused' | 'artifact_lost' | 'action_refused'
 
 export interface AuditInput {
   event: AuditEvent

@@ -44,5 +44,14 @@ export const accessErrors = {
   /** `se key new` would replace a key decisions may have been signed with. */
   personKeyExists (file: string): SeError {
     return new SeError('BAD_INPUT', `a person key already exists in ${file}`, { hint: 'se key show prints it; --force replaces it' })
+  },
+
+  noPolicyFile (file: string): SeError {
+    return new SeError('BAD_INPUT', `no policy file ${file}`, { hint: 'give --policy (or SE_POLICY) a file that exists; without either, the data dir\'s policy.yaml is used when there is one' })
+  },
+
+  /** A member or person the node's policy does not allow an action; `rules` names what the policy allows instead. */
+  notAllowedByPolicy (who: string, action: string, node: string, rules: string): SeError {
+    return new SeError('NOT_ALLOWED', `${who} may not ${action} on ${node}: ${rules}`, { hint: `the policy of ${node} decides; its owner adds you to a role there (se policy show on that node)` })
   }
 }

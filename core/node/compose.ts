@@ -21,6 +21,7 @@ import type { StepServer } from '../mesh/step-server.js'
 import type { Catalogue } from './catalogue.js'
 import { detectCapabilities } from './capabilities.js'
 import { checkCommands } from './command-check.js'
+import { loadPolicy, POLICY_FILE } from '../access/policy-file.js'
 import { CommandService } from './command-service.js'
 import { loadOrCreateIdentity, type NodeIdentity } from './identity.js'
 import { buildMesh } from './mesh-host.js'
@@ -63,6 +64,9 @@ export interface Lifecycle {
 export async function composeNode (runtime: Runtime, config: NodeConfig, catalogue: Catalogue, lifecycle: Lifecycle, api: NodeApi): Promise<StartedNode> {
   const { fs, crypto, clock, system, log } = runtime
   const dataDir = config.dataDir
+  // A policy with a mistake stops the start: a node must not run more open than its owner wrote.
+  const policy = await loadPolicy(fs, dataDir, config.policyFile)
+  if (policy === null && config.mesh !== undefined) log.info(`no policy (${join(dataDir, POLICY_FILE)}, --policy or SE_POLICY): every member of mesh ${config.mesh.name} may do everything on this node`)
   const identity = await loadOrCreateIdentity(fs, crypto, dataDir, config.name ?? system.hostname, clock.now())
   if (config.name !== undefined) identity.name = config.name
   const id = identity.id
@@ -166,7 +170,8 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
       resumeForMember: async (memberName, workflowId, result) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result),
       wake: () => parts.engine?.wake(),
       sessions: sessions.forMembers(),
-      runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput)
+      runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput),
+      policy
     })
     parts.mesh = joined.mesh
     parts.stepServer = joined.stepServer

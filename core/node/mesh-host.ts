@@ -12,6 +12,7 @@ import { DEFAULT_TIMING, Mesh, type MeshHost, type Member } from '../mesh/mesh.j
 import { Outbox } from '../mesh/outbox.js'
 import type { MeshConfig } from '../mesh/settings.js'
 import { StepServer } from '../mesh/step-server.js'
+import { decide, type Policy, type PolicyAction } from '../access/policy.js'
 import { foundOnPath } from './command-check.js'
 import type { ProcessHandle } from '../ports.js'
 
@@ -36,6 +37,8 @@ export interface MeshHostDeps {
   wake: () => void
   sessions: NonNullable<MeshHost['sessions']>
   runContainer: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
+  /** Who may do what here; null: every member may do everything (a mesh of one person). */
+  policy: Policy | null
 }
 
 export interface JoinedMesh {
@@ -57,12 +60,24 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
   }
   const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
   const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
+  // Refused before anything is done, in this node's trail, naming the rule the caller met.
+  const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string): void => {
+    if (d.policy === null) return
+    const verdict = decide(d.policy, action, { nodeKey: from, personKey: null })
+    if (verdict.allowed) return
+    const who = `${memberName(from)} (${from.slice(0, 8)})`
+    appendQuietly({ event: 'action_refused', message: `${who} may not ${verb} on ${d.name}: ${verdict.reason}`, ...(workflowId === undefined ? {} : { workflowId }), domains: ['mesh', 'security'] })
+    throw SeError.notAllowedByPolicy(who, verb, d.name, verdict.reason)
+  }
   const host: MeshHost = {
     capabilities: d.capabilities,
     sample: d.sample,
     audit: appendQuietly,
     findNodesForWorkflow: d.findNodesForWorkflow,
-    runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
+    runStep: async (from, req, emit, onCancel) => {
+      allowed(from, 'run', 'run steps', req.workflowId)
+      return await stepServer.run(from, req, emit, onCancel)
+    },
     cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
     findCommands: async commands => await foundOnPath(d.runtime.system, commands),
     acceptAuditEntry: async (from, entry) => {

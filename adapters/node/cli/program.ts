@@ -12,6 +12,7 @@ import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
 import { addFlagOption, addNodeStartCommand } from './node-start.js'
 import { addWorkloadCommands } from './workloads.js'
 import { addKeyCommands } from './key.js'
+import { addPolicyCommands } from './policy.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
 import { addProtocolCommands } from './protocol.js'
@@ -237,6 +238,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
 
   addWorkloadCommands(program, io, state)
   addKeyCommands(program, io)
+  addPolicyCommands(program, io, state)
   addSessionCommands(program, io, state)
   addProtocolCommands(program, io, state)
   addImageCommands(program, io, state)

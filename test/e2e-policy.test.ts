@@ -1,0 +1,58 @@
+// A node's policy on a real loopback mesh (issue 17, run only so far): a member the
+// builder's policy does not allow to run steps is refused before anything runs,
+// the refusal is in the builder's trail and the requester sees the rule; allowed by
+// a role, the same step runs. A policy with a mistake stops the node from starting.
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { test } from 'node:test'
+import { json, se, tempDir } from './helpers/cli.js'
+import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
+
+const STEP = 'name: BUILD\nrequires: { capabilities: [builder] }\nsteps:\n  - { id: compile, run: { command: sh, args: [-c, "echo compiled > out.txt; echo compiled"] } }\n'
+
+test('run: refused before anything runs, audited on the builder, the rule named; allowed by a role, it runs', async t => {
+  const bootstrap = await localBootstrap(t)
+  const requester = await meshNode(t, bootstrap, 'requester')
+  const dir = await tempDir(t)
+  const other = 'e'.repeat(64)
+  const closed = path.join(dir, 'closed.yaml')
+  await writeFile(closed, `roles:\n  ci: [${other}]\nallow:\n  run: [ci]\n  read: ['*']\n`)
+  const checked = await se(['policy', 'check', closed], { dataDir: requester.dataDir })
+  assert.equal(checked.code, 0, checked.stderr)
+  const builder = await meshNode(t, bootstrap, 'builder', { tags: ['builder'], extra: ['--policy', closed] })
+  await waitForStates(requester, [builder], 'up')
+  await writeFile(path.join(dir, 'build.yaml'), STEP)
+  const refused = json(await se(['execute', 'build.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }).then(r => ({ ...r, stdout: r.stdout || '{}' })))
+  assert.equal(refused.state, 'failed')
+  assert.match(refused.steps[0].error, /NOT_ALLOWED: requester \([0-9a-f]{8}\) may not run steps on builder: .*closed\.yaml:4 allow\.run\[0\] allows run to role ci/)
+  const trail = json<Array<{ entry: { event: string, message: string } }>>(await se(['audit', '--json'], { dataDir: builder.dataDir }))
+  assert.ok(trail.some(r => r.entry.event === 'action_refused' && /requester .* may not run steps on builder/.test(r.entry.message)), 'the builder keeps the refusal in its own trail')
+  assert.ok(!trail.some(r => r.entry.event === 'step_exec_start'), 'nothing ran')
+
+  // The requester's key added to the role: the same step runs there.
+  const open = path.join(dir, 'open.yaml')
+  await writeFile(open, `roles:\n  ci: [${other}, ${requester.key}]\nallow:\n  run: [ci]\n  read: ['*']\n`)
+  await builder.proc.stop()
+  const again = await meshNode(t, bootstrap, 'builder', { tags: ['builder'], extra: ['--policy', open], dataDir: builder.dataDir })
+  await waitForStates(requester, [again], 'up')
+  const ran = json(await se(['execute', 'build.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }))
+  assert.equal(ran.state, 'completed', JSON.stringify(ran.steps[0]))
+  assert.equal(ran.steps[0].node, again.key)
+  const shown = await se(['policy', 'show', open], { dataDir: dir })
+  assert.match(shown.stdout, new RegExp(`run +ci +.*open\\.yaml:4 allow\\.run\\[0\\]`))
+})
+
+test('a policy with a mistake is named by line and path, and a node given it does not start', async t => {
+  const dir = await tempDir(t)
+  const file = path.join(dir, 'policy.yaml')
+  await writeFile(file, "roles:\n  laptops: []\nallow:\n  run: [laptops]\n  aprove: [laptops]\n")
+  const checked = await se(['policy', 'check', file], { dataDir: dir })
+  assert.equal(checked.code, 2)
+  assert.match(checked.stderr, /policy\.yaml:5 allow\.aprove: unknown action 'aprove' \(expected one of: run, approve, session, deploy, read, relay\)/)
+  const start = await se(['node', 'start', '--policy', file], { dataDir: await tempDir(t) })
+  assert.equal(start.code, 2, start.stderr)
+  assert.match(start.stderr, /unknown action 'aprove'/)
+  const shown = await se(['policy', 'show', path.join(dir, 'none.yaml')], { dataDir: dir })
+  assert.equal(shown.code, 2)
+})
