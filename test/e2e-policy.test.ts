@@ -30,6 +30,14 @@ test('run: refused before anything runs, audited on the builder, the rule named;
   assert.ok(trail.some(r => r.entry.event === 'action_refused' && /requester .* may not run steps on builder/.test(r.entry.message)), 'the builder keeps the refusal in its own trail')
   assert.ok(!trail.some(r => r.entry.event === 'step_exec_start'), 'nothing ran')
 
+  // A question of a workflow the builder holds: the requester may read it there, not answer it.
+  await writeFile(path.join(dir, 'ask.yaml'), 'name: ASK\nsteps:\n  - { id: ok, intervention: { prompt: "Ship?", choices: [approve, reject] } }\n')
+  const asked = json(await se(['execute', 'ask.yaml', '--json'], { dataDir: builder.dataDir, cwd: dir })).id as string
+  const answer = await se(['approve', asked], { dataDir: requester.dataDir })
+  assert.equal(answer.code, 5, answer.stderr)
+  assert.match(answer.stderr, /requester \([0-9a-f]{8}\) may not answer interventions on builder: .*closed\.yaml allows approve to nobody/)
+  assert.equal(json(await se(['status', asked, '--json'], { dataDir: builder.dataDir })).state, 'waiting_intervention', 'still waiting: nothing half done')
+
   // The requester's key added to the role: the same step runs there.
   const open = path.join(dir, 'open.yaml')
   await writeFile(open, `roles:\n  ci: [${other}, ${requester.key}]\nallow:\n  run: [ci]\n  read: ['*']\n`)

@@ -48,7 +48,7 @@ export interface MeshHost {
   findCommands (commands: string[]): Promise<string[]>
   acceptAuditEntry (from: string, entry: SignedAuditEntry): Promise<boolean>
   /** Workflows this node holds, for a member showing the mesh's pending interventions. */
-  listWorkflows (states: string[]): Promise<WorkflowStatus[]>
+  listWorkflows (from: string, states: string[]): Promise<WorkflowStatus[]>
   /** A person at another member answers an intervention of a workflow this node holds. */
   resumeWorkflow (from: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
   /** A member became usable, or stopped being so. */
@@ -311,7 +311,7 @@ export class Mesh {
     handlers.set('runStep', async (req, ctx) => await host.runStep(member.nodeId, req.request as StepRequest, e => ctx.emit(e), l => ctx.onCancel(l)))
     handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
     handlers.set('findCommands', async req => await host.findCommands(commandNames(req.commands as string[])))
-    handlers.set('listWorkflows', async req => await host.listWorkflows(req.states as string[]))
+    handlers.set('listWorkflows', async req => await host.listWorkflows(member.nodeId, req.states as string[]))
     handlers.set('resumeWorkflow', async req => await host.resumeWorkflow(member.nodeId, req.workflowId as string, req.result as InterventionResult))
     const sessions = host.sessions
     if (sessions !== undefined) {

@@ -166,6 +166,7 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
       sample: () => facts.sample(),
       findNodesForWorkflow,
       holds: workflowId => parts.engine?.get(workflowId) !== undefined,
+      workflowName: workflowId => parts.engine?.get(workflowId)?.name,
       listWorkflows: states => parts.workflows?.list(states) ?? [],
       resumeForMember: async (memberName, workflowId, result) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result),
       wake: () => parts.engine?.wake(),

@@ -31,6 +31,8 @@ export interface MeshHostDeps {
   findNodesForWorkflow: (requirements: Requirements) => Promise<NodeMatch[]>
   /** Whether this node holds the workflow (exact id). */
   holds: (workflowId: string) => boolean
+  /** The name of a workflow this node holds, for rules that name workflows. */
+  workflowName: (workflowId: string) => string | undefined
   listWorkflows: (states: string[]) => WorkflowStatus[]
   resumeForMember: (memberName: string, workflowId: string, result: InterventionResult) => Promise<WorkflowStatus>
   /** Something a waiting workflow may be waiting for has changed. */
@@ -61,9 +63,9 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
   const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
   const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
   // Refused before anything is done, in this node's trail, naming the rule the caller met.
-  const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string): void => {
+  const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string, workflow?: string): void => {
     if (d.policy === null) return
-    const verdict = decide(d.policy, action, { nodeKey: from, personKey: null })
+    const verdict = decide(d.policy, action, { nodeKey: from, personKey: null }, workflow === undefined ? {} : { workflow })
     if (verdict.allowed) return
     const who = `${memberName(from)} (${from.slice(0, 8)})`
     appendQuietly({ event: 'action_refused', message: `${who} may not ${verb} on ${d.name}: ${verdict.reason}`, ...(workflowId === undefined ? {} : { workflowId }), domains: ['mesh', 'security'] })
@@ -88,9 +90,21 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       await d.audit.appendRemote(entry)
       return true
     },
-    listWorkflows: async states => d.listWorkflows(states),
-    resumeWorkflow: async (from, workflowId, result) => await d.resumeForMember(memberName(from), workflowId, result),
-    sessions: d.sessions,
+    listWorkflows: async (from, states) => {
+      allowed(from, 'read', 'list the workflows')
+      return d.listWorkflows(states)
+    },
+    resumeWorkflow: async (from, workflowId, result) => {
+      allowed(from, 'approve', 'answer interventions', workflowId, d.workflowName(workflowId))
+      return await d.resumeForMember(memberName(from), workflowId, result)
+    },
+    sessions: {
+      sessionNew: async (from, owner, name) => { allowed(from, 'session', 'open sessions'); return await d.sessions.sessionNew(from, owner, name) },
+      sessionList: async (from, owner) => { allowed(from, 'session', 'list sessions'); return await d.sessions.sessionList(from, owner) },
+      sessionAttach: async (from, id, owner, fromSeq, emit, onCancel) => { allowed(from, 'session', 'attach to sessions'); return await d.sessions.sessionAttach(from, id, owner, fromSeq, emit, onCancel) },
+      sessionInput: async (from, id, owner, line) => { allowed(from, 'session', 'send lines to sessions'); return await d.sessions.sessionInput(from, id, owner, line) },
+      sessionClose: async (from, id, owner) => { allowed(from, 'session', 'close sessions'); return await d.sessions.sessionClose(from, id, owner) }
+    },
     tick: () => { if (mesh?.usableMembers().length !== 0) d.wake() },
     membersChanged: (member: Member) => {
       if (!member.usable) return
