@@ -6,6 +6,8 @@ import { parsePrometheus, sample } from './helpers/prometheus.js'
 import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
 import { OPENAPI_FILE, assertDocumented, assertRequestDocumented, openApiText } from './helpers/openapi.js'
 import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 
 /** The document in the repository: every answer below is checked against it. */
 const DOC = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))
@@ -371,4 +373,24 @@ test('/metrics has the process figures and the build', async t => {
   assert.equal(build?.value, 1)
   assert.match(build?.labels.version ?? '', /^\d+\.\d+\.\d+/)
   assert.match(build?.labels.runtime ?? '', /^node v/)
+})
+
+test('a token\'s user is held to the node\'s policy: bob may read and start, not approve (403); alice approves', async t => {
+  const dir = await tempDir(t)
+  const policy = path.join(dir, 'policy.yaml')
+  await writeFile(policy, "roles:\n  release: [user:alice]\nallow:\n  run: ['*']\n  read: ['*']\n  approve: [release]\n")
+  const { base } = await httpNode(t, {}, ['--policy', policy])
+  const started = await call(base, '/api/v1/workflows', { token: BOB, method: 'POST', body: JSON.stringify({ definition: WORKFLOW, inputs: {} }) })
+  assert.equal(started.status, 201)
+  const id = started.body.id as string
+  await waitFor('the intervention', async () => (await call(base, `/api/v1/workflows/${id}`, { token: BOB })).body.state === 'waiting_intervention' ? true : undefined)
+  const refused = await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })
+  assert.equal(refused.status, 403)
+  assert.equal(refused.body.code, 'NOT_ALLOWED')
+  assert.match(refused.body.detail, /user bob may not approve on .*policy\.yaml:6 allow\.approve\[0\] allows approve to role release/)
+  assert.equal((await call(base, `/api/v1/workflows/${id}`, { token: BOB })).body.state, 'waiting_intervention', 'nothing half done')
+  const cancel = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST', body: JSON.stringify({}) })
+  assert.equal(cancel.status, 403, 'cancelling ends a workflow: it takes approve')
+  const approved = await call(base, `/api/v1/workflows/${id}/intervention`, { token: ALICE, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })
+  assert.equal(approved.status, 200)
 })

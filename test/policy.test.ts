@@ -56,10 +56,10 @@ extra: 1
   const lines = (err?.details ?? []).map(d => `${d.line ?? '-'} ${d.path ?? ''}: ${d.message}`)
   assert.deepEqual(lines, [
     "9 extra: unknown key 'extra' (expected roles, allow)",
-    '2 roles.laptops[1]: "not-a-key" is not a node key (64 hex characters) or person:KEY',
+    '2 roles.laptops[1]: "not-a-key" is not a node key (64 hex characters), person:KEY or user:NAME',
     "3 roles.Bad Name: 'Bad Name' is not a role name (lower-case letters, digits, - and _, starting with a letter)",
     "5 allow.aprove: unknown action 'aprove' (expected one of: run, approve, session, deploy, read, relay)",
-    "6 allow.run[0]: 'lapotps' is no role of this file (roles: laptops, Bad Name), node key (64 hex characters), person:KEY or '*'",
+    "6 allow.run[0]: 'lapotps' is no role of this file (roles: laptops, Bad Name), node key (64 hex characters), person:KEY, user:NAME or '*'",
     "8 allow.approve[0].capabilities: unknown key 'capabilities' (expected who, workflows)"
   ])
 })

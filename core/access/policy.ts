@@ -11,9 +11,10 @@ export type PolicyAction = typeof POLICY_ACTIONS[number]
 const NODE_KEY = /^[0-9a-f]{64}$/
 const PERSON = /^person:([0-9a-f]{64})$/
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,63}$/
+const USER = /^user:([A-Za-z0-9._-]{1,64})$/
 
 /** Who a rule names: everyone, a role, a node's key, or a person's key. */
-export type Principal = { kind: 'anyone' } | { kind: 'role', name: string } | { kind: 'node', key: string } | { kind: 'person', key: string }
+export type Principal = { kind: 'anyone' } | { kind: 'role', name: string } | { kind: 'node', key: string } | { kind: 'person', key: string } | { kind: 'user', name: string }
 
 export interface PolicyRule {
   action: PolicyAction
@@ -35,7 +36,7 @@ export interface Policy {
 }
 
 /** The caller of an action: the member it came from and, for a decision a person signed, that person. */
-export interface Caller { nodeKey: string | null, personKey: string | null }
+export interface Caller { nodeKey: string | null, personKey: string | null, /** A token's user, over HTTP or Avro IPC. */ user?: string | null }
 
 export interface ActionContext {
   /** `run`: the capabilities the step needs. */
@@ -76,7 +77,7 @@ export function parsePolicy (text: string, file: string): Policy {
       const list: Principal[] = []
       members.forEach((m, i) => {
         const p = typeof m === 'string' ? keyPrincipal(m) : null
-        if (p === null) problem(['roles', name, i], `roles.${name}[${i}]`, `${JSON.stringify(m)} is not a node key (64 hex characters) or person:KEY`)
+        if (p === null) problem(['roles', name, i], `roles.${name}[${i}]`, `${JSON.stringify(m)} is not a node key (64 hex characters), person:KEY or user:NAME`)
         else list.push(p)
       })
       policy.roles.set(name, { members: list, line: lineAt(['roles', name]) })
@@ -118,12 +119,13 @@ function covers (policy: Policy, p: Principal, caller: Caller): boolean {
     case 'anyone': return true
     case 'node': return caller.nodeKey === p.key
     case 'person': return caller.personKey === p.key
+    case 'user': return caller.user === p.name
     case 'role': return (policy.roles.get(p.name)?.members ?? []).some(m => covers(policy, m, caller))
   }
 }
 
 function describe (r: PolicyRule): string {
-  const who = r.who.map(p => p.kind === 'anyone' ? "'*'" : p.kind === 'role' ? `role ${p.name}` : p.kind === 'node' ? `node ${p.key.slice(0, 8)}` : `person ${p.key.slice(0, 8)}`).join(', ')
+  const who = r.who.map(p => p.kind === 'anyone' ? "'*'" : p.kind === 'role' ? `role ${p.name}` : p.kind === 'node' ? `node ${p.key.slice(0, 8)}` : p.kind === 'user' ? `user ${p.name}` : `person ${p.key.slice(0, 8)}`).join(', ')
   return `allows ${r.action} to ${who}${r.capabilities === null ? '' : ` for steps needing ${r.capabilities.join(' or ')}`}${r.workflows === null ? '' : ` for ${r.workflows.join(', ')}`}`
 }
 
@@ -155,6 +157,8 @@ function ruleOf (action: PolicyAction, entry: unknown, problem: (path: string[],
 
 function keyPrincipal (s: string): Principal | null {
   if (NODE_KEY.test(s)) return { kind: 'node', key: s }
+  const user = USER.exec(s)
+  if (user !== null) return { kind: 'user', name: user[1] as string }
   const person = PERSON.exec(s)
   return person === null ? null : { kind: 'person', key: person[1] as string }
 }
@@ -166,7 +170,7 @@ function principalOf (s: string, policy: Policy): Principal | null {
 
 function unknownPrincipal (s: string, policy: Policy): string {
   const roles = [...policy.roles.keys()]
-  return `'${s}' is no role of this file${roles.length === 0 ? '' : ` (roles: ${roles.join(', ')})`}, node key (64 hex characters), person:KEY or '*'`
+  return `'${s}' is no role of this file${roles.length === 0 ? '' : ` (roles: ${roles.join(', ')})`}, node key (64 hex characters), person:KEY, user:NAME or '*'`
 }
 
 function isMapping (v: unknown): v is Record<string, unknown> {

@@ -3,6 +3,7 @@
 // What each route takes and answers is declared in routes.ts; this file only
 // says what each one does.
 import { SeError } from '../errors.js'
+import { decide, type Policy, type PolicyAction } from '../access/policy.js'
 import type { AccessTokens } from '../access/tokens.js'
 import { namedType } from '../protocol/codec.js'
 import type { AuditQuery, Command, DeployRequest, NodeApi, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
@@ -27,7 +28,29 @@ export interface HttpApiHost {
   metrics (): Promise<string>
   /** Where workflows started over HTTP resolve relative inputs. */
   workdir: string
+  /** Who may do what on this node (a token's user as user:NAME); null: every token may do everything. */
+  policy?: () => Policy | null
+  /** The node's name, for refusals. */
+  nodeName?: () => string
   log (message: string): void
+}
+
+/** The policy action each route needs; health, metrics and the document need none. */
+const ROUTE_ACTIONS: Partial<Record<string, PolicyAction>> = {
+  execute: 'run',
+  startWorkflow: 'run',
+  intervene: 'approve',
+  cancelWorkflow: 'approve',
+  deployWorkload: 'deploy',
+  removeWorkload: 'deploy',
+  listWorkflows: 'read',
+  getWorkflow: 'read',
+  listNodes: 'read',
+  listWorkloads: 'read',
+  getWorkload: 'read',
+  readAudit: 'read',
+  verifyAudit: 'read',
+  events: 'read'
 }
 
 type Handler = (req: HttpRequest, params: Record<string, string>, user: string) => Promise<HttpResponse>
@@ -132,6 +155,12 @@ export class HttpApi {
         })
       }
       user = holder
+    }
+    const action = ROUTE_ACTIONS[found.r.id]
+    const policy = found.r.open === true || action === undefined ? null : this.host.policy?.() ?? null
+    if (policy !== null && action !== undefined) {
+      const verdict = decide(policy, action, { nodeKey: null, personKey: null, user })
+      if (!verdict.allowed) return problemFrom(SeError.notAllowedByPolicy(`user ${user}`, action, this.host.nodeName?.() ?? 'this node', verdict.reason), this.host.log)
     }
     if (found.r.open !== true && !this.host.readiness().recovered) {
       return problem(503, 'NOT_READY', 'the node is still recovering its state; try again shortly', { headers: { 'retry-after': '1' } })

@@ -22,6 +22,7 @@ import type { Catalogue } from './catalogue.js'
 import { detectCapabilities } from './capabilities.js'
 import { checkCommands } from './command-check.js'
 import { loadPolicy, POLICY_FILE } from '../access/policy-file.js'
+import type { Policy } from '../access/policy.js'
 import { CommandService } from './command-service.js'
 import { loadOrCreateIdentity, type NodeIdentity } from './identity.js'
 import { buildMesh } from './mesh-host.js'
@@ -50,6 +51,8 @@ export interface StartedNode {
   /** Null for a node without a mesh. */
   mesh: Mesh | null
   stepServer: StepServer | null
+  /** Who may do what here; null: everyone the node lets in may do everything. */
+  policy: Policy | null
   startedAt: number
 }
 
@@ -198,5 +201,5 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   const commandCheck = { system, router, member: (nodeId: string) => parts.mesh?.member(nodeId), deadlineMs: MESH_QUERY_TIMEOUT_MS }
   const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
   parts.workflows = workflows
-  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, startedAt }
+  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, policy, startedAt }
 }

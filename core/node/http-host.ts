@@ -19,6 +19,8 @@ export function httpHostFor (node: SeNode, opts: { tokens: AccessTokens, metrics
     },
     metrics: async () => await opts.metrics.render(),
     workdir: opts.workdir,
-    log: opts.log
+    log: opts.log,
+    policy: () => node.policy,
+    nodeName: () => node.name
   }
 }

@@ -2,6 +2,7 @@
 // Avro IPC): its lifecycle, and the node API answered by the services that
 // compose.ts puts together. Each answer is one line; the work is in the services.
 import { SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import type { Policy } from '../access/policy.js'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { FileLock, Runtime } from '../ports.js'
@@ -53,6 +54,8 @@ export class SeNode implements NodeApi {
   get mesh (): Mesh | null { return this.s.mesh }
   /** Commands `execute` may run; null when the local owner may run anything (remote front ends refuse then). */
   get allowedCommands (): string[] | null { return this.config.allowCommands ?? null }
+  /** The node's policy, once started; null when it has none. */
+  get policy (): Policy | null { return this.started?.policy ?? null }
 
   /** Ready once its workflows are recovered and, in a mesh, the mesh topic is joined. */
   readiness (): { ready: boolean, state: string, recovered: boolean, mesh: 'joined' | 'joining' | null } {

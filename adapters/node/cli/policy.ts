@@ -51,5 +51,5 @@ export function addPolicyCommands (program: Command, io: CliIO, state: CliState)
 }
 
 function shown (p: Principal): string {
-  return p.kind === 'anyone' ? '*' : p.kind === 'role' ? p.name : p.kind === 'node' ? p.key : `person:${p.key}`
+  return p.kind === 'anyone' ? '*' : p.kind === 'role' ? p.name : p.kind === 'node' ? p.key : p.kind === 'user' ? `user:${p.name}` : `person:${p.key}`
 }
