@@ -42,11 +42,21 @@ test('run: refused before anything runs, audited on the builder, the rule named;
   const open = path.join(dir, 'open.yaml')
   await writeFile(open, `roles:\n  ci: [${other}, ${requester.key}]\nallow:\n  run: [ci]\n  read: ['*']\n`)
   await builder.proc.stop()
-  const again = await meshNode(t, bootstrap, 'builder', { tags: ['builder'], extra: ['--policy', open], dataDir: builder.dataDir })
+  const again = await meshNode(t, bootstrap, 'builder', { tags: ['builder'], extra: ['--policy', open], dataDir: builder.dataDir, env: { SE_CREDENTIALS: 'DEPLOY_TOKEN', DEPLOY_TOKEN: 's3cret' } })
   await waitForStates(requester, [again], 'up')
   const ran = json(await se(['execute', 'build.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }))
   assert.equal(ran.state, 'completed', JSON.stringify(ran.steps[0]))
   assert.equal(ran.steps[0].node, again.key)
+
+  // Its credential only for a step that declares it: least privilege for what the builder holds.
+  const token = (requires: string): string => `name: TOKEN\nrequires: { capabilities: [${requires}] }\nsteps:\n  - { id: use, run: { command: sh, args: [-c, 'echo "token=$DEPLOY_TOKEN"'] } }\n`
+  await writeFile(path.join(dir, 'undeclared.yaml'), token('builder'))
+  await writeFile(path.join(dir, 'declared.yaml'), token('builder, "credential:DEPLOY_TOKEN"'))
+  const undeclared = json(await se(['execute', 'undeclared.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }))
+  assert.equal(undeclared.steps[0].stdout.trim(), 'token=', 'a step that does not declare the credential does not see it')
+  const declared = json(await se(['execute', 'declared.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }))
+  assert.equal(declared.state, 'completed', JSON.stringify(declared.steps[0]))
+  assert.equal(declared.steps[0].stdout.trim(), 'token=s3cret')
   const shown = await se(['policy', 'show', open], { dataDir: dir })
   assert.match(shown.stdout, new RegExp(`run +ci +.*open\\.yaml:4 allow\\.run\\[0\\]`))
 })

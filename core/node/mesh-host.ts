@@ -63,13 +63,24 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
   const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
   const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
   // Refused before anything is done, in this node's trail, naming the rule the caller met.
-  const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string, workflow?: string): void => {
+  const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string, workflow?: string, capabilities?: string[]): void => {
     if (d.policy === null) return
-    const verdict = decide(d.policy, action, { nodeKey: from, personKey: null }, workflow === undefined ? {} : { workflow })
+    const verdict = decide(d.policy, action, { nodeKey: from, personKey: null }, { ...(workflow === undefined ? {} : { workflow }), ...(capabilities === undefined ? {} : { capabilities }) })
     if (verdict.allowed) return
     const who = `${memberName(from)} (${from.slice(0, 8)})`
     appendQuietly({ event: 'action_refused', message: `${who} may not ${verb} on ${d.name}: ${verdict.reason}`, ...(workflowId === undefined ? {} : { workflowId }), domains: ['mesh', 'security'] })
     throw SeError.notAllowedByPolicy(who, verb, d.name, verdict.reason)
+  }
+  // Under a policy a member's step gets a credential of this node only when it declares it
+  // (requires credential:NAME) and the policy lets that member run such steps; without one, as before.
+  const withheld = async (from: string, requires: string[]): Promise<string[]> => {
+    const policy = d.policy
+    if (policy === null) return []
+    const credentials = (await d.capabilities()).credentials
+    return credentials.filter(name => {
+      const capability = `credential:${name}`
+      return !requires.includes(capability) || !decide(policy, 'run', { nodeKey: from, personKey: null }, { capabilities: [capability] }).allowed
+    })
   }
   const host: MeshHost = {
     capabilities: d.capabilities,
@@ -77,8 +88,8 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     audit: appendQuietly,
     findNodesForWorkflow: d.findNodesForWorkflow,
     runStep: async (from, req, emit, onCancel) => {
-      allowed(from, 'run', 'run steps', req.workflowId)
-      return await stepServer.run(from, req, emit, onCancel)
+      allowed(from, 'run', 'run steps', req.workflowId, undefined, req.requires)
+      return await stepServer.run(from, req, emit, onCancel, await withheld(from, req.requires))
     },
     cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
     findCommands: async commands => await foundOnPath(d.runtime.system, commands),

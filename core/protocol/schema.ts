@@ -312,6 +312,7 @@ export const TYPES = [
       { name: 'args', type: { type: 'array', items: 'string' } },
       { name: 'cwd', type: nullable('string'), default: null },
       { name: 'env', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'requires', type: { type: 'array', items: 'string' }, default: [], doc: 'the capabilities the step needs (tag, engine, tool or credential:NAME): a node with a policy grants its credentials only to steps that declare them and that its policy lets the caller run' },
       { name: 'timeoutMs', type: nullable('long'), default: null },
       { name: 'container', default: null, doc: 'set for a container step: run the command in this image', type: nullable({ type: 'record', name: 'ContainerStep', fields: [
         { name: 'image', type: 'string' },
