@@ -90,7 +90,7 @@ function fakeData (): { snapshot: Snapshot, audit: AuditRecord[] } {
     seq, prevHash: hex(64), hash: hex(64), signature: hex(128), originSignature: null,
     entry: {
       timestamp: T0 - (AUDIT - seq) * 1000, sourceNodeId: pick(nodes).nodeId, workflowId: pick(workflows).id, workflowStep: 'step-1', executionContext: 'SE_DISTRIBUTED',
-      domains: ['workflow'], files: [], interventionRequired: false, performanceMetrics: {}, event: pick(['step_exec_start', 'workflow_start', 'node_join', 'workload_deployed']), message: `step ${seq} of a workflow on ${pick(nodes).name}`
+      domains: ['workflow'], files: [], interventionRequired: false, performanceMetrics: {}, event: pick(['step_exec_start', 'workflow_start', 'node_join', 'workload_deployed']), message: `step ${seq} of a workflow on ${pick(nodes).name}`, decision: null
     }
   }))
   return { snapshot: { nodes, workloads, workflows, meshName: 'bench-mesh', at: T0 }, audit }

@@ -67,7 +67,7 @@ function audit (seq: number, message = `entry ${seq}`): AuditRecord {
     seq, prevHash: '', hash: '', signature: '', originSignature: null,
     entry: {
       timestamp: T0 + seq * 1000, sourceNodeId: 'laptop', workflowId: 'wf-1', workflowStep: '', executionContext: 'SE_DISTRIBUTED',
-      domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'step_exec_start', message
+      domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'step_exec_start', message, decision: null
     }
   }
 }

@@ -247,7 +247,7 @@ export class DashboardScreen {
       if (current === null || choice === null) return
       const decide = (): void => {
         void this.act(`${choice} ${current.workflowId}`, async () => {
-          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId })
+          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId, signed: null })
           return { text: `${s.id}: ${choice} ${m.glyphs.ascii ? '->' : '→'} ${s.state}`, about: { workflowId: s.id, state: s.state } }
         })
       }

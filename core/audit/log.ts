@@ -6,7 +6,7 @@ import { AUDIT_HEAD_INTERVAL_MS, EXECUTION_CONTEXT } from '../constants.js'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { AppendFile, Clock, Crypto, FileSystem, KeyPair } from '../ports.js'
-import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, DistributedAuditEntry, SignedAuditEntry } from '../protocol/types.js'
+import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, DistributedAuditEntry, SignedAuditEntry, SignedDecision } from '../protocol/types.js'
 import { GENESIS_HASH, chainHash, entryHash, isValidEntry } from './entry.js'
 import { fromHex, toHex } from '../hex.js'
 
@@ -32,6 +32,8 @@ export interface AuditInput {
   files?: string[]
   interventionRequired?: boolean
   performanceMetrics?: Record<string, number>
+  /** A person's signed decision the entry records (intervention_resolved). */
+  decision?: SignedDecision | null
 }
 
 interface Head { seq: number, hash: string, signature: string }
@@ -125,7 +127,8 @@ export class AuditLog {
       interventionRequired: input.interventionRequired ?? false,
       performanceMetrics: input.performanceMetrics ?? {},
       event: input.event,
-      message: input.message
+      message: input.message,
+      decision: input.decision ?? null
     }
   }
 
@@ -327,6 +330,8 @@ function parseRecord (text: string): AuditRecord | null {
   if (text === '') return null
   try {
     const record = JSON.parse(text) as AuditRecord
+    // Entries written before decisions were recorded have no field for one.
+    if (record?.entry !== undefined && record.entry !== null && (record.entry as { decision?: unknown }).decision === undefined) record.entry.decision = null
     if (typeof record.seq !== 'number' || typeof record.hash !== 'string' || !isValidEntry(record.entry)) return null
     return record
   } catch {

@@ -212,7 +212,7 @@ export class HttpApi {
     if (typeof choice !== 'string' || choice === '') throw SeError.validation('the intervention', [{ path: 'choice', message: 'give one of the choices the intervention offers, e.g. "approve"' }])
     const comment = body.comment ?? null
     if (comment !== null && typeof comment !== 'string') throw SeError.validation('the intervention', [{ path: 'comment', message: 'must be a string' }])
-    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '' }) }
+    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '', signed: null }) }
   }
 
   private events (req: HttpRequest): HttpResponse {

@@ -121,11 +121,29 @@ export const TYPES = [
     ]
   },
   {
+    type: 'record', name: 'Decision', doc: 'what a person decided, as they signed it', fields: [
+      { name: 'workflowId', type: 'string' },
+      { name: 'stepId', type: 'string' },
+      { name: 'choice', type: 'string' },
+      { name: 'comment', type: nullable('string'), default: null },
+      { name: 'person', type: 'string', doc: 'the public key, hex' },
+      { name: 'name', type: 'string' },
+      { name: 'decidedAt', type: 'long' }
+    ]
+  },
+  {
+    type: 'record', name: 'SignedDecision', fields: [
+      { name: 'decision', type: 'Decision' },
+      { name: 'signature', type: 'string', doc: 'ed25519 over core/access/decision.ts decisionBytes, hex' }
+    ]
+  },
+  {
     type: 'record', name: 'InterventionResult', fields: [
       { name: 'choice', type: 'string' },
       { name: 'comment', type: nullable('string'), default: null },
       { name: 'decidedBy', type: 'string', default: '' },
-      { name: 'stepId', type: 'string', default: '', doc: 'the step whose question this answers, when branches of a workflow wait at once; empty: the first' }
+      { name: 'stepId', type: 'string', default: '', doc: 'the step whose question this answers, when branches of a workflow wait at once; empty: the first' },
+      { name: 'signed', type: nullable('SignedDecision'), default: null, doc: 'the decision signed by the person who made it (se key new); the holder checks it and its policy before it acts' }
     ]
   },
   {
@@ -207,7 +225,8 @@ export const TYPES = [
       { name: 'interventionRequired', type: 'boolean' },
       { name: 'performanceMetrics', type: { type: 'map', values: 'double' } },
       { name: 'event', type: 'string' },
-      { name: 'message', type: 'string' }
+      { name: 'message', type: 'string' },
+      { name: 'decision', type: nullable('SignedDecision'), default: null, doc: 'a person\'s signed decision this entry records; entries without one hash as before it existed' }
     ]
   },
   {

@@ -33,6 +33,8 @@ export interface BatchResult extends ProtocolValue<'BatchResult'> {}
 export interface DistributedAuditEntry extends ProtocolValue<'DistributedAuditEntry'> {}
 export interface AuditRecord extends ProtocolValue<'AuditRecord'> {}
 export interface SignedAuditEntry extends ProtocolValue<'SignedAuditEntry'> {}
+export interface Decision extends ProtocolValue<'Decision'> {}
+export interface SignedDecision extends ProtocolValue<'SignedDecision'> {}
 export interface AuditQuery extends ProtocolValue<'AuditQuery'> {}
 export interface AuditProblem extends ProtocolValue<'AuditProblem'> {}
 export interface AuditVerification extends ProtocolValue<'AuditVerification'> {}

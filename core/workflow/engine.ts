@@ -255,7 +255,7 @@ export class WorkflowEngine {
   }
 
   /** Answers the intervention of step `result.stepId`, or the run's first one when that is empty. */
-  async resolve (id: string, result: InterventionResult & { stepId?: string }): Promise<WorkflowRun> {
+  async resolve (id: string, result: Omit<InterventionResult, 'signed'> & { signed?: InterventionResult['signed'] }): Promise<WorkflowRun> {
     const run = this.mustGet(id)
     const wanted = result.stepId ?? ''
     const pending = wanted === '' ? run.interventions[0] : run.interventions.find(i => i.stepId === wanted)

@@ -115,7 +115,7 @@ class InterventionAsker {
         if (answer === '') continue
         const [choice, ...comment] = answer.split(' ')
         if (choice === undefined || !intervention.choices.includes(choice)) { this.io.err(`    '${choice ?? ''}' is not one of ${intervention.choices.join(', ')}`); continue }
-        await this.api.resumeWorkflow(this.id, { choice, comment: comment.length > 0 ? comment.join(' ') : null, decidedBy: process.env.USER ?? '', stepId: '' })
+        await this.api.resumeWorkflow(this.id, { choice, comment: comment.length > 0 ? comment.join(' ') : null, decidedBy: process.env.USER ?? '', stepId: '', signed: null })
         return
       }
     } catch (err) {

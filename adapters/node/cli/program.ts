@@ -129,7 +129,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
           const asked = current.interventions.find(i => i.stepId === opts.step) ?? current.intervention
           if (asked !== null && !asked.choices.includes('reject') && asked.choices.includes('abort')) choice = 'abort'
         }
-        print(io, opts, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
+        print(io, opts, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '', signed: null }), s => `${s.id}: ${choice} → ${s.state}`)
       })
     })
   }
