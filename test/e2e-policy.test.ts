@@ -3,7 +3,7 @@
 // the refusal is in the builder's trail and the requester sees the rule; allowed by
 // a role, the same step runs. A policy with a mistake stops the node from starting.
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { json, se, tempDir } from './helpers/cli.js'
@@ -73,4 +73,38 @@ test('a policy with a mistake is named by line and path, and a node given it doe
   assert.match(start.stderr, /unknown action 'aprove'/)
   const shown = await se(['policy', 'show', path.join(dir, 'none.yaml')], { dataDir: dir })
   assert.equal(shown.code, 2)
+})
+
+test('a person\'s signed decision: allowed for the person though not for the member that carries it, kept in the trail, and any edit of it caught', async t => {
+  const bootstrap = await localBootstrap(t)
+  const requester = await meshNode(t, bootstrap, 'requester')
+  const dir = await tempDir(t)
+  const env = { SE_PERSON_KEY: path.join(dir, 'ann.json'), USER: 'ann' }
+  const key = json(await se(['key', 'new', '--json'], { dataDir: requester.dataDir, env }))
+  const policy = path.join(dir, 'policy.yaml')
+  await writeFile(policy, `roles:\n  release: [${key.person as string}]\nallow:\n  approve: [release]\n  read: ['*']\n`)
+  const holder = await meshNode(t, bootstrap, 'holder', { extra: ['--policy', policy] })
+  await waitForStates(requester, [holder], 'up')
+  await writeFile(path.join(dir, 'ask.yaml'), 'name: RELEASE\nsteps:\n  - { id: ship, intervention: { prompt: "Ship?", choices: [approve, reject] } }\n')
+  const id = json(await se(['execute', 'ask.yaml', '--json'], { dataDir: holder.dataDir, cwd: dir })).id as string
+
+  // Unsigned, the requester node itself may not approve there.
+  assert.equal((await se(['approve', id], { dataDir: requester.dataDir })).code, 5)
+  // Signed by ann, whom the holder's policy names, the same member carries it through.
+  const signed = await se(['approve', id, '--comment', 'go'], { dataDir: requester.dataDir, env })
+  assert.equal(signed.code, 0, signed.stderr)
+  assert.match(signed.stdout, /approve → completed \(signed as person:[0-9a-f]{12}\)/)
+  const trail = json<Array<{ entry: { event: string, message: string, decision: { decision: { person: string, choice: string }, signature: string } | null } }>>(await se(['audit', '--workflow', id, '--json'], { dataDir: holder.dataDir }))
+  const resolved = trail.find(r => r.entry.event === 'intervention_resolved')
+  assert.match(resolved?.entry.message ?? '', /ship: approve by ann \(person [0-9a-f]{12}, signed\) via requester \(go\)/)
+  assert.equal(resolved?.entry.decision?.decision.person, key.publicKey)
+  assert.equal((await se(['audit', '--verify'], { dataDir: holder.dataDir })).code, 0)
+
+  // The stored decision edited (its choice): the verification names the entry.
+  const file = path.join(holder.dataDir, 'audit', 'trail.jsonl')
+  const text = await readFile(file, 'utf8')
+  await writeFile(file, text.replace('"choice":"approve"', '"choice":"reject"'))
+  const verify = await se(['audit', '--verify'], { dataDir: holder.dataDir })
+  assert.notEqual(verify.code, 0)
+  assert.match(verify.stdout + verify.stderr, /entry \d+ \(line \d+\) (was edited|records a decision by person [0-9a-f]{12} whose signature does not verify)/)
 })

@@ -2,6 +2,7 @@
 // signed with the node's key. Appends are group-committed: every caller waits for
 // durability, and callers that arrive during an fsync share the next one.
 import b4a from 'b4a'
+import { decisionBytes } from '../access/decision.js'
 import { AUDIT_HEAD_INTERVAL_MS, EXECUTION_CONTEXT } from '../constants.js'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
@@ -290,6 +291,11 @@ export class AuditLog {
       if (record.entry.sourceNodeId !== this.nodeId) {
         const ok = record.originSignature !== null && verifyHex(crypto, entryHash(crypto, record.entry), record.originSignature, record.entry.sourceNodeId)
         if (!ok) problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) claims to come from node ${record.entry.sourceNodeId.slice(0, 12)} but its signature does not verify` })
+      }
+      // A person's decision proves who decided: its own signature, not only the node's.
+      const decision = record.entry.decision
+      if (decision !== null && decision !== undefined && !(/^[0-9a-f]{64}$/.test(decision.decision.person) && /^[0-9a-f]{128}$/.test(decision.signature) && crypto.verify(decisionBytes(decision.decision), fromHex(decision.signature), fromHex(decision.decision.person)))) {
+        problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) records a decision by person ${decision.decision.person.slice(0, 12)} whose signature does not verify` })
       }
       prevHash = record.hash
       hashes.set(record.seq, record.hash)

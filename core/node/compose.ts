@@ -171,7 +171,7 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
       holds: workflowId => parts.engine?.get(workflowId) !== undefined,
       workflowName: workflowId => parts.engine?.get(workflowId)?.name,
       listWorkflows: states => parts.workflows?.list(states) ?? [],
-      resumeForMember: async (memberName, workflowId, result) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result),
+      resumeForMember: async (memberName, workflowId, result, memberKey) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result, memberKey),
       wake: () => parts.engine?.wake(),
       sessions: sessions.forMembers(),
       runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput),
@@ -199,7 +199,7 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   })
   parts.engine = engine
   const commandCheck = { system, router, member: (nodeId: string) => parts.mesh?.member(nodeId), deadlineMs: MESH_QUERY_TIMEOUT_MS }
-  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
+  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, decisions: { crypto, policy: () => policy, now: () => clock.now() }, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
   parts.workflows = workflows
   return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, policy, startedAt }
 }

@@ -34,7 +34,7 @@ export interface MeshHostDeps {
   /** The name of a workflow this node holds, for rules that name workflows. */
   workflowName: (workflowId: string) => string | undefined
   listWorkflows: (states: string[]) => WorkflowStatus[]
-  resumeForMember: (memberName: string, workflowId: string, result: InterventionResult) => Promise<WorkflowStatus>
+  resumeForMember: (memberName: string, workflowId: string, result: InterventionResult, memberKey: string) => Promise<WorkflowStatus>
   /** Something a waiting workflow may be waiting for has changed. */
   wake: () => void
   sessions: NonNullable<MeshHost['sessions']>
@@ -106,8 +106,9 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       return d.listWorkflows(states)
     },
     resumeWorkflow: async (from, workflowId, result) => {
-      allowed(from, 'approve', 'answer interventions', workflowId, d.workflowName(workflowId))
-      return await d.resumeForMember(memberName(from), workflowId, result)
+      // A person's signed decision is held to the policy for that person where the workflow is; an unsigned one, to the member's.
+      if (result.signed === null || result.signed === undefined) allowed(from, 'approve', 'answer interventions', workflowId, d.workflowName(workflowId))
+      return await d.resumeForMember(memberName(from), workflowId, result, from)
     },
     sessions: {
       sessionNew: async (from, owner, name) => { allowed(from, 'session', 'open sessions'); return await d.sessions.sessionNew(from, owner, name) },

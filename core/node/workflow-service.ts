@@ -15,6 +15,7 @@ import { askTheHolder, gatherFromMembers, type AskOptions } from '../mesh/ask-me
 import type { Member } from '../mesh/mesh.js'
 import type { Router, Routing } from '../mesh/router.js'
 import type { Catalogue } from './catalogue.js'
+import { checkedResult, type DecisionCheck } from './decision-check.js'
 
 export interface WorkflowServiceOptions {
   engine: WorkflowEngine
@@ -27,6 +28,8 @@ export interface WorkflowServiceOptions {
   /** False once the node is stopping: no new workflows then. */
   accepting: () => boolean
   meshQuery: (what: string) => AskOptions
+  /** Checks a person's signed decision before the node acts on it. */
+  decisions: DecisionCheck
   /** Refuses a workflow whose steps name a command no node that may run them has. */
   checkCommands: (definition: WorkflowDefinition, file: string, routing: Routing | undefined) => Promise<void>
 }
@@ -81,14 +84,17 @@ export class WorkflowService {
       return await askTheHolder(members, async api => await api.resumeWorkflow(workflowId, result),
         remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS })
     }
-    return toStatus(await this.o.engine.resolve(run.id, result))
+    return toStatus(await this.o.engine.resolve(run.id, checkedResult(this.o.decisions, run, result, null)))
   }
 
   /** A person at another member answers; only exact ids, so a member cannot probe by prefix. */
-  async resumeForMember (memberName: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
-    if (this.o.engine.get(workflowId) === undefined) throw SeError.unknownWorkflow(workflowId)
-    const by = `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${memberName}`
-    return toStatus(await this.o.engine.resolve(workflowId, { ...result, decidedBy: by }))
+  async resumeForMember (memberName: string, workflowId: string, result: InterventionResult, memberKey: string | null = null): Promise<WorkflowStatus> {
+    const run = this.o.engine.get(workflowId)
+    if (run === undefined) throw SeError.unknownWorkflow(workflowId)
+    const checked = checkedResult(this.o.decisions, run, result, memberKey)
+    // A signed decision names its person; an unsigned one says who claimed it, and through whom.
+    const by = checked.signed !== null && checked.signed !== undefined ? `${checked.decidedBy} via ${memberName}` : `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${memberName}`
+    return toStatus(await this.o.engine.resolve(workflowId, { ...checked, decidedBy: by }))
   }
 
   async listInterventions (): Promise<WorkflowStatus[]> {

@@ -278,7 +278,8 @@ export class WorkflowEngine {
       workflowId: id,
       workflowStep: step.id,
       domains: ['intervention'],
-      performanceMetrics: { waitMs: now - pending.requestedAt }
+      performanceMetrics: { waitMs: now - pending.requestedAt },
+      decision: result.signed ?? null
     }]
     let next: WorkflowState = 'running'
     if (pending.reason === 'step') {

@@ -8,6 +8,8 @@ import path from 'node:path'
 import { SeError } from '../../../core/errors.js'
 import { toHex } from '../../../core/hex.js'
 import { decodePersonKey, encodePersonKey } from '../../../core/access/person-key.js'
+import { signDecision } from '../../../core/access/decision.js'
+import type { NodeApi, SignedDecision, WorkflowStatus } from '../../../core/protocol/types.js'
 import { loginName } from '../config.js'
 import { json, type CliIO } from './context.js'
 
@@ -54,4 +56,25 @@ export function addKeyCommands (program: Command, io: CliIO): void {
 function show (io: CliIO, k: { file: string, name: string, publicKey: string }, asJson: boolean): void {
   if (asJson) json(io, { ...k, person: `person:${k.publicKey}` })
   else io.out(`person:${k.publicKey}  (${k.name}; ${k.file})`)
+}
+
+/**
+ * The decision signed with the person's key, or null when they have none. The id may be a
+ * prefix and the step left out: both are settled first, so the signature covers exactly
+ * the workflow and step it answers.
+ */
+export async function signedDecision (api: NodeApi, id: string, step: string, choice: string, comment: string | null): Promise<SignedDecision | null> {
+  const file = personKeyFile()
+  const text = await readFile(file, 'utf8').catch(() => null)
+  if (text === null) return null
+  const { SodiumCrypto } = await import('../../shared/sodium-crypto.js')
+  const crypto = new SodiumCrypto()
+  const { key, name } = decodePersonKey(crypto, text, file)
+  const held = await api.getWorkflowStatus(id).catch(async (err: unknown) => {
+    const found = (await api.listInterventions()).filter(w => w.id.startsWith(id))
+    if (found.length !== 1) throw err
+    return found[0] as WorkflowStatus
+  })
+  const asked = step !== '' ? step : held.interventions[0]?.stepId ?? held.intervention?.stepId ?? ''
+  return signDecision(crypto, key, { workflowId: held.id, stepId: asked, choice, comment, name, decidedAt: Date.now() })
 }

@@ -129,7 +129,11 @@ export function createProgram (io: CliIO, state: CliState): Command {
           const asked = current.interventions.find(i => i.stepId === opts.step) ?? current.intervention
           if (asked !== null && !asked.choices.includes('reject') && asked.choices.includes('abort')) choice = 'abort'
         }
-        print(io, opts, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '', signed: null }), s => `${s.id}: ${choice} → ${s.state}`)
+        // With a person key (se key new) the decision is signed here, for the exact workflow and step it answers.
+        const { signedDecision } = await import('./key.js')
+        const signed = await signedDecision(api, id, opts.step ?? '', choice, opts.comment ?? null)
+        const target = signed === null ? { id, stepId: opts.step ?? '' } : { id: signed.decision.workflowId, stepId: signed.decision.stepId }
+        print(io, opts, await api.resumeWorkflow(target.id, { choice, comment: opts.comment ?? null, decidedBy: signed?.decision.name ?? process.env.USER ?? '', stepId: target.stepId, signed }), s => `${s.id}: ${choice} → ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}`)
       })
     })
   }
