@@ -82,8 +82,8 @@ function fakeData (): { snapshot: Snapshot, audit: AuditRecord[] } {
       id: `wf-${hex(16)}`, name: pick(['release', 'backup', 'deploy-site', 'rotate-keys', 'nightly-tests']), state, source: 'catalogue', node: node.nodeId, requestedBy: 'alice',
       createdAt, startedAt: createdAt + 100, endedAt: finished ? createdAt + 60_000 : null, currentStep: finished ? null : 'step-1', error: state === 'failed' ? 'step-1 exited with 2' : null,
       inputs: { env: pick(['staging', 'production']) }, steps,
-      intervention: state === 'waiting_intervention' ? { stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 } : null,
-      interventions: state === 'waiting_intervention' ? [{ stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 }] : []
+      intervention: state === 'waiting_intervention' ? { stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000, approvers: [], quorum: 1, approvals: [] } : null,
+      interventions: state === 'waiting_intervention' ? [{ stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000, approvers: [], quorum: 1, approvals: [] }] : []
     }
   })
   const audit: AuditRecord[] = Array.from({ length: AUDIT }, (_, seq) => ({

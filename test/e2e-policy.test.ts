@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import { json, se, tempDir } from './helpers/cli.js'
+import { json, se, startNode, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
 
 const STEP = 'name: BUILD\nrequires: { capabilities: [builder] }\nsteps:\n  - { id: compile, run: { command: sh, args: [-c, "echo compiled > out.txt; echo compiled"] } }\n'
@@ -107,4 +107,78 @@ test('a person\'s signed decision: allowed for the person though not for the mem
   const verify = await se(['audit', '--verify'], { dataDir: holder.dataDir })
   assert.notEqual(verify.code, 0)
   assert.match(verify.stdout + verify.stderr, /entry \d+ \(line \d+\) (was edited|records a decision by person [0-9a-f]{12} whose signature does not verify)/)
+})
+
+test('required approvers: quorum 2 of role release counts distinct people\'s signed approvals, shows 1/2, and completes on the second', async t => {
+  const dir = await tempDir(t)
+  const dataDir = await tempDir(t, 'se-holder-')
+  const person = async (name: string): Promise<{ env: Record<string, string>, key: string }> => {
+    const env = { SE_PERSON_KEY: path.join(dir, `${name}.json`), USER: name }
+    return { env, key: json(await se(['key', 'new', '--json'], { dataDir, env })).person as string }
+  }
+  const [ann, bob, carol] = [await person('ann'), await person('bob'), await person('carol')]
+  const policy = path.join(dir, 'policy.yaml')
+  await writeFile(policy, `roles:\n  release: [${ann.key}, ${bob.key}]\nallow:\n  approve: [release, ${carol.key}]\n  read: ['*']\n`)
+  await startNode(t, dataDir, ['--policy', policy])
+  await writeFile(path.join(dir, 'ship.yaml'), 'name: SHIP\nsteps:\n  - { id: ship, intervention: { prompt: "Ship v2?", approvers: [release], quorum: 2 } }\n  - { id: after, run: { command: sh, args: [-c, "echo shipped"] } }\n')
+  const id = json(await se(['execute', 'ship.yaml', '--json'], { dataDir, cwd: dir })).id as string
+  await waitFor('the question', async () => json(await se(['status', id, '--json'], { dataDir })).state === 'waiting_intervention' || undefined)
+
+  // Unsigned, nothing counts; carol may approve on this node but is not among the step's approvers.
+  const unsigned = await se(['approve', id], { dataDir })
+  assert.equal(unsigned.code, 5, unsigned.stderr)
+  assert.match(unsigned.stderr, /needs signed approvals \(2 of release\)/)
+  const byCarol = await se(['approve', id], { dataDir, env: carol.env })
+  assert.equal(byCarol.code, 5, byCarol.stderr)
+  assert.match(byCarol.stderr, /person carol \([0-9a-f]{8}\) may not decide step ship on this node: step ship of SHIP is for release to decide/)
+
+  // ann: counted, still waiting, visible as 1/2 in se status.
+  const first = await se(['approve', id, '--comment', 'tests green'], { dataDir, env: ann.env })
+  assert.equal(first.code, 0, first.stderr)
+  assert.match(first.stdout, /approve → waiting_intervention \(signed as person:[0-9a-f]{12}\)\n {2}approvals 1\/2: ann; needs 1 more of release/)
+  const status = await se(['status', id], { dataDir })
+  assert.match(status.stdout, /approvals 1\/2: ann; needs 1 more of release/)
+  const waiting = json(await se(['status', id, '--json'], { dataDir }))
+  assert.equal(waiting.state, 'waiting_intervention')
+  assert.deepEqual(waiting.intervention.approvals.map((a: { name: string }) => a.name), ['ann'])
+  assert.equal(waiting.intervention.quorum, 2)
+
+  // ann again does not count twice.
+  const again = await se(['approve', id], { dataDir, env: ann.env })
+  assert.notEqual(again.code, 0)
+  assert.match(again.stderr, /ann has already approved step ship of workflow wf-[\w-]+ \(1\/2\); it needs another person/)
+  assert.equal(json(await se(['status', id, '--json'], { dataDir })).state, 'waiting_intervention')
+
+  // bob, a second distinct person of release: it completes, and the trail keeps both signed decisions.
+  const second = await se(['approve', id], { dataDir, env: bob.env })
+  assert.equal(second.code, 0, second.stderr)
+  const done = await waitFor('completion', async () => { const s = json(await se(['status', id, '--json'], { dataDir })); return s.state === 'completed' ? s : undefined })
+  assert.equal(done.steps[1].stdout.trim(), 'shipped')
+  const trail = json<Array<{ entry: { event: string, message: string, decision: { decision: { name: string } } | null } }>>(await se(['audit', '--workflow', id, '--json'], { dataDir }))
+  const approval = trail.find(r => r.entry.event === 'intervention_approval')
+  assert.match(approval?.entry.message ?? '', /SHIP step ship: approve by ann \(person [0-9a-f]{12}, signed\) 1\/2, needs 2 of release \(tests green\)/)
+  assert.equal(approval?.entry.decision?.decision.name, 'ann')
+  const resolved = trail.find(r => r.entry.event === 'intervention_resolved')
+  assert.match(resolved?.entry.message ?? '', /approve by bob \(person [0-9a-f]{12}, signed\) \(2\/2: ann, bob\)/)
+  assert.equal(resolved?.entry.decision?.decision.name, 'bob')
+  assert.equal((await se(['audit', '--verify'], { dataDir })).code, 0)
+})
+
+test('a reject by one approver ends a quorum at once', async t => {
+  const dir = await tempDir(t)
+  const dataDir = await tempDir(t, 'se-holder-')
+  const env = { SE_PERSON_KEY: path.join(dir, 'ann.json'), USER: 'ann' }
+  const ann = json(await se(['key', 'new', '--json'], { dataDir, env })).person as string
+  await startNode(t, dataDir)
+  await writeFile(path.join(dir, 'ship.yaml'), `name: SHIP\nsteps:\n  - { id: ship, intervention: { prompt: "Ship?", approvers: [${ann}, person:${'b'.repeat(64)}], quorum: 2 } }\n`)
+  const id = json(await se(['execute', 'ship.yaml', '--json'], { dataDir, cwd: dir })).id as string
+  await waitFor('the question', async () => json(await se(['status', id, '--json'], { dataDir })).state === 'waiting_intervention' || undefined)
+  const rejected = await se(['reject', id, '--comment', 'not today'], { dataDir, env })
+  assert.equal(rejected.code, 0, rejected.stderr)
+  assert.equal(json(await se(['status', id, '--json'], { dataDir })).state, 'cancelled')
+  // A quorum larger than the people named can never be reached: refused before it runs.
+  await writeFile(path.join(dir, 'bad.yaml'), `name: BAD\nsteps:\n  - { id: ship, intervention: { prompt: "Ship?", approvers: [${ann}], quorum: 2 } }\n`)
+  const bad = await se(['validate', 'bad.yaml'], { dataDir, cwd: dir })
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /steps\[0\]\.intervention\.quorum.*expected at most 1: approvers names only 1 person/)
 })

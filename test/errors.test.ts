@@ -26,6 +26,8 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   badPersonKey: () => SeError.badPersonKey('/home/ann/.config/se-mesh/person-key.json', 'it is not JSON', CAUSE),
   noPersonKey: () => SeError.noPersonKey('/home/ann/.config/se-mesh/person-key.json'),
   noPolicyFile: () => SeError.noPolicyFile('/etc/se/policy.yaml'),
+  approvalNotSigned: () => SeError.approvalNotSigned('wf-1', 'ship', '2 of release'),
+  alreadyApproved: () => SeError.alreadyApproved('wf-1', 'ship', 'ann', '1/2'),
   notAllowedByPolicy: () => SeError.notAllowedByPolicy('edge-7 (3f2a0c1d)', 'run steps', 'builder', 'policy.yaml:4 allow.run[0] allows run to role ci'),
   personKeyExists: () => SeError.personKeyExists('/home/ann/.config/se-mesh/person-key.json'),
   nodeStopTimedOut: () => SeError.nodeStopTimedOut('/data', 42, 60),

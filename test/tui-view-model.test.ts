@@ -57,7 +57,7 @@ function workflow (id: string, over: Partial<WorkflowStatus> = {}): WorkflowStat
 function waiting (id: string, requestedAt: number, over: Partial<WorkflowStatus> = {}, choices = ['approve', 'reject']): WorkflowStatus {
   return workflow(id, {
     state: 'waiting_intervention', currentStep: 'gate', steps: [step('gate', { state: 'waiting_intervention' })],
-    intervention: { stepId: 'gate', prompt: `ship ${id}?`, choices, reason: 'approval', requestedAt },
+    intervention: { stepId: 'gate', prompt: `ship ${id}?`, choices, reason: 'approval', requestedAt, approvers: [], quorum: 1, approvals: [] },
     ...over
   })
 }
@@ -328,7 +328,7 @@ test('the intervention queue: oldest first, the current one stays put, next and 
   const m = model({ nodes: [LAPTOP, server], workflows: flows })
   const queue = m.interventions()
   assert.deepEqual(queue.map(p => p.workflowId), ['a', 'b', 'c'])
-  assert.deepEqual(queue[1], { workflowId: 'b', workflowName: 'flow-b', stepId: 'gate', node: 'server', prompt: 'ship b?', choices: ['approve', 'reject'], requestedAt: T0 + 2000 })
+  assert.deepEqual(queue[1], { workflowId: 'b', workflowName: 'flow-b', stepId: 'gate', node: 'server', prompt: 'ship b?', choices: ['approve', 'reject'], requestedAt: T0 + 2000, approvals: null })
   assert.equal(queue[2]?.node, 'eeeeeeee')
   assert.equal(m.current()?.workflowId, 'a')
 
@@ -363,7 +363,7 @@ test('an answered intervention leaves the queue and the next one takes its place
 
   // The same workflow asks again at a later step: a new question, a fresh draft.
   m.comment = 'about gate'
-  m.update(snapshot({ workflows: [waiting('a', T0 + 9000, { intervention: { stepId: 'gate2', prompt: 'again?', choices: ['approve'], reason: '', requestedAt: T0 + 9000 } })] }))
+  m.update(snapshot({ workflows: [waiting('a', T0 + 9000, { intervention: { stepId: 'gate2', prompt: 'again?', choices: ['approve'], reason: '', requestedAt: T0 + 9000, approvers: [], quorum: 1, approvals: [] } })] }))
   assert.equal(m.current()?.stepId, 'gate2')
   assert.equal(m.comment, '')
 
@@ -509,7 +509,7 @@ test('workflow details draw the graph: indented by depth, instances under their 
 })
 
 test('workflow details list every branch waiting for a person', () => {
-  const asks = ['eu', 'us'].map((r, i) => ({ stepId: `ship-${r}`, prompt: `Ship to ${r}?`, choices: ['approve', 'reject'], reason: 'step', requestedAt: T0 + i }))
+  const asks = ['eu', 'us'].map((r, i) => ({ stepId: `ship-${r}`, prompt: `Ship to ${r}?`, choices: ['approve', 'reject'], reason: 'step', requestedAt: T0 + i, approvers: [], quorum: 1, approvals: [] }))
   const m = model({
     workflows: [workflow('two', {
       state: 'waiting_intervention',

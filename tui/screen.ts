@@ -208,6 +208,7 @@ export class DashboardScreen {
       `step ${current.stepId} on ${current.node}`,
       '',
       current.prompt,
+      ...current.approvals === null ? [] : [current.approvals],
       current.choices.map((c, i) => `[${i + 1}] ${c}`).join('  '),
       m.comment === '' ? '' : `comment: ${m.comment}`,
       keys

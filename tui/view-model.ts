@@ -4,6 +4,7 @@
 import { formatAsciiAuditLine, formatAuditLine } from '../core/audit/format.js'
 import { shortDuration } from '../core/duration.js'
 import { capabilityList, cpuPercent } from '../core/node/node-facts.js'
+import { approvalsLine } from '../core/workflow/approvals.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../core/workflow/graph-view.js'
 import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
 import { glyphsFor, type Glyphs } from './glyphs.js'
@@ -75,6 +76,8 @@ export interface PendingIntervention {
   prompt: string
   choices: string[]
   requestedAt: number
+  /** `approvals 1/2: ann; needs 1 more of release`, when it counts people's signed approvals. */
+  approvals: string | null
 }
 
 export interface ModelOptions { now?: () => number, historyMs?: number, auditLines?: number, readonly?: boolean, ascii?: boolean }
@@ -423,6 +426,8 @@ export class DashboardModel {
     }
     for (const i of pendingInterventions(w)) {
       lines.push(`waiting for a person at ${i.stepId}: ${i.prompt}`, `  choices: ${i.choices.join(', ')}`)
+      const approvals = approvalsLine(i)
+      if (approvals !== null) lines.push(`  ${approvals}`)
     }
     return lines
   }
@@ -487,7 +492,7 @@ export class DashboardModel {
   interventions (): PendingIntervention[] {
     const out: PendingIntervention[] = []
     for (const w of this.snap.workflows) {
-      for (const i of pendingInterventions(w)) out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt })
+      for (const i of pendingInterventions(w)) out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt, approvals: approvalsLine(i) })
     }
     return out.sort(byRequest)
   }

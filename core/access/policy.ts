@@ -114,6 +114,16 @@ export function decide (policy: Policy, action: PolicyAction, caller: Caller, ct
   return { allowed: false, reason: where }
 }
 
+/**
+ * Whether `caller` is among `name`: a role of the policy or a key (node, person:KEY, user:NAME).
+ * A role the policy does not have covers nobody; null when it names nothing this policy knows.
+ */
+export function isAmong (policy: Policy | null, name: string, caller: Caller): boolean | null {
+  const p = keyPrincipal(name) ?? (policy?.roles.has(name) === true ? { kind: 'role' as const, name } : null)
+  if (p === null) return null
+  return policy === null ? covers({ file: '', roles: new Map(), rules: [] }, p, caller) : covers(policy, p, caller)
+}
+
 function covers (policy: Policy, p: Principal, caller: Caller): boolean {
   switch (p.kind) {
     case 'anyone': return true

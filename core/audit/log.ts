@@ -16,7 +16,7 @@ export type AuditEvent =
   | 'session_new' | 'session_attach' | 'session_detach' | 'session_close'
   | 'workflow_start' | 'workflow_resume' | 'workflow_complete' | 'workflow_failed' | 'workflow_cancelled'
   | 'step_start' | 'step_complete' | 'step_failed' | 'step_skipped' | 'step_retry'
-  | 'intervention_request' | 'intervention_resolved'
+  | 'intervention_request' | 'intervention_approval' | 'intervention_resolved'
   | 'command_execute' | 'rpc_refused'
   | 'node_join' | 'node_up' | 'node_suspect' | 'node_down' | 'peer_rejected' | 'peer_protocol_error'
   | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff'
@@ -33,7 +33,7 @@ export interface AuditInput {
   files?: string[]
   interventionRequired?: boolean
   performanceMetrics?: Record<string, number>
-  /** A person's signed decision the entry records (intervention_resolved). */
+  /** A person's signed decision the entry records (intervention_approval, intervention_resolved). */
   decision?: SignedDecision | null
 }
 

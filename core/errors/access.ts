@@ -50,6 +50,16 @@ export const accessErrors = {
     return new SeError('BAD_INPUT', `no policy file ${file}`, { hint: 'give --policy (or SE_POLICY) a file that exists; without either, the data dir\'s policy.yaml is used when there is one' })
   },
 
+  /** An intervention that names approvers or a quorum counts only people's signed decisions. */
+  approvalNotSigned (workflowId: string, stepId: string, needs: string): SeError {
+    return new SeError('NOT_ALLOWED', `step ${stepId} of workflow ${workflowId} needs signed approvals (${needs}); an unsigned one cannot count`, { hint: 'make your key with `se key new`; se approve then signs with it' })
+  },
+
+  /** The same person approving twice toward a quorum counts once. */
+  alreadyApproved (workflowId: string, stepId: string, name: string, count: string): SeError {
+    return new SeError('NOT_WAITING', `${name} has already approved step ${stepId} of workflow ${workflowId} (${count}); it needs another person`, { hint: 'se status shows who has approved and who is still needed' })
+  },
+
   /** A member or person the node's policy does not allow an action; `rules` names what the policy allows instead. */
   notAllowedByPolicy (who: string, action: string, node: string, rules: string): SeError {
     return new SeError('NOT_ALLOWED', `${who} may not ${action} on ${node}: ${rules}`, { hint: `the policy of ${node} decides; its owner adds you to a role there (se policy show on that node)` })

@@ -2,7 +2,7 @@
 // signature holds, it answers this very question (workflow, step, choice, comment),
 // and the node's policy lets that person approve here. Then the trail keeps the
 // signed decision, and names the person, not the member that passed it on.
-import { decide, type Policy } from '../access/policy.js'
+import { decide, isAmong, type Policy } from '../access/policy.js'
 import { verifyDecision } from '../access/decision.js'
 import { SeError } from '../errors.js'
 import type { Crypto } from '../ports.js'
@@ -28,6 +28,16 @@ export function checkedResult (c: DecisionCheck, run: WorkflowRun, result: Inter
         : d.comment !== result.comment ? 'its comment is not the one sent with it' : null
   if (differs !== null) throw SeError.decisionForged(run.id, d.person, differs)
   const policy = c.policy()
+  // An intervention that names its approvers takes only them, whatever else the policy allows.
+  const approvers = run.interventions.find(i => i.stepId === step)?.approvers ?? []
+  if (approvers.length > 0) {
+    const among = approvers.map(a => isAmong(policy, a, { nodeKey: null, personKey: d.person }))
+    if (!among.includes(true)) {
+      const unknown = approvers.filter((_, i) => among[i] === null)
+      const reason = `step ${step} of ${run.name} is for ${approvers.join(', ')} to decide${unknown.length === 0 ? '' : ` (${unknown.join(', ')}: no such role in ${policy === null ? 'a policy; this node has none' : policy.file})`}`
+      throw SeError.notAllowedByPolicy(`person ${d.name} (${d.person.slice(0, 8)})`, `decide step ${step}`, 'this node', reason)
+    }
+  }
   if (policy !== null) {
     const verdict = decide(policy, 'approve', { nodeKey: fromNode, personKey: d.person }, { workflow: run.name })
     if (!verdict.allowed) throw SeError.notAllowedByPolicy(`person ${d.name} (${d.person.slice(0, 8)})`, 'answer interventions', 'this node', verdict.reason)

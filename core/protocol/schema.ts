@@ -93,12 +93,23 @@ export const TYPES = [
     ]
   },
   {
+    type: 'record', name: 'Approval', doc: 'one person\'s signed agreement toward an intervention\'s quorum', fields: [
+      { name: 'person', type: 'string', doc: 'the public key, hex' },
+      { name: 'name', type: 'string' },
+      { name: 'choice', type: 'string' },
+      { name: 'at', type: 'long' }
+    ]
+  },
+  {
     type: 'record', name: 'InterventionRequest', fields: [
       { name: 'stepId', type: 'string' },
       { name: 'prompt', type: 'string' },
       { name: 'choices', type: { type: 'array', items: 'string' } },
       { name: 'reason', type: 'string' },
-      { name: 'requestedAt', type: 'long' }
+      { name: 'requestedAt', type: 'long' },
+      { name: 'approvers', type: { type: 'array', items: 'string' }, default: [], doc: 'who must decide: roles of the holding node\'s policy or person:KEY; empty: whoever may approve there' },
+      { name: 'quorum', type: 'int', default: 1, doc: 'how many distinct people must agree' },
+      { name: 'approvals', type: { type: 'array', items: 'Approval' }, default: [], doc: 'signed approvals counted so far' }
     ]
   },
   {

@@ -19,6 +19,7 @@ import { addProtocolCommands } from './protocol.js'
 import { askAndPrint, collect, dataDirOf, json, print, readText, sayWaiting, withNode, type CliIO, type CliState } from './context.js'
 import { wholeNumber } from './flags.js'
 import { addHelpCommands, addQuietOptions, GLOBAL_HELP } from './help.js'
+import { approvalsLine } from '../../../core/workflow/approvals.js'
 
 export function createProgram (io: CliIO, state: CliState): Command {
   const program = new Command('se')
@@ -133,7 +134,12 @@ export function createProgram (io: CliIO, state: CliState): Command {
         const { signedDecision } = await import('./key.js')
         const signed = await signedDecision(api, id, opts.step ?? '', choice, opts.comment ?? null)
         const target = signed === null ? { id, stepId: opts.step ?? '' } : { id: signed.decision.workflowId, stepId: signed.decision.stepId }
-        print(io, opts, await api.resumeWorkflow(target.id, { choice, comment: opts.comment ?? null, decidedBy: signed?.decision.name ?? process.env.USER ?? '', stepId: target.stepId, signed }), s => `${s.id}: ${choice} → ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}`)
+        print(io, opts, await api.resumeWorkflow(target.id, { choice, comment: opts.comment ?? null, decidedBy: signed?.decision.name ?? process.env.USER ?? '', stepId: target.stepId, signed }), s => {
+          // Counted toward a quorum, it keeps waiting: say how far it has come.
+          const still = s.interventions.find(i => i.stepId === target.stepId) ?? (target.stepId === '' ? s.intervention : null)
+          const approvals = still === null || still === undefined ? null : approvalsLine(still)
+          return `${s.id}: ${choice} → ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}${approvals === null ? '' : `\n  ${approvals}`}`
+        })
       })
     })
   }

@@ -3,6 +3,7 @@ import { SeError } from '../../../core/errors.js'
 import { shortDuration } from '../../../core/duration.js'
 import { STEP_MARK } from '../../../core/workflow/step-mark.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../core/workflow/graph-view.js'
+import { approvalsLine } from '../../../core/workflow/approvals.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { capabilityList, cpuPercent } from '../../../core/node/node-facts.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
@@ -45,6 +46,8 @@ export function renderStatus (s: WorkflowStatus, now = Date.now()): string {
   const asked = pendingInterventions(s)
   for (const i of asked) {
     lines.push(`  waiting for a person at ${i.stepId}: ${i.prompt}`)
+    const approvals = approvalsLine(i)
+    if (approvals !== null) lines.push(`    ${approvals}`)
     const step = asked.length > 1 ? ` --step ${i.stepId}` : ''
     lines.push(`    choices: ${i.choices.join(', ')}   →   se approve ${s.id}${step}${i.choices.includes('approve') ? '' : ` --choice ${i.choices[0] ?? ''}`}`)
   }
