@@ -108,7 +108,13 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     resumeWorkflow: async (from, workflowId, result) => {
       // A person's signed decision is held to the policy for that person where the workflow is; an unsigned one, to the member's.
       if (result.signed === null || result.signed === undefined) allowed(from, 'approve', 'answer interventions', workflowId, d.workflowName(workflowId))
-      return await d.resumeForMember(memberName(from), workflowId, result, from)
+      try {
+        return await d.resumeForMember(memberName(from), workflowId, result, from)
+      } catch (err) {
+        // A signed decision refused (forged, replayed, or its person not allowed) is kept here too, naming who carried it.
+        if (err instanceof SeError && err.code === 'NOT_ALLOWED') appendQuietly({ event: 'action_refused', message: `${memberName(from)} (${from.slice(0, 8)}) carried a decision ${d.name} refused: ${err.reason}`, workflowId, domains: ['mesh', 'security'] })
+        throw err
+      }
     },
     sessions: {
       sessionNew: async (from, owner, name) => { allowed(from, 'session', 'open sessions'); return await d.sessions.sessionNew(from, owner, name) },
