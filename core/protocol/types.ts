@@ -19,6 +19,7 @@ export interface NodeMatch extends ProtocolValue<'NodeMatch'> {}
 export interface WorkflowRequest extends ProtocolValue<'WorkflowRequest'> {}
 export interface ArtifactRecord extends ProtocolValue<'ArtifactRecord'> {}
 export interface StepStatus extends ProtocolValue<'StepStatus'> {}
+export interface Approval extends ProtocolValue<'Approval'> {}
 export interface InterventionRequest extends ProtocolValue<'InterventionRequest'> {}
 export interface WorkflowStatus extends ProtocolValue<'WorkflowStatus'> {}
 export interface InterventionResult extends ProtocolValue<'InterventionResult'> {}
