@@ -4,7 +4,8 @@
 import blessed from 'blessed'
 import contrib from 'blessed-contrib'
 import { SeError } from '../core/errors.js'
-import type { CatalogueEntry, DeployRequest, NodeApi, WorkflowRequest } from '../core/protocol/types.js'
+import type { CatalogueEntry, DeployRequest, NodeApi, SignedDecision, WorkflowRequest } from '../core/protocol/types.js'
+import { approvalsLine } from '../core/workflow/approvals.js'
 import type { DashboardModel, PaneId, Series } from './view-model.js'
 import type { DashboardSource } from './source.js'
 import { bar, sparkline } from './glyphs.js'
@@ -24,6 +25,8 @@ export interface ScreenOptions {
   source: DashboardSource
   /** Who approves, for the audit trail. */
   user: string
+  /** Signs a decision with the person's key (se key new), so the node holding the workflow knows who decided; absent without a key. */
+  sign?: (workflowId: string, stepId: string, choice: string, comment: string | null) => SignedDecision
   /** What `:deploy FILE` and `:execute NAME` send, built by the caller (which knows files and the working dir). */
   requests: ScreenRequests
   output?: NodeJS.WriteStream
@@ -248,8 +251,12 @@ export class DashboardScreen {
       if (current === null || choice === null) return
       const decide = (): void => {
         void this.act(`${choice} ${current.workflowId}`, async () => {
-          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId, signed: null })
-          return { text: `${s.id}: ${choice} ${m.glyphs.ascii ? '->' : '→'} ${s.state}`, about: { workflowId: s.id, state: s.state } }
+          const comment = m.comment === '' ? null : m.comment
+          const signed = this.o.sign?.(current.workflowId, current.stepId, choice, comment) ?? null
+          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment, decidedBy: signed?.decision.name ?? this.o.user, stepId: current.stepId, signed })
+          const still = s.interventions.find(i => i.stepId === current.stepId)
+          const approvals = still === undefined ? null : approvalsLine(still)
+          return { text: `${s.id}: ${choice} ${m.glyphs.ascii ? '->' : '→'} ${s.state}${signed === null ? '' : ' (signed)'}${approvals === null ? '' : `; ${approvals}`}`, about: { workflowId: s.id, state: s.state } }
         })
       }
       const ask = m.confirmChoice(choice)

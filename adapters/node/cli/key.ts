@@ -58,23 +58,33 @@ function show (io: CliIO, k: { file: string, name: string, publicKey: string }, 
   else io.out(`person:${k.publicKey}  (${k.name}; ${k.file})`)
 }
 
-/**
- * The decision signed with the person's key, or null when they have none. The id may be a
- * prefix and the step left out: both are settled first, so the signature covers exactly
- * the workflow and step it answers.
- */
-export async function signedDecision (api: NodeApi, id: string, step: string, choice: string, comment: string | null): Promise<SignedDecision | null> {
+/** Signs a decision whose workflow and step are already exact; null when the person has no key. */
+export type PersonSigner = (workflowId: string, stepId: string, choice: string, comment: string | null) => SignedDecision
+
+/** The person's signer, read once (the dashboard and `se execute --wait` sign every decision with it), or null without a key. */
+export async function personSigner (): Promise<PersonSigner | null> {
   const file = personKeyFile()
   const text = await readFile(file, 'utf8').catch(() => null)
   if (text === null) return null
   const { SodiumCrypto } = await import('../../shared/sodium-crypto.js')
   const crypto = new SodiumCrypto()
   const { key, name } = decodePersonKey(crypto, text, file)
+  return (workflowId, stepId, choice, comment) => signDecision(crypto, key, { workflowId, stepId, choice, comment, name, decidedAt: Date.now() })
+}
+
+/**
+ * The decision signed with the person's key, or null when they have none. The id may be a
+ * prefix and the step left out: both are settled first, so the signature covers exactly
+ * the workflow and step it answers.
+ */
+export async function signedDecision (api: NodeApi, id: string, step: string, choice: string, comment: string | null): Promise<SignedDecision | null> {
+  const sign = await personSigner()
+  if (sign === null) return null
   const held = await api.getWorkflowStatus(id).catch(async (err: unknown) => {
     const found = (await api.listInterventions()).filter(w => w.id.startsWith(id))
     if (found.length !== 1) throw err
     return found[0] as WorkflowStatus
   })
   const asked = step !== '' ? step : held.interventions[0]?.stepId ?? held.intervention?.stepId ?? ''
-  return signDecision(crypto, key, { workflowId: held.id, stepId: asked, choice, comment, name, decidedAt: Date.now() })
+  return sign(held.id, asked, choice, comment)
 }
