@@ -51,6 +51,7 @@ async function forgerMember (t: TestContext, bootstrap: string, name: string): P
       runStep: nothing,
       cancelStep: async () => false,
       findCommands: async () => [],
+      allowedActions: () => [],
       acceptAuditEntry: async () => true,
       listWorkflows: async () => [],
       resumeWorkflow: nothing,

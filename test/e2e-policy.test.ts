@@ -22,6 +22,10 @@ test('run: refused before anything runs, audited on the builder, the rule named;
   assert.equal(checked.code, 0, checked.stderr)
   const builder = await meshNode(t, bootstrap, 'builder', { tags: ['builder'], extra: ['--policy', closed] })
   await waitForStates(requester, [builder], 'up')
+  // Members say what their policy lets this node do there: se nodes marks the builder before anything is refused.
+  const seen = await waitFor('the builder\'s policy', async () => json<Array<{ nodeId: string, allows: string[] | null }>>(await se(['nodes', '--json'], { dataDir: requester.dataDir })).find(n => n.nodeId === builder.key && n.allows !== null))
+  assert.deepEqual(seen.allows, ['read'])
+  assert.match((await se(['nodes'], { dataDir: requester.dataDir })).stdout, /^builder ⊘ [\s\S]*⊘ builder refuses this node: run, approve, session$/m)
   await writeFile(path.join(dir, 'build.yaml'), STEP)
   const refused = json(await se(['execute', 'build.yaml', '--wait', '--json'], { dataDir: requester.dataDir, cwd: dir }).then(r => ({ ...r, stdout: r.stdout || '{}' })))
   assert.equal(refused.state, 'failed')

@@ -2,7 +2,8 @@
 // path, and asked who may do what, naming the rule either way.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { decide, parsePolicy } from '../core/access/policy.js'
+import { allowedActions, decide, parsePolicy } from '../core/access/policy.js'
+import { policyRefusals } from '../core/node/node-facts.js'
 import type { SeError } from '../core/errors.js'
 
 const A = 'a'.repeat(64)
@@ -68,4 +69,16 @@ test('an empty file allows nothing; broken YAML says where', () => {
   assert.equal(decide(parsePolicy('', 'p.yaml'), 'read', { nodeKey: A, personKey: null }).allowed, false)
   assert.throws(() => parsePolicy('allow: [\n', 'p.yaml'), (e: SeError) => e.code === 'VALIDATION_FAILED' && /not valid YAML/.test(e.details[0]?.message ?? ''))
   assert.throws(() => parsePolicy('- a\n', 'p.yaml'), (e: SeError) => /expected a mapping with roles and allow/.test(e.details[0]?.message ?? ''))
+})
+
+test('allowedActions lists what a caller may do, scoped grants as action:scope, and policyRefusals words what is missing', () => {
+  const a = 'a'.repeat(64)
+  const policy = parsePolicy(`roles:\n  ci: [${a}]\nallow:\n  run: [{ who: ci, capabilities: [builder, gpu] }]\n  approve: [{ who: [ci], workflows: [RELEASE] }]\n  read: ['*']\n`, 'p.yaml')
+  assert.deepEqual(allowedActions(policy, { nodeKey: a, personKey: null }), ['run:builder', 'run:gpu', 'approve:RELEASE', 'read'])
+  assert.deepEqual(allowedActions(policy, { nodeKey: 'b'.repeat(64), personKey: null }), ['read'])
+  const member = (allows: string[] | null, self = false): Parameters<typeof policyRefusals>[0] => ({ nodeId: a, name: 'b', self, state: 'up', lastSeen: null, capabilities: {} as never, sample: null, latencyMs: null, allows })
+  assert.equal(policyRefusals(member(['run:builder', 'run:gpu', 'approve:RELEASE', 'read'])), 'session; run only builder, gpu; approve only RELEASE')
+  assert.equal(policyRefusals(member(['run', 'approve', 'session', 'deploy', 'read', 'relay'])), null)
+  assert.equal(policyRefusals(member(null)), null, 'an older member says nothing: no mark')
+  assert.equal(policyRefusals(member(['read'], true)), null, 'never this node itself')
 })

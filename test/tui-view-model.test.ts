@@ -22,6 +22,7 @@ function node (name: string, over: Partial<MeshNode> = {}, load = 1, usedMb = 4 
     state: 'up',
     lastSeen: T0,
     latencyMs: 0.4,
+    allows: null,
     capabilities: {
       nodeId, name, runtime: 'node', version: '0.1.0', platform: 'linux', arch: 'x64', engines: ['podman'], tools: ['git'],
       credentials: ['GITHUB_TOKEN'], tags: ['gpu'], cpus: 4, memoryTotalMb: 16 * GIB, memoryFreeMb: 12 * GIB, loadAverage: load
@@ -640,4 +641,16 @@ test('l on a workflow: the output its steps kept, by step, and the step it follo
   assert.equal(m.followedStep(w), 'test')
   assert.equal(m.followedStep(workflow('wf-2', { steps: [step('a', { state: 'completed' }), step('b')] })), 'a')
   assert.equal(model({}, { ascii: true }).outputLine('build', 'ok'), 'build | ok')
+})
+
+test('a member whose policy refuses this node something is marked, in Unicode and ASCII, and d says what', () => {
+  const edge = node('edge', { allows: ['run:builder', 'read'] })
+  const open = node('open', { allows: ['run', 'approve', 'session', 'deploy', 'read', 'relay'] })
+  const old = node('old', { allows: null })
+  const m = model({ nodes: [LAPTOP, edge, open, old] })
+  assert.deepEqual(names(m, 'nodes'), ['laptop *', 'edge ⊘', 'old', 'open'])
+  assert.deepEqual(names(model({ nodes: [LAPTOP, edge] }, { ascii: true }), 'nodes'), ['laptop *', 'edge (!)'])
+  m.move(1)
+  assert.match(m.details().join('\n'), /its policy +refuses this node: approve, session; run only builder/)
+  assert.ok(m.help().some(l => /⊘ +its policy refuses this node something/.test(l)))
 })

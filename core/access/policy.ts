@@ -115,6 +115,23 @@ export function decide (policy: Policy, action: PolicyAction, caller: Caller, ct
 }
 
 /**
+ * Everything `caller` may do here, as `run`, `run:CAPABILITY` (only steps needing it),
+ * `approve`, `approve:WORKFLOW`, `session`, `deploy`, `read`, `relay`: what a member is told
+ * of another's policy, so refusals can be shown before they happen.
+ */
+export function allowedActions (policy: Policy, caller: Caller): string[] {
+  const out = new Set<string>()
+  for (const rule of policy.rules) {
+    if (!rule.who.some(p => covers(policy, p, caller))) continue
+    const scope = rule.capabilities ?? rule.workflows
+    if (scope === null) out.add(rule.action)
+    else for (const s of scope) out.add(`${rule.action}:${s}`)
+  }
+  // A scoped grant says nothing more once the whole action is granted.
+  return POLICY_ACTIONS.flatMap(a => out.has(a) ? [a] : [...out].filter(x => x.startsWith(`${a}:`)).sort())
+}
+
+/**
  * Whether `caller` is among `name`: a role of the policy or a key (node, person:KEY, user:NAME).
  * A role the policy does not have covers nobody; null when it names nothing this policy knows.
  */

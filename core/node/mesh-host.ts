@@ -12,7 +12,7 @@ import { DEFAULT_TIMING, Mesh, type MeshHost, type Member } from '../mesh/mesh.j
 import { Outbox } from '../mesh/outbox.js'
 import type { MeshConfig } from '../mesh/settings.js'
 import { StepServer } from '../mesh/step-server.js'
-import { decide, type Policy, type PolicyAction } from '../access/policy.js'
+import { allowedActions, decide, POLICY_ACTIONS, type Policy, type PolicyAction } from '../access/policy.js'
 import { foundOnPath } from './command-check.js'
 import type { ProcessHandle } from '../ports.js'
 
@@ -93,6 +93,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     },
     cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
     findCommands: async commands => await foundOnPath(d.runtime.system, commands),
+    allowedActions: from => d.policy === null ? [...POLICY_ACTIONS] : allowedActions(d.policy, { nodeKey: from, personKey: null }),
     acceptAuditEntry: async (from, entry) => {
       // The mesh opens before the node has read its workflows back: an entry for one of them waits for that, not refused as unknown.
       await d.recovered

@@ -329,7 +329,8 @@ export const TYPES = [
       { name: 'lastSeen', type: nullable('long'), default: null },
       { name: 'capabilities', type: 'NodeCapabilities' },
       { name: 'sample', type: nullable('NodeSample'), default: null },
-      { name: 'latencyMs', type: nullable('double'), default: null }
+      { name: 'latencyMs', type: nullable('double'), default: null },
+      { name: 'allows', type: nullable({ type: 'array', items: 'string' }), default: null, doc: 'what this node may do on that member by the member\'s policy (allowedActions); null: not known, or this node itself' }
     ]
   },
   {
@@ -548,7 +549,8 @@ export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps be
   registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean', doc: 'what the calling member can do, sent once it is connected; the first one is its join' },
   runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
   cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' },
-  findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' }
+  findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' },
+  allowedActions: { request: [], response: { type: 'array', items: 'string' }, doc: 'what the calling member may do on this node by its policy (run, run:CAPABILITY, approve, approve:WORKFLOW, session, deploy, read, relay); every action when it has no policy' }
 })
 
 /** What the CLI and the dashboard need beyond the three protocols above. */

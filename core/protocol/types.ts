@@ -80,6 +80,7 @@ export interface MeshPeerApi extends SessionApi {
   runStep (request: StepRequest, onEvent: (event: WorkflowEvent) => boolean | void): Promise<StepOutcome>
   cancelStep (workflowId: string, stepId: string): Promise<boolean>
   findCommands (commands: string[]): Promise<string[]>
+  allowedActions (): Promise<string[]>
   registerCapabilities (capabilities: NodeCapabilities): Promise<boolean>
   getCapabilities (): Promise<NodeCapabilities>
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>

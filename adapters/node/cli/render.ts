@@ -5,7 +5,7 @@ import { STEP_MARK } from '../../../core/workflow/step-mark.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../core/workflow/graph-view.js'
 import { approvalsLine } from '../../../core/workflow/approvals.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
-import { capabilityList, cpuPercent } from '../../../core/node/node-facts.js'
+import { capabilityList, cpuPercent, policyRefusals } from '../../../core/node/node-facts.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 
 export function seconds (ms: number | null): string {
@@ -130,7 +130,7 @@ export function renderNodes (nodes: MeshNode[]): string {
   return table(['NAME', 'KEY', 'STATE', 'LAST SEEN', 'LOAD', 'MEMORY', 'RTT', 'CAPABILITIES'], nodes.map(n => {
     const s = n.sample
     return [
-      `${n.name}${n.self ? ' *' : ''}`,
+      `${n.name}${n.self ? ' *' : policyRefusals(n) === null ? '' : ' ⊘'}`,
       n.nodeId.slice(0, 16),
       n.state,
       n.self || n.lastSeen === null ? '-' : `${seconds(Math.max(0, now - n.lastSeen))} ago`,
@@ -139,7 +139,13 @@ export function renderNodes (nodes: MeshNode[]): string {
       n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
       capabilityList(n.capabilities).join(',')
     ]
-  }))
+  })) + refusalNotes(nodes)
+}
+
+/** Under the table: what each member marked ⊘ refuses this node. */
+function refusalNotes (nodes: MeshNode[]): string {
+  const notes = nodes.flatMap(n => { const r = policyRefusals(n); return r === null ? [] : [`⊘ ${n.name} refuses this node: ${r}`] })
+  return notes.length === 0 ? '' : `\n${notes.join('\n')}`
 }
 
 export function renderArtifacts (list: ArtifactRecord[]): string {
