@@ -186,3 +186,42 @@ test('a reject by one approver ends a quorum at once', async t => {
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /steps\[0\]\.intervention\.quorum.*expected at most 1: approvers names only 1 person/)
 })
+
+test('a person\'s signed cancel is checked against the policy and kept in the trail; unsigned, the local user still cancels', async t => {
+  const dir = await tempDir(t)
+  const dataDir = await tempDir(t, 'se-holder-')
+  const person = async (name: string): Promise<{ env: Record<string, string>, key: string }> => {
+    const env = { SE_PERSON_KEY: path.join(dir, `${name}.json`), USER: name }
+    return { env, key: json(await se(['key', 'new', '--json'], { dataDir, env })).person as string }
+  }
+  const [ann, carol] = [await person('ann'), await person('carol')]
+  const policy = path.join(dir, 'policy.yaml')
+  await writeFile(policy, `allow:\n  approve: [${ann.key}]\n  read: ['*']\n`)
+  await startNode(t, dataDir, ['--policy', policy])
+  await writeFile(path.join(dir, 'wait.yaml'), 'name: WAIT\nsteps:\n  - { id: ask, intervention: { prompt: "Go?" } }\n')
+  const start = async (): Promise<string> => {
+    const id = json(await se(['execute', 'wait.yaml', '--json'], { dataDir, cwd: dir })).id as string
+    await waitFor('the question', async () => json(await se(['status', id, '--json'], { dataDir })).state === 'waiting_intervention' || undefined)
+    return id
+  }
+  const id = await start()
+  const byCarol = await se(['cancel', id, '--reason', 'wrong branch'], { dataDir, env: carol.env })
+  assert.equal(byCarol.code, 5, byCarol.stderr)
+  assert.match(byCarol.stderr, /person carol \([0-9a-f]{8}\) may not cancel workflows on this node: .*policy\.yaml:2 allow\.approve\[0\] allows approve to person [0-9a-f]{8}/)
+  assert.equal(json(await se(['status', id, '--json'], { dataDir })).state, 'waiting_intervention')
+  const kept = json<Array<{ entry: { event: string, message: string } }>>(await se(['audit', '--workflow', id, '--json'], { dataDir }))
+  assert.ok(kept.some(r => r.entry.event === 'action_refused' && /a cancel made on this node was refused: person carol/.test(r.entry.message)), 'the refusal is in the trail')
+  const byAnn = await se(['cancel', id.slice(0, 12), '--reason', 'wrong branch'], { dataDir, env: ann.env })
+  assert.equal(byAnn.code, 0, byAnn.stderr)
+  assert.match(byAnn.stdout, /cancelled \(signed as person:[0-9a-f]{12}\)/)
+  const trail = json<Array<{ entry: { event: string, message: string, decision: { decision: { name: string, choice: string } } | null } }>>(await se(['audit', '--workflow', id, '--json'], { dataDir }))
+  const cancelled = trail.find(r => r.entry.event === 'workflow_cancelled')
+  assert.match(cancelled?.entry.message ?? '', /wrong branch \(by ann \(person [0-9a-f]{12}, signed\)\)/)
+  assert.deepEqual([cancelled?.entry.decision?.decision.name, cancelled?.entry.decision?.decision.choice], ['ann', 'cancel'])
+  assert.equal((await se(['audit', '--verify'], { dataDir })).code, 0)
+  // The node's own user, with no key, on its own socket: as before.
+  const other = await start()
+  const local = await se(['cancel', other], { dataDir, env: { SE_PERSON_KEY: path.join(dir, 'none.json') } })
+  assert.equal(local.code, 0, local.stderr)
+  assert.equal(json(await se(['status', other, '--json'], { dataDir })).state, 'cancelled')
+})

@@ -271,7 +271,8 @@ export class DashboardScreen {
       this.confirm(d.question, () => {
         if (d.kind === 'cancel') {
           void this.act(`cancel ${d.id}`, async () => {
-            const s = await this.o.api.cancelWorkflow(d.id, `cancelled from the dashboard by ${this.o.user}`)
+            const reason = `cancelled from the dashboard by ${this.o.user}`
+            const s = await this.o.api.cancelWorkflow(d.id, reason, this.o.sign?.(d.id, '', 'cancel', reason) ?? null)
             return { text: `${s.id}: ${s.state}`, about: { workflowId: s.id, state: s.state } }
           })
         } else {

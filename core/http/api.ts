@@ -90,7 +90,7 @@ export class HttpApi {
       cancelWorkflow: async (req, p, user) => {
         const reason = body(req, route('cancelWorkflow')).reason ?? 'cancelled by user'
         if (typeof reason !== 'string') throw SeError.validation('the cancel request', [{ path: 'reason', message: 'must be a string' }])
-        return { status: 200, json: await api.cancelWorkflow(p.id as string, `${reason} (${user} via http)`) }
+        return { status: 200, json: await api.cancelWorkflow(p.id as string, `${reason} (${user} via http)`, null) }
       },
       listNodes: async () => ({ status: 200, json: await api.listNodes() }),
       listWorkloads: async () => ({ status: 200, json: await api.listWorkloads() }),

@@ -199,7 +199,7 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   })
   parts.engine = engine
   const commandCheck = { system, router, member: (nodeId: string) => parts.mesh?.member(nodeId), deadlineMs: MESH_QUERY_TIMEOUT_MS }
-  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, decisions: { crypto, policy: () => policy, now: () => clock.now() }, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
+  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, decisions: { crypto, policy: () => policy, now: () => clock.now() }, refused: (message, workflowId) => { appendQuietly({ event: 'action_refused', message, workflowId, domains: ['security'] }) }, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
   parts.workflows = workflows
   return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, policy, startedAt }
 }

@@ -6,7 +6,7 @@ import { decide, isAmong, type Policy } from '../access/policy.js'
 import { verifyDecision } from '../access/decision.js'
 import { SeError } from '../errors.js'
 import type { Crypto } from '../ports.js'
-import type { InterventionResult } from '../protocol/types.js'
+import type { InterventionResult, SignedDecision } from '../protocol/types.js'
 import type { WorkflowRun } from '../workflow/run.js'
 
 /** How long a signed decision may take to arrive, and how far ahead of this node's clock it may be dated. */
@@ -43,4 +43,19 @@ export function checkedResult (c: DecisionCheck, run: WorkflowRun, result: Inter
     if (!verdict.allowed) throw SeError.notAllowedByPolicy(`person ${d.name} (${d.person.slice(0, 8)})`, 'answer interventions', 'this node', verdict.reason)
   }
   return { ...result, stepId: step, decidedBy: `${d.name} (person ${d.person.slice(0, 12)}, signed)` }
+}
+
+/** A person's signed cancel of a workflow held here: it names this workflow, choice cancel, the reason as its comment, and the person may approve here. */
+export function checkedCancel (c: DecisionCheck, run: WorkflowRun, reason: string, signed: SignedDecision): { decidedBy: string } {
+  const d = verifyDecision(c.crypto, signed, { now: c.now(), maxAgeMs: DECISION_MAX_AGE_MS, maxSkewMs: DECISION_MAX_SKEW_MS })
+  const differs = d.workflowId !== run.id
+    ? `it is about workflow ${d.workflowId}, not ${run.id}`
+    : d.choice !== 'cancel' || d.stepId !== '' ? `it is ${d.choice} at step ${d.stepId || '(none)'}, not a cancel` : d.comment !== reason ? 'its reason is not the one sent with it' : null
+  if (differs !== null) throw SeError.decisionForged(run.id, d.person, differs)
+  const policy = c.policy()
+  if (policy !== null) {
+    const verdict = decide(policy, 'approve', { nodeKey: null, personKey: d.person }, { workflow: run.name })
+    if (!verdict.allowed) throw SeError.notAllowedByPolicy(`person ${d.name} (${d.person.slice(0, 8)})`, 'cancel workflows', 'this node', verdict.reason)
+  }
+  return { decidedBy: `${d.name} (person ${d.person.slice(0, 12)}, signed)` }
 }

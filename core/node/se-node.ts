@@ -10,7 +10,7 @@ import type { AuditLog } from '../audit/log.js'
 import { summariseAudit } from '../audit/summary.js'
 import type {
   ArtifactRecord, AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ContainerStats, DeployRequest, ExecutionResult,
-  InterventionResult, MeshNode, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, ProviderRecord, Requirements, SessionInfo, SessionOutput,
+  InterventionResult, MeshNode, SignedDecision, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, ProviderRecord, Requirements, SessionInfo, SessionOutput,
   SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent, WorkflowRequest, WorkflowStatus, WorkloadEvent, WorkloadLogLine, WorkloadStatus
 } from '../protocol/types.js'
 import type { WorkflowRun } from '../workflow/run.js'
@@ -127,7 +127,7 @@ export class SeNode implements NodeApi {
   async getWorkflowStatus (workflowId: string): Promise<WorkflowStatus> { return this.s.workflows.status(workflowId) }
   async resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus> { return await this.s.workflows.resume(workflowId, result) }
   async listWorkflows (states: string[]): Promise<WorkflowStatus[]> { return this.s.workflows.list(states) }
-  async cancelWorkflow (workflowId: string, reason: string): Promise<WorkflowStatus> { return await this.s.workflows.cancel(workflowId, reason) }
+  async cancelWorkflow (workflowId: string, reason: string, signed: SignedDecision | null = null): Promise<WorkflowStatus> { return await this.s.workflows.cancel(workflowId, reason, signed) }
   async listInterventions (): Promise<WorkflowStatus[]> { return await this.s.workflows.listInterventions() }
   /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
   watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void, onCancel?: (listener: () => void) => void): Promise<WorkflowStatus> {

@@ -557,7 +557,7 @@ export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps be
 export const SENodeControl = protocol('SENodeControl', 'Local control of a node: listing, cancelling, following, reading the audit trail.', {
   ping: { request: [], response: 'NodeInfo' },
   listWorkflows: { request: [p('states', { type: 'array', items: 'string' })], response: { type: 'array', items: 'WorkflowStatus' } },
-  cancelWorkflow: { request: [p('workflowId', 'string'), p('reason', 'string')], response: 'WorkflowStatus' },
+  cancelWorkflow: { request: [p('workflowId', 'string'), p('reason', 'string'), { name: 'signed', type: nullable('SignedDecision'), default: null }], response: 'WorkflowStatus', doc: 'signed: the person\'s decision to cancel (choice cancel, the reason as its comment), kept in the trail' },
   watchWorkflow: { request: [p('workflowId', 'string')], response: 'WorkflowStatus', stream: 'WorkflowEvent', doc: 'streams events until the workflow finishes or waits for a person' },
   listCatalogue: { request: [], response: { type: 'array', items: 'CatalogueEntry' } },
   readAudit: { request: [p('query', 'AuditQuery')], response: { type: 'array', items: 'AuditRecord' } },

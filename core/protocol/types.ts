@@ -106,7 +106,8 @@ export interface NodeApi extends SessionApi {
   // SENodeControl
   ping (): Promise<NodeInfo>
   listWorkflows (states: string[]): Promise<WorkflowStatus[]>
-  cancelWorkflow (workflowId: string, reason: string): Promise<WorkflowStatus>
+  /** `signed`: a person's decision to cancel (choice `cancel`, the reason as its comment), checked and kept in the trail. */
+  cancelWorkflow (workflowId: string, reason: string, signed: SignedDecision | null): Promise<WorkflowStatus>
   /** Streams events until the workflow finishes; a listener returning false stops it early (a remote call then rejects with CANCELLED). */
   watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void): Promise<WorkflowStatus>
   listCatalogue (): Promise<CatalogueEntry[]>

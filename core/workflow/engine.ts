@@ -342,7 +342,8 @@ export class WorkflowEngine {
     return pending.approvals.filter(a => a.choice === result.choice).length < (pending.quorum ?? 1)
   }
 
-  async cancel (id: string, reason: string): Promise<WorkflowRun> {
+  /** `decision`: the person's signed decision to cancel, already checked, kept in the trail's workflow_cancelled entry. */
+  async cancel (id: string, reason: string, decision: InterventionResult['signed'] = null): Promise<WorkflowRun> {
     const run = this.mustGet(id)
     if (isFinished(run)) throw SeError.alreadyFinished(id, run.state)
     const before = JSON.stringify(run)
@@ -353,7 +354,7 @@ export class WorkflowEngine {
       step.endedAt = this.opts.clock.now()
     }
     setInterventions(run, [])
-    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [], before)
+    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [], before, decision)
     const queued = this.queue.indexOf(id)
     if (queued !== -1) this.queue.splice(queued, 1)
     this.killBranches(id, 'SIGTERM')
@@ -878,7 +879,7 @@ export class WorkflowEngine {
     return 'parked'
   }
 
-  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[], asked?: string): Promise<void> {
+  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[], asked?: string, decision: InterventionResult['signed'] = null): Promise<void> {
     const now = this.opts.clock.now()
     run.state = state
     run.error = error
@@ -891,7 +892,8 @@ export class WorkflowEngine {
       message: `${run.name} ${run.id} ${state}${error === null ? '' : `: ${error}`} in ${duration} ms`,
       workflowId: run.id,
       domains: ['workflow'],
-      performanceMetrics: { durationMs: duration, steps: run.steps.filter(s => s.state === 'completed').length }
+      performanceMetrics: { durationMs: duration, steps: run.steps.filter(s => s.state === 'completed').length },
+      decision
     })
     if (asked !== undefined) await this.commitNow(run, asked, entries)
     else await this.commit(run, entries)

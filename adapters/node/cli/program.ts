@@ -153,7 +153,13 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se cancel wf-m3k2 --reason "wrong branch"')
     .action(async (id: string, opts: { reason: string, json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts, async api => await api.cancelWorkflow(id, opts.reason), s => `${s.id}: ${s.state}`)
+      await withNode(cmd, async api => {
+        // With a person key the cancel is signed here, for the exact workflow, and the trail names the person.
+        const sign = await (await import('./key.js')).personSigner()
+        const exact = sign === null ? id : (await api.getWorkflowStatus(id)).id
+        const signed = sign?.(exact, '', 'cancel', opts.reason) ?? null
+        print(io, opts, await api.cancelWorkflow(exact, opts.reason, signed), s => `${s.id}: ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}`)
+      })
     })
 
   program.command('audit')
