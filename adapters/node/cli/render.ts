@@ -7,6 +7,8 @@ import { approvalsLine } from '../../../core/workflow/approvals.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { capabilityList, cpuPercent, policyRefusals } from '../../../core/node/node-facts.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
+// Shared with the Bare node, which prints a failed start the same way.
+export { renderError } from '../../shared/error-text.js'
 
 export function seconds (ms: number | null): string {
   if (ms === null) return ''
@@ -104,16 +106,6 @@ export function renderEvent (e: WorkflowEvent): string | null {
     case 'INTERVENTION': return `  ? ${e.stepId ?? ''}: ${e.text}`
     case 'OUTPUT': return e.text.replace(/\n$/, '').split('\n').map(l => `    │ ${l}`).join('\n')
   }
-}
-
-export function renderError (err: SeError): string {
-  const lines = [`error: ${err.reason}`]
-  for (const d of err.details) {
-    const where = [d.file === undefined ? '' : `${d.file}${d.line === undefined ? '' : `:${d.line}`}`, d.path ?? ''].filter(s => s !== '').join(' ')
-    lines.push(`  ${where === '' ? '' : `${where}: `}${d.message}`)
-  }
-  if (err.hint !== undefined) lines.push(`hint: ${err.hint}`)
-  return lines.join('\n')
 }
 
 export function errorJson (err: SeError): unknown {
