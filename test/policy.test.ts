@@ -82,3 +82,12 @@ test('allowedActions lists what a caller may do, scoped grants as action:scope, 
   assert.equal(policyRefusals(member(null)), null, 'an older member says nothing: no mark')
   assert.equal(policyRefusals(member(['read'], true)), null, 'never this node itself')
 })
+
+test('a key of digits only is read as written, not as the number YAML would make of it', () => {
+  const digits = '1234567890'.repeat(6) + '1234'
+  const withE = '12e4' + '0'.repeat(60)
+  const policy = parsePolicy(`roles:\n  ci: [${digits}]\nallow:\n  run: [ci, ${withE}]\n  read: [{ who: ${digits} }]\n`, 'p.yaml')
+  assert.equal(decide(policy, 'run', { nodeKey: digits, personKey: null }).allowed, true)
+  assert.equal(decide(policy, 'run', { nodeKey: withE, personKey: null }).allowed, true)
+  assert.equal(decide(policy, 'read', { nodeKey: digits, personKey: null }).allowed, true)
+})

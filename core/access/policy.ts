@@ -55,6 +55,12 @@ export function parsePolicy (text: string, file: string): Policy {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined
     return node?.range === undefined ? null : lineCounter.linePos(node.range[0]).line
   }
+  // A key of digits only (and e) reads as a number in YAML: what counts is the text as written.
+  const textAt = (path: Array<string | number>, value: unknown): unknown => {
+    if (typeof value === 'string' || typeof value !== 'number') return value
+    const node = doc.getIn(path, true) as { source?: unknown } | undefined
+    return typeof node?.source === 'string' ? node.source : value
+  }
   const problem = (path: Array<string | number>, shown: string, message: string): void => {
     const line = lineAt(path)
     details.push(line === null ? { file, path: shown, message } : { file, path: shown, line, message })
@@ -75,7 +81,8 @@ export function parsePolicy (text: string, file: string): Policy {
       if (!ROLE_NAME.test(name)) problem(['roles', name], `roles.${name}`, `'${name}' is not a role name (lower-case letters, digits, - and _, starting with a letter)`)
       if (!Array.isArray(members)) { problem(['roles', name], `roles.${name}`, 'expected a list of node keys or person:KEY'); continue }
       const list: Principal[] = []
-      members.forEach((m, i) => {
+      members.forEach((raw, i) => {
+        const m = textAt(['roles', name, i], raw)
         const p = typeof m === 'string' ? keyPrincipal(m) : null
         if (p === null) problem(['roles', name, i], `roles.${name}[${i}]`, `${JSON.stringify(m)} is not a node key (64 hex characters), person:KEY or user:NAME`)
         else list.push(p)
@@ -92,7 +99,7 @@ export function parsePolicy (text: string, file: string): Policy {
       if (!Array.isArray(entries)) { problem(['allow', action], `allow.${action}`, "expected a list: role names, node keys, person:KEY, '*', or {who, capabilities|workflows}"); continue }
       entries.forEach((entry, i) => {
         const at = `allow.${action}[${i}]`
-        const rule = ruleOf(action as PolicyAction, entry, (path, message) => problem(['allow', action, i, ...path], path.length === 0 ? at : `${at}.${path.join('.')}`, message), policy)
+        const rule = ruleOf(action as PolicyAction, textAt(['allow', action, i], entry), (path, message) => problem(['allow', action, i, ...path], path.length === 0 ? at : `${at}.${path.join('.')}`, message), policy, (path, v) => textAt(['allow', action, i, ...path], v))
         if (rule !== null) policy.rules.push({ ...rule, file, line: lineAt(['allow', action, i]), path: at })
       })
     }
@@ -156,7 +163,7 @@ function describe (r: PolicyRule): string {
   return `allows ${r.action} to ${who}${r.capabilities === null ? '' : ` for steps needing ${r.capabilities.join(' or ')}`}${r.workflows === null ? '' : ` for ${r.workflows.join(', ')}`}`
 }
 
-function ruleOf (action: PolicyAction, entry: unknown, problem: (path: string[], message: string) => void, policy: Policy): Omit<PolicyRule, 'file' | 'line' | 'path'> | null {
+function ruleOf (action: PolicyAction, entry: unknown, problem: (path: string[], message: string) => void, policy: Policy, textAt: (path: Array<string | number>, value: unknown) => unknown): Omit<PolicyRule, 'file' | 'line' | 'path'> | null {
   if (typeof entry === 'string') {
     const p = principalOf(entry, policy)
     if (p === null) { problem([], unknownPrincipal(entry, policy)); return null }
@@ -165,7 +172,7 @@ function ruleOf (action: PolicyAction, entry: unknown, problem: (path: string[],
   if (!isMapping(entry)) { problem([], `expected a name, a key or {who: [...]}, got ${JSON.stringify(entry)}`); return null }
   const extra = action === 'run' ? 'capabilities' : action === 'approve' ? 'workflows' : null
   for (const key of Object.keys(entry)) if (key !== 'who' && key !== extra) problem([key], `unknown key '${key}' (expected who${extra === null ? '' : `, ${extra}`})`)
-  const who = Array.isArray(entry.who) ? entry.who : typeof entry.who === 'string' ? [entry.who] : null
+  const who = Array.isArray(entry.who) ? entry.who.map((w, i) => textAt(['who', i], w)) : typeof textAt(['who'], entry.who) === 'string' ? [textAt(['who'], entry.who)] : null
   if (who === null || who.length === 0) { problem(['who'], 'expected a name, a key, or a list of them'); return null }
   const principals: Principal[] = []
   for (const w of who) {

@@ -69,7 +69,8 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   const dataDir = config.dataDir
   // A policy with a mistake stops the start: a node must not run more open than its owner wrote.
   const policy = await loadPolicy(fs, dataDir, config.policyFile)
-  if (policy === null && config.mesh !== undefined) log.info(`no policy (${join(dataDir, POLICY_FILE)}, --policy or SE_POLICY): every member of mesh ${config.mesh.name} may do everything on this node`)
+  if (policy !== null) log.info(`policy ${policy.file}: ${policy.rules.length} rules, ${policy.roles.size} roles; what it does not allow is refused (se policy show)`)
+  else if (config.mesh !== undefined) log.info(`no policy (${join(dataDir, POLICY_FILE)}, --policy or SE_POLICY): every member of mesh ${config.mesh.name} may do everything on this node`)
   const identity = await loadOrCreateIdentity(fs, crypto, dataDir, config.name ?? system.hostname, clock.now())
   if (config.name !== undefined) identity.name = config.name
   const id = identity.id
