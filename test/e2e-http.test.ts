@@ -391,6 +391,15 @@ test('a token\'s user is held to the node\'s policy: bob may read and start, not
   assert.equal((await call(base, `/api/v1/workflows/${id}`, { token: BOB })).body.state, 'waiting_intervention', 'nothing half done')
   const cancel = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST', body: JSON.stringify({}) })
   assert.equal(cancel.status, 403, 'cancelling ends a workflow: it takes approve')
+  // Both refusals are in the node's own trail, under the workflow, as a member's are.
+  const trail = (await call(base, `/api/v1/audit?workflow=${id}`, { token: BOB })).body as Array<{ entry: { event: string, message: string, domains: string[], workflowId: string } }>
+  const kept = trail.filter(r => r.entry.event === 'action_refused')
+  assert.equal(kept.length, 2, JSON.stringify(trail.map(r => r.entry.event)))
+  for (const r of kept) {
+    assert.match(r.entry.message, /^user bob may not approve on \S+: .*policy\.yaml:6 allow\.approve\[0\] allows approve to role release$/)
+    assert.deepEqual(r.entry.domains, ['http', 'security'])
+    assert.equal(r.entry.workflowId, id)
+  }
   const approved = await call(base, `/api/v1/workflows/${id}/intervention`, { token: ALICE, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })
   assert.equal(approved.status, 200)
 })

@@ -3,7 +3,8 @@
 // What each route takes and answers is declared in routes.ts; this file only
 // says what each one does.
 import { SeError } from '../errors.js'
-import { decide, type Policy, type PolicyAction } from '../access/policy.js'
+import type { Policy, PolicyAction } from '../access/policy.js'
+import { mayUser, type RefusalEntry, type UserAccess } from '../access/user-access.js'
 import type { AccessTokens } from '../access/tokens.js'
 import { namedType } from '../protocol/codec.js'
 import type { AuditQuery, Command, DeployRequest, NodeApi, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
@@ -32,11 +33,13 @@ export interface HttpApiHost {
   policy?: () => Policy | null
   /** The node's name, for refusals. */
   nodeName?: () => string
+  /** Keeps a refusal by the policy in the node's trail; resolves once written, never rejects. */
+  audit?: (entry: RefusalEntry) => Promise<void>
   log (message: string): void
 }
 
 /** The policy action each route needs; health, metrics and the document need none. */
-const ROUTE_ACTIONS: Partial<Record<string, PolicyAction>> = {
+export const ROUTE_ACTIONS: Readonly<Partial<Record<string, PolicyAction>>> = {
   execute: 'run',
   startWorkflow: 'run',
   intervene: 'approve',
@@ -57,6 +60,8 @@ type Handler = (req: HttpRequest, params: Record<string, string>, user: string) 
 
 /** Where a request says the workflow or manifest came from when it sent the text itself. */
 const SENT_IN_REQUEST = 'http-request'
+/** The routes about one workflow, whose `:id` is its id. */
+const WORKFLOW_ROUTE = '/api/v1/workflows/:id'
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 export interface HttpApiOptions {
@@ -71,8 +76,10 @@ export class HttpApi {
   private closed = false
   private document: unknown = null
   private readonly routes: RouteSpec[]
+  private readonly access: UserAccess
 
   constructor (private readonly host: HttpApiHost, opts: HttpApiOptions = {}) {
+    this.access = { policy: () => host.policy?.() ?? null, nodeName: () => host.nodeName?.() ?? 'this node', domain: 'http', audit: host.audit ?? (async () => {}) }
     const only = opts.only
     this.routes = only === undefined ? ROUTES : ROUTES.filter(r => only.includes(r.id))
     const api = host.api
@@ -157,10 +164,14 @@ export class HttpApi {
       user = holder
     }
     const action = ROUTE_ACTIONS[found.r.id]
-    const policy = found.r.open === true || action === undefined ? null : this.host.policy?.() ?? null
-    if (policy !== null && action !== undefined) {
-      const verdict = decide(policy, action, { nodeKey: null, personKey: null, user })
-      if (!verdict.allowed) return problemFrom(SeError.notAllowedByPolicy(`user ${user}`, action, this.host.nodeName?.() ?? 'this node', verdict.reason), this.host.log)
+    if (found.r.open !== true && action !== undefined) {
+      // A route under /workflows/:id is about that workflow: its refusal belongs in its trail too.
+      const workflowId = found.r.pattern.startsWith(WORKFLOW_ROUTE) ? found.params?.id : undefined
+      try {
+        await mayUser(this.access, user, action, workflowId)
+      } catch (err) {
+        return problemFrom(err, this.host.log)
+      }
     }
     if (found.r.open !== true && !this.host.readiness().recovered) {
       return problem(503, 'NOT_READY', 'the node is still recovering its state; try again shortly', { headers: { 'retry-after': '1' } })
