@@ -40,3 +40,12 @@ test('a token\'s user refused is audited before the refusal is thrown, naming th
   await mayUser({ ...access, policy: () => null }, 'bob', 'deploy')
   assert.equal(written.length, 2, 'no policy: every token may do everything')
 })
+
+test('an approve rule scoped to workflows holds a token user by the named workflow\'s name', async () => {
+  const policy = parsePolicy('allow:\n  approve: [{ who: user:alice, workflows: [RELEASE] }]\n', 'policy.yaml')
+  const names: Record<string, string> = { 'wf-r': 'RELEASE', 'wf-o': 'OTHER' }
+  const access = { policy: () => policy, nodeName: () => 'builder', domain: 'http', audit: async () => {}, workflowName: async (id: string) => names[id] }
+  await mayUser(access, 'alice', 'approve', 'wf-r')
+  await assert.rejects(mayUser(access, 'alice', 'approve', 'wf-o'), (e: SeError) => e.code === 'NOT_ALLOWED' && /allows approve to user alice for RELEASE/.test(e.reason))
+  await assert.rejects(mayUser(access, 'alice', 'approve', 'wf-unknown'), (e: SeError) => e.code === 'NOT_ALLOWED', 'a workflow not held here matches no scoped rule')
+})

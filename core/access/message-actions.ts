@@ -22,7 +22,8 @@ export const MESSAGE_ACTIONS: Readonly<Record<PublicMessage, PolicyAction | null
   findNodesForWorkflow: 'read',
   findProviders: 'read',
   listArtifacts: 'read',
-  getArtifact: 'read',
+  // It writes the artifact's files into a directory of this node's choosing by the caller: more than reading.
+  getArtifact: 'run',
   getWorkflowStatus: 'read',
   listWorkflows: 'read',
   listInterventions: 'read',

@@ -20,6 +20,8 @@ export interface UserAccess {
   domain: string
   /** Appends the refusal to the node's trail; resolves once written (or once a failure is logged), never rejects. */
   audit (entry: RefusalEntry): Promise<void>
+  /** The name of a workflow held here, for approve rules scoped to workflows; undefined when unknown. */
+  workflowName?: (workflowId: string) => Promise<string | undefined>
 }
 
 /**
@@ -30,7 +32,9 @@ export interface UserAccess {
 export async function mayUser (access: UserAccess, user: string, action: PolicyAction, workflowId?: string): Promise<void> {
   const policy = access.policy()
   if (policy === null) return
-  const verdict = decide(policy, action, { nodeKey: null, personKey: null, user })
+  // An approve rule may name workflows: the call's workflow, by its name here, is what it is held to.
+  const workflow = action === 'approve' && workflowId !== undefined ? await access.workflowName?.(workflowId) : undefined
+  const verdict = decide(policy, action, { nodeKey: null, personKey: null, user }, workflow === undefined ? {} : { workflow })
   if (verdict.allowed) return
   const err = SeError.notAllowedByPolicy(`user ${user}`, action, access.nodeName(), verdict.reason)
   // Written before the caller hears of it, so a client that reads the trail next finds it.

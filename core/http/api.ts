@@ -79,7 +79,7 @@ export class HttpApi {
   private readonly access: UserAccess
 
   constructor (private readonly host: HttpApiHost, opts: HttpApiOptions = {}) {
-    this.access = { policy: () => host.policy?.() ?? null, nodeName: () => host.nodeName?.() ?? 'this node', domain: 'http', audit: host.audit ?? (async () => {}) }
+    this.access = { policy: () => host.policy?.() ?? null, nodeName: () => host.nodeName?.() ?? 'this node', domain: 'http', audit: host.audit ?? (async () => {}), workflowName: async id => await host.api.getWorkflowStatus(id).then(s => s.name, () => undefined) }
     const only = opts.only
     this.routes = only === undefined ? ROUTES : ROUTES.filter(r => only.includes(r.id))
     const api = host.api

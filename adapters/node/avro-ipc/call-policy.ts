@@ -33,6 +33,9 @@ export async function authorize (message: PublicMessage, request: Record<string,
       return { ...request, request: { ...(request.request as WorkflowRequest), requestedBy: by } }
     case 'resumeWorkflow':
       return { ...request, result: { ...(request.result as InterventionResult), decidedBy: by } }
+    case 'cancelWorkflow':
+      // As over HTTP, the reason says who; a person's signed cancel keeps the reason it signed (and names them).
+      return request.signed == null ? { ...request, reason: `${String(request.reason)} (${by})` } : request
     case 'execute':
       await mayRun([request.command as Command], null, caller, rules)
       return request

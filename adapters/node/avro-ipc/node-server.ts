@@ -43,7 +43,7 @@ export const SERVICE = avro.Service.forProtocol(nodeProtocolAvpr() as never)
 export function nodeServer (opts: NodeServerOptions, transport: string, userOfChannel: (channel: Channel) => string | null): AvscServer {
   const server = SERVICE.createServer({ silent: true } as never) as AvscServer
   boundProtocolCache(server)
-  const access = { policy: () => opts.policy?.() ?? null, nodeName: () => opts.nodeName?.() ?? 'this node', domain: 'ipc', audit: opts.audit ?? (async () => {}) }
+  const access = { policy: () => opts.policy?.() ?? null, nodeName: () => opts.nodeName?.() ?? 'this node', domain: 'ipc', audit: opts.audit ?? (async () => {}), workflowName: async (id: string) => await opts.api.getWorkflowStatus(id).then(s => s.name, () => undefined) }
   const rules: CallRules = { allowedCommands: opts.allowedCommands, sessionOwner: sessionOwnerOf(opts), access }
   server.use(function (this: CallContext, wreq: { headers: Record<string, Buffer> }, wres: { error?: unknown }, next: () => void) {
     const header = wreq.headers.authorization
