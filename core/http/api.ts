@@ -7,7 +7,7 @@ import type { Policy, PolicyAction } from '../access/policy.js'
 import { mayUser, type RefusalEntry, type UserAccess } from '../access/user-access.js'
 import type { AccessTokens } from '../access/tokens.js'
 import { namedType } from '../protocol/codec.js'
-import type { AuditQuery, Command, DeployRequest, NodeApi, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
+import type { AuditQuery, Command, DeployRequest, NodeApi, SignedDecision, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
 import { jsonBody, mustFit, onlyFields } from './body.js'
 import { EventLog, type StreamedEvent } from './event-log.js'
 import { bodyFields, openApiDocument } from './openapi.js'
@@ -97,7 +97,9 @@ export class HttpApi {
       cancelWorkflow: async (req, p, user) => {
         const reason = body(req, route('cancelWorkflow')).reason ?? 'cancelled by user'
         if (typeof reason !== 'string') throw SeError.validation('the cancel request', [{ path: 'reason', message: 'must be a string' }])
-        return { status: 200, json: await api.cancelWorkflow(p.id as string, `${reason} (${user} via http)`, null) }
+        const signed = signedOf(body(req, route('cancelWorkflow')).signed, 'the cancel')
+        // A person's signed cancel keeps the reason they signed, and the trail names them.
+        return { status: 200, json: await api.cancelWorkflow(p.id as string, signed === null ? `${reason} (${user} via http)` : reason, signed) }
       },
       listNodes: async () => ({ status: 200, json: await api.listNodes() }),
       listWorkloads: async () => ({ status: 200, json: await api.listWorkloads() }),
@@ -223,7 +225,8 @@ export class HttpApi {
     if (typeof choice !== 'string' || choice === '') throw SeError.validation('the intervention', [{ path: 'choice', message: 'give one of the choices the intervention offers, e.g. "approve"' }])
     const comment = body.comment ?? null
     if (comment !== null && typeof comment !== 'string') throw SeError.validation('the intervention', [{ path: 'comment', message: 'must be a string' }])
-    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '', signed: null }) }
+    const signed = signedOf(body.signed, 'the intervention')
+    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '', signed }) }
   }
 
   private events (req: HttpRequest): HttpResponse {
@@ -244,6 +247,11 @@ export class HttpApi {
 }
 
 /** The body as the route declares it: a JSON object of its fields only (or none, where it may be left out). */
+/** A person's signed decision sent with a request (se key new; see core/access/decision.ts), checked against its record. */
+function signedOf (value: unknown, what: string): SignedDecision | null {
+  return value === undefined || value === null ? null : mustFit<SignedDecision>(namedType('SignedDecision'), value, `${what}'s signed decision`)
+}
+
 function body (req: HttpRequest, route: RouteSpec): Record<string, unknown> {
   const spec = route.body as NonNullable<RouteSpec['body']>
   if (spec.optional === true && (req.body === null || req.body.byteLength === 0)) return {}
