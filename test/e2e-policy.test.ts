@@ -65,6 +65,24 @@ test('run: refused before anything runs, audited on the builder, the rule named;
   assert.match(shown.stdout, new RegExp(`run +ci +.*open\\.yaml:4 allow\\.run\\[0\\]`))
 })
 
+test('an answer goes to the member holding the question: another member whose policy would refuse it says only that it does not hold it', async t => {
+  // Every member is asked at once; a refusal from one that does not hold the workflow used to win the race.
+  const bootstrap = await localBootstrap(t)
+  const requester = await meshNode(t, bootstrap, 'requester')
+  const dir = await tempDir(t)
+  const closed = path.join(dir, 'closed.yaml')
+  await writeFile(closed, `roles:\n  ci: [${'e'.repeat(64)}]\nallow:\n  approve: [ci]\n  read: ['*']\n`)
+  const [bystander, holder] = await Promise.all([meshNode(t, bootstrap, 'bystander', { extra: ['--policy', closed] }), meshNode(t, bootstrap, 'holder')])
+  await waitForStates(requester, [bystander, holder], 'up')
+  await writeFile(path.join(dir, 'ask.yaml'), 'name: ASK\nsteps:\n  - { id: ok, intervention: { prompt: "Ship?", choices: [approve, reject] } }\n')
+  const asked = json(await se(['execute', 'ask.yaml', '--json'], { dataDir: holder.dataDir, cwd: dir })).id as string
+  const answer = await se(['approve', asked], { dataDir: requester.dataDir })
+  assert.equal(answer.code, 0, answer.stderr)
+  assert.equal(json(await se(['status', asked, '--json'], { dataDir: holder.dataDir })).state, 'completed')
+  const trail = json<Array<{ entry: { event: string } }>>(await se(['audit', '--json'], { dataDir: bystander.dataDir }))
+  assert.ok(!trail.some(r => r.entry.event === 'action_refused'), 'the bystander refused nothing: it holds no such workflow')
+})
+
 test('a policy with a mistake is named by line and path, and a node given it does not start', async t => {
   const dir = await tempDir(t)
   const file = path.join(dir, 'policy.yaml')

@@ -107,6 +107,8 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       return d.listWorkflows(states)
     },
     resumeWorkflow: async (from, workflowId, result) => {
+      // Every member is asked at once (askTheHolder): one that does not hold the workflow says so, not that the caller may not answer it there.
+      if (!d.holds(workflowId)) throw SeError.unknownWorkflow(workflowId)
       // A person's signed decision is held to the policy for that person where the workflow is; an unsigned one, to the member's.
       if (result.signed === null || result.signed === undefined) allowed(from, 'approve', 'answer interventions', workflowId, d.workflowName(workflowId))
       try {
