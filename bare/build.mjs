@@ -7,6 +7,7 @@
 // bench's plain Hyperswarm peer, so both are measured as built alike); it writes no manifest.
 import { build } from 'esbuild'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -21,10 +22,20 @@ const outfile = node ? path.join(root, 'dist/bare/se-node.cjs') : path.resolve(v
 // stays in memory for as long as the process lives. What a node at rest does not use is
 // therefore named through a variable, which Bare cannot see ahead, and loads on first use:
 /**
- * Parsers only a workflow file, a workload manifest or a session's line needs: bundled into files of their
- * own beside the bundle (dist/bare/lazy/NAME.cjs). Compiled, zod and yaml alone held about 11 MiB.
+ * Parsers only a workflow file, a workload manifest, a policy file or a session's line needs: bundled into
+ * files of their own beside the bundle (dist/bare/lazy/NAME.cjs). Compiled, zod and yaml alone held about 11 MiB.
+ * A file is loaded when one of its package's members is first read, not when a module importing it starts:
+ * core/access/policy.ts imports yaml and starts with the node, which parses YAML only when it has a policy file.
  */
 const SEPARATE = ['zod', 'yaml', 'shell-quote']
+// The members each stand-in offers: the package's own, as Node loads it here (the same API the lazy file has).
+const membersOf = name => Object.keys(createRequire(path.join(root, 'package.json'))(name))
+const separateStandIn = name => [
+  `const file = './lazy/${name}.cjs'`,
+  'let loaded = null',
+  'const load = () => (loaded ??= require(file))',
+  `for (const key of ${JSON.stringify(membersOf(name))}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key] })`
+].join('\n')
 /**
  * Addon packages used only sometimes (--http; a command to run), loaded on first use, with what the
  * node imports of each: `default` (a stand-in that loads the package when a member is read) or named
@@ -43,7 +54,7 @@ const onFirstUse = {
   name: 'on-first-use',
   setup (b) {
     b.onResolve({ filter: new RegExp(`^(${SEPARATE.join('|')})$`) }, args => ({ path: args.path, namespace: 'separate' }))
-    b.onLoad({ filter: /.*/, namespace: 'separate' }, args => ({ contents: `const file = './lazy/${args.path}.cjs'\nmodule.exports = require(file)\n`, loader: 'js' }))
+    b.onLoad({ filter: /.*/, namespace: 'separate' }, args => ({ contents: separateStandIn(args.path), loader: 'js' }))
     b.onResolve({ filter: new RegExp(`^(${Object.keys(ON_FIRST_USE).join('|')})$`) }, args => ({ path: args.path, namespace: 'on-first-use' }))
     b.onLoad({ filter: /.*/, namespace: 'on-first-use' }, args => ({ contents: standIn(args.path, ON_FIRST_USE[args.path]), loader: 'js' }))
     // avsc hashes (for Type#fingerprint, which a node never calls at rest) through `crypto`: bare-crypto, loaded then.

@@ -18,6 +18,7 @@ import { listenLocal } from '../adapters/bare/local-socket.js'
 import { createSwarmTransport } from '../adapters/shared/hyperswarm-transport.js'
 import { listenerLimitsFrom } from '../core/access/listener-limits.js'
 import { nodeOptionsFrom } from '../adapters/shared/node-start-flags.js'
+import { renderError } from '../adapters/shared/error-text.js'
 import { reportLoadedModules } from './modules.js'
 import { parseBareArgs } from './args.js'
 import { startBareHttp } from './http.js'
@@ -81,6 +82,7 @@ async function main (argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(code => process.exit(code), (err: unknown) => {
   const e = toSeError(err)
-  fs.writeSync(2, `error: ${e.reason}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`)
+  // As `se` prints it, details too: a policy with a mistake names each one by file, line and path.
+  fs.writeSync(2, `${renderError(e)}\n`)
   process.exit(exitCodeFor(e.code))
 })

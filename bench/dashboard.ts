@@ -49,7 +49,7 @@ function fakeData (): { snapshot: Snapshot, audit: AuditRecord[] } {
     const sample = state === 'down'
       ? null
       : { nodeId, loadAverage: r() * cpus * 1.2, cpus, memoryUsedMb: Math.round(memoryTotalMb * (0.2 + 0.7 * r())), memoryTotalMb, workflowsRunning: Math.floor(r() * 4), workloadsRunning: Math.floor(r() * 15), sentAt: T0 }
-    return { nodeId, name, self: i === 0, state, lastSeen: T0 - Math.floor(r() * 5000), capabilities, sample, latencyMs: i === 0 || r() < 0.05 ? null : 0.3 + r() * 80 }
+    return { nodeId, name, self: i === 0, state, lastSeen: T0 - Math.floor(r() * 5000), capabilities, sample, latencyMs: i === 0 || r() < 0.05 ? null : 0.3 + r() * 80, allows: null }
   })
   const workloads: WorkloadStatus[] = Array.from({ length: WORKLOADS }, (_, i) => {
     const node = nodes[i % NODES] as MeshNode
@@ -82,15 +82,15 @@ function fakeData (): { snapshot: Snapshot, audit: AuditRecord[] } {
       id: `wf-${hex(16)}`, name: pick(['release', 'backup', 'deploy-site', 'rotate-keys', 'nightly-tests']), state, source: 'catalogue', node: node.nodeId, requestedBy: 'alice',
       createdAt, startedAt: createdAt + 100, endedAt: finished ? createdAt + 60_000 : null, currentStep: finished ? null : 'step-1', error: state === 'failed' ? 'step-1 exited with 2' : null,
       inputs: { env: pick(['staging', 'production']) }, steps,
-      intervention: state === 'waiting_intervention' ? { stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 } : null,
-      interventions: state === 'waiting_intervention' ? [{ stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000 }] : []
+      intervention: state === 'waiting_intervention' ? { stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000, approvers: [], quorum: 1, approvals: [] } : null,
+      interventions: state === 'waiting_intervention' ? [{ stepId: 'step-1', prompt: `Deploy build ${i} to production?`, choices: ['approve', 'reject'], reason: 'approval', requestedAt: createdAt + 5000, approvers: [], quorum: 1, approvals: [] }] : []
     }
   })
   const audit: AuditRecord[] = Array.from({ length: AUDIT }, (_, seq) => ({
     seq, prevHash: hex(64), hash: hex(64), signature: hex(128), originSignature: null,
     entry: {
       timestamp: T0 - (AUDIT - seq) * 1000, sourceNodeId: pick(nodes).nodeId, workflowId: pick(workflows).id, workflowStep: 'step-1', executionContext: 'SE_DISTRIBUTED',
-      domains: ['workflow'], files: [], interventionRequired: false, performanceMetrics: {}, event: pick(['step_exec_start', 'workflow_start', 'node_join', 'workload_deployed']), message: `step ${seq} of a workflow on ${pick(nodes).name}`
+      domains: ['workflow'], files: [], interventionRequired: false, performanceMetrics: {}, event: pick(['step_exec_start', 'workflow_start', 'node_join', 'workload_deployed']), message: `step ${seq} of a workflow on ${pick(nodes).name}`, decision: null
     }
   }))
   return { snapshot: { nodes, workloads, workflows, meshName: 'bench-mesh', at: T0 }, audit }

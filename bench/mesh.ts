@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
+import { createInterface, type Interface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import b4a from 'b4a'
 import type { Mesh } from '../core/mesh/mesh.js'
@@ -42,22 +42,22 @@ const WF_WARMUP = 3
 const PARTS = new Set((process.env.SE_BENCH_MESH_PARTS ?? 'membership,rpc,workflow').split(',').map(p => p.trim()))
 
 const crypto = new SodiumCrypto()
-const hex = (b: Uint8Array): string => b4a.toString(b4a.from(b.buffer, b.byteOffset, b.byteLength), 'hex')
+export const hex = (b: Uint8Array): string => b4a.toString(b4a.from(b.buffer, b.byteOffset, b.byteLength), 'hex')
 const us = (msValue: number): string => `${(msValue * 1000).toFixed(0)} µs`
 const sleep = (msValue: number): Promise<void> => new Promise(resolve => setTimeout(resolve, msValue))
 
-function meshConfig (name: string, secret: string, bootstrap: BootstrapAddress): MeshConfig {
+export function meshConfig (name: string, secret: string, bootstrap: BootstrapAddress): MeshConfig {
   return { name, secret, transport: async kp => await createSwarmTransport(kp, [bootstrap]), allow: null, peers: [], timing: {} }
 }
 
 /** The node's mesh; SeNode keeps it private, and the bench needs its members. */
-function meshOf (node: SeNode): Mesh {
+export function meshOf (node: SeNode): Mesh {
   const mesh = node.mesh
   if (mesh === null) throw new Error(`node ${node.name} has no mesh`)
   return mesh
 }
 
-async function waitUntil (what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+export async function waitUntil (what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = now() + timeoutMs
   while (!ok()) {
     if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
@@ -279,9 +279,19 @@ async function childMain (args: ChildArgs): Promise<void> {
   process.stdout.write(JSON.stringify(ready) + '\n')
 }
 
-async function startChild (args: ChildArgs): Promise<{ child: ChildProcess, ready: ChildReady, stop (): Promise<void> }> {
-  const file = fileURLToPath(import.meta.url)
-  const child = spawn(process.execPath, ['--import', 'tsx', file, CHILD_FLAG, JSON.stringify(args)], { cwd: path.resolve(path.dirname(file), '..'), stdio: ['pipe', 'pipe', 'pipe'] })
+async function startChild (args: ChildArgs): Promise<ChildNode<ChildReady>> {
+  return await startChildProcess<ChildReady>(fileURLToPath(import.meta.url), CHILD_FLAG, args)
+}
+
+/** `lines`: the child's output after its first line (its replies, when it takes requests on stdin). */
+export interface ChildNode<Ready> { child: ChildProcess, ready: Ready, lines: Interface, stop (): Promise<void> }
+
+/**
+ * Starts `file` again in a child process with `flag` and `args` (JSON); resolves with the
+ * JSON of its first line of output. Closing its stdin (stop()) asks it to end.
+ */
+export async function startChildProcess<Ready> (file: string, flag: string, args: unknown, env: NodeJS.ProcessEnv = process.env): Promise<ChildNode<Ready>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, flag, JSON.stringify(args)], { cwd: path.resolve(path.dirname(file), '..'), stdio: ['pipe', 'pipe', 'pipe'], env })
   let stderr = ''
   child.stderr?.on('data', d => { stderr += String(d) })
   const exited = once(child, 'exit').catch(() => {})
@@ -292,13 +302,14 @@ async function startChild (args: ChildArgs): Promise<{ child: ChildProcess, read
     await exited
     clearTimeout(timer)
   }
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
   try {
     const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the second node process did not start within 30 s: ${stderr}`)), 30_000)
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', l => { clearTimeout(timer); resolve(l) })
-      child.once('exit', code => { clearTimeout(timer); reject(new Error(`the second node process exited (${code}): ${stderr}`)) })
+      const timer = setTimeout(() => reject(new Error(`the child node process did not start within 30 s: ${stderr}`)), 30_000)
+      lines.once('line', l => { clearTimeout(timer); resolve(l) })
+      child.once('exit', code => { clearTimeout(timer); reject(new Error(`the child node process exited (${code}): ${stderr}`)) })
     })
-    return { child, ready: JSON.parse(line) as ChildReady, stop }
+    return { child, ready: JSON.parse(line) as Ready, lines, stop }
   } catch (err) {
     child.kill('SIGKILL')
     throw err

@@ -12,6 +12,7 @@ import { benchDashboard } from './dashboard.js'
 import { benchGraph } from './graph.js'
 import { benchHttp } from './http.js'
 import { benchMesh } from './mesh.js'
+import { benchPolicy } from './policy.js'
 import { benchRpc } from './rpc.js'
 import { benchSteps } from './steps.js'
 import { cleanupTempDirs, formatResult, met, section, type Result } from './lib.js'
@@ -27,7 +28,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '8. http: a request through the HTTP API vs a bare node:http handler asking the node the same', run: benchHttp },
   { title: '10. graphs: fan-out of 8 one-second steps over 4 node processes vs in a line; scheduling cost of a 200-step graph vs a line', run: benchGraph },
   { title: '9. artifact transfer: 200 MiB between two processes, verified chunk by chunk, vs a raw Hyperswarm stream', run: benchArtifact },
-  { title: '11. cli start-up: `se status --json` against a running node vs `node -e 0`', run: benchCli }
+  { title: '11. cli start-up: `se status --json` against a running node vs `node -e 0`', run: benchCli },
+  { title: '12. policy: a routed step and an approval under a policy and a signed decision vs the same with no policy', run: benchPolicy }
 ]
 
 /** The benchmarks named by number on the command line, or all. */

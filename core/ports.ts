@@ -76,6 +76,8 @@ export interface ProcessSpec {
   args: string[]
   cwd?: string
   env?: Record<string, string>
+  /** Variables of the node's own environment the process must not inherit (credentials it was not granted). */
+  withhold?: string[]
   timeoutMs?: number
   /** Runs in a process group of its own; kill and timeout signal the whole group. */
   processGroup?: boolean

@@ -93,7 +93,7 @@ test('steps routed to members publish artifacts and outputs, and use an artifact
   const [req, maker, user] = await Promise.all([artifactMember(t, boot, 'req'), artifactMember(t, boot, 'maker'), artifactMember(t, boot, 'user')])
   await meshed([req, maker, user])
   const step = (id: string, script: string, extra: Partial<StepRequest> = {}): StepRequest => ({
-    workflowId: 'wf-steps', workflowName: 'BUILD', stepId: id, attempt: 1, command: 'sh', args: ['-c', script], cwd: null, env: {}, timeoutMs: 30_000, container: null, uses: [], publish: [], outputs: false, ...extra
+    workflowId: 'wf-steps', workflowName: 'BUILD', stepId: id, attempt: 1, command: 'sh', args: ['-c', script], cwd: null, env: {}, requires: [], timeoutMs: 30_000, container: null, uses: [], publish: [], outputs: false, ...extra
   })
   const api = (m: ArtifactMember): NonNullable<ReturnType<typeof req.mesh.member>>['api'] & {} => {
     const a = req.mesh.member(m.nodeId)?.api

@@ -347,7 +347,8 @@ test('appendRemote keeps an entry signed by another node, and it verifies', asyn
     interventionRequired: false,
     performanceMetrics: { networkLatencyMs: 12.5, durationMs: 300 },
     event: 'step_complete',
-    message: 'build done on the other node'
+    message: 'build done on the other node',
+    decision: null
   }
   const signed = other.signEntry(remoteEntry)
   const r = await log.appendRemote(signed)
@@ -363,7 +364,7 @@ test('appendRemote refuses a bad signature, a changed entry, and an invalid entr
   const other = await openLog(t, await setup(t))
   const remoteEntry: DistributedAuditEntry = {
     timestamp: T0, sourceNodeId: other.nodeId, workflowId: 'w', workflowStep: 's', executionContext: 'SE_DISTRIBUTED',
-    domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'step_start', message: 'go'
+    domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'step_start', message: 'go', decision: null
   }
   const signed = other.signEntry(remoteEntry)
   const flipped = signed.signature.slice(0, 10) + (signed.signature[10] === 'a' ? 'b' : 'a') + signed.signature.slice(11)
@@ -383,7 +384,7 @@ test('a remote entry whose origin signature is altered in the file is caught as 
   const other = await openLog(t, await setup(t))
   const e: DistributedAuditEntry = {
     timestamp: T0, sourceNodeId: other.nodeId, workflowId: 'w', workflowStep: '', executionContext: 'SE_DISTRIBUTED',
-    domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'node_start', message: 'hello'
+    domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'node_start', message: 'hello', decision: null
   }
   await log.appendRemote(other.signEntry(e))
   const lines = await trailLines(s.trail)
@@ -396,7 +397,7 @@ test('a remote entry whose origin signature is altered in the file is caught as 
 test('metric key order does not change the entry hash', () => {
   const base: DistributedAuditEntry = {
     timestamp: T0, sourceNodeId: 'a'.repeat(64), workflowId: 'w', workflowStep: 's', executionContext: 'SE_DISTRIBUTED',
-    domains: [], files: [], interventionRequired: false, performanceMetrics: { a: 1, b: 2 }, event: 'x', message: 'y'
+    domains: [], files: [], interventionRequired: false, performanceMetrics: { a: 1, b: 2 }, event: 'x', message: 'y', decision: null
   }
   assert.deepEqual(entryHash(crypto, base), entryHash(crypto, { ...base, performanceMetrics: { b: 2, a: 1 } }))
   assert.notDeepEqual(entryHash(crypto, base), entryHash(crypto, { ...base, performanceMetrics: { a: 1, b: 3 } }))

@@ -58,6 +58,7 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
     audit: () => {},
     findNodesForWorkflow: async () => [],
     findCommands: async () => [],
+    allowedActions: () => [],
     runStep: async () => { throw new Error('not here') },
     cancelStep: async () => false,
     acceptAuditEntry: async () => true,

@@ -17,10 +17,10 @@ const ASKING = 'name: ipc-ask\nsteps:\n  - id: ship\n    intervention: { prompt:
 
 interface Endpoints { tcp: number, http: number, dataDir: string, avpr: string, stderr: () => string }
 
-/** A node serving Avro IPC on both transports to carol's token; `allow` is SE_EXECUTE_ALLOW, null for none. */
-async function ipcNode (t: TestContext, allow: string | null = 'echo,pwd'): Promise<Endpoints> {
+/** A node serving Avro IPC on both transports to carol's token (`tokens` when given); `allow` is SE_EXECUTE_ALLOW, null for none. */
+async function ipcNode (t: TestContext, allow: string | null = 'echo,pwd', opts: { tokens?: string, extra?: string[] } = {}): Promise<Endpoints> {
   const dataDir = await tempDir(t)
-  const node = await startNode(t, dataDir, ['--http', '0', '--avro-tcp', '127.0.0.1:0'], { SE_TOKENS: `carol:${TOKEN}`, ...(allow === null ? {} : { SE_EXECUTE_ALLOW: allow }) })
+  const node = await startNode(t, dataDir, ['--http', '0', '--avro-tcp', '127.0.0.1:0', ...(opts.extra ?? [])], { SE_TOKENS: opts.tokens ?? `carol:${TOKEN}`, ...(allow === null ? {} : { SE_EXECUTE_ALLOW: allow }) })
   const tcp = Number(await waitFor('the avro line', async () => /avro ipc: tcp:\/\/[^:]+:(\d+)/.exec(node.stderr())?.[1]))
   const httpPort = Number(/http: http:\/\/[^:]+:(\d+)/.exec(node.stderr())?.[1])
   const printed = await se(['protocol', '--avpr'], { dataDir })
@@ -136,6 +136,50 @@ test('calls without a valid token are refused, and with no allowlist nothing run
     assert.equal(off.code, 'COMMAND_NOT_ALLOWED')
     assert.match(off.hint ?? '', /SE_EXECUTE_ALLOW/)
   }
+})
+
+test('a token\'s user is held to the node\'s policy: carol may start and read, not approve or cancel (audited, still waiting); alice approves', async t => {
+  const ALICE = 'a'.repeat(40)
+  const EVE = 'e'.repeat(40)
+  const policy = path.join(await tempDir(t), 'policy.yaml')
+  await writeFile(policy, "roles:\n  release: [user:alice]\nallow:\n  run: ['*']\n  read: [release, user:carol]\n  approve: [release]\n")
+  const ep = await ipcNode(t, 'echo,pwd', { tokens: `carol:${TOKEN},alice:${ALICE},eve:${EVE}`, extra: ['--policy', policy] })
+  const avpr = JSON.parse(ep.avpr)
+  for (const transport of ['tcp', 'http'] as const) {
+    const port = transport === 'tcp' ? ep.tcp : ep.http
+    const carol = genericClient(t, avpr, transport, port, TOKEN)
+    const alice = genericClient(t, avpr, transport, port, ALICE)
+    const asking = await carol.call('executeWorkflow', { request: { definition: ASKING, source: 'ask.yaml', inputs: {}, workdir: ep.dataDir, requestedBy: '' } })
+    await waitFor('the intervention', async () => (await carol.call('getWorkflowStatus', { workflowId: asking.id })).state === 'waiting_intervention')
+
+    const refused = await failure(carol.call('resumeWorkflow', { workflowId: asking.id, result: { choice: 'approve', comment: null, decidedBy: 'alice' } }))
+    assert.equal(refused.code, 'NOT_ALLOWED', transport)
+    assert.match(refused.message, /^user carol may not approve on \S+: .*policy\.yaml:6 allow\.approve\[0\] allows approve to role release$/)
+    const cancel = await failure(carol.call('cancelWorkflow', { workflowId: asking.id, reason: 'mine now' }))
+    assert.equal(cancel.code, 'NOT_ALLOWED', 'cancelling ends a workflow: it takes approve')
+    assert.equal((await carol.call('getWorkflowStatus', { workflowId: asking.id })).state, 'waiting_intervention', 'nothing half done')
+    const trail = await carol.call('readAudit', { query: { workflowId: asking.id, fromSeq: 0, limit: 100 } }) as Array<{ entry: { event: string, message: string, domains: string[] } }>
+    const kept = trail.filter(r => r.entry.event === 'action_refused')
+    assert.deepEqual(kept.map(r => [r.entry.message.replace(/ on \S+:.*/, ''), r.entry.domains]), [['user carol may not approve', ['ipc', 'security']], ['user carol may not approve', ['ipc', 'security']]], 'both refusals are in the node\'s trail, under the workflow')
+    assert.ok(!trail.some(r => r.entry.event === 'intervention_resolved' || r.entry.event === 'workflow_cancelled'))
+
+    await alice.call('resumeWorkflow', { workflowId: asking.id, result: { choice: 'approve', comment: null, decidedBy: 'carol' } })
+    await waitFor(`completion over ${transport}`, async () => (await alice.call('getWorkflowStatus', { workflowId: asking.id })).state === 'completed')
+    assert.match(JSON.stringify(await alice.call('readAudit', { query: { workflowId: asking.id, fromSeq: 0, limit: 100 } })), new RegExp(`approve by alice via avro-${transport}`))
+  }
+
+  // eve holds a token and nothing else: the node says who it is, and nothing more.
+  const eve = genericClient(t, avpr, 'tcp', ep.tcp, EVE)
+  assert.equal((await eve.call('ping', {})).dataDir, ep.dataDir)
+  assert.ok((await eve.call('getCapabilities', {})).nodeId !== undefined)
+  const read = await failure(eve.call('listWorkflows', { states: [] }))
+  assert.equal(read.code, 'NOT_ALLOWED')
+  assert.match(read.message, /user eve may not read on \S+: .*policy\.yaml:5 allow\.read\[0\] allows read to role release; .*policy\.yaml:5 allow\.read\[1\] allows read to user carol$/)
+  const deploy = await failure(eve.call('deployWorkload', { request: { manifest: 'kind: Pod\n', source: 'x.yaml', replicas: null, memory: null, cpus: null, env: {}, engine: null } }))
+  assert.match(deploy.message, /may not deploy on \S+: .*policy\.yaml allows deploy to nobody/)
+  const all = json<Array<{ entry: { event: string, message: string, workflowId: string } }>>(await se(['audit', '--json'], { dataDir: ep.dataDir }))
+  const eves = all.filter(r => r.entry.event === 'action_refused' && r.entry.message.startsWith('user eve'))
+  assert.deepEqual(eves.map(r => [r.entry.message.replace(/ on \S+:.*/, ''), r.entry.workflowId]), [['user eve may not read', ''], ['user eve may not deploy', '']])
 })
 
 test('a client built from an older compatible protocol still works (handshake resolution)', async t => {

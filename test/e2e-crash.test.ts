@@ -81,7 +81,7 @@ test('SIGKILL while waiting for an intervention: still waiting after restart, th
   await withClient(dataDir, async c => {
     const final = await Promise.all([
       c.api.watchWorkflow(id, () => {}),
-      c.api.resumeWorkflow(id, { choice: 'approve', comment: null, decidedBy: 'test', stepId: '' })
+      c.api.resumeWorkflow(id, { choice: 'approve', comment: null, decidedBy: 'test', stepId: '', signed: null })
     ])
     assert.equal(final[0].state, 'completed')
   })

@@ -6,6 +6,11 @@ import { parsePrometheus, sample } from './helpers/prometheus.js'
 import { TEST_IMAGE, podmanReady } from './helpers/podman.js'
 import { OPENAPI_FILE, assertDocumented, assertRequestDocumented, openApiText } from './helpers/openapi.js'
 import { readFileSync } from 'node:fs'
+import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
+import { decodePersonKey } from '../core/access/person-key.js'
+import { signDecision } from '../core/access/decision.js'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 
 /** The document in the repository: every answer below is checked against it. */
 const DOC = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))
@@ -371,4 +376,72 @@ test('/metrics has the process figures and the build', async t => {
   assert.equal(build?.value, 1)
   assert.match(build?.labels.version ?? '', /^\d+\.\d+\.\d+/)
   assert.match(build?.labels.runtime ?? '', /^node v/)
+})
+
+test('a token\'s user is held to the node\'s policy: bob may read and start, not approve (403); alice approves', async t => {
+  const dir = await tempDir(t)
+  const policy = path.join(dir, 'policy.yaml')
+  await writeFile(policy, "roles:\n  release: [user:alice]\nallow:\n  run: ['*']\n  read: ['*']\n  approve: [release]\n")
+  const { base } = await httpNode(t, {}, ['--policy', policy])
+  const started = await call(base, '/api/v1/workflows', { token: BOB, method: 'POST', body: JSON.stringify({ definition: WORKFLOW, inputs: {} }) })
+  assert.equal(started.status, 201)
+  const id = started.body.id as string
+  await waitFor('the intervention', async () => (await call(base, `/api/v1/workflows/${id}`, { token: BOB })).body.state === 'waiting_intervention' ? true : undefined)
+  const refused = await call(base, `/api/v1/workflows/${id}/intervention`, { token: BOB, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })
+  assert.equal(refused.status, 403)
+  assert.equal(refused.body.code, 'NOT_ALLOWED')
+  assert.match(refused.body.detail, /user bob may not approve on .*policy\.yaml:6 allow\.approve\[0\] allows approve to role release/)
+  assert.equal((await call(base, `/api/v1/workflows/${id}`, { token: BOB })).body.state, 'waiting_intervention', 'nothing half done')
+  const cancel = await call(base, `/api/v1/workflows/${id}/cancel`, { token: BOB, method: 'POST', body: JSON.stringify({}) })
+  assert.equal(cancel.status, 403, 'cancelling ends a workflow: it takes approve')
+  // Both refusals are in the node's own trail, under the workflow, as a member's are.
+  const trail = (await call(base, `/api/v1/audit?workflow=${id}`, { token: BOB })).body as Array<{ entry: { event: string, message: string, domains: string[], workflowId: string } }>
+  const kept = trail.filter(r => r.entry.event === 'action_refused')
+  assert.equal(kept.length, 2, JSON.stringify(trail.map(r => r.entry.event)))
+  for (const r of kept) {
+    assert.match(r.entry.message, /^user bob may not approve on \S+: .*policy\.yaml:6 allow\.approve\[0\] allows approve to role release$/)
+    assert.deepEqual(r.entry.domains, ['http', 'security'])
+    assert.equal(r.entry.workflowId, id)
+  }
+  const approved = await call(base, `/api/v1/workflows/${id}/intervention`, { token: ALICE, method: 'POST', body: JSON.stringify({ choice: 'approve' }) })
+  assert.equal(approved.status, 200)
+})
+
+test('a person\'s decision signed elsewhere travels over HTTP: checked where the workflow is, kept signed; one changed on its way is refused', async t => {
+  const dir = await tempDir(t)
+  const keyFile = path.join(dir, 'ann.json')
+  const ann = json(await se(['key', 'new', '--name', 'ann', '--json'], { dataDir: dir, env: { SE_PERSON_KEY: keyFile } }))
+  const policy = path.join(dir, 'policy.yaml')
+  await writeFile(policy, `allow:\n  run: ['*']\n  read: ['*']\n  approve: [user:alice, ${ann.person as string}]\n`)
+  const { base } = await httpNode(t, {}, ['--policy', policy])
+  const crypto = new SodiumCrypto()
+  const { key } = decodePersonKey(crypto, readFileSync(keyFile, 'utf8'), keyFile)
+  const start = async (): Promise<string> => {
+    const id = (await call(base, '/api/v1/workflows', { token: ALICE, method: 'POST', body: JSON.stringify({ definition: WORKFLOW, inputs: {} }) })).body.id as string
+    await waitFor('the intervention', async () => (await call(base, `/api/v1/workflows/${id}`, { token: ALICE })).body.state === 'waiting_intervention' ? true : undefined)
+    return id
+  }
+  const id = await start()
+  const stepId = (await call(base, `/api/v1/workflows/${id}`, { token: ALICE })).body.intervention.stepId as string
+  const signed = signDecision(crypto, key, { workflowId: id, stepId, choice: 'approve', comment: 'go', name: 'ann', decidedAt: Date.now() })
+  // The choice changed beside the signature: refused, nothing done.
+  const changed = await call(base, `/api/v1/workflows/${id}/intervention`, { token: ALICE, method: 'POST', body: JSON.stringify({ choice: 'reject', comment: 'go', stepId, signed }) })
+  assert.equal(changed.status, 403)
+  assert.match(changed.body.detail, /said to be by person [0-9a-f]{12} does not hold: it chose approve, not reject/)
+  assert.equal((await call(base, `/api/v1/workflows/${id}`, { token: ALICE })).body.state, 'waiting_intervention')
+  const carried = await call(base, `/api/v1/workflows/${id}/intervention`, { token: ALICE, method: 'POST', body: JSON.stringify({ choice: 'approve', comment: 'go', stepId, signed }) })
+  assert.equal(carried.status, 200, JSON.stringify(carried.body))
+  const trail = (await call(base, `/api/v1/audit?workflow=${id}`, { token: ALICE })).body as Array<{ entry: { event: string, message: string, decision: { decision: { person: string } } | null } }>
+  const resolved = trail.find(r => r.entry.event === 'intervention_resolved')
+  assert.match(resolved?.entry.message ?? '', /approve by ann \(person [0-9a-f]{12}, signed\) \(go\)/)
+  assert.equal(resolved?.entry.decision?.decision.person, ann.publicKey)
+  // A signed cancel keeps the reason ann signed.
+  const other = await start()
+  const cancel = signDecision(crypto, key, { workflowId: other, stepId: '', choice: 'cancel', comment: 'wrong branch', name: 'ann', decidedAt: Date.now() })
+  const cancelled = await call(base, `/api/v1/workflows/${other}/cancel`, { token: ALICE, method: 'POST', body: JSON.stringify({ reason: 'wrong branch', signed: cancel }) })
+  assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body))
+  assert.equal(cancelled.body.state, 'cancelled')
+  const malformed = await call(base, `/api/v1/workflows/${other}/cancel`, { token: ALICE, method: 'POST', body: JSON.stringify({ reason: 'x', signed: { decision: 'nope' } }) })
+  assert.equal(malformed.status, 422)
+  assert.match(malformed.body.detail, /signed decision/)
 })

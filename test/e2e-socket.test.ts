@@ -40,7 +40,7 @@ test('garbled and oversized frames, unknown ids and wrong approvals get errors; 
     const started = await c.api.executeWorkflow({ definition: 'name: QUICK\nsteps:\n  - { id: one, run: { command: "true" } }\n', source: file, inputs: {}, workdir: dataDir, requestedBy: '' })
     const done = await c.api.watchWorkflow(started.id, () => {})
     assert.equal(done.state, 'completed')
-    await assert.rejects(c.api.resumeWorkflow(started.id, { choice: 'approve', comment: null, decidedBy: '', stepId: '' }), (e: SeError) => e.code === 'NOT_WAITING')
+    await assert.rejects(c.api.resumeWorkflow(started.id, { choice: 'approve', comment: null, decidedBy: '', stepId: '', signed: null }), (e: SeError) => e.code === 'NOT_WAITING')
     await assert.rejects(c.api.executeWorkflow({ definition: 'name: [', source: 'x.yaml', inputs: {}, workdir: dataDir, requestedBy: '' }), (e: SeError) => e.code === 'VALIDATION_FAILED' && e.details[0]?.file === 'x.yaml')
   })
   const list = await se(['status', '--json'], { dataDir })

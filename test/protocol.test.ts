@@ -247,8 +247,8 @@ test('every named type of the schema is exported from types.ts by its name, deri
 })
 
 test('a message or a method changed alone is named', () => {
-  const renamed = PROTOCOLS.map(p => p.protocol !== 'SENodeControl' ? p : { ...p, messages: { ...p.messages, cancelWorkflow: { ...p.messages.cancelWorkflow, request: [{ name: 'id', type: 'string' }, { name: 'reason', type: 'string' }] } as MessageDeclaration } })
-  assert.deepEqual(apiNameMismatches(parse(TYPES_FILE), renamed), ['NodeApi.cancelWorkflow(workflowId, reason): the schema\'s parameters are (id, reason)'])
+  const renamed = PROTOCOLS.map(p => p.protocol !== 'SENodeControl' ? p : { ...p, messages: { ...p.messages, cancelWorkflow: { ...p.messages.cancelWorkflow, request: [{ name: 'id', type: 'string' }, { name: 'reason', type: 'string' }, { name: 'signed', type: ['null', 'SignedDecision'] }] } as MessageDeclaration } })
+  assert.deepEqual(apiNameMismatches(parse(TYPES_FILE), renamed), ['NodeApi.cancelWorkflow(workflowId, reason, signed): the schema\'s parameters are (id, reason, signed)'])
   const added = PROTOCOLS.map(p => p.protocol !== 'SEMeshPeer' ? p : { ...p, messages: { ...p.messages, leave: { request: [], response: 'boolean' } as MessageDeclaration } })
   assert.deepEqual(apiNameMismatches(parse(TYPES_FILE), added), ['MeshPeerApi has no method for message leave', 'message leave has a method in neither NodeApi nor MeshPeerApi'])
   const text = fs.readFileSync(TYPES_FILE, 'utf8').replace('  listCatalogue (): Promise<CatalogueEntry[]>\n', '  listCatalogue (): Promise<CatalogueEntry[]>\n  reboot (): Promise<boolean>\n')

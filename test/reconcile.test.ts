@@ -25,7 +25,7 @@ let seq = 0
 function record (event: string, step: string, metrics: Record<string, number> = {}, source = SELF, workflowId = 'wf-1'): AuditRecord {
   return {
     seq: ++seq, prevHash: '', hash: '', signature: '', originSignature: source === SELF ? null : 'sig',
-    entry: { timestamp: 5000 + seq, sourceNodeId: source, workflowId, workflowStep: step, executionContext: 'SE_DISTRIBUTED', domains: [], files: [], interventionRequired: false, performanceMetrics: metrics, event, message: `${event} ${step}` }
+    entry: { timestamp: 5000 + seq, sourceNodeId: source, workflowId, workflowStep: step, executionContext: 'SE_DISTRIBUTED', domains: [], files: [], interventionRequired: false, performanceMetrics: metrics, event, message: `${event} ${step}`, decision: null }
   }
 }
 

@@ -27,7 +27,7 @@ function artifact (name: string, step: string, size: number, files = 1): Artifac
 }
 
 function ask (stepId: string, prompt: string, requestedAt = T0): InterventionRequest {
-  return { stepId, prompt, choices: ['approve', 'reject'], reason: 'step', requestedAt }
+  return { stepId, prompt, choices: ['approve', 'reject'], reason: 'step', requestedAt, approvers: [], quorum: 1, approvals: [] }
 }
 
 function status (steps: StepStatus[], over: Partial<WorkflowStatus> = {}): WorkflowStatus {

@@ -22,6 +22,7 @@ function node (name: string, over: Partial<MeshNode> = {}, load = 1, usedMb = 4 
     state: 'up',
     lastSeen: T0,
     latencyMs: 0.4,
+    allows: null,
     capabilities: {
       nodeId, name, runtime: 'node', version: '0.1.0', platform: 'linux', arch: 'x64', engines: ['podman'], tools: ['git'],
       credentials: ['GITHUB_TOKEN'], tags: ['gpu'], cpus: 4, memoryTotalMb: 16 * GIB, memoryFreeMb: 12 * GIB, loadAverage: load
@@ -57,7 +58,7 @@ function workflow (id: string, over: Partial<WorkflowStatus> = {}): WorkflowStat
 function waiting (id: string, requestedAt: number, over: Partial<WorkflowStatus> = {}, choices = ['approve', 'reject']): WorkflowStatus {
   return workflow(id, {
     state: 'waiting_intervention', currentStep: 'gate', steps: [step('gate', { state: 'waiting_intervention' })],
-    intervention: { stepId: 'gate', prompt: `ship ${id}?`, choices, reason: 'approval', requestedAt },
+    intervention: { stepId: 'gate', prompt: `ship ${id}?`, choices, reason: 'approval', requestedAt, approvers: [], quorum: 1, approvals: [] },
     ...over
   })
 }
@@ -67,7 +68,7 @@ function audit (seq: number, message = `entry ${seq}`): AuditRecord {
     seq, prevHash: '', hash: '', signature: '', originSignature: null,
     entry: {
       timestamp: T0 + seq * 1000, sourceNodeId: 'laptop', workflowId: 'wf-1', workflowStep: '', executionContext: 'SE_DISTRIBUTED',
-      domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'step_exec_start', message
+      domains: [], files: [], interventionRequired: false, performanceMetrics: {}, event: 'step_exec_start', message, decision: null
     }
   }
 }
@@ -328,7 +329,7 @@ test('the intervention queue: oldest first, the current one stays put, next and 
   const m = model({ nodes: [LAPTOP, server], workflows: flows })
   const queue = m.interventions()
   assert.deepEqual(queue.map(p => p.workflowId), ['a', 'b', 'c'])
-  assert.deepEqual(queue[1], { workflowId: 'b', workflowName: 'flow-b', stepId: 'gate', node: 'server', prompt: 'ship b?', choices: ['approve', 'reject'], requestedAt: T0 + 2000 })
+  assert.deepEqual(queue[1], { workflowId: 'b', workflowName: 'flow-b', stepId: 'gate', node: 'server', prompt: 'ship b?', choices: ['approve', 'reject'], requestedAt: T0 + 2000, approvals: null })
   assert.equal(queue[2]?.node, 'eeeeeeee')
   assert.equal(m.current()?.workflowId, 'a')
 
@@ -363,7 +364,7 @@ test('an answered intervention leaves the queue and the next one takes its place
 
   // The same workflow asks again at a later step: a new question, a fresh draft.
   m.comment = 'about gate'
-  m.update(snapshot({ workflows: [waiting('a', T0 + 9000, { intervention: { stepId: 'gate2', prompt: 'again?', choices: ['approve'], reason: '', requestedAt: T0 + 9000 } })] }))
+  m.update(snapshot({ workflows: [waiting('a', T0 + 9000, { intervention: { stepId: 'gate2', prompt: 'again?', choices: ['approve'], reason: '', requestedAt: T0 + 9000, approvers: [], quorum: 1, approvals: [] } })] }))
   assert.equal(m.current()?.stepId, 'gate2')
   assert.equal(m.comment, '')
 
@@ -509,7 +510,7 @@ test('workflow details draw the graph: indented by depth, instances under their 
 })
 
 test('workflow details list every branch waiting for a person', () => {
-  const asks = ['eu', 'us'].map((r, i) => ({ stepId: `ship-${r}`, prompt: `Ship to ${r}?`, choices: ['approve', 'reject'], reason: 'step', requestedAt: T0 + i }))
+  const asks = ['eu', 'us'].map((r, i) => ({ stepId: `ship-${r}`, prompt: `Ship to ${r}?`, choices: ['approve', 'reject'], reason: 'step', requestedAt: T0 + i, approvers: [], quorum: 1, approvals: [] }))
   const m = model({
     workflows: [workflow('two', {
       state: 'waiting_intervention',
@@ -640,4 +641,16 @@ test('l on a workflow: the output its steps kept, by step, and the step it follo
   assert.equal(m.followedStep(w), 'test')
   assert.equal(m.followedStep(workflow('wf-2', { steps: [step('a', { state: 'completed' }), step('b')] })), 'a')
   assert.equal(model({}, { ascii: true }).outputLine('build', 'ok'), 'build | ok')
+})
+
+test('a member whose policy refuses this node something is marked, in Unicode and ASCII, and d says what', () => {
+  const edge = node('edge', { allows: ['run:builder', 'read'] })
+  const open = node('open', { allows: ['run', 'approve', 'session', 'deploy', 'read', 'relay'] })
+  const old = node('old', { allows: null })
+  const m = model({ nodes: [LAPTOP, edge, open, old] })
+  assert.deepEqual(names(m, 'nodes'), ['laptop *', 'edge ⊘', 'old', 'open'])
+  assert.deepEqual(names(model({ nodes: [LAPTOP, edge] }, { ascii: true }), 'nodes'), ['laptop *', 'edge (!)'])
+  m.move(1)
+  assert.match(m.details().join('\n'), /its policy +refuses this node: approve, session; run only builder/)
+  assert.ok(m.help().some(l => /⊘ +its policy refuses this node something/.test(l)))
 })

@@ -22,16 +22,18 @@ export interface Glyphs {
   /** Sparkline levels, lowest first. */
   levels: string
   stepMark: Readonly<Record<string, string>>
+  /** After a member's name when its policy refuses this node something. */
+  refused: string
 }
 
 export const UNICODE_GLYPHS: Glyphs = {
   ascii: false, selected: '▶', separator: ' │ ', ellipsis: '…', upDown: '↑↓', needs: '←', column: '│',
-  barFull: '█', barEmpty: '░', levels: '▁▂▃▄▅▆▇█', stepMark: STEP_MARK
+  barFull: '█', barEmpty: '░', levels: '▁▂▃▄▅▆▇█', stepMark: STEP_MARK, refused: '⊘'
 }
 
 export const ASCII_GLYPHS: Glyphs = {
   ascii: true, selected: '>', separator: ' | ', ellipsis: '~', upDown: 'j/k', needs: '<-', column: '|',
-  barFull: '#', barEmpty: '.', levels: '_.-=+*#%@', stepMark: STEP_MARK_ASCII
+  barFull: '#', barEmpty: '.', levels: '_.-=+*#%@', stepMark: STEP_MARK_ASCII, refused: '(!)'
 }
 
 /** TERMs that have no Unicode whatever the locale says (real or emulated serial terminals). */

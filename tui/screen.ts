@@ -4,7 +4,8 @@
 import blessed from 'blessed'
 import contrib from 'blessed-contrib'
 import { SeError } from '../core/errors.js'
-import type { CatalogueEntry, DeployRequest, NodeApi, WorkflowRequest } from '../core/protocol/types.js'
+import type { CatalogueEntry, DeployRequest, NodeApi, SignedDecision, WorkflowRequest } from '../core/protocol/types.js'
+import { approvalsLine } from '../core/workflow/approvals.js'
 import type { DashboardModel, PaneId, Series } from './view-model.js'
 import type { DashboardSource } from './source.js'
 import { bar, sparkline } from './glyphs.js'
@@ -24,6 +25,8 @@ export interface ScreenOptions {
   source: DashboardSource
   /** Who approves, for the audit trail. */
   user: string
+  /** Signs a decision with the person's key (se key new), so the node holding the workflow knows who decided; absent without a key. */
+  sign?: (workflowId: string, stepId: string, choice: string, comment: string | null) => SignedDecision
   /** What `:deploy FILE` and `:execute NAME` send, built by the caller (which knows files and the working dir). */
   requests: ScreenRequests
   output?: NodeJS.WriteStream
@@ -208,6 +211,7 @@ export class DashboardScreen {
       `step ${current.stepId} on ${current.node}`,
       '',
       current.prompt,
+      ...current.approvals === null ? [] : [current.approvals],
       current.choices.map((c, i) => `[${i + 1}] ${c}`).join('  '),
       m.comment === '' ? '' : `comment: ${m.comment}`,
       keys
@@ -247,8 +251,12 @@ export class DashboardScreen {
       if (current === null || choice === null) return
       const decide = (): void => {
         void this.act(`${choice} ${current.workflowId}`, async () => {
-          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment: m.comment === '' ? null : m.comment, decidedBy: this.o.user, stepId: current.stepId })
-          return { text: `${s.id}: ${choice} ${m.glyphs.ascii ? '->' : '→'} ${s.state}`, about: { workflowId: s.id, state: s.state } }
+          const comment = m.comment === '' ? null : m.comment
+          const signed = this.o.sign?.(current.workflowId, current.stepId, choice, comment) ?? null
+          const s = await this.o.api.resumeWorkflow(current.workflowId, { choice, comment, decidedBy: signed?.decision.name ?? this.o.user, stepId: current.stepId, signed })
+          const still = s.interventions.find(i => i.stepId === current.stepId)
+          const approvals = still === undefined ? null : approvalsLine(still)
+          return { text: `${s.id}: ${choice} ${m.glyphs.ascii ? '->' : '→'} ${s.state}${signed === null ? '' : ' (signed)'}${approvals === null ? '' : `; ${approvals}`}`, about: { workflowId: s.id, state: s.state } }
         })
       }
       const ask = m.confirmChoice(choice)
@@ -263,7 +271,8 @@ export class DashboardScreen {
       this.confirm(d.question, () => {
         if (d.kind === 'cancel') {
           void this.act(`cancel ${d.id}`, async () => {
-            const s = await this.o.api.cancelWorkflow(d.id, `cancelled from the dashboard by ${this.o.user}`)
+            const reason = `cancelled from the dashboard by ${this.o.user}`
+            const s = await this.o.api.cancelWorkflow(d.id, reason, this.o.sign?.(d.id, '', 'cancel', reason) ?? null)
             return { text: `${s.id}: ${s.state}`, about: { workflowId: s.id, state: s.state } }
           })
         } else {

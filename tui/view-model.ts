@@ -3,7 +3,8 @@
 // sends key actions back, so what a person sees can be tested without a terminal.
 import { formatAsciiAuditLine, formatAuditLine } from '../core/audit/format.js'
 import { shortDuration } from '../core/duration.js'
-import { capabilityList, cpuPercent } from '../core/node/node-facts.js'
+import { capabilityList, cpuPercent, policyRefusals } from '../core/node/node-facts.js'
+import { approvalsLine } from '../core/workflow/approvals.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../core/workflow/graph-view.js'
 import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
 import { glyphsFor, type Glyphs } from './glyphs.js'
@@ -75,6 +76,8 @@ export interface PendingIntervention {
   prompt: string
   choices: string[]
   requestedAt: number
+  /** `approvals 1/2: ann; needs 1 more of release`, when it counts people's signed approvals. */
+  approvals: string | null
 }
 
 export interface ModelOptions { now?: () => number, historyMs?: number, auditLines?: number, readonly?: boolean, ascii?: boolean }
@@ -282,7 +285,7 @@ export class DashboardModel {
           key: n.nodeId,
           item: n,
           cells: [
-            `${n.name}${n.self ? ' *' : ''}`,
+            `${n.name}${n.self ? ' *' : policyRefusals(n) === null ? '' : ` ${this.glyphs.refused}`}`,
             n.state,
             s === null ? '-' : `${Math.round(cpuPercent(s))}%`,
             s === null ? '-' : `${(s.memoryUsedMb / 1024).toFixed(1)}/${gib(s.memoryTotalMb)} GiB`,
@@ -351,6 +354,7 @@ export class DashboardModel {
       field('key', n.nodeId),
       field('state', `${n.state}${n.self || n.lastSeen === null ? '' : `, last seen ${shortDuration(this.now() - n.lastSeen)} ago`}`),
       field('rtt', n.self ? '-' : n.latencyMs === null ? 'unknown' : `${n.latencyMs.toFixed(1)} ms`),
+      field('its policy', n.self ? '-' : n.allows === null ? 'not known (an older node)' : `refuses this node: ${policyRefusals(n) ?? 'nothing'}`),
       field('runtime', `${c.runtime} on ${c.platform}/${c.arch}, se ${c.version}`),
       field('cpus', `${c.cpus} (load ${(s?.loadAverage ?? c.loadAverage).toFixed(2)}${s === null ? '' : `, ${Math.round(cpuPercent(s))}%`})`),
       field('memory', s === null ? `${c.memoryFreeMb} MiB free of ${c.memoryTotalMb} MiB` : `${(s.memoryUsedMb / 1024).toFixed(1)}/${gib(s.memoryTotalMb)} GiB (${Math.round(memoryPercent(s))}%)`),
@@ -423,6 +427,8 @@ export class DashboardModel {
     }
     for (const i of pendingInterventions(w)) {
       lines.push(`waiting for a person at ${i.stepId}: ${i.prompt}`, `  choices: ${i.choices.join(', ')}`)
+      const approvals = approvalsLine(i)
+      if (approvals !== null) lines.push(`  ${approvals}`)
     }
     return lines
   }
@@ -487,7 +493,7 @@ export class DashboardModel {
   interventions (): PendingIntervention[] {
     const out: PendingIntervention[] = []
     for (const w of this.snap.workflows) {
-      for (const i of pendingInterventions(w)) out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt })
+      for (const i of pendingInterventions(w)) out.push({ workflowId: w.id, workflowName: w.name, stepId: i.stepId, node: this.nodeName(w.node), prompt: i.prompt, choices: i.choices, requestedAt: i.requestedAt, approvals: approvalsLine(i) })
     }
     return out.sort(byRequest)
   }
@@ -596,6 +602,6 @@ export class DashboardModel {
   help (): string[] {
     const line = ([keys, what, action]: [string, string, boolean]): string =>
       `  ${keys.replace('UPDOWN', this.glyphs.ascii ? 'up down' : '↑ ↓').padEnd(22)}${what}${action && this.readonly ? ' (disabled: read-only)' : ''}`
-    return ['keys', ...HELP_KEYS.map(line), '', 'commands', ...HELP_COMMANDS.map(line)]
+    return ['keys', ...HELP_KEYS.map(line), '', 'commands', ...HELP_COMMANDS.map(line), '', 'marks', `  ${'*'.padEnd(22)}this node`, `  ${this.glyphs.refused.padEnd(22)}its policy refuses this node something (d shows what)`]
   }
 }

@@ -25,7 +25,7 @@ export class BareProcessRunner implements ProcessRunner {
     try {
       child = spawn(spec.command, spec.args, {
         ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
-        env: { ...env, ...spec.env } as Record<string, string>,
+        env: withheld({ ...env, ...spec.env } as Record<string, string>, spec.withhold),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: spec.processGroup === true
       })
@@ -108,4 +108,10 @@ function explainSpawnFailure (spec: ProcessSpec, err: Error): string {
   if (code === 'ENOENT') return `command '${spec.command}' not found on PATH`
   if (code === 'EACCES') return `command '${spec.command}' is not executable`
   return err.message.split('\n')[0] ?? err.message
+}
+
+/** The environment without the variables the step was not granted. */
+function withheld (all: Record<string, string>, names: string[] | undefined): Record<string, string> {
+  for (const name of names ?? []) delete all[name]
+  return all
 }

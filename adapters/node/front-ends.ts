@@ -2,7 +2,7 @@
 // and closed together, sharing one set of bearer tokens and one set of limits on
 // what a client may hold (SE_MAX_CONNECTIONS, SE_HTTP_*_TIMEOUT_MS, SE_FRAME_TIMEOUT_MS, SE_AVRO_IDLE_MS).
 import { HttpApi } from '../../core/http/api.js'
-import { httpHostFor } from '../../core/node/http-host.js'
+import { httpHostFor, refusalAudit } from '../../core/node/http-host.js'
 import { loadTokens } from '../../core/access/token-store.js'
 import type { FrontEndConfig } from '../../core/access/front-end-settings.js'
 import type { NodeMetrics } from '../../core/metrics/node-metrics.js'
@@ -29,7 +29,8 @@ export async function startFrontEnds (node: SeNode, runtime: Runtime, metrics: N
   try {
     // avsc's IPC is loaded only by nodes that serve it.
     const avro = await import('./avro-ipc.js')
-    const ipc = (transport: string): Parameters<typeof avro.avroHttpHandler>[0] => ({ api: timedApi(node, metrics.rpcObserver(transport)), tokens, allowedCommands: () => node.allowedCommands, sessionOwner: id => node.sessionOwner(id), log: runtime.log, maxBodyBytes: config.maxBodyBytes, limits })
+    const audit = refusalAudit(node, m => runtime.log.warn(m))
+    const ipc = (transport: string): Parameters<typeof avro.avroHttpHandler>[0] => ({ api: timedApi(node, metrics.rpcObserver(transport)), tokens, allowedCommands: () => node.allowedCommands, sessionOwner: id => node.sessionOwner(id), policy: () => node.policy, nodeName: () => node.name, audit, log: runtime.log, maxBodyBytes: config.maxBodyBytes, limits })
     let http: string | null = null
     if (config.http !== null) {
       const api = new HttpApi(httpHostFor(node, { tokens, metrics, workdir: where.workdir, log: m => runtime.log.warn(m) }))

@@ -111,7 +111,7 @@ export class ExecaProcessRunner implements ProcessRunner {
 
 /** A run in a group of its own: timeout, kill and force-kill are done here, on the group. */
 function groupOptions (spec: ProcessSpec): Options {
-  return { ...BASE_OPTIONS, cwd: spec.cwd, env: stepEnv(spec.env), detached: true, cleanup: false, forceKillAfterDelay: false }
+  return { ...BASE_OPTIONS, cwd: spec.cwd, env: stepEnv(spec.env, spec.withhold), detached: true, cleanup: false, forceKillAfterDelay: false }
 }
 
 /** A run without a group: execa times it out, force-kills it and ends it if this process exits. */
@@ -119,7 +119,7 @@ function soloOptions (spec: ProcessSpec): Options {
   return {
     ...BASE_OPTIONS,
     cwd: spec.cwd,
-    env: stepEnv(spec.env),
+    env: stepEnv(spec.env, spec.withhold),
     forceKillAfterDelay: FORCE_KILL_AFTER_MS,
     ...(spec.timeoutMs === undefined ? {} : { timeout: spec.timeoutMs })
   }
@@ -129,9 +129,11 @@ function soloOptions (spec: ProcessSpec): Options {
 const BASE_OPTIONS = { stdin: 'ignore', buffer: false, reject: false, extendEnv: false } as const satisfies Options
 
 /** This process's environment with the step's on top, read now (it may have changed since the last step). */
-function stepEnv (extra: Record<string, string> | undefined): Record<string, string | undefined> {
+function stepEnv (extra: Record<string, string> | undefined, withhold: string[] | undefined): Record<string, string | undefined> {
   // Object.assign reads process.env once per variable; execa's extendEnv spreads it, which costs about half again.
-  return Object.assign({}, process.env, extra)
+  const env: Record<string, string | undefined> = Object.assign({}, process.env, extra)
+  for (const name of withhold ?? []) delete env[name]
+  return env
 }
 
 const procTable = {

@@ -19,6 +19,8 @@ export interface NodeStartFlags {
   name?: string
   tags: string[]
   sessionIdleSec?: number
+  /** As given, resolved like the data dir. */
+  policyFile?: string
   mesh: MeshFlags
   workloads: WorkloadFlags
   /** Only `se node start` opens front ends. */
@@ -67,6 +69,7 @@ export const NODE_START_FLAGS: readonly NodeStartFlag[] = [
   { name: 'engine', value: 'name', kind: 'text', env: 'SE_ENGINE', default: 'the best available', help: 'preferred workload engine: podman, process', set: (f, v) => { f.workloads.engine = v } },
   { name: 'memory-budget', value: 'size', kind: 'text', env: 'SE_MEMORY_BUDGET', default: '3/4 of RAM', help: 'memory all workloads\' limits may add up to, e.g. 8g', set: (f, v) => { f.workloads.memoryBudget = v } },
   { name: 'max-workloads', value: 'n', kind: 'number', env: 'SE_MAX_WORKLOADS', default: '10', help: 'workloads deployed at once; more are queued', set: (f, v) => { f.workloads.maxWorkloads = v } },
+  { name: 'policy', value: 'file', kind: 'text', env: 'SE_POLICY', default: 'policy.yaml in the data dir, if there is one', help: 'who may do what on this node (roles, allow: run, approve, session, deploy, read, relay)', set: (f, v) => { f.policyFile = v } },
   { name: 'session-idle', value: 'sec', kind: 'number', env: 'SE_SESSION_IDLE_SEC', default: '28800', help: 'close sessions idle this long', set: (f, v) => { f.sessionIdleSec = v } },
   // The front ends are Node's (adapters/node/front-ends.ts); Bare serves health and /metrics over HTTP (adapters/bare/http-server.ts).
   { name: 'http', value: '[host:]port', kind: 'text', env: 'SE_HTTP', default: 'off', help: 'serve the HTTP API, health, /metrics and Avro IPC over HTTP here (on Bare: health and /metrics); a port alone means 127.0.0.1', set: (f, v) => { f.frontEnds.http = v } },
@@ -115,6 +118,7 @@ export function nodeOptionsFrom (flags: NodeStartFlags, dataDir: string, mesh: M
     dataDir,
     ...(flags.name === undefined ? {} : { name: flags.name }),
     ...(flags.sessionIdleSec === undefined ? {} : { sessionIdleSec: flags.sessionIdleSec }),
+    ...(flags.policyFile === undefined ? {} : { policyFile: flags.policyFile }),
     tags: flags.tags,
     ...(mesh === undefined ? {} : { mesh }),
     workloads: flags.workloads

@@ -2,11 +2,20 @@
 // is deterministic once map keys are in a fixed order.
 import b4a from 'b4a'
 import type { Crypto } from '../ports.js'
-import { namedType } from '../protocol/codec.js'
+import { namedType, typeOf } from '../protocol/codec.js'
+import { TYPES } from '../protocol/schema.js'
 import type { DistributedAuditEntry } from '../protocol/types.js'
 import { toHex } from '../hex.js'
 
 const ENTRY = namedType('DistributedAuditEntry')
+/**
+ * The entry as it was before it could carry a person's decision: an entry without one
+ * hashes as then, so every trail written before verifies as it did.
+ */
+const WITHOUT_DECISION = (() => {
+  const declared = TYPES.find(t => t.name === 'DistributedAuditEntry') as unknown as { fields: Array<{ name: string }> }
+  return typeOf({ ...declared, name: 'DistributedAuditEntryBeforeDecisions', fields: declared.fields.filter(f => f.name !== 'decision') })
+})()
 
 export const GENESIS_HASH = '0'.repeat(64)
 
@@ -17,7 +26,12 @@ export function canonicalEntry (entry: DistributedAuditEntry): DistributedAuditE
 }
 
 export function entryHash (crypto: Crypto, entry: DistributedAuditEntry): Uint8Array {
-  return crypto.sha256(ENTRY.toBuffer(canonicalEntry(entry)))
+  const canonical = canonicalEntry(entry)
+  if (canonical.decision === null || canonical.decision === undefined) {
+    const { decision: _none, ...before } = canonical
+    return crypto.sha256(WITHOUT_DECISION.toBuffer(before))
+  }
+  return crypto.sha256(ENTRY.toBuffer(canonical))
 }
 
 export function chainHash (crypto: Crypto, prevHash: string, bodyHash: Uint8Array): string {

@@ -2,11 +2,12 @@
 // signed with the node's key. Appends are group-committed: every caller waits for
 // durability, and callers that arrive during an fsync share the next one.
 import b4a from 'b4a'
+import { decisionBytes } from '../access/decision.js'
 import { AUDIT_HEAD_INTERVAL_MS, EXECUTION_CONTEXT } from '../constants.js'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { AppendFile, Clock, Crypto, FileSystem, KeyPair } from '../ports.js'
-import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, DistributedAuditEntry, SignedAuditEntry } from '../protocol/types.js'
+import type { AuditProblem, AuditQuery, AuditRecord, AuditVerification, DistributedAuditEntry, SignedAuditEntry, SignedDecision } from '../protocol/types.js'
 import { GENESIS_HASH, chainHash, entryHash, isValidEntry } from './entry.js'
 import { fromHex, toHex } from '../hex.js'
 
@@ -15,13 +16,13 @@ export type AuditEvent =
   | 'session_new' | 'session_attach' | 'session_detach' | 'session_close'
   | 'workflow_start' | 'workflow_resume' | 'workflow_complete' | 'workflow_failed' | 'workflow_cancelled'
   | 'step_start' | 'step_complete' | 'step_failed' | 'step_skipped' | 'step_retry'
-  | 'intervention_request' | 'intervention_resolved'
+  | 'intervention_request' | 'intervention_approval' | 'intervention_resolved'
   | 'command_execute' | 'rpc_refused'
   | 'node_join' | 'node_up' | 'node_suspect' | 'node_down' | 'peer_rejected' | 'peer_protocol_error'
   | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff'
   | 'step_exec_start' | 'step_exec_complete' | 'step_exec_failed'
   | 'workload_queued' | 'workload_deployed' | 'workload_started' | 'workload_exited' | 'workload_failed' | 'workload_restarted' | 'workload_removed'
-  | 'artifact_refused' | 'artifact_lost'
+  | 'artifact_refused' | 'artifact_lost' | 'action_refused'
 
 export interface AuditInput {
   event: AuditEvent
@@ -32,6 +33,8 @@ export interface AuditInput {
   files?: string[]
   interventionRequired?: boolean
   performanceMetrics?: Record<string, number>
+  /** A person's signed decision the entry records (intervention_approval, intervention_resolved). */
+  decision?: SignedDecision | null
 }
 
 interface Head { seq: number, hash: string, signature: string }
@@ -125,7 +128,8 @@ export class AuditLog {
       interventionRequired: input.interventionRequired ?? false,
       performanceMetrics: input.performanceMetrics ?? {},
       event: input.event,
-      message: input.message
+      message: input.message,
+      decision: input.decision ?? null
     }
   }
 
@@ -288,6 +292,11 @@ export class AuditLog {
         const ok = record.originSignature !== null && verifyHex(crypto, entryHash(crypto, record.entry), record.originSignature, record.entry.sourceNodeId)
         if (!ok) problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) claims to come from node ${record.entry.sourceNodeId.slice(0, 12)} but its signature does not verify` })
       }
+      // A person's decision proves who decided: its own signature, not only the node's.
+      const decision = record.entry.decision
+      if (decision !== null && decision !== undefined && !(/^[0-9a-f]{64}$/.test(decision.decision.person) && /^[0-9a-f]{128}$/.test(decision.signature) && crypto.verify(decisionBytes(decision.decision), fromHex(decision.signature), fromHex(decision.decision.person)))) {
+        problems.push({ ...at, kind: 'forged', message: `entry ${record.seq} (line ${line}) records a decision by person ${decision.decision.person.slice(0, 12)} whose signature does not verify` })
+      }
       prevHash = record.hash
       hashes.set(record.seq, record.hash)
       expectedSeq = record.seq + 1
@@ -327,6 +336,8 @@ function parseRecord (text: string): AuditRecord | null {
   if (text === '') return null
   try {
     const record = JSON.parse(text) as AuditRecord
+    // Entries written before decisions were recorded have no field for one.
+    if (record?.entry !== undefined && record.entry !== null && (record.entry as { decision?: unknown }).decision === undefined) record.entry.decision = null
     if (typeof record.seq !== 'number' || typeof record.hash !== 'string' || !isValidEntry(record.entry)) return null
     return record
   } catch {

@@ -36,6 +36,8 @@ export function exitCodeFor (code: SeErrorCode): number {
       return EXIT_CODES.NO_NODE
     case 'NO_SPACE':
       return EXIT_CODES.NO_SPACE
+    case 'NOT_ALLOWED':
+      return EXIT_CODES.NOT_ALLOWED
     default:
       return EXIT_CODES.FAILED
   }

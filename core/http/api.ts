@@ -3,9 +3,11 @@
 // What each route takes and answers is declared in routes.ts; this file only
 // says what each one does.
 import { SeError } from '../errors.js'
+import type { Policy, PolicyAction } from '../access/policy.js'
+import { mayUser, type RefusalEntry, type UserAccess } from '../access/user-access.js'
 import type { AccessTokens } from '../access/tokens.js'
 import { namedType } from '../protocol/codec.js'
-import type { AuditQuery, Command, DeployRequest, NodeApi, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
+import type { AuditQuery, Command, DeployRequest, NodeApi, SignedDecision, WorkflowEvent, WorkloadEvent } from '../protocol/types.js'
 import { jsonBody, mustFit, onlyFields } from './body.js'
 import { EventLog, type StreamedEvent } from './event-log.js'
 import { bodyFields, openApiDocument } from './openapi.js'
@@ -27,13 +29,39 @@ export interface HttpApiHost {
   metrics (): Promise<string>
   /** Where workflows started over HTTP resolve relative inputs. */
   workdir: string
+  /** Who may do what on this node (a token's user as user:NAME); null: every token may do everything. */
+  policy?: () => Policy | null
+  /** The node's name, for refusals. */
+  nodeName?: () => string
+  /** Keeps a refusal by the policy in the node's trail; resolves once written, never rejects. */
+  audit?: (entry: RefusalEntry) => Promise<void>
   log (message: string): void
+}
+
+/** The policy action each route needs; health, metrics and the document need none. */
+export const ROUTE_ACTIONS: Readonly<Partial<Record<string, PolicyAction>>> = {
+  execute: 'run',
+  startWorkflow: 'run',
+  intervene: 'approve',
+  cancelWorkflow: 'approve',
+  deployWorkload: 'deploy',
+  removeWorkload: 'deploy',
+  listWorkflows: 'read',
+  getWorkflow: 'read',
+  listNodes: 'read',
+  listWorkloads: 'read',
+  getWorkload: 'read',
+  readAudit: 'read',
+  verifyAudit: 'read',
+  events: 'read'
 }
 
 type Handler = (req: HttpRequest, params: Record<string, string>, user: string) => Promise<HttpResponse>
 
 /** Where a request says the workflow or manifest came from when it sent the text itself. */
 const SENT_IN_REQUEST = 'http-request'
+/** The routes about one workflow, whose `:id` is its id. */
+const WORKFLOW_ROUTE = '/api/v1/workflows/:id'
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 export interface HttpApiOptions {
@@ -48,8 +76,10 @@ export class HttpApi {
   private closed = false
   private document: unknown = null
   private readonly routes: RouteSpec[]
+  private readonly access: UserAccess
 
   constructor (private readonly host: HttpApiHost, opts: HttpApiOptions = {}) {
+    this.access = { policy: () => host.policy?.() ?? null, nodeName: () => host.nodeName?.() ?? 'this node', domain: 'http', audit: host.audit ?? (async () => {}), workflowName: async id => await host.api.getWorkflowStatus(id).then(s => s.name, () => undefined) }
     const only = opts.only
     this.routes = only === undefined ? ROUTES : ROUTES.filter(r => only.includes(r.id))
     const api = host.api
@@ -67,7 +97,9 @@ export class HttpApi {
       cancelWorkflow: async (req, p, user) => {
         const reason = body(req, route('cancelWorkflow')).reason ?? 'cancelled by user'
         if (typeof reason !== 'string') throw SeError.validation('the cancel request', [{ path: 'reason', message: 'must be a string' }])
-        return { status: 200, json: await api.cancelWorkflow(p.id as string, `${reason} (${user} via http)`) }
+        const signed = signedOf(body(req, route('cancelWorkflow')).signed, 'the cancel')
+        // A person's signed cancel keeps the reason they signed, and the trail names them.
+        return { status: 200, json: await api.cancelWorkflow(p.id as string, signed === null ? `${reason} (${user} via http)` : reason, signed) }
       },
       listNodes: async () => ({ status: 200, json: await api.listNodes() }),
       listWorkloads: async () => ({ status: 200, json: await api.listWorkloads() }),
@@ -133,6 +165,16 @@ export class HttpApi {
       }
       user = holder
     }
+    const action = ROUTE_ACTIONS[found.r.id]
+    if (found.r.open !== true && action !== undefined) {
+      // A route under /workflows/:id is about that workflow: its refusal belongs in its trail too.
+      const workflowId = found.r.pattern.startsWith(WORKFLOW_ROUTE) ? found.params?.id : undefined
+      try {
+        await mayUser(this.access, user, action, workflowId)
+      } catch (err) {
+        return problemFrom(err, this.host.log)
+      }
+    }
     if (found.r.open !== true && !this.host.readiness().recovered) {
       return problem(503, 'NOT_READY', 'the node is still recovering its state; try again shortly', { headers: { 'retry-after': '1' } })
     }
@@ -183,7 +225,8 @@ export class HttpApi {
     if (typeof choice !== 'string' || choice === '') throw SeError.validation('the intervention', [{ path: 'choice', message: 'give one of the choices the intervention offers, e.g. "approve"' }])
     const comment = body.comment ?? null
     if (comment !== null && typeof comment !== 'string') throw SeError.validation('the intervention', [{ path: 'comment', message: 'must be a string' }])
-    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '' }) }
+    const signed = signedOf(body.signed, 'the intervention')
+    return { status: 200, json: await this.host.api.resumeWorkflow(id, { choice, comment, decidedBy: `${user} via http`, stepId: typeof body.stepId === 'string' ? body.stepId : '', signed }) }
   }
 
   private events (req: HttpRequest): HttpResponse {
@@ -204,6 +247,11 @@ export class HttpApi {
 }
 
 /** The body as the route declares it: a JSON object of its fields only (or none, where it may be left out). */
+/** A person's signed decision sent with a request (se key new; see core/access/decision.ts), checked against its record. */
+function signedOf (value: unknown, what: string): SignedDecision | null {
+  return value === undefined || value === null ? null : mustFit<SignedDecision>(namedType('SignedDecision'), value, `${what}'s signed decision`)
+}
+
 function body (req: HttpRequest, route: RouteSpec): Record<string, unknown> {
   const spec = route.body as NonNullable<RouteSpec['body']>
   if (spec.optional === true && (req.body === null || req.body.byteLength === 0)) return {}

@@ -84,12 +84,12 @@ export const ROUTES: RouteSpec[] = [
   { id: 'getWorkflow', method: 'GET', pattern: '/api/v1/workflows/:id', summary: 'one workflow\'s status', responses: { 200: { description: 'its status', message: 'getWorkflowStatus' } } },
   {
     id: 'intervene', method: 'POST', pattern: '/api/v1/workflows/:id/intervention', summary: 'answer a waiting intervention',
-    body: { from: { record: 'InterventionResult' }, fields: ['choice', 'comment', 'stepId'], required: ['choice'] },
+    body: { from: { record: 'InterventionResult' }, fields: ['choice', 'comment', 'stepId', 'signed'], required: ['choice'] },
     responses: { 200: { description: 'the workflow\'s status after the answer', message: 'resumeWorkflow' } }
   },
   {
     id: 'cancelWorkflow', method: 'POST', pattern: '/api/v1/workflows/:id/cancel', summary: 'cancel a workflow; every running step is stopped',
-    body: { from: { message: 'cancelWorkflow' }, fields: ['reason'], required: [], optional: true },
+    body: { from: { message: 'cancelWorkflow' }, fields: ['reason', 'signed'], required: [], optional: true },
     responses: { 200: { description: 'the workflow\'s status once cancelled', message: 'cancelWorkflow' } }
   },
   { id: 'listNodes', method: 'GET', pattern: '/api/v1/nodes', summary: 'every mesh node this node knows, itself first', responses: { 200: { description: 'the nodes', message: 'listNodes' } } },

@@ -46,9 +46,11 @@ export interface MeshHost {
   cancelStep (from: string, workflowId: string, stepId: string): Promise<boolean>
   /** Which of these commands are on this node's PATH (names only, already checked). */
   findCommands (commands: string[]): Promise<string[]>
+  /** What member `from` may do here by this node's policy. */
+  allowedActions (from: string): string[]
   acceptAuditEntry (from: string, entry: SignedAuditEntry): Promise<boolean>
   /** Workflows this node holds, for a member showing the mesh's pending interventions. */
-  listWorkflows (states: string[]): Promise<WorkflowStatus[]>
+  listWorkflows (from: string, states: string[]): Promise<WorkflowStatus[]>
   /** A person at another member answers an intervention of a workflow this node holds. */
   resumeWorkflow (from: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
   /** A member became usable, or stopped being so. */
@@ -106,6 +108,8 @@ export class Member {
   rpc: RpcPeer | null = null
   api: MeshPeerApi | null = null
   beating = false
+  /** What this node may do there by the member's policy; null until it has said (an older member never does). */
+  allows: string[] | null = null
 
   constructor (readonly nodeId: string, public name: string, public lastSeen: number) {}
 
@@ -173,7 +177,8 @@ export class Mesh {
       lastSeen: m.lastSeen,
       capabilities: m.capabilities as NodeCapabilities,
       sample: m.sample,
-      latencyMs: m.latencyMs
+      latencyMs: m.latencyMs,
+      allows: m.allows === null ? null : [...m.allows]
     }))
   }
 
@@ -274,6 +279,8 @@ export class Mesh {
     try {
       await m.api.registerCapabilities(await this.opts.host.capabilities())
       await this.beat(m)
+      // Its policy is read once at its start: asked once per connection, for the dashboard's marks.
+      m.allows = await m.api.allowedActions().catch(() => m.allows)
     } catch {
       // A peer that leaves mid-introduction is retried when it connects again.
     }
@@ -311,7 +318,8 @@ export class Mesh {
     handlers.set('runStep', async (req, ctx) => await host.runStep(member.nodeId, req.request as StepRequest, e => ctx.emit(e), l => ctx.onCancel(l)))
     handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
     handlers.set('findCommands', async req => await host.findCommands(commandNames(req.commands as string[])))
-    handlers.set('listWorkflows', async req => await host.listWorkflows(req.states as string[]))
+    handlers.set('allowedActions', async () => host.allowedActions(member.nodeId))
+    handlers.set('listWorkflows', async req => await host.listWorkflows(member.nodeId, req.states as string[]))
     handlers.set('resumeWorkflow', async req => await host.resumeWorkflow(member.nodeId, req.workflowId as string, req.result as InterventionResult))
     const sessions = host.sessions
     if (sessions !== undefined) {

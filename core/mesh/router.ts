@@ -154,10 +154,13 @@ export class Router implements StepPlacement {
 
   private runRemote (member: Member, run: WorkflowRun, entry: StepRun, spec: ProcessSpec, files: StepFilesRequest, onOutput: (stream: 'stdout' | 'stderr', text: string) => void): StepHandle {
     const stepId = entry.id
+    const def = definitionOf(run.definition, entry.step === '' ? entry.id : entry.step)
     const request: StepRequest = {
       workflowId: run.id,
       workflowName: run.name,
       stepId,
+      // What the step needs: a member with a policy grants its credentials only to steps that declare them.
+      requires: def === undefined ? [] : (stepRequirements(def, run.definition.requires) ?? run.definition.requires)?.capabilities ?? [],
       attempt: entry.attempts,
       command: spec.command,
       args: spec.args,

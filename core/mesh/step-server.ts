@@ -42,7 +42,8 @@ export class StepServer {
 
   get count (): number { return this.running.size }
 
-  async run (from: string, req: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void): Promise<StepOutcome> {
+  /** `withhold`: credentials of this node the step was not granted, kept out of its environment. */
+  async run (from: string, req: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void, withhold: string[] = []): Promise<StepOutcome> {
     const { runtime, audit, outbox } = this.o
     const key = `${from}:${req.workflowId}:${req.stepId}`
     const cwd = await this.cwdFor(req)
@@ -67,6 +68,7 @@ export class StepServer {
       cwd,
       // The step sees the node it really runs on; the requester stays known.
       env: { ...req.env, ...prepared.env, SE_NODE_ID: this.o.nodeId, SE_DATA_DIR: this.o.dataDir, SE_REQUESTER_ID: from },
+      ...(withhold.length === 0 ? {} : { withhold }),
       // As on the requester: cancel, timeout and the step's end take its whole process group.
       processGroup: true
     }

@@ -21,6 +21,8 @@ import type { StepServer } from '../mesh/step-server.js'
 import type { Catalogue } from './catalogue.js'
 import { detectCapabilities } from './capabilities.js'
 import { checkCommands } from './command-check.js'
+import { loadPolicy, POLICY_FILE } from '../access/policy-file.js'
+import type { Policy } from '../access/policy.js'
 import { CommandService } from './command-service.js'
 import { loadOrCreateIdentity, type NodeIdentity } from './identity.js'
 import { buildMesh } from './mesh-host.js'
@@ -49,6 +51,8 @@ export interface StartedNode {
   /** Null for a node without a mesh. */
   mesh: Mesh | null
   stepServer: StepServer | null
+  /** Who may do what here; null: everyone the node lets in may do everything. */
+  policy: Policy | null
   startedAt: number
 }
 
@@ -63,6 +67,10 @@ export interface Lifecycle {
 export async function composeNode (runtime: Runtime, config: NodeConfig, catalogue: Catalogue, lifecycle: Lifecycle, api: NodeApi): Promise<StartedNode> {
   const { fs, crypto, clock, system, log } = runtime
   const dataDir = config.dataDir
+  // A policy with a mistake stops the start: a node must not run more open than its owner wrote.
+  const policy = await loadPolicy(fs, dataDir, config.policyFile)
+  if (policy !== null) log.info(`policy ${policy.file}: ${policy.rules.length} rules, ${policy.roles.size} roles; what it does not allow is refused (se policy show)`)
+  else if (config.mesh !== undefined) log.info(`no policy (${join(dataDir, POLICY_FILE)}, --policy or SE_POLICY): every member of mesh ${config.mesh.name} may do everything on this node`)
   const identity = await loadOrCreateIdentity(fs, crypto, dataDir, config.name ?? system.hostname, clock.now())
   if (config.name !== undefined) identity.name = config.name
   const id = identity.id
@@ -162,11 +170,13 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
       sample: () => facts.sample(),
       findNodesForWorkflow,
       holds: workflowId => parts.engine?.get(workflowId) !== undefined,
+      workflowName: workflowId => parts.engine?.get(workflowId)?.name,
       listWorkflows: states => parts.workflows?.list(states) ?? [],
-      resumeForMember: async (memberName, workflowId, result) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result),
+      resumeForMember: async (memberName, workflowId, result, memberKey) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result, memberKey),
       wake: () => parts.engine?.wake(),
       sessions: sessions.forMembers(),
-      runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput)
+      runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput),
+      policy
     })
     parts.mesh = joined.mesh
     parts.stepServer = joined.stepServer
@@ -190,7 +200,7 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   })
   parts.engine = engine
   const commandCheck = { system, router, member: (nodeId: string) => parts.mesh?.member(nodeId), deadlineMs: MESH_QUERY_TIMEOUT_MS }
-  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
+  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, decisions: { crypto, policy: () => policy, now: () => clock.now() }, refused: (message, workflowId) => { appendQuietly({ event: 'action_refused', message, workflowId, domains: ['security'] }) }, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
   parts.workflows = workflows
-  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, startedAt }
+  return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, policy, startedAt }
 }

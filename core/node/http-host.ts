@@ -1,6 +1,8 @@
 // An SeNode as the HTTP API sees it: the node composes the front end, the front end never reaches into the node.
+// Avro IPC takes the same refusal audit from here.
 import type { AccessTokens } from '../access/tokens.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
+import type { RefusalEntry } from '../access/user-access.js'
 import type { HttpApiHost } from '../http/api.js'
 import type { SeNode } from './se-node.js'
 
@@ -19,6 +21,20 @@ export function httpHostFor (node: SeNode, opts: { tokens: AccessTokens, metrics
     },
     metrics: async () => await opts.metrics.render(),
     workdir: opts.workdir,
-    log: opts.log
+    log: opts.log,
+    policy: () => node.policy,
+    nodeName: () => node.name,
+    audit: refusalAudit(node, opts.log)
+  }
+}
+
+/** Writes a front end's refusal to the node's trail; a trail that cannot take it is logged, and the refusal stands. */
+export function refusalAudit (node: SeNode, log: (message: string) => void): (entry: RefusalEntry) => Promise<void> {
+  return async entry => {
+    try {
+      await node.audit.append(entry)
+    } catch (err) {
+      log(`audit: ${(err as Error).message}`)
+    }
   }
 }

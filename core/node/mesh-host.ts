@@ -12,6 +12,7 @@ import { DEFAULT_TIMING, Mesh, type MeshHost, type Member } from '../mesh/mesh.j
 import { Outbox } from '../mesh/outbox.js'
 import type { MeshConfig } from '../mesh/settings.js'
 import { StepServer } from '../mesh/step-server.js'
+import { allowedActions, decide, POLICY_ACTIONS, type Policy, type PolicyAction } from '../access/policy.js'
 import { foundOnPath } from './command-check.js'
 import type { ProcessHandle } from '../ports.js'
 
@@ -30,12 +31,16 @@ export interface MeshHostDeps {
   findNodesForWorkflow: (requirements: Requirements) => Promise<NodeMatch[]>
   /** Whether this node holds the workflow (exact id). */
   holds: (workflowId: string) => boolean
+  /** The name of a workflow this node holds, for rules that name workflows. */
+  workflowName: (workflowId: string) => string | undefined
   listWorkflows: (states: string[]) => WorkflowStatus[]
-  resumeForMember: (memberName: string, workflowId: string, result: InterventionResult) => Promise<WorkflowStatus>
+  resumeForMember: (memberName: string, workflowId: string, result: InterventionResult, memberKey: string) => Promise<WorkflowStatus>
   /** Something a waiting workflow may be waiting for has changed. */
   wake: () => void
   sessions: NonNullable<MeshHost['sessions']>
   runContainer: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
+  /** Who may do what here; null: every member may do everything (a mesh of one person). */
+  policy: Policy | null
 }
 
 export interface JoinedMesh {
@@ -57,14 +62,38 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
   }
   const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
   const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
+  // Refused before anything is done, in this node's trail, naming the rule the caller met.
+  const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string, workflow?: string, capabilities?: string[]): void => {
+    if (d.policy === null) return
+    const verdict = decide(d.policy, action, { nodeKey: from, personKey: null }, { ...(workflow === undefined ? {} : { workflow }), ...(capabilities === undefined ? {} : { capabilities }) })
+    if (verdict.allowed) return
+    const who = `${memberName(from)} (${from.slice(0, 8)})`
+    appendQuietly({ event: 'action_refused', message: `${who} may not ${verb} on ${d.name}: ${verdict.reason}`, ...(workflowId === undefined ? {} : { workflowId }), domains: ['mesh', 'security'] })
+    throw SeError.notAllowedByPolicy(who, verb, d.name, verdict.reason)
+  }
+  // Under a policy a member's step gets a credential of this node only when it declares it
+  // (requires credential:NAME) and the policy lets that member run such steps; without one, as before.
+  const withheld = async (from: string, requires: string[]): Promise<string[]> => {
+    const policy = d.policy
+    if (policy === null) return []
+    const credentials = (await d.capabilities()).credentials
+    return credentials.filter(name => {
+      const capability = `credential:${name}`
+      return !requires.includes(capability) || !decide(policy, 'run', { nodeKey: from, personKey: null }, { capabilities: [capability] }).allowed
+    })
+  }
   const host: MeshHost = {
     capabilities: d.capabilities,
     sample: d.sample,
     audit: appendQuietly,
     findNodesForWorkflow: d.findNodesForWorkflow,
-    runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
+    runStep: async (from, req, emit, onCancel) => {
+      allowed(from, 'run', 'run steps', req.workflowId, undefined, req.requires)
+      return await stepServer.run(from, req, emit, onCancel, await withheld(from, req.requires))
+    },
     cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
     findCommands: async commands => await foundOnPath(d.runtime.system, commands),
+    allowedActions: from => d.policy === null ? [...POLICY_ACTIONS] : allowedActions(d.policy, { nodeKey: from, personKey: null }),
     acceptAuditEntry: async (from, entry) => {
       // The mesh opens before the node has read its workflows back: an entry for one of them waits for that, not refused as unknown.
       await d.recovered
@@ -73,9 +102,30 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       await d.audit.appendRemote(entry)
       return true
     },
-    listWorkflows: async states => d.listWorkflows(states),
-    resumeWorkflow: async (from, workflowId, result) => await d.resumeForMember(memberName(from), workflowId, result),
-    sessions: d.sessions,
+    listWorkflows: async (from, states) => {
+      allowed(from, 'read', 'list the workflows')
+      return d.listWorkflows(states)
+    },
+    resumeWorkflow: async (from, workflowId, result) => {
+      // Every member is asked at once (askTheHolder): one that does not hold the workflow says so, not that the caller may not answer it there.
+      if (!d.holds(workflowId)) throw SeError.unknownWorkflow(workflowId)
+      // A person's signed decision is held to the policy for that person where the workflow is; an unsigned one, to the member's.
+      if (result.signed === null || result.signed === undefined) allowed(from, 'approve', 'answer interventions', workflowId, d.workflowName(workflowId))
+      try {
+        return await d.resumeForMember(memberName(from), workflowId, result, from)
+      } catch (err) {
+        // A signed decision refused (forged, replayed, or its person not allowed) is kept here too, naming who carried it.
+        if (err instanceof SeError && err.code === 'NOT_ALLOWED') appendQuietly({ event: 'action_refused', message: `${memberName(from)} (${from.slice(0, 8)}) carried a decision ${d.name} refused: ${err.reason}`, workflowId, domains: ['mesh', 'security'] })
+        throw err
+      }
+    },
+    sessions: {
+      sessionNew: async (from, owner, name) => { allowed(from, 'session', 'open sessions'); return await d.sessions.sessionNew(from, owner, name) },
+      sessionList: async (from, owner) => { allowed(from, 'session', 'list sessions'); return await d.sessions.sessionList(from, owner) },
+      sessionAttach: async (from, id, owner, fromSeq, emit, onCancel) => { allowed(from, 'session', 'attach to sessions'); return await d.sessions.sessionAttach(from, id, owner, fromSeq, emit, onCancel) },
+      sessionInput: async (from, id, owner, line) => { allowed(from, 'session', 'send lines to sessions'); return await d.sessions.sessionInput(from, id, owner, line) },
+      sessionClose: async (from, id, owner) => { allowed(from, 'session', 'close sessions'); return await d.sessions.sessionClose(from, id, owner) }
+    },
     tick: () => { if (mesh?.usableMembers().length !== 0) d.wake() },
     membersChanged: (member: Member) => {
       if (!member.usable) return

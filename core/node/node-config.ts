@@ -24,4 +24,6 @@ export interface NodeConfig {
   sessionHome?: string
   /** Sessions idle this long are closed (SE_SESSION_IDLE_SEC). */
   sessionIdleMs?: number
+  /** `--policy FILE` or SE_POLICY: who may do what here; else the data dir's policy.yaml, if there is one. */
+  policyFile?: string
 }

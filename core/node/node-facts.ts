@@ -18,6 +18,23 @@ export function capabilityList (c: NodeCapabilities): string[] {
   return [...new Set([...c.tags.map(t => `tag:${t}`), ...c.engines, ...c.tools, ...c.credentials.map(k => `credential:${k}`)])]
 }
 
+/** What one member asks of another; deploy and relay are for a node's own clients. */
+const MEMBER_ACTIONS = ['run', 'approve', 'session', 'read'] as const
+
+/**
+ * What a member's policy refuses this node, as `approve, session; run only builder`,
+ * or null when nothing (or not known: this node itself, an older member).
+ */
+export function policyRefusals (n: MeshNode): string | null {
+  if (n.self || n.allows === null) return null
+  const allows = n.allows
+  const refused = MEMBER_ACTIONS.filter(a => !allows.includes(a) && !allows.some(x => x.startsWith(`${a}:`)))
+  const scoped = MEMBER_ACTIONS.filter(a => !allows.includes(a) && allows.some(x => x.startsWith(`${a}:`)))
+    .map(a => `${a} only ${allows.filter(x => x.startsWith(`${a}:`)).map(x => x.slice(a.length + 1)).join(', ')}`)
+  if (refused.length === 0 && scoped.length === 0) return null
+  return [refused.join(', '), scoped.join('; ')].filter(s => s !== '').join('; ')
+}
+
 export interface NodeFactsOptions {
   runtime: Runtime
   /** As detected at start. */
@@ -53,6 +70,6 @@ export class NodeFacts {
 
   self (): MeshNode {
     const caps = this.o.capabilities
-    return { nodeId: caps.nodeId, name: caps.name, self: true, state: 'up', lastSeen: this.o.runtime.clock.now(), capabilities: this.capabilities(), sample: this.sample(), latencyMs: 0 }
+    return { nodeId: caps.nodeId, name: caps.name, self: true, state: 'up', lastSeen: this.o.runtime.clock.now(), capabilities: this.capabilities(), sample: this.sample(), latencyMs: 0, allows: null }
   }
 }

@@ -2,6 +2,7 @@
 // Avro IPC): its lifecycle, and the node API answered by the services that
 // compose.ts puts together. Each answer is one line; the work is in the services.
 import { SHUTDOWN_GRACE_MS, VERSION } from '../constants.js'
+import type { Policy } from '../access/policy.js'
 import { SeError } from '../errors.js'
 import { join } from '../paths.js'
 import type { FileLock, Runtime } from '../ports.js'
@@ -9,7 +10,7 @@ import type { AuditLog } from '../audit/log.js'
 import { summariseAudit } from '../audit/summary.js'
 import type {
   ArtifactRecord, AuditQuery, AuditRecord, AuditVerification, BatchJob, BatchResult, CatalogueEntry, Command, ContainerStats, DeployRequest, ExecutionResult,
-  InterventionResult, MeshNode, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, ProviderRecord, Requirements, SessionInfo, SessionOutput,
+  InterventionResult, MeshNode, SignedDecision, NodeApi, NodeCapabilities, NodeInfo, NodeMatch, ProviderRecord, Requirements, SessionInfo, SessionOutput,
   SignedAuditEntry, WorkflowAuditSummary, WorkflowEvent, WorkflowRequest, WorkflowStatus, WorkloadEvent, WorkloadLogLine, WorkloadStatus
 } from '../protocol/types.js'
 import type { WorkflowRun } from '../workflow/run.js'
@@ -53,6 +54,8 @@ export class SeNode implements NodeApi {
   get mesh (): Mesh | null { return this.s.mesh }
   /** Commands `execute` may run; null when the local owner may run anything (remote front ends refuse then). */
   get allowedCommands (): string[] | null { return this.config.allowCommands ?? null }
+  /** The node's policy, once started; null when it has none. */
+  get policy (): Policy | null { return this.started?.policy ?? null }
 
   /** Ready once its workflows are recovered and, in a mesh, the mesh topic is joined. */
   readiness (): { ready: boolean, state: string, recovered: boolean, mesh: 'joined' | 'joining' | null } {
@@ -124,7 +127,7 @@ export class SeNode implements NodeApi {
   async getWorkflowStatus (workflowId: string): Promise<WorkflowStatus> { return this.s.workflows.status(workflowId) }
   async resumeWorkflow (workflowId: string, result: InterventionResult): Promise<WorkflowStatus> { return await this.s.workflows.resume(workflowId, result) }
   async listWorkflows (states: string[]): Promise<WorkflowStatus[]> { return this.s.workflows.list(states) }
-  async cancelWorkflow (workflowId: string, reason: string): Promise<WorkflowStatus> { return await this.s.workflows.cancel(workflowId, reason) }
+  async cancelWorkflow (workflowId: string, reason: string, signed: SignedDecision | null = null): Promise<WorkflowStatus> { return await this.s.workflows.cancel(workflowId, reason, signed) }
   async listInterventions (): Promise<WorkflowStatus[]> { return await this.s.workflows.listInterventions() }
   /** Streams a workflow's events until it finishes; `onEvent` returning false stops the watch. */
   watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void, onCancel?: (listener: () => void) => void): Promise<WorkflowStatus> {

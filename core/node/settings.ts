@@ -18,6 +18,8 @@ export interface NodeOptions {
   workloads?: WorkloadFlags
   /** `se node start --session-idle SEC`: wins over SE_SESSION_IDLE_SEC. */
   sessionIdleSec?: number
+  /** `se node start --policy FILE`: wins over SE_POLICY. */
+  policyFile?: string
 }
 
 /** What only the runtime knows: where workflows are looked up, how to run this node's CLI, its pid. */
@@ -53,6 +55,8 @@ export function nodeConfigFrom (opts: NodeOptions, runtime: Runtime, host: NodeH
   const idle = opts.sessionIdleSec ?? numberFrom(env, 'SE_SESSION_IDLE_SEC')
   if (idle !== undefined) config.sessionIdleMs = idle * 1000
   if (opts.mesh !== undefined) config.mesh = opts.mesh
+  const policyFile = opts.policyFile ?? textFrom(env, 'SE_POLICY')
+  if (policyFile !== undefined) config.policyFile = policyFile
   config.workloads = workloadConfigFrom(opts.workloads ?? {}, runtime, env)
   return config
 }

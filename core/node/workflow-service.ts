@@ -5,7 +5,7 @@ import { RPC_TIMEOUT_MS } from '../constants.js'
 import { SeError } from '../errors.js'
 import { resolve } from '../paths.js'
 import type { Clock } from '../ports.js'
-import type { ArtifactRecord, InterventionResult, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../protocol/types.js'
+import type { ArtifactRecord, InterventionResult, SignedDecision, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../protocol/types.js'
 import type { WorkflowDefinition } from '../workflow/definition.js'
 import type { WorkflowEngine } from '../workflow/engine.js'
 import { resolveInputs } from '../workflow/inputs.js'
@@ -15,6 +15,7 @@ import { askTheHolder, gatherFromMembers, type AskOptions } from '../mesh/ask-me
 import type { Member } from '../mesh/mesh.js'
 import type { Router, Routing } from '../mesh/router.js'
 import type { Catalogue } from './catalogue.js'
+import { checkedCancel, checkedResult, type DecisionCheck } from './decision-check.js'
 
 export interface WorkflowServiceOptions {
   engine: WorkflowEngine
@@ -27,8 +28,12 @@ export interface WorkflowServiceOptions {
   /** False once the node is stopping: no new workflows then. */
   accepting: () => boolean
   meshQuery: (what: string) => AskOptions
+  /** Checks a person's signed decision before the node acts on it. */
+  decisions: DecisionCheck
   /** Refuses a workflow whose steps name a command no node that may run them has. */
   checkCommands: (definition: WorkflowDefinition, file: string, routing: Routing | undefined) => Promise<void>
+  /** A person's decision made at this node refused (forged, stale, or not allowed here): kept in the trail as action_refused. */
+  refused?: (message: string, workflowId: string) => void
 }
 
 export class WorkflowService {
@@ -63,8 +68,12 @@ export class WorkflowService {
     return this.o.engine.list().filter(r => states.length === 0 || states.includes(r.state)).map(toStatus)
   }
 
-  async cancel (workflowId: string, reason: string): Promise<WorkflowStatus> {
-    return toStatus(await this.o.engine.cancel(this.find(workflowId).id, reason))
+  async cancel (workflowId: string, reason: string, signed: SignedDecision | null = null): Promise<WorkflowStatus> {
+    const run = this.find(workflowId)
+    if (signed === null) return toStatus(await this.o.engine.cancel(run.id, reason))
+    // A person's signed cancel: checked like an answer to a question, and named in the trail.
+    const checked = this.keepRefusal(run.id, 'a cancel', () => checkedCancel(this.o.decisions, run, reason, signed))
+    return toStatus(await this.o.engine.cancel(run.id, `${reason} (by ${checked.decidedBy})`, signed))
   }
 
   async resume (workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
@@ -81,14 +90,27 @@ export class WorkflowService {
       return await askTheHolder(members, async api => await api.resumeWorkflow(workflowId, result),
         remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS })
     }
-    return toStatus(await this.o.engine.resolve(run.id, result))
+    return toStatus(await this.o.engine.resolve(run.id, this.keepRefusal(run.id, 'a decision', () => checkedResult(this.o.decisions, run, result, null))))
   }
 
   /** A person at another member answers; only exact ids, so a member cannot probe by prefix. */
-  async resumeForMember (memberName: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus> {
-    if (this.o.engine.get(workflowId) === undefined) throw SeError.unknownWorkflow(workflowId)
-    const by = `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${memberName}`
-    return toStatus(await this.o.engine.resolve(workflowId, { ...result, decidedBy: by }))
+  async resumeForMember (memberName: string, workflowId: string, result: InterventionResult, memberKey: string | null = null): Promise<WorkflowStatus> {
+    const run = this.o.engine.get(workflowId)
+    if (run === undefined) throw SeError.unknownWorkflow(workflowId)
+    const checked = checkedResult(this.o.decisions, run, result, memberKey)
+    // A signed decision names its person; an unsigned one says who claimed it, and through whom.
+    const by = checked.signed !== null && checked.signed !== undefined ? `${checked.decidedBy} via ${memberName}` : `${result.decidedBy === '' ? 'someone' : result.decidedBy} via ${memberName}`
+    return toStatus(await this.o.engine.resolve(workflowId, { ...checked, decidedBy: by }))
+  }
+
+  /** Runs a check of a person's decision made here; a refusal goes to the trail before it goes back to the caller. */
+  private keepRefusal<T> (workflowId: string, what: string, check: () => T): T {
+    try {
+      return check()
+    } catch (err) {
+      if (err instanceof SeError && err.code === 'NOT_ALLOWED') this.o.refused?.(`${what} made on this node was refused: ${err.reason}`, workflowId)
+      throw err
+    }
   }
 
   async listInterventions (): Promise<WorkflowStatus[]> {

@@ -93,12 +93,23 @@ export const TYPES = [
     ]
   },
   {
+    type: 'record', name: 'Approval', doc: 'one person\'s signed agreement toward an intervention\'s quorum', fields: [
+      { name: 'person', type: 'string', doc: 'the public key, hex' },
+      { name: 'name', type: 'string' },
+      { name: 'choice', type: 'string' },
+      { name: 'at', type: 'long' }
+    ]
+  },
+  {
     type: 'record', name: 'InterventionRequest', fields: [
       { name: 'stepId', type: 'string' },
       { name: 'prompt', type: 'string' },
       { name: 'choices', type: { type: 'array', items: 'string' } },
       { name: 'reason', type: 'string' },
-      { name: 'requestedAt', type: 'long' }
+      { name: 'requestedAt', type: 'long' },
+      { name: 'approvers', type: { type: 'array', items: 'string' }, default: [], doc: 'who must decide: roles of the holding node\'s policy or person:KEY; empty: whoever may approve there' },
+      { name: 'quorum', type: 'int', default: 1, doc: 'how many distinct people must agree' },
+      { name: 'approvals', type: { type: 'array', items: 'Approval' }, default: [], doc: 'signed approvals counted so far' }
     ]
   },
   {
@@ -121,11 +132,29 @@ export const TYPES = [
     ]
   },
   {
+    type: 'record', name: 'Decision', doc: 'what a person decided, as they signed it', fields: [
+      { name: 'workflowId', type: 'string' },
+      { name: 'stepId', type: 'string' },
+      { name: 'choice', type: 'string' },
+      { name: 'comment', type: nullable('string'), default: null },
+      { name: 'person', type: 'string', doc: 'the public key, hex' },
+      { name: 'name', type: 'string' },
+      { name: 'decidedAt', type: 'long' }
+    ]
+  },
+  {
+    type: 'record', name: 'SignedDecision', fields: [
+      { name: 'decision', type: 'Decision' },
+      { name: 'signature', type: 'string', doc: 'ed25519 over core/access/decision.ts decisionBytes, hex' }
+    ]
+  },
+  {
     type: 'record', name: 'InterventionResult', fields: [
       { name: 'choice', type: 'string' },
       { name: 'comment', type: nullable('string'), default: null },
       { name: 'decidedBy', type: 'string', default: '' },
-      { name: 'stepId', type: 'string', default: '', doc: 'the step whose question this answers, when branches of a workflow wait at once; empty: the first' }
+      { name: 'stepId', type: 'string', default: '', doc: 'the step whose question this answers, when branches of a workflow wait at once; empty: the first' },
+      { name: 'signed', type: nullable('SignedDecision'), default: null, doc: 'the decision signed by the person who made it (se key new); the holder checks it and its policy before it acts' }
     ]
   },
   {
@@ -207,7 +236,8 @@ export const TYPES = [
       { name: 'interventionRequired', type: 'boolean' },
       { name: 'performanceMetrics', type: { type: 'map', values: 'double' } },
       { name: 'event', type: 'string' },
-      { name: 'message', type: 'string' }
+      { name: 'message', type: 'string' },
+      { name: 'decision', type: nullable('SignedDecision'), default: null, doc: 'a person\'s signed decision this entry records; entries without one hash as before it existed' }
     ]
   },
   {
@@ -299,7 +329,8 @@ export const TYPES = [
       { name: 'lastSeen', type: nullable('long'), default: null },
       { name: 'capabilities', type: 'NodeCapabilities' },
       { name: 'sample', type: nullable('NodeSample'), default: null },
-      { name: 'latencyMs', type: nullable('double'), default: null }
+      { name: 'latencyMs', type: nullable('double'), default: null },
+      { name: 'allows', type: nullable({ type: 'array', items: 'string' }), default: null, doc: 'what this node may do on that member by the member\'s policy (allowedActions); null: not known, or this node itself' }
     ]
   },
   {
@@ -312,6 +343,7 @@ export const TYPES = [
       { name: 'args', type: { type: 'array', items: 'string' } },
       { name: 'cwd', type: nullable('string'), default: null },
       { name: 'env', type: { type: 'map', values: 'string' }, default: {} },
+      { name: 'requires', type: { type: 'array', items: 'string' }, default: [], doc: 'the capabilities the step needs (tag, engine, tool or credential:NAME): a node with a policy grants its credentials only to steps that declare them and that its policy lets the caller run' },
       { name: 'timeoutMs', type: nullable('long'), default: null },
       { name: 'container', default: null, doc: 'set for a container step: run the command in this image', type: nullable({ type: 'record', name: 'ContainerStep', fields: [
         { name: 'image', type: 'string' },
@@ -517,14 +549,15 @@ export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps be
   registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean', doc: 'what the calling member can do, sent once it is connected; the first one is its join' },
   runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
   cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' },
-  findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' }
+  findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' },
+  allowedActions: { request: [], response: { type: 'array', items: 'string' }, doc: 'what the calling member may do on this node by its policy (run, run:CAPABILITY, approve, approve:WORKFLOW, session, deploy, read, relay); every action when it has no policy' }
 })
 
 /** What the CLI and the dashboard need beyond the three protocols above. */
 export const SENodeControl = protocol('SENodeControl', 'Local control of a node: listing, cancelling, following, reading the audit trail.', {
   ping: { request: [], response: 'NodeInfo' },
   listWorkflows: { request: [p('states', { type: 'array', items: 'string' })], response: { type: 'array', items: 'WorkflowStatus' } },
-  cancelWorkflow: { request: [p('workflowId', 'string'), p('reason', 'string')], response: 'WorkflowStatus' },
+  cancelWorkflow: { request: [p('workflowId', 'string'), p('reason', 'string'), { name: 'signed', type: nullable('SignedDecision'), default: null }], response: 'WorkflowStatus', doc: 'signed: the person\'s decision to cancel (choice cancel, the reason as its comment), kept in the trail' },
   watchWorkflow: { request: [p('workflowId', 'string')], response: 'WorkflowStatus', stream: 'WorkflowEvent', doc: 'streams events until the workflow finishes or waits for a person' },
   listCatalogue: { request: [], response: { type: 'array', items: 'CatalogueEntry' } },
   readAudit: { request: [p('query', 'AuditQuery')], response: { type: 'array', items: 'AuditRecord' } },

@@ -19,6 +19,7 @@ export interface NodeMatch extends ProtocolValue<'NodeMatch'> {}
 export interface WorkflowRequest extends ProtocolValue<'WorkflowRequest'> {}
 export interface ArtifactRecord extends ProtocolValue<'ArtifactRecord'> {}
 export interface StepStatus extends ProtocolValue<'StepStatus'> {}
+export interface Approval extends ProtocolValue<'Approval'> {}
 export interface InterventionRequest extends ProtocolValue<'InterventionRequest'> {}
 export interface WorkflowStatus extends ProtocolValue<'WorkflowStatus'> {}
 export interface InterventionResult extends ProtocolValue<'InterventionResult'> {}
@@ -33,6 +34,8 @@ export interface BatchResult extends ProtocolValue<'BatchResult'> {}
 export interface DistributedAuditEntry extends ProtocolValue<'DistributedAuditEntry'> {}
 export interface AuditRecord extends ProtocolValue<'AuditRecord'> {}
 export interface SignedAuditEntry extends ProtocolValue<'SignedAuditEntry'> {}
+export interface Decision extends ProtocolValue<'Decision'> {}
+export interface SignedDecision extends ProtocolValue<'SignedDecision'> {}
 export interface AuditQuery extends ProtocolValue<'AuditQuery'> {}
 export interface AuditProblem extends ProtocolValue<'AuditProblem'> {}
 export interface AuditVerification extends ProtocolValue<'AuditVerification'> {}
@@ -77,6 +80,7 @@ export interface MeshPeerApi extends SessionApi {
   runStep (request: StepRequest, onEvent: (event: WorkflowEvent) => boolean | void): Promise<StepOutcome>
   cancelStep (workflowId: string, stepId: string): Promise<boolean>
   findCommands (commands: string[]): Promise<string[]>
+  allowedActions (): Promise<string[]>
   registerCapabilities (capabilities: NodeCapabilities): Promise<boolean>
   getCapabilities (): Promise<NodeCapabilities>
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
@@ -102,7 +106,8 @@ export interface NodeApi extends SessionApi {
   // SENodeControl
   ping (): Promise<NodeInfo>
   listWorkflows (states: string[]): Promise<WorkflowStatus[]>
-  cancelWorkflow (workflowId: string, reason: string): Promise<WorkflowStatus>
+  /** `signed`: a person's decision to cancel (choice `cancel`, the reason as its comment), checked and kept in the trail. */
+  cancelWorkflow (workflowId: string, reason: string, signed: SignedDecision | null): Promise<WorkflowStatus>
   /** Streams events until the workflow finishes; a listener returning false stops it early (a remote call then rejects with CANCELLED). */
   watchWorkflow (workflowId: string, onEvent: (event: WorkflowEvent) => boolean | void): Promise<WorkflowStatus>
   listCatalogue (): Promise<CatalogueEntry[]>

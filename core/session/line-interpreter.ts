@@ -104,8 +104,8 @@ export async function runLine (line: string, ctx: LineContext, host: LineHost): 
         if (id === undefined) throw SeError.badInput(`${verb}: which workflow id?`)
         const comment = options.comment?.[0] ?? null
         const s = verb === 'cancel'
-          ? await host.api.cancelWorkflow(id, comment ?? `cancelled by ${ctx.owner} in session ${ctx.sessionId}`)
-          : await host.api.resumeWorkflow(id, { choice: options.choice?.[0] ?? verb, comment, decidedBy: `${ctx.owner} in session ${ctx.sessionId}`, stepId: '' })
+          ? await host.api.cancelWorkflow(id, comment ?? `cancelled by ${ctx.owner} in session ${ctx.sessionId}`, null)
+          : await host.api.resumeWorkflow(id, { choice: options.choice?.[0] ?? verb, comment, decidedBy: `${ctx.owner} in session ${ctx.sessionId}`, stepId: '', signed: null })
         ctx.emit('info', `${s.id}: ${s.state}`)
         return {}
       }

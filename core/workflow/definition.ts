@@ -49,9 +49,22 @@ export const runSchema = z.strictObject({
   workdir: z.string().min(1).optional()
 })
 
+/** Who must decide an intervention: a role of the holding node's policy, or person:KEY. */
+const APPROVER = /^(person:[0-9a-f]{64}|[a-z][a-z0-9_-]{0,63})$/
+
 export const interventionSchema = z.strictObject({
   prompt: z.string().min(1, { error: 'expected the question to put to a person' }),
-  choices: z.array(z.string().regex(ID, { error: 'expected a choice name of letters, digits, - or _' })).min(1).optional()
+  choices: z.array(z.string().regex(ID, { error: 'expected a choice name of letters, digits, - or _' })).min(1).optional(),
+  /** Only these people may decide it, each with a signed decision (se key new). */
+  approvers: z.array(z.string().regex(APPROVER, { error: 'expected a role of the node\'s policy or person:KEY (64 hex characters)' })).min(1).optional(),
+  /** How many distinct approvers must agree on a choice; any stopping choice (reject, abort) ends it at once. */
+  quorum: z.number().int().min(1, { error: 'expected 1 or more people' }).max(100).optional()
+}).superRefine((v, ctx) => {
+  // Only named people can be counted here; roles are the node's to resolve when someone decides.
+  const people = new Set(v.approvers ?? [])
+  if (v.quorum !== undefined && v.approvers !== undefined && v.approvers.every(a => a.startsWith('person:')) && v.quorum > people.size) {
+    ctx.addIssue({ code: 'custom', path: ['quorum'], message: `expected at most ${people.size}: approvers names only ${people.size} ${people.size === 1 ? 'person' : 'people'}` })
+  }
 })
 
 export const onFailureSchema = z.union([

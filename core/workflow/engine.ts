@@ -20,6 +20,7 @@ import type { Clock, Logger, ProcessHandle, ProcessResult, ProcessRunner, Proces
 import type { ArtifactPublish, ArtifactRecord, ArtifactUse, InterventionResult, WorkflowEvent, WorkflowEventKind } from '../protocol/types.js'
 import type { StepDefinition, WorkflowDefinition } from './definition.js'
 import { stepKind } from './step-kind.js'
+import { approvalCount, countsApprovals, neededText } from './approvals.js'
 import { definitionOf, expandEntries, splitUse } from './graph.js'
 import { evaluate, parseExpression } from './expression.js'
 import { describeFailure } from './failure-reason.js'
@@ -255,7 +256,7 @@ export class WorkflowEngine {
   }
 
   /** Answers the intervention of step `result.stepId`, or the run's first one when that is empty. */
-  async resolve (id: string, result: InterventionResult & { stepId?: string }): Promise<WorkflowRun> {
+  async resolve (id: string, result: ResolveInput): Promise<WorkflowRun> {
     const run = this.mustGet(id)
     const wanted = result.stepId ?? ''
     const pending = wanted === '' ? run.interventions[0] : run.interventions.find(i => i.stepId === wanted)
@@ -266,11 +267,17 @@ export class WorkflowEngine {
     }
     const step = run.steps.find(s => s.id === pending.stepId) as StepRun
     const now = this.opts.clock.now()
+    if (this.countsTowardQuorum(run, pending, result, now)) {
+      await this.commitNow(run, before, [approvalEntry(run, pending, result)])
+      this.emit(run, 'INTERVENTION', 'waiting_intervention', step.id, `${result.choice} ${approvalCount(pending)}`)
+      return run
+    }
     step.choice = result.choice
     step.comment = result.comment
     step.decidedBy = result.decidedBy
     setInterventions(run, run.interventions.filter(i => i !== pending))
-    const by = result.decidedBy === '' ? '' : ` by ${result.decidedBy}`
+    const agreed = (pending.quorum ?? 1) > 1 ? ` (${approvalCount(pending)}: ${(pending.approvals ?? []).filter(a => a.choice === result.choice).map(a => a.name).join(', ')})` : ''
+    const by = result.decidedBy === '' ? agreed : ` by ${result.decidedBy}${agreed}`
     const comment = result.comment === null || result.comment === '' ? '' : ` (${result.comment})`
     const entries: AuditInput[] = [{
       event: 'intervention_resolved',
@@ -278,7 +285,8 @@ export class WorkflowEngine {
       workflowId: id,
       workflowStep: step.id,
       domains: ['intervention'],
-      performanceMetrics: { waitMs: now - pending.requestedAt }
+      performanceMetrics: { waitMs: now - pending.requestedAt },
+      decision: result.signed ?? null
     }]
     let next: WorkflowState = 'running'
     if (pending.reason === 'step') {
@@ -317,7 +325,25 @@ export class WorkflowEngine {
     return run
   }
 
-  async cancel (id: string, reason: string): Promise<WorkflowRun> {
+  /**
+   * An intervention with approvers or a quorum counts people's signed decisions: true when
+   * this one was counted and more are needed (the run keeps waiting), false when it decides.
+   * A stopping choice (reject, abort) decides at once.
+   */
+  private countsTowardQuorum (run: WorkflowRun, pending: PendingIntervention, result: ResolveInput, now: number): boolean {
+    if (!countsApprovals(pending)) return false
+    if ((STOPPING_CHOICES as readonly string[]).includes(result.choice)) return false
+    const signed = result.signed
+    if (signed === null || signed === undefined) throw SeError.approvalNotSigned(run.id, pending.stepId, neededText(pending))
+    const approvals = pending.approvals ?? []
+    const person = signed.decision.person
+    if (approvals.some(a => a.person === person)) throw SeError.alreadyApproved(run.id, pending.stepId, signed.decision.name, approvalCount(pending))
+    pending.approvals = [...approvals, { person, name: signed.decision.name, choice: result.choice, at: now }]
+    return pending.approvals.filter(a => a.choice === result.choice).length < (pending.quorum ?? 1)
+  }
+
+  /** `decision`: the person's signed decision to cancel, already checked, kept in the trail's workflow_cancelled entry. */
+  async cancel (id: string, reason: string, decision: InterventionResult['signed'] = null): Promise<WorkflowRun> {
     const run = this.mustGet(id)
     if (isFinished(run)) throw SeError.alreadyFinished(id, run.state)
     const before = JSON.stringify(run)
@@ -328,7 +354,7 @@ export class WorkflowEngine {
       step.endedAt = this.opts.clock.now()
     }
     setInterventions(run, [])
-    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [], before)
+    await this.finish(run, 'cancelled', reason === '' ? 'cancelled' : reason, [], before, decision)
     const queued = this.queue.indexOf(id)
     if (queued !== -1) this.queue.splice(queued, 1)
     this.killBranches(id, 'SIGTERM')
@@ -832,6 +858,11 @@ export class WorkflowEngine {
     }
     step.state = 'waiting_intervention'
     const pending: PendingIntervention = { stepId: step.id, prompt, choices, reason, requestedAt: now }
+    if (reason === 'step' && (def.intervention?.approvers !== undefined || (def.intervention?.quorum ?? 1) > 1)) {
+      pending.approvers = [...def.intervention?.approvers ?? []]
+      pending.quorum = def.intervention?.quorum ?? 1
+      pending.approvals = []
+    }
     setInterventions(run, [...run.interventions, pending])
     // No other branch is under way: the run as a whole waits for the person.
     if (![...this.branches.get(run.id)?.keys() ?? []].some(id => id !== step.id)) run.state = 'waiting_intervention'
@@ -848,7 +879,7 @@ export class WorkflowEngine {
     return 'parked'
   }
 
-  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[], asked?: string): Promise<void> {
+  private async finish (run: WorkflowRun, state: 'completed' | 'failed' | 'cancelled', error: string | null, entries: AuditInput[], asked?: string, decision: InterventionResult['signed'] = null): Promise<void> {
     const now = this.opts.clock.now()
     run.state = state
     run.error = error
@@ -861,7 +892,8 @@ export class WorkflowEngine {
       message: `${run.name} ${run.id} ${state}${error === null ? '' : `: ${error}`} in ${duration} ms`,
       workflowId: run.id,
       domains: ['workflow'],
-      performanceMetrics: { durationMs: duration, steps: run.steps.filter(s => s.state === 'completed').length }
+      performanceMetrics: { durationMs: duration, steps: run.steps.filter(s => s.state === 'completed').length },
+      decision
     })
     if (asked !== undefined) await this.commitNow(run, asked, entries)
     else await this.commit(run, entries)
@@ -1060,6 +1092,21 @@ export class WorkflowEngine {
 }
 
 /** A copy of the run that later transitions do not change (they replace the run's fields and change its steps in place). */
+/** What resolve takes: a result, signed or not (older callers leave `signed` out). */
+type ResolveInput = Omit<InterventionResult, 'signed'> & { signed?: InterventionResult['signed'] }
+
+function approvalEntry (run: WorkflowRun, pending: PendingIntervention, result: ResolveInput): AuditInput {
+  const comment = result.comment === null || result.comment === '' ? '' : ` (${result.comment})`
+  return {
+    event: 'intervention_approval',
+    message: `${run.name} step ${pending.stepId}: ${result.choice} by ${result.decidedBy} ${approvalCount(pending)}, needs ${neededText(pending)}${comment}`,
+    workflowId: run.id,
+    workflowStep: pending.stepId,
+    domains: ['intervention'],
+    decision: result.signed ?? null
+  }
+}
+
 function snapshot (run: WorkflowRun): WorkflowRun {
   return { ...run, steps: run.steps.map(s => ({ ...s })) }
 }

@@ -15,7 +15,16 @@ export interface PendingIntervention {
   /** `step`: an intervention step; `failure`: a run step failed with onFailure: intervene. */
   reason: 'step' | 'failure'
   requestedAt: number
+  /** Who must decide (roles of the node's policy or person:KEY); empty: whoever may approve here. Absent in records from before. */
+  approvers?: string[]
+  /** Distinct people who must agree; 1 when absent. */
+  quorum?: number
+  /** Signed approvals counted so far, one per person, while fewer than `quorum`. */
+  approvals?: Approval[]
 }
+
+/** One person's signed agreement toward a quorum; the signed decision itself is in the trail. */
+export interface Approval { person: string, name: string, choice: string, at: number }
 
 /**
  * A step as the engine keeps it: the protocol's StepStatus (one declaration, in

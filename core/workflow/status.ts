@@ -1,6 +1,6 @@
 // The protocol's view of a run: what `se status` and every client sees.
-import type { StepStatus, WorkflowStatus } from '../protocol/types.js'
-import { currentStepIndex, type WorkflowRun } from './run.js'
+import type { InterventionRequest, StepStatus, WorkflowStatus } from '../protocol/types.js'
+import { currentStepIndex, type PendingIntervention, type WorkflowRun } from './run.js'
 
 export function toStatus (run: WorkflowRun): WorkflowStatus {
   const current = currentStepIndex(run)
@@ -40,7 +40,11 @@ export function toStatus (run: WorkflowRun): WorkflowStatus {
       uses: [...s.uses],
       retryAt: s.retryAt
     })),
-    intervention: run.intervention === null ? null : { ...run.intervention, choices: [...run.intervention.choices] },
-    interventions: (run.interventions ?? []).map(i => ({ ...i, choices: [...i.choices] }))
+    intervention: run.intervention === null ? null : interventionRequest(run.intervention),
+    interventions: (run.interventions ?? []).map(interventionRequest)
   }
+}
+
+function interventionRequest (i: PendingIntervention): InterventionRequest {
+  return { ...i, choices: [...i.choices], approvers: [...i.approvers ?? []], quorum: i.quorum ?? 1, approvals: (i.approvals ?? []).map(a => ({ ...a })) }
 }

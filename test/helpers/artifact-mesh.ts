@@ -91,6 +91,7 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
       runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
       cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
       findCommands: async () => [],
+      allowedActions: () => [],
       acceptAuditEntry: async () => true,
       listWorkflows: async () => [],
       resumeWorkflow: async () => { throw new Error('no workflows here') },

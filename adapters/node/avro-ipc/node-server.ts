@@ -5,6 +5,8 @@ import '../../../core/protocol/avsc-guard.js'
 import avro from 'avsc'
 import { PUBLIC_MESSAGES, nodeProtocolAvpr } from '../../../core/protocol/avpr.js'
 import type { AccessTokens } from '../../../core/access/tokens.js'
+import type { Policy } from '../../../core/access/policy.js'
+import type { RefusalEntry } from '../../../core/access/user-access.js'
 import type { NodeApi } from '../../../core/protocol/types.js'
 import type { Logger } from '../../../core/ports.js'
 import { MAX_CACHED_PROTOCOLS } from '../../../core/access/listener-limits.js'
@@ -17,6 +19,12 @@ export interface NodeServerOptions {
   allowedCommands (): string[] | null
   /** The user a session belongs to; without it, the api's own `sessionOwner` (SeNode has one), else no session is reachable. */
   sessionOwner?: (sessionId: string) => string | null | Promise<string | null>
+  /** Who may do what on this node (a token's user as user:NAME); absent or null: every token may do everything. */
+  policy?: () => Policy | null
+  /** The node's name, for refusals. */
+  nodeName?: () => string
+  /** Keeps a refusal by the policy in the node's trail; resolves once written, never rejects. */
+  audit?: (entry: RefusalEntry) => Promise<void>
   log: Logger
 }
 
@@ -35,7 +43,8 @@ export const SERVICE = avro.Service.forProtocol(nodeProtocolAvpr() as never)
 export function nodeServer (opts: NodeServerOptions, transport: string, userOfChannel: (channel: Channel) => string | null): AvscServer {
   const server = SERVICE.createServer({ silent: true } as never) as AvscServer
   boundProtocolCache(server)
-  const rules: CallRules = { allowedCommands: opts.allowedCommands, sessionOwner: sessionOwnerOf(opts) }
+  const access = { policy: () => opts.policy?.() ?? null, nodeName: () => opts.nodeName?.() ?? 'this node', domain: 'ipc', audit: opts.audit ?? (async () => {}), workflowName: async (id: string) => await opts.api.getWorkflowStatus(id).then(s => s.name, () => undefined) }
+  const rules: CallRules = { allowedCommands: opts.allowedCommands, sessionOwner: sessionOwnerOf(opts), access }
   server.use(function (this: CallContext, wreq: { headers: Record<string, Buffer> }, wres: { error?: unknown }, next: () => void) {
     const header = wreq.headers.authorization
     const user = userOfChannel(this.channel) ?? opts.tokens.userOfHeader(header?.toString('utf8'))

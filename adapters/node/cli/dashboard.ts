@@ -80,7 +80,11 @@ export async function runDashboard (io: CliIO, dataDir: string, opts: DashboardO
     await source.start()
     const workdir = process.cwd()
     const requests = { deploy: async (file: string) => await deployRequest(file, workdir), execute: (name: string, inputs: Record<string, string>) => catalogueRequest(name, workdir, inputs) }
-    const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard', requests })
+    // With a person key, every decision made here is signed by that person (issue 17).
+    const { personSigner } = await import('./key.js')
+    const sign = await personSigner()
+    if (sign !== null) log.info('decisions from this dashboard are signed with your person key')
+    const screen = new DashboardScreen({ api, model, source, user: process.env.USER ?? 'dashboard', requests, ...(sign === null ? {} : { sign }) })
     // The terminal going away (an SSH session dropped, a tmux pane killed) or a kill ends the
     // dashboard as q does: the demo nodes and the node it runs stop, and nothing is left behind.
     const onSignal = (): void => {

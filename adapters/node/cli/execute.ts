@@ -115,7 +115,10 @@ class InterventionAsker {
         if (answer === '') continue
         const [choice, ...comment] = answer.split(' ')
         if (choice === undefined || !intervention.choices.includes(choice)) { this.io.err(`    '${choice ?? ''}' is not one of ${intervention.choices.join(', ')}`); continue }
-        await this.api.resumeWorkflow(this.id, { choice, comment: comment.length > 0 ? comment.join(' ') : null, decidedBy: process.env.USER ?? '', stepId: '' })
+        const said = comment.length > 0 ? comment.join(' ') : null
+        // Signed with the person's key when there is one, as se approve does.
+        const signed = (await (await import('./key.js')).personSigner())?.(status.id, intervention.stepId, choice, said) ?? null
+        await this.api.resumeWorkflow(this.id, { choice, comment: said, decidedBy: signed?.decision.name ?? process.env.USER ?? '', stepId: intervention.stepId, signed })
         return
       }
     } catch (err) {

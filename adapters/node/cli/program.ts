@@ -11,12 +11,15 @@ import { formatBytes } from '../../../core/workload/quantity.js'
 import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
 import { addFlagOption, addNodeStartCommand } from './node-start.js'
 import { addWorkloadCommands } from './workloads.js'
+import { addKeyCommands } from './key.js'
+import { addPolicyCommands } from './policy.js'
 import { addSessionCommands } from './session.js'
 import { addImageCommands } from './image.js'
 import { addProtocolCommands } from './protocol.js'
 import { askAndPrint, collect, dataDirOf, json, print, readText, sayWaiting, withNode, type CliIO, type CliState } from './context.js'
 import { wholeNumber } from './flags.js'
 import { addHelpCommands, addQuietOptions, GLOBAL_HELP } from './help.js'
+import { approvalsLine } from '../../../core/workflow/approvals.js'
 
 export function createProgram (io: CliIO, state: CliState): Command {
   const program = new Command('se')
@@ -127,7 +130,16 @@ export function createProgram (io: CliIO, state: CliState): Command {
           const asked = current.interventions.find(i => i.stepId === opts.step) ?? current.intervention
           if (asked !== null && !asked.choices.includes('reject') && asked.choices.includes('abort')) choice = 'abort'
         }
-        print(io, opts, await api.resumeWorkflow(id, { choice, comment: opts.comment ?? null, decidedBy: process.env.USER ?? '', stepId: opts.step ?? '' }), s => `${s.id}: ${choice} → ${s.state}`)
+        // With a person key (se key new) the decision is signed here, for the exact workflow and step it answers.
+        const { signedDecision } = await import('./key.js')
+        const signed = await signedDecision(api, id, opts.step ?? '', choice, opts.comment ?? null)
+        const target = signed === null ? { id, stepId: opts.step ?? '' } : { id: signed.decision.workflowId, stepId: signed.decision.stepId }
+        print(io, opts, await api.resumeWorkflow(target.id, { choice, comment: opts.comment ?? null, decidedBy: signed?.decision.name ?? process.env.USER ?? '', stepId: target.stepId, signed }), s => {
+          // Counted toward a quorum, it keeps waiting: say how far it has come.
+          const still = s.interventions.find(i => i.stepId === target.stepId) ?? (target.stepId === '' ? s.intervention : null)
+          const approvals = still === null || still === undefined ? null : approvalsLine(still)
+          return `${s.id}: ${choice} → ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}${approvals === null ? '' : `\n  ${approvals}`}`
+        })
       })
     })
   }
@@ -141,7 +153,13 @@ export function createProgram (io: CliIO, state: CliState): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se cancel wf-m3k2 --reason "wrong branch"')
     .action(async (id: string, opts: { reason: string, json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts, async api => await api.cancelWorkflow(id, opts.reason), s => `${s.id}: ${s.state}`)
+      await withNode(cmd, async api => {
+        // With a person key the cancel is signed here, for the exact workflow, and the trail names the person.
+        const sign = await (await import('./key.js')).personSigner()
+        const exact = sign === null ? id : (await api.getWorkflowStatus(id)).id
+        const signed = sign?.(exact, '', 'cancel', opts.reason) ?? null
+        print(io, opts, await api.cancelWorkflow(exact, opts.reason, signed), s => `${s.id}: ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}`)
+      })
     })
 
   program.command('audit')
@@ -235,6 +253,8 @@ export function createProgram (io: CliIO, state: CliState): Command {
     })
 
   addWorkloadCommands(program, io, state)
+  addKeyCommands(program, io)
+  addPolicyCommands(program, io, state)
   addSessionCommands(program, io, state)
   addProtocolCommands(program, io, state)
   addImageCommands(program, io, state)

@@ -3,9 +3,12 @@ import { SeError } from '../../../core/errors.js'
 import { shortDuration } from '../../../core/duration.js'
 import { STEP_MARK } from '../../../core/workflow/step-mark.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../../../core/workflow/graph-view.js'
+import { approvalsLine } from '../../../core/workflow/approvals.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
-import { capabilityList, cpuPercent } from '../../../core/node/node-facts.js'
+import { capabilityList, cpuPercent, policyRefusals } from '../../../core/node/node-facts.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
+// Shared with the Bare node, which prints a failed start the same way.
+export { renderError } from '../../shared/error-text.js'
 
 export function seconds (ms: number | null): string {
   if (ms === null) return ''
@@ -45,6 +48,8 @@ export function renderStatus (s: WorkflowStatus, now = Date.now()): string {
   const asked = pendingInterventions(s)
   for (const i of asked) {
     lines.push(`  waiting for a person at ${i.stepId}: ${i.prompt}`)
+    const approvals = approvalsLine(i)
+    if (approvals !== null) lines.push(`    ${approvals}`)
     const step = asked.length > 1 ? ` --step ${i.stepId}` : ''
     lines.push(`    choices: ${i.choices.join(', ')}   →   se approve ${s.id}${step}${i.choices.includes('approve') ? '' : ` --choice ${i.choices[0] ?? ''}`}`)
   }
@@ -103,16 +108,6 @@ export function renderEvent (e: WorkflowEvent): string | null {
   }
 }
 
-export function renderError (err: SeError): string {
-  const lines = [`error: ${err.reason}`]
-  for (const d of err.details) {
-    const where = [d.file === undefined ? '' : `${d.file}${d.line === undefined ? '' : `:${d.line}`}`, d.path ?? ''].filter(s => s !== '').join(' ')
-    lines.push(`  ${where === '' ? '' : `${where}: `}${d.message}`)
-  }
-  if (err.hint !== undefined) lines.push(`hint: ${err.hint}`)
-  return lines.join('\n')
-}
-
 export function errorJson (err: SeError): unknown {
   return { error: { code: err.code, message: err.reason, details: err.details, ...(err.hint === undefined ? {} : { hint: err.hint }) } }
 }
@@ -127,7 +122,7 @@ export function renderNodes (nodes: MeshNode[]): string {
   return table(['NAME', 'KEY', 'STATE', 'LAST SEEN', 'LOAD', 'MEMORY', 'RTT', 'CAPABILITIES'], nodes.map(n => {
     const s = n.sample
     return [
-      `${n.name}${n.self ? ' *' : ''}`,
+      `${n.name}${n.self ? ' *' : policyRefusals(n) === null ? '' : ' ⊘'}`,
       n.nodeId.slice(0, 16),
       n.state,
       n.self || n.lastSeen === null ? '-' : `${seconds(Math.max(0, now - n.lastSeen))} ago`,
@@ -136,7 +131,13 @@ export function renderNodes (nodes: MeshNode[]): string {
       n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
       capabilityList(n.capabilities).join(',')
     ]
-  }))
+  })) + refusalNotes(nodes)
+}
+
+/** Under the table: what each member marked ⊘ refuses this node. */
+function refusalNotes (nodes: MeshNode[]): string {
+  const notes = nodes.flatMap(n => { const r = policyRefusals(n); return r === null ? [] : [`⊘ ${n.name} refuses this node: ${r}`] })
+  return notes.length === 0 ? '' : `\n${notes.join('\n')}`
 }
 
 export function renderArtifacts (list: ArtifactRecord[]): string {
