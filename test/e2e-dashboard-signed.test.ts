@@ -21,7 +21,7 @@ test('the dashboard signs decisions with the person key: a step for named approv
   const id = json(await se(['execute', 'ship.yaml', '--json'], { dataDir, cwd: dir })).id as string
   await waitFor('the question', async () => json(await se(['status', id, '--json'], { dataDir })).state === 'waiting_intervention' || undefined)
   // Unsigned (no key), the step's approvers refuse it: what the dashboard does must be signed to count.
-  assert.equal((await se(['approve', id], { dataDir, env: { SE_PERSON_KEY: path.join(dir, 'none.json') } })).code, 5)
+  assert.equal((await se(['approve', id], { dataDir, env: { XDG_CONFIG_HOME: path.join(dir, 'no-config') } })).code, 5)
 
   const term = await terminal(t, `sh -c 'SE_PERSON_KEY=${keyFile} ${dashboard(dataDir)}; sleep 60'`, { width: 140, height: 40, env: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } })
   await term.waitFor('the prompt', s => s.includes('intervention 1 of 1') && s.includes('Ship it now'), START_MS)

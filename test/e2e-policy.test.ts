@@ -203,6 +203,11 @@ test('a reject by one approver ends a quorum at once', async t => {
   const bad = await se(['validate', 'bad.yaml'], { dataDir, cwd: dir })
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /steps\[0\]\.intervention\.quorum.*expected at most 1: approvers names only 1 person/)
+  // Approvers this node cannot resolve (no policy, so no role release) would wait for ever: refused before it starts.
+  await writeFile(path.join(dir, 'role.yaml'), 'name: ROLE\nsteps:\n  - { id: ship, intervention: { prompt: "Ship?", approvers: [release] } }\n')
+  const role = await se(['execute', 'role.yaml'], { dataDir, cwd: dir })
+  assert.equal(role.code, 2, role.stderr)
+  assert.match(role.stderr, /steps\[0\]\.intervention\.approvers: 'release' is no role of a policy: this node has none/)
 })
 
 test('a person\'s signed cancel is checked against the policy and kept in the trail; unsigned, the local user still cancels', async t => {
@@ -239,7 +244,11 @@ test('a person\'s signed cancel is checked against the policy and kept in the tr
   assert.equal((await se(['audit', '--verify'], { dataDir })).code, 0)
   // The node's own user, with no key, on its own socket: as before.
   const other = await start()
-  const local = await se(['cancel', other], { dataDir, env: { SE_PERSON_KEY: path.join(dir, 'none.json') } })
+  // A key named on purpose (SE_PERSON_KEY) that is not there is said, never silently left unsigned.
+  const missing = await se(['cancel', other], { dataDir, env: { SE_PERSON_KEY: path.join(dir, 'gone.json') } })
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /no person key in .*gone\.json[\s\S]*se key new/)
+  const local = await se(['cancel', other], { dataDir, env: { XDG_CONFIG_HOME: path.join(dir, 'no-config') } })
   assert.equal(local.code, 0, local.stderr)
   assert.equal(json(await se(['status', other, '--json'], { dataDir })).state, 'cancelled')
 })

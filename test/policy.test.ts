@@ -2,7 +2,7 @@
 // path, and asked who may do what, naming the rule either way.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { allowedActions, decide, parsePolicy } from '../core/access/policy.js'
+import { allowedActions, approversProblem, decide, parsePolicy } from '../core/access/policy.js'
 import { policyRefusals } from '../core/node/node-facts.js'
 import type { SeError } from '../core/errors.js'
 
@@ -90,4 +90,14 @@ test('a key of digits only is read as written, not as the number YAML would make
   assert.equal(decide(policy, 'run', { nodeKey: digits, personKey: null }).allowed, true)
   assert.equal(decide(policy, 'run', { nodeKey: withE, personKey: null }).allowed, true)
   assert.equal(decide(policy, 'read', { nodeKey: digits, personKey: null }).allowed, true)
+})
+
+test('approversProblem: a role the policy lacks, a node key, or too few people for the quorum can never decide', () => {
+  const [ann, bob] = ['a'.repeat(64), 'b'.repeat(64)]
+  const policy = parsePolicy(`roles:\n  release: [person:${ann}, person:${bob}, ${'c'.repeat(64)}]\n`, 'p.yaml')
+  assert.equal(approversProblem(policy, ['release'], 2), null)
+  assert.match(approversProblem(policy, ['release'], 3) ?? '', /a quorum of 3 can never be met: release name 2 people/)
+  assert.match(approversProblem(policy, ['relese'], 1) ?? '', /'relese' is no role of p\.yaml \(roles: release\)/)
+  assert.match(approversProblem(null, ['release'], 1) ?? '', /this node has none/)
+  assert.equal(approversProblem(null, [`person:${ann}`], 1), null)
 })

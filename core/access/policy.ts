@@ -96,7 +96,7 @@ export function parsePolicy (text: string, file: string): Policy {
   else {
     for (const [action, entries] of Object.entries(allow)) {
       if (!(POLICY_ACTIONS as readonly string[]).includes(action)) { problem(['allow', action], `allow.${action}`, `unknown action '${action}' (expected one of: ${POLICY_ACTIONS.join(', ')})`); continue }
-      if (!Array.isArray(entries)) { problem(['allow', action], `allow.${action}`, "expected a list: role names, node keys, person:KEY, '*', or {who, capabilities|workflows}"); continue }
+      if (!Array.isArray(entries)) { problem(['allow', action], `allow.${action}`, "expected a list: role names, node keys, person:KEY, user:NAME, '*', or {who, capabilities|workflows}"); continue }
       entries.forEach((entry, i) => {
         const at = `allow.${action}[${i}]`
         const rule = ruleOf(action as PolicyAction, textAt(['allow', action, i], entry), (path, message) => problem(['allow', action, i, ...path], path.length === 0 ? at : `${at}.${path.join('.')}`, message), policy, (path, v) => textAt(['allow', action, i, ...path], v))
@@ -136,6 +136,27 @@ export function allowedActions (policy: Policy, caller: Caller): string[] {
   }
   // A scoped grant says nothing more once the whole action is granted.
   return POLICY_ACTIONS.flatMap(a => out.has(a) ? [a] : [...out].filter(x => x.startsWith(`${a}:`)).sort())
+}
+
+/**
+ * What keeps an intervention's approvers from ever deciding it under this policy, or null:
+ * each must be a person or a role of the policy, and enough distinct people must be named.
+ */
+export function approversProblem (policy: Policy | null, approvers: string[], quorum: number): string | null {
+  const people = new Set<string>()
+  for (const a of approvers) {
+    const p = keyPrincipal(a)
+    if (p !== null) {
+      if (p.kind !== 'person') return `${a} is not a person; only people sign decisions (person:KEY, or a role of them)`
+      people.add(p.key)
+      continue
+    }
+    const role = policy?.roles.get(a)
+    if (role === undefined) return `'${a}' is no role of ${policy === null ? 'a policy: this node has none (name people as person:KEY, or give the node one)' : `${policy.file} (roles: ${[...policy.roles.keys()].join(', ') || 'none'})`}`
+    for (const m of role.members) if (m.kind === 'person') people.add(m.key)
+  }
+  if (people.size < quorum) return `a quorum of ${quorum} can never be met: ${approvers.join(', ')} name${people.size === 1 ? 's' : ''} ${people.size} ${people.size === 1 ? 'person' : 'people'}`
+  return null
 }
 
 /**

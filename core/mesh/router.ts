@@ -14,7 +14,8 @@ import { stepRequirements } from '../workflow/step-kind.js'
 import { unmetRequirements } from '../workflow/requirements.js'
 import type { Member } from './mesh.js'
 
-export interface Candidate { caps: NodeCapabilities, latencyMs: number | null }
+/** `allows`: what the member's policy lets this node do there (null: not known, or this node). */
+export interface Candidate { caps: NodeCapabilities, latencyMs: number | null, allows?: string[] | null }
 export interface RouteChoice { nodeId: string, name: string }
 /** Where a workflow was sent when it started; absent for a node without a mesh. */
 export interface Routing { nodeId: string | null, name: string, ms: number }
@@ -42,7 +43,7 @@ export class Router implements StepPlacement {
     const out: Candidate[] = [{ caps: this.opts.local(), latencyMs: 0 }]
     for (const m of this.opts.members?.usableMembers() ?? []) {
       const caps = m.capabilities as NodeCapabilities
-      out.push({ caps: m.sample === null ? caps : { ...caps, loadAverage: m.sample.loadAverage }, latencyMs: m.latencyMs })
+      out.push({ caps: m.sample === null ? caps : { ...caps, loadAverage: m.sample.loadAverage }, latencyMs: m.latencyMs, allows: m.allows })
     }
     return out
   }
@@ -130,7 +131,13 @@ export class Router implements StepPlacement {
   /** Null for this node, else the member; when nobody can, throws NO_CAPABLE_NODE (`strict`) or returns why. */
   private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: true): RouteChoice | null
   private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: false, busy?: ReadonlyMap<string, number>): RouteChoice | null | string
-  private pick (candidates: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: boolean, busy?: ReadonlyMap<string, number>): RouteChoice | null | string {
+  private pick (all: Candidate[], requirements: Partial<Requirements> | undefined, what: string, strict: boolean, busy?: ReadonlyMap<string, number>): RouteChoice | null | string {
+    // A member whose policy has said it will not run such steps for this node is passed over for
+    // one that will. When only such members could run it, it still goes to one: that member is
+    // the authority on its policy, refuses it before anything runs, keeps the refusal in its own
+    // trail and names its rule to the requester.
+    const permitted = all.filter((c, i) => i === 0 || mayRunThere(c, requirements))
+    const candidates = permitted.slice(1).some(c => unmetRequirements(c.caps, requirements).length === 0) ? permitted : all
     const self = candidates[0] as Candidate
     if (busy !== undefined && busy.size > 0) return this.leastBusy(candidates, requirements ?? {}, busy) ?? this.pick(candidates, requirements, what, false)
     if (unmetRequirements(self.caps, requirements).length === 0) return null
@@ -224,6 +231,13 @@ export function rankNodes (candidates: Candidate[], requirements: Partial<Requir
  * Names each requirement that no node that is up meets, one by one: the only place
  * NO_CAPABLE_NODE is worded. A node without a mesh names what it lacks itself.
  */
+/** Whether a member's policy, as it said, lets this node run a step needing these capabilities there. */
+function mayRunThere (c: Candidate, requirements: Partial<Requirements> | undefined): boolean {
+  const allows = c.allows
+  if (allows === null || allows === undefined || allows.includes('run')) return true
+  return (requirements?.capabilities ?? []).some(cap => allows.includes(`run:${cap}`))
+}
+
 export function noCapableNode (candidates: Candidate[], requirements: Partial<Requirements> | { unmet: string[] }, what: string, inMesh: boolean): SeError {
   if (!inMesh || 'unmet' in requirements) {
     const unmet = 'unmet' in requirements ? requirements.unmet : unmetRequirements((candidates[0] as Candidate).caps, requirements)

@@ -3,6 +3,7 @@
 // by that member.
 import { RPC_TIMEOUT_MS } from '../constants.js'
 import { SeError } from '../errors.js'
+import { approversProblem } from '../access/policy.js'
 import { resolve } from '../paths.js'
 import type { Clock } from '../ports.js'
 import type { ArtifactRecord, InterventionResult, SignedDecision, WorkflowEvent, WorkflowRequest, WorkflowStatus } from '../protocol/types.js'
@@ -53,6 +54,14 @@ export class WorkflowService {
       const { parseWorkflow } = await import('../workflow/validate.js')
       definition = parseWorkflow(request.definition, request.source)
     }
+    // Held here, its questions are decided here: approvers this node's policy cannot resolve would leave it waiting for ever.
+    const problems = definition.steps.flatMap((s, i) => {
+      const ask = s.intervention
+      if (ask?.approvers === undefined) return []
+      const problem = approversProblem(this.o.decisions.policy(), ask.approvers, ask.quorum ?? 1)
+      return problem === null ? [] : [{ file: sourceFile ?? request.source, path: `steps[${i}].intervention.approvers`, message: problem }]
+    })
+    if (problems.length > 0) throw SeError.validation(`workflow ${definition.name}`, problems)
     const routing = this.o.router.plan(definition)
     const inputs = resolveInputs(definition, request.inputs, request.workdir, request.source)
     await this.o.checkCommands(definition, sourceFile ?? request.source, routing)
@@ -72,7 +81,7 @@ export class WorkflowService {
     const run = this.find(workflowId)
     if (signed === null) return toStatus(await this.o.engine.cancel(run.id, reason))
     // A person's signed cancel: checked like an answer to a question, and named in the trail.
-    const checked = this.keepRefusal(run.id, 'a cancel', () => checkedCancel(this.o.decisions, run, reason, signed))
+    const checked = await this.keepRefusal(run.id, 'a cancel', () => checkedCancel(this.o.decisions, run, reason, signed))
     return toStatus(await this.o.engine.cancel(run.id, `${reason} (by ${checked.decidedBy})`, signed))
   }
 
@@ -90,7 +99,7 @@ export class WorkflowService {
       return await askTheHolder(members, async api => await api.resumeWorkflow(workflowId, result),
         remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS })
     }
-    return toStatus(await this.o.engine.resolve(run.id, this.keepRefusal(run.id, 'a decision', () => checkedResult(this.o.decisions, run, result, null))))
+    return toStatus(await this.keepRefusal(run.id, 'a decision', async () => await this.o.engine.resolve(run.id, checkedResult(this.o.decisions, run, result, null))))
   }
 
   /** A person at another member answers; only exact ids, so a member cannot probe by prefix. */
@@ -104,9 +113,9 @@ export class WorkflowService {
   }
 
   /** Runs a check of a person's decision made here; a refusal goes to the trail before it goes back to the caller. */
-  private keepRefusal<T> (workflowId: string, what: string, check: () => T): T {
+  private async keepRefusal<T> (workflowId: string, what: string, check: () => T | Promise<T>): Promise<T> {
     try {
-      return check()
+      return await check()
     } catch (err) {
       if (err instanceof SeError && err.code === 'NOT_ALLOWED') this.o.refused?.(`${what} made on this node was refused: ${err.reason}`, workflowId)
       throw err

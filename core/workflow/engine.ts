@@ -276,7 +276,7 @@ export class WorkflowEngine {
     step.comment = result.comment
     step.decidedBy = result.decidedBy
     setInterventions(run, run.interventions.filter(i => i !== pending))
-    const agreed = (pending.quorum ?? 1) > 1 ? ` (${approvalCount(pending)}: ${(pending.approvals ?? []).filter(a => a.choice === result.choice).map(a => a.name).join(', ')})` : ''
+    const agreed = (pending.quorum ?? 1) > 1 && !(STOPPING_CHOICES as readonly string[]).includes(result.choice) ? ` (${approvalCount(pending)}: ${(pending.approvals ?? []).filter(a => a.choice === result.choice).map(a => a.name).join(', ')})` : ''
     const by = result.decidedBy === '' ? agreed : ` by ${result.decidedBy}${agreed}`
     const comment = result.comment === null || result.comment === '' ? '' : ` (${result.comment})`
     const entries: AuditInput[] = [{

@@ -65,6 +65,8 @@ export type PersonSigner = (workflowId: string, stepId: string, choice: string, 
 export async function personSigner (): Promise<PersonSigner | null> {
   const file = personKeyFile()
   const text = await readFile(file, 'utf8').catch(() => null)
+  // A key named on purpose and not there is a mistake to say, not a reason to decide unsigned.
+  if (text === null && process.env.SE_PERSON_KEY !== undefined && process.env.SE_PERSON_KEY !== '') throw SeError.noPersonKey(file)
   if (text === null) return null
   const { SodiumCrypto } = await import('../../shared/sodium-crypto.js')
   const crypto = new SodiumCrypto()

@@ -8,6 +8,8 @@ import { runCommand } from './run-command.js'
 
 export async function main (argv: string[]): Promise<number> {
   if (argv.length === 0) argv = ['--help']
+  // `se … | head -1`: the reader has what it wanted; a closed pipe ends the command quietly, as it does for cat.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); else throw err })
   // In the container image, started as root: become the owner of /workspace first.
   const ownerOf = process.env[RUN_AS_OWNER_ENV]
   if (ownerOf !== undefined && ownerOf !== '') {

@@ -18,11 +18,12 @@ export function addPolicyCommands (program: Command, io: CliIO, state: CliState)
       for (const file of files) {
         try {
           const p = parsePolicy(await readText(file), file)
-          io.out(`ok  ${file} (${p.roles.size} role${p.roles.size === 1 ? '' : 's'}, ${p.rules.length} rule${p.rules.length === 1 ? '' : 's'})`)
+          // A policy that allows nothing is valid, and worth saying: a node holding it refuses every member everything.
+          io.out(`ok  ${file} (${p.roles.size} role${p.roles.size === 1 ? '' : 's'}, ${p.rules.length} rule${p.rules.length === 1 ? '' : 's'}${p.rules.length === 0 ? ': it allows nothing, so a node holding it refuses every member and token user everything' : ''})`)
         } catch (err) {
           if (!(err instanceof SeError)) throw err
           bad++
-          io.err([`invalid  ${file}${err.details.length === 0 ? `: ${err.reason}` : ''}`, ...err.details.map(d => `  ${d.file ?? ''}${d.line === undefined ? '' : `:${d.line}`} ${d.path ?? ''}: ${d.message}`)].join('\n'))
+          io.err([`invalid  ${file}${err.details.length === 0 ? `: ${err.reason}` : ''}`, ...err.details.map(d => `  ${[`${d.file ?? ''}${d.line === undefined ? '' : `:${d.line}`}`, d.path ?? ''].filter(s => s !== '').join(' ')}: ${d.message}`)].join('\n'))
         }
       }
       state.exitCode = bad > 0 ? EXIT_CODES.USAGE : EXIT_CODES.OK

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { EXIT_CODES, SeError } from '../../../core/errors.js'
 import { VERSION } from '../../../core/constants.js'
-import type { NodeApi, WorkflowAuditSummary } from '../../../core/protocol/types.js'
+import type { NodeApi, WorkflowAuditSummary, WorkflowStatus } from '../../../core/protocol/types.js'
 import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
 import { renderArtifacts, renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
@@ -119,21 +119,25 @@ export function createProgram (io: CliIO, state: CliState): Command {
     c.action(async (id: string, opts: { choice?: string, comment?: string, step?: string, json?: boolean }, cmd: Command) => {
       await withNode(cmd, async api => {
         let choice = opts.choice ?? defaultChoice ?? 'approve'
+        // Members take only exact ids: a prefix is settled here first.
+        let exact = id
         if (defaultChoice === 'reject') {
           // A failed step offers retry/skip/abort: rejecting it means abort.
           // A workflow another mesh member holds is not known here; its question is in the mesh's list.
           const current = await api.getWorkflowStatus(id).catch(async (err: unknown) => {
-            const held = (await api.listInterventions()).find(w => w.id === id)
-            if (held === undefined) throw err
-            return held
+            // A unique prefix will do here too, as for se approve.
+            const held = (await api.listInterventions()).filter(w => w.id.startsWith(id))
+            if (held.length !== 1) throw err
+            return held[0] as WorkflowStatus
           })
+          exact = current.id
           const asked = current.interventions.find(i => i.stepId === opts.step) ?? current.intervention
           if (asked !== null && !asked.choices.includes('reject') && asked.choices.includes('abort')) choice = 'abort'
         }
         // With a person key (se key new) the decision is signed here, for the exact workflow and step it answers.
         const { signedDecision } = await import('./key.js')
-        const signed = await signedDecision(api, id, opts.step ?? '', choice, opts.comment ?? null)
-        const target = signed === null ? { id, stepId: opts.step ?? '' } : { id: signed.decision.workflowId, stepId: signed.decision.stepId }
+        const signed = await signedDecision(api, exact, opts.step ?? '', choice, opts.comment ?? null)
+        const target = signed === null ? { id: exact, stepId: opts.step ?? '' } : { id: signed.decision.workflowId, stepId: signed.decision.stepId }
         print(io, opts, await api.resumeWorkflow(target.id, { choice, comment: opts.comment ?? null, decidedBy: signed?.decision.name ?? process.env.USER ?? '', stepId: target.stepId, signed }), s => {
           // Counted toward a quorum, it keeps waiting: say how far it has come.
           const still = s.interventions.find(i => i.stepId === target.stepId) ?? (target.stepId === '' ? s.intervention : null)
