@@ -22,6 +22,7 @@ test('se key new makes a 0600 key in the config dir; show reads it back; it is n
 
   const shown = await se(['key', 'show'], { dataDir, env })
   assert.equal(shown.stdout.trim(), `${k.person as string}  (ann; ${k.file as string})`)
+  assert.equal((await se(['key', 'show', '-q'], { dataDir, env })).stdout.trim(), k.person, '-q: what a policy names you by, alone')
 
   const again = await se(['key', 'new'], { dataDir, env })
   assert.equal(again.code, 2)

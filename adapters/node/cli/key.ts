@@ -28,7 +28,7 @@ export function addKeyCommands (program: Command, io: CliIO): void {
     .option('--name <name>', 'what to call you in decisions (default: your login name)')
     .option('--force', 'replace an existing key')
     .option('--json', 'print JSON')
-    .action(async (opts: { name?: string, force?: boolean, json?: boolean }) => {
+    .action(async (opts: { name?: string, force?: boolean, json?: boolean, quiet?: boolean }) => {
       const file = personKeyFile()
       const exists = await readFile(file).then(() => true, () => false)
       if (exists && opts.force !== true) throw SeError.personKeyExists(file)
@@ -39,22 +39,24 @@ export function addKeyCommands (program: Command, io: CliIO): void {
       const fs = new NodeFileSystem()
       await fs.mkdirp(path.dirname(file), 0o700)
       await fs.writeAtomic(file, encodePersonKey(pair, name, new Date().toISOString()), { mode: 0o600 })
-      show(io, { file, name, publicKey: toHex(pair.publicKey) }, opts.json === true)
+      show(io, { file, name, publicKey: toHex(pair.publicKey) }, opts)
     })
   key.command('show')
     .description('print your public key, as a policy file names you')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean, quiet?: boolean }) => {
       const file = personKeyFile()
       const text = await readFile(file, 'utf8').catch(() => { throw SeError.noPersonKey(file) })
       const { SodiumCrypto } = await import('../../shared/sodium-crypto.js')
       const { key: pair, name } = decodePersonKey(new SodiumCrypto(), text, file)
-      show(io, { file, name, publicKey: toHex(pair.publicKey) }, opts.json === true)
+      show(io, { file, name, publicKey: toHex(pair.publicKey) }, opts)
     })
 }
 
-function show (io: CliIO, k: { file: string, name: string, publicKey: string }, asJson: boolean): void {
-  if (asJson) json(io, { ...k, person: `person:${k.publicKey}` })
+function show (io: CliIO, k: { file: string, name: string, publicKey: string }, opts: { json?: boolean, quiet?: boolean }): void {
+  if (opts.json === true) json(io, { ...k, person: `person:${k.publicKey}` })
+  // -q: what a policy file names you by, alone, for scripts (se key show -q >> team-keys).
+  else if (opts.quiet === true) io.out(`person:${k.publicKey}`)
   else io.out(`person:${k.publicKey}  (${k.name}; ${k.file})`)
 }
 

@@ -153,16 +153,18 @@ export function createProgram (io: CliIO, state: CliState): Command {
   program.command('cancel')
     .description('cancel a workflow; a running step is stopped')
     .argument('<id>', 'workflow id')
-    .option('--reason <text>', 'why, for the audit trail', 'cancelled by user')
+    .option('--reason <text>', 'why, for the audit trail (default: cancelled by $USER)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  se cancel wf-m3k2 --reason "wrong branch"')
-    .action(async (id: string, opts: { reason: string, json?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { reason?: string, json?: boolean }, cmd: Command) => {
       await withNode(cmd, async api => {
         // With a person key the cancel is signed here, for the exact workflow, and the trail names the person.
         const sign = await (await import('./key.js')).personSigner()
         const exact = sign === null ? id : (await api.getWorkflowStatus(id)).id
-        const signed = sign?.(exact, '', 'cancel', opts.reason) ?? null
-        print(io, opts, await api.cancelWorkflow(exact, opts.reason, signed), s => `${s.id}: ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}`)
+        // Unsigned, the reason at least names the OS user, as an unsigned answer does.
+        const reason = opts.reason ?? `cancelled by ${process.env.USER ?? 'user'}`
+        const signed = sign?.(exact, '', 'cancel', reason) ?? null
+        print(io, opts, await api.cancelWorkflow(exact, reason, signed), s => `${s.id}: ${s.state}${signed === null ? '' : ` (signed as person:${signed.decision.person.slice(0, 12)})`}`)
       })
     })
 
