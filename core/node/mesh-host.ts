@@ -43,6 +43,9 @@ export interface MeshHostDeps {
   policy: Policy | null
 }
 
+/** How often the same refusal of the same member is kept in the trail. */
+const REFUSAL_KEPT_EVERY_MS = 60_000
+
 export interface JoinedMesh {
   mesh: Mesh
   stepServer: StepServer
@@ -62,13 +65,24 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
   }
   const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
   const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
+  // A member asking the same refused thing again and again (a dashboard polling the mesh's
+  // questions every second) is kept once a minute per member and request, not every time.
+  const lastKept = new Map<string, number>()
+  const keepOnce = (key: string): boolean => {
+    const now = clock.now()
+    const at = lastKept.get(key)
+    if (at !== undefined && now - at < REFUSAL_KEPT_EVERY_MS) return false
+    if (lastKept.size >= 1024) lastKept.clear()
+    lastKept.set(key, now)
+    return true
+  }
   // Refused before anything is done, in this node's trail, naming the rule the caller met.
   const allowed = (from: string, action: PolicyAction, verb: string, workflowId?: string, workflow?: string, capabilities?: string[]): void => {
     if (d.policy === null) return
     const verdict = decide(d.policy, action, { nodeKey: from, personKey: null }, { ...(workflow === undefined ? {} : { workflow }), ...(capabilities === undefined ? {} : { capabilities }) })
     if (verdict.allowed) return
     const who = `${memberName(from)} (${from.slice(0, 8)})`
-    appendQuietly({ event: 'action_refused', message: `${who} may not ${verb} on ${d.name}: ${verdict.reason}`, ...(workflowId === undefined ? {} : { workflowId }), domains: ['mesh', 'security'] })
+    if (keepOnce(`${from}:${verb}:${workflowId ?? ''}`)) appendQuietly({ event: 'action_refused', message: `${who} may not ${verb} on ${d.name}: ${verdict.reason}`, ...(workflowId === undefined ? {} : { workflowId }), domains: ['mesh', 'security'] })
     throw SeError.notAllowedByPolicy(who, verb, d.name, verdict.reason)
   }
   // Under a policy a member's step gets a credential of this node only when it declares it

@@ -126,7 +126,9 @@ export class WorkflowService {
     // A branch may wait for a person while others of its workflow run.
     const asking = (w: WorkflowStatus): boolean => w.interventions.length > 0 || w.intervention !== null
     const local = this.list(['waiting_intervention', 'running']).filter(asking)
-    const remote = await gatherFromMembers(this.o.members(), async api => await api.listWorkflows(['waiting_intervention', 'running']), this.o.meshQuery('waiting interventions'))
+    // A member whose policy has said this node may not read there is not asked (it would only refuse, every refresh).
+    const readable = this.o.members().filter(m => m.allows === null || m.allows.includes('read'))
+    const remote = await gatherFromMembers(readable, async api => await api.listWorkflows(['waiting_intervention', 'running']), this.o.meshQuery('waiting interventions'))
     return [...local, ...remote.filter(asking)]
   }
 
