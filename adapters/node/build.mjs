@@ -7,7 +7,7 @@
 // use (zod, yaml). In a chunk, a bundled CommonJS package has only a default
 // export: code that import()s one on demand imports a module of ours that imports it.
 import { build } from 'esbuild'
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -58,13 +58,27 @@ const result = await build({
   sourcemap: 'linked',
   plugins: [lazyBuiltins],
   metafile: true,
-  logLevel: 'warning'
+  logLevel: 'warning',
+  write: false
 })
+
+// Written here rather than by esbuild: a file that did not change is left alone, and one that
+// did is replaced whole (write, rename), so a node or a CLI call starting while a build runs
+// (npm install -g . runs one) never reads a chunk half written.
+for (const out of result.outputFiles) {
+  if (existsSync(out.path) && Buffer.compare(readFileSync(out.path), out.contents) === 0) continue
+  mkdirSync(path.dirname(out.path), { recursive: true })
+  const tmp = `${out.path}.${process.pid}.tmp`
+  writeFileSync(tmp, out.contents)
+  renameSync(tmp, out.path)
+}
 
 // The sources the bundle was made from, for bin/se.js to tell whether it is stale by
 // looking at these files alone rather than walking every directory on each call.
 const sources = Object.keys(result.metafile.inputs).filter(f => !f.startsWith('node_modules/') && f.endsWith('.ts')).sort()
-writeFileSync(path.join(root, 'dist', 'sources.json'), JSON.stringify(sources) + '\n')
+const sourcesFile = path.join(root, 'dist', 'sources.json')
+writeFileSync(`${sourcesFile}.${process.pid}.tmp`, JSON.stringify(sources) + '\n')
+renameSync(`${sourcesFile}.${process.pid}.tmp`, sourcesFile)
 
 // Chunks of earlier builds are kept for a day, not forever: a node started before this
 // build may still load one of them the first time it needs it (dist/chunks grew to 35 MB).

@@ -30,8 +30,10 @@ function newestOfBuilt () {
 
 function bundleIsFresh () {
   try {
-    const built = statSync(bundle).mtimeMs
+    statSync(bundle)
     if (!existsSync(path.join(root, '.git'))) return true
+    // When the build ended: sources.json is written last, every build (files it found unchanged keep their old times).
+    const built = statSync(existsSync(path.join(root, 'dist', 'sources.json')) ? path.join(root, 'dist', 'sources.json') : bundle).mtimeMs
     // A new file matters only once an existing one imports it, which makes that one newer.
     const newest = existsSync(path.join(root, 'dist', 'sources.json')) ? newestOfBuilt() : Math.max(...['core', 'adapters', 'tui'].map(dir => newestSource(path.join(root, dir))))
     return built >= newest
