@@ -9,6 +9,14 @@ import { test } from 'node:test'
 import { json, se, startNode, tempDir, waitFor } from './helpers/cli.js'
 import { localBootstrap, meshNode, waitForStates } from './helpers/mesh.js'
 
+interface Person { env: Record<string, string>, key: string }
+
+/** A person's key made with se key new in `dir`, and the environment that signs as them. */
+async function personKey (dir: string, dataDir: string, name: string): Promise<Person> {
+  const env = { SE_PERSON_KEY: path.join(dir, `${name}.json`), USER: name }
+  return { env, key: json(await se(['key', 'new', '--json'], { dataDir, env })).person as string }
+}
+
 const STEP = 'name: BUILD\nrequires: { capabilities: [builder] }\nsteps:\n  - { id: compile, run: { command: sh, args: [-c, "echo compiled > out.txt; echo compiled"] } }\n'
 
 test('run: refused before anything runs, audited on the builder, the rule named; allowed by a role, it runs', async t => {
@@ -134,10 +142,7 @@ test('a person\'s signed decision: allowed for the person though not for the mem
 test('required approvers: quorum 2 of role release counts distinct people\'s signed approvals, shows 1/2, and completes on the second', async t => {
   const dir = await tempDir(t)
   const dataDir = await tempDir(t, 'se-holder-')
-  const person = async (name: string): Promise<{ env: Record<string, string>, key: string }> => {
-    const env = { SE_PERSON_KEY: path.join(dir, `${name}.json`), USER: name }
-    return { env, key: json(await se(['key', 'new', '--json'], { dataDir, env })).person as string }
-  }
+  const person = async (name: string): Promise<Person> => await personKey(dir, dataDir, name)
   const [ann, bob, carol] = [await person('ann'), await person('bob'), await person('carol')]
   const policy = path.join(dir, 'policy.yaml')
   await writeFile(policy, `roles:\n  release: [${ann.key}, ${bob.key}]\nallow:\n  approve: [release, ${carol.key}]\n  read: ['*']\n`)
@@ -213,10 +218,7 @@ test('a reject by one approver ends a quorum at once', async t => {
 test('a person\'s signed cancel is checked against the policy and kept in the trail; unsigned, the local user still cancels', async t => {
   const dir = await tempDir(t)
   const dataDir = await tempDir(t, 'se-holder-')
-  const person = async (name: string): Promise<{ env: Record<string, string>, key: string }> => {
-    const env = { SE_PERSON_KEY: path.join(dir, `${name}.json`), USER: name }
-    return { env, key: json(await se(['key', 'new', '--json'], { dataDir, env })).person as string }
-  }
+  const person = async (name: string): Promise<Person> => await personKey(dir, dataDir, name)
   const [ann, carol] = [await person('ann'), await person('carol')]
   const policy = path.join(dir, 'policy.yaml')
   await writeFile(policy, `allow:\n  approve: [${ann.key}]\n  read: ['*']\n`)

@@ -20,7 +20,7 @@ export function approvalCount (i: ApprovalState): string {
 
 /** Who may count, as `2 of release, person:ab12…`. */
 export function neededText (i: ApprovalState): string {
-  const of = (i.approvers ?? []).map(a => a.startsWith('person:') ? `${a.slice(0, 19)}…` : a).join(', ')
+  const of = approverNames(i)
   return `${i.quorum ?? 1}${of === '' ? ' people' : ` of ${of}`}`
 }
 
@@ -29,7 +29,7 @@ export function approvalsLine (i: ApprovalState): string | null {
   if (!countsApprovals(i)) return null
   const agreed = mostAgreed(i)
   const more = Math.max(0, (i.quorum ?? 1) - agreed.length)
-  const of = (i.approvers ?? []).map(a => a.startsWith('person:') ? `${a.slice(0, 19)}…` : a).join(', ')
+  const of = approverNames(i)
   return `approvals ${approvalCount(i)}${agreed.length === 0 ? '' : `: ${agreed.map(a => a.name).join(', ')}`}; needs ${more} more${of === '' ? '' : ` of ${of}`} (signed)`
 }
 
@@ -37,4 +37,9 @@ function mostAgreed (i: ApprovalState): Array<{ name: string, choice: string }> 
   const byChoice = new Map<string, Array<{ name: string, choice: string }>>()
   for (const a of i.approvals ?? []) byChoice.set(a.choice, [...byChoice.get(a.choice) ?? [], a])
   return [...byChoice.values()].sort((a, b) => b.length - a.length)[0] ?? []
+}
+
+/** Roles as named, people shortened to person:KEY12…. */
+function approverNames (i: ApprovalState): string {
+  return (i.approvers ?? []).map(a => a.startsWith('person:') ? `${a.slice(0, 19)}…` : a).join(', ')
 }
