@@ -49,7 +49,7 @@ function fakeData (): { snapshot: Snapshot, audit: AuditRecord[] } {
     const sample = state === 'down'
       ? null
       : { nodeId, loadAverage: r() * cpus * 1.2, cpus, memoryUsedMb: Math.round(memoryTotalMb * (0.2 + 0.7 * r())), memoryTotalMb, workflowsRunning: Math.floor(r() * 4), workloadsRunning: Math.floor(r() * 15), sentAt: T0 }
-    return { nodeId, name, self: i === 0, state, lastSeen: T0 - Math.floor(r() * 5000), capabilities, sample, latencyMs: i === 0 || r() < 0.05 ? null : 0.3 + r() * 80, allows: null }
+    return { nodeId, name, self: i === 0, state, lastSeen: T0 - Math.floor(r() * 5000), capabilities, sample, latencyMs: i === 0 || r() < 0.05 ? null : 0.3 + r() * 80, allows: null, learned: i === 0 ? null : r() < 0.2 ? 'direct' : 'gossip', link: i === 0 ? null : r() < 0.1 ? 'neighbour' : null }
   })
   const workloads: WorkloadStatus[] = Array.from({ length: WORKLOADS }, (_, i) => {
     const node = nodes[i % NODES] as MeshNode

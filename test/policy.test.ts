@@ -76,7 +76,7 @@ test('allowedActions lists what a caller may do, scoped grants as action:scope, 
   const policy = parsePolicy(`roles:\n  ci: [${a}]\nallow:\n  run: [{ who: ci, capabilities: [builder, gpu] }]\n  approve: [{ who: [ci], workflows: [RELEASE] }]\n  read: ['*']\n`, 'p.yaml')
   assert.deepEqual(allowedActions(policy, { nodeKey: a, personKey: null }), ['run:builder', 'run:gpu', 'approve:RELEASE', 'read'])
   assert.deepEqual(allowedActions(policy, { nodeKey: 'b'.repeat(64), personKey: null }), ['read'])
-  const member = (allows: string[] | null, self = false): Parameters<typeof policyRefusals>[0] => ({ nodeId: a, name: 'b', self, state: 'up', lastSeen: null, capabilities: {} as never, sample: null, latencyMs: null, allows })
+  const member = (allows: string[] | null, self = false): Parameters<typeof policyRefusals>[0] => ({ nodeId: a, name: 'b', self, state: 'up', lastSeen: null, capabilities: {} as never, sample: null, latencyMs: null, allows, learned: null, link: null })
   assert.equal(policyRefusals(member(['run:builder', 'run:gpu', 'approve:RELEASE', 'read'])), 'session; run only builder, gpu; approve only RELEASE')
   assert.equal(policyRefusals(member(['run', 'approve', 'session', 'deploy', 'read', 'relay'])), null)
   assert.equal(policyRefusals(member(null)), null, 'an older member says nothing: no mark')

@@ -23,6 +23,8 @@ function node (name: string, over: Partial<MeshNode> = {}, load = 1, usedMb = 4 
     lastSeen: T0,
     latencyMs: 0.4,
     allows: null,
+    learned: 'direct',
+    link: 'neighbour',
     capabilities: {
       nodeId, name, runtime: 'node', version: '0.1.0', platform: 'linux', arch: 'x64', engines: ['podman'], tools: ['git'],
       credentials: ['GITHUB_TOKEN'], tags: ['gpu'], cpus: 4, memoryTotalMb: 16 * GIB, memoryFreeMb: 12 * GIB, loadAverage: load

@@ -178,7 +178,9 @@ export class Mesh {
       capabilities: m.capabilities as NodeCapabilities,
       sample: m.sample,
       latencyMs: m.latencyMs,
-      allows: m.allows === null ? null : [...m.allows]
+      allows: m.allows === null ? null : [...m.allows],
+      learned: 'direct',
+      link: m.connected ? 'neighbour' : null
     }))
   }
 

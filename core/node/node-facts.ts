@@ -70,6 +70,6 @@ export class NodeFacts {
 
   self (): MeshNode {
     const caps = this.o.capabilities
-    return { nodeId: caps.nodeId, name: caps.name, self: true, state: 'up', lastSeen: this.o.runtime.clock.now(), capabilities: this.capabilities(), sample: this.sample(), latencyMs: 0, allows: null }
+    return { nodeId: caps.nodeId, name: caps.name, self: true, state: 'up', lastSeen: this.o.runtime.clock.now(), capabilities: this.capabilities(), sample: this.sample(), latencyMs: 0, allows: null, learned: null, link: null }
   }
 }

@@ -330,7 +330,9 @@ export const TYPES = [
       { name: 'capabilities', type: 'NodeCapabilities' },
       { name: 'sample', type: nullable('NodeSample'), default: null },
       { name: 'latencyMs', type: nullable('double'), default: null },
-      { name: 'allows', type: nullable({ type: 'array', items: 'string' }), default: null, doc: 'what this node may do on that member by the member\'s policy (allowedActions); null: not known, or this node itself' }
+      { name: 'allows', type: nullable({ type: 'array', items: 'string' }), default: null, doc: 'what this node may do on that member by the member\'s policy (allowedActions); null: not known, or this node itself' },
+      { name: 'learned', type: nullable('string'), default: null, doc: 'how this node knows the member: direct (heard from it over a link) | gossip (only from others); null for this node itself' },
+      { name: 'link', type: nullable('string'), default: null, doc: 'the connection this node holds to the member: neighbour | work (opened for a step, session or artifact, closed when idle); null: none' }
     ]
   },
   {
