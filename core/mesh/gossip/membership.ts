@@ -208,9 +208,12 @@ export class Membership {
       const asked = await this.indirect(target, direct)
       if (asked.reached || !this.running) return
       const now = this.table.get(target)
-      if (now === undefined || now.state !== 'alive' || now.incarnation !== incarnation) return
-      const why = direct ? `no answer to direct or ${asked.count} indirect probes` : `link closed, no answer to ${asked.count} indirect probes`
-      this.change(now, { nodeId: target, incarnation, state: 'suspect', from: this.self, meta: null }, why)
+      if (now === undefined || now.incarnation !== incarnation) return
+      const news: GossipUpdate = { nodeId: target, incarnation, state: 'suspect', from: this.self, meta: null }
+      // Already suspect (another's news came first): this probe is an independent confirmation (Lifeguard).
+      if (now.state === 'suspect') { if (now.suspicion?.confirm(this.self) === true) this.queue.push(news); return }
+      if (now.state !== 'alive') return
+      this.change(now, news, direct ? `no answer to direct or ${asked.count} indirect probes` : `link closed, no answer to ${asked.count} indirect probes`)
     } finally {
       this.probing.delete(target)
     }
@@ -308,12 +311,14 @@ export class Membership {
     if (!wellFormed(u) || ((u.state === 'alive' || u.state === 'left') && u.from !== u.nodeId)) { this.stats.ignored++; return }
     if (u.nodeId === this.self) { this.aboutSelf(u); return }
     const m = this.table.get(u.nodeId)
-    if (m === undefined) { this.learn(u, sender); return }
+    // A push-pull's news is passed on only when it is the sender's own (how a new member is announced).
+    const relay = !sync || u.nodeId === sender
+    if (m === undefined) { this.learn(u, sender, relay); return }
     m.updatedAt = this.clock.now()
     // memberlist's push-pull: another's "dead" is only a suspicion here, which this node times itself.
     const news = sync && u.state === 'dead' ? { ...u, state: 'suspect' as const, from: sender, meta: null } : u
     if (overrides(news.incarnation, news.state, m.incarnation, m.state)) {
-      this.change(m, news, this.reason(news, sender))
+      this.change(m, news, this.reason(news, sender), relay)
     } else if (news.state === 'suspect' && m.state === 'suspect' && news.incarnation === m.incarnation && m.suspicion?.confirm(news.from) === true) {
       // A new independent confirmation shortens the timer here; passing it on shortens it elsewhere.
       this.queue.push(news)
@@ -331,8 +336,12 @@ export class Membership {
     this.speak('alive', u.incarnation + 1, null)
   }
 
-  /** A member first heard of: only alive news adds one (news of the death of a stranger is no news). */
-  private learn (u: GossipUpdate, sender: string): void {
+  /**
+   * A member first heard of: only alive news adds one (news of the death of a stranger is no news).
+   * What a push-pull brings about others is not passed on (relay false): a joining node that
+   * relayed its whole first sync would flood the mesh with news everyone has.
+   */
+  private learn (u: GossipUpdate, sender: string, relay: boolean): void {
     if (u.state !== 'alive') return
     if (this.table.size >= this.maxMembers) { this.stats.ignored++; return }
     const now = this.clock.now()
@@ -340,7 +349,7 @@ export class Membership {
     const m: Member = { nodeId: u.nodeId, state: 'alive', incarnation: u.incarnation, meta: u.meta ?? null, learned: direct ? 'direct' : 'gossip', updatedAt: now, stateSince: now, news: u, suspicion: null }
     this.table.set(u.nodeId, m)
     this.live++
-    this.queue.push(u)
+    if (relay) this.queue.push(u)
     this.emit(m, null, direct ? 'joined (direct)' : `joined (via gossip from ${shortId(sender)})`)
   }
 
@@ -353,8 +362,8 @@ export class Membership {
     }
   }
 
-  /** Puts `m` in the state `u` says, queues the news on, and tells the host. */
-  private change (m: Member, u: GossipUpdate, why: string): void {
+  /** Puts `m` in the state `u` says, queues the news on (unless a push-pull brought it), and tells the host. */
+  private change (m: Member, u: GossipUpdate, why: string, relay = true): void {
     const previous = m.state
     const now = this.clock.now()
     m.suspicion?.cancel()
@@ -376,7 +385,7 @@ export class Membership {
       m.stateSince = now
       if (gone(u.state)) this.forgetLater(m)
     }
-    this.queue.push(u)
+    if (relay) this.queue.push(u)
     this.emit(m, previous, why)
   }
 
