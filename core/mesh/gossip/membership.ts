@@ -59,6 +59,8 @@ export class Membership {
   private readonly pending = new Set<() => void>()
   private readonly clock: GossipTimers
   private readonly probing = new Set<string>()
+  /** When each member last pushed-pulled with this node: a new link's second exchange is skipped. */
+  private readonly syncedAt = new Map<string, number>()
   private selfNews: GossipUpdate
   /** Alive and suspect members, self included: the N of the suspicion timeouts. */
   private live = 1
@@ -137,13 +139,23 @@ export class Membership {
     this.stats.received++
     this.merge(state, from, true)
     this.heard(from)
+    if (typeof from === 'string' && (this.syncedAt.size < this.maxMembers || this.syncedAt.has(from))) this.syncedAt.set(from, this.clock.now())
     this.stats.sent.sync++
     return this.fullState()
   }
 
-  /** A new link: exchange full state with it, how a joining node learns the mesh and the mesh learns it. */
+  /**
+   * A new link: exchange full state with it, how a joining node learns the mesh and the mesh
+   * learns it. Both ends of a link are told; each waits a random part of a gossip interval
+   * and skips the exchange if the other end's came first, so a link costs one push-pull.
+   */
   linkUp (nodeId: string): void {
-    if (this.running) this.pushPull(nodeId)
+    if (!this.running) return
+    const at = this.clock.now()
+    this.clock.after(this.random() * this.config.gossipIntervalMs, () => {
+      if ((this.syncedAt.get(nodeId) ?? -1) < at) this.pushPull(nodeId)
+      this.syncedAt.delete(nodeId)
+    })
   }
 
   /** A link closed: probe that member now rather than at its turn, indirectly when no link is left to it. */
