@@ -9,6 +9,7 @@ import { benchBare } from './bare.js'
 import { benchCli } from './cli.js'
 import { benchContainers } from './containers.js'
 import { benchDashboard } from './dashboard.js'
+import { benchGossip } from './gossip.js'
 import { benchGraph } from './graph.js'
 import { benchHttp } from './http.js'
 import { benchMesh } from './mesh.js'
@@ -29,7 +30,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '10. graphs: fan-out of 8 one-second steps over 4 node processes vs in a line; scheduling cost of a 200-step graph vs a line', run: benchGraph },
   { title: '9. artifact transfer: 200 MiB between two processes, verified chunk by chunk, vs a raw Hyperswarm stream', run: benchArtifact },
   { title: '11. cli start-up: `se status --json` against a running node vs `node -e 0`', run: benchCli },
-  { title: '12. policy: a routed step and an approval under a policy and a signed decision vs the same with no policy', run: benchPolicy }
+  { title: '12. policy: a routed step and an approval under a policy and a signed decision vs the same with no policy', run: benchPolicy },
+  { title: '13. gossip: the membership engine simulated at 10, 100 and 1,000 nodes: msgs/node/s against log N, convergence, crash detection against its bound', run: benchGossip }
 ]
 
 /** The benchmarks named by number on the command line, or all. */
