@@ -45,7 +45,7 @@ async function main (argv: string[]): Promise<number> {
   // The last net, as on Node (adapters/node/local-node.ts): logged as a bug, the node goes on.
   process.on('unhandledRejection', (err: unknown) => log.error(`BUG: unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
   const maxConnections = listenerLimitsFrom(lookup).maxConnections
-  const mesh = meshConfigFrom(flags.mesh, { env: lookup, transport: async (keyPair, bootstrap) => await createSwarmTransport(keyPair, bootstrap, { maxConnections }), readText: file => String(fs.readFileSync(file, 'utf8')), warn: m => log.warn(m) })
+  const mesh = meshConfigFrom(flags.mesh, { env: lookup, transport: async (keyPair, bootstrap, maxPeers) => await createSwarmTransport(keyPair, bootstrap, { maxPeers, maxConnections }), readText: file => String(fs.readFileSync(file, 'utf8')), warn: m => log.warn(m) })
   const config = nodeConfigFrom(nodeOptionsFrom(flags, dataDir, mesh), runtime, { env: lookup, catalogueDirs: catalogueDirs(lookup, dataDir, os.cwd(), []), cli: 'se', pid: process.pid })
 
   await runtime.fs.mkdirp(dataDir)

@@ -47,7 +47,7 @@ const us = (msValue: number): string => `${(msValue * 1000).toFixed(0)} µs`
 const sleep = (msValue: number): Promise<void> => new Promise(resolve => setTimeout(resolve, msValue))
 
 export function meshConfig (name: string, secret: string, bootstrap: BootstrapAddress): MeshConfig {
-  return { name, secret, transport: async kp => await createSwarmTransport(kp, [bootstrap]), allow: null, peers: [], timing: {} }
+  return { name, secret, transport: async kp => await createSwarmTransport(kp, [bootstrap]), allow: null, peers: [], timing: {}, neighbours: 12 }
 }
 
 /** The node's mesh; SeNode keeps it private, and the bench needs its members. */

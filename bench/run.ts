@@ -15,6 +15,7 @@ import { benchHttp } from './http.js'
 import { benchMesh } from './mesh.js'
 import { benchPolicy } from './policy.js'
 import { benchRpc } from './rpc.js'
+import { benchScale } from './scale.js'
 import { benchSteps } from './steps.js'
 import { cleanupTempDirs, formatResult, met, section, type Result } from './lib.js'
 
@@ -31,7 +32,8 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '9. artifact transfer: 200 MiB between two processes, verified chunk by chunk, vs a raw Hyperswarm stream', run: benchArtifact },
   { title: '11. cli start-up: `se status --json` against a running node vs `node -e 0`', run: benchCli },
   { title: '12. policy: a routed step and an approval under a policy and a signed decision vs the same with no policy', run: benchPolicy },
-  { title: '13. gossip: the membership engine simulated at 10, 100 and 1,000 nodes: msgs/node/s against log N, convergence, crash detection against its bound', run: benchGossip }
+  { title: '13. gossip: the membership engine simulated at 10, 100 and 1,000 nodes: msgs/node/s against log N, convergence, crash detection against its bound', run: benchGossip },
+  { title: '14. scale: 100-node membership vs 2, gossip traffic at 10 and 100 nodes, crash detection at 10 and 100, a routed step in 100 nodes vs 2', run: benchScale }
 ]
 
 /** The benchmarks named by number on the command line, or all. */

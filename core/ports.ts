@@ -179,12 +179,12 @@ export interface MessageChannel {
 export interface MeshTransport {
   readonly publicKey: Uint8Array
   onConnection (listener: (link: PeerLink) => void): void
-  /** Announces on the topic and connects to everyone else who does. */
+  /** Announces on the topic, so others find this node there; dials nobody (whom to dial is the mesh's choice). */
   join (topic: Uint8Array): Promise<void>
-  /** Looks the topic up again, for peers that announced after our last look. */
-  refresh (topic: Uint8Array): Promise<void>
-  /** Keeps connecting to one node by its key, topic or not. */
+  /** Keeps connecting to one node by its key, topic or not, until leavePeer. */
   joinPeer (publicKey: Uint8Array): void
+  /** Stops dialling a node (its connection, if any, is closed by whoever holds it). */
+  leavePeer (publicKey: Uint8Array): void
   /** Announces a provider record without taking connections for it. */
   announce (topic: Uint8Array): Promise<void>
   unannounce (topic: Uint8Array): Promise<void>

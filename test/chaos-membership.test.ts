@@ -1,7 +1,8 @@
 // Regressions the chaos suite found in mesh membership, reproduced without a
-// network: a peer whose first calls arrive together with its hello (a node that
-// just restarted, on a loaded machine) must still be announced as usable, or
-// what waits on it (its undelivered audit entries) waits for good.
+// network: a peer whose first calls (its gossip, saying what it can do) arrive
+// together with its hello (a node that just restarted, on a loaded machine) must
+// still be announced as usable, or what waits on it (its undelivered audit
+// entries) waits for good.
 import assert from 'node:assert/strict'
 import b4a from 'b4a'
 import { test } from 'node:test'
@@ -36,8 +37,8 @@ function fakeTransport (publicKey: Uint8Array): MeshTransport & { connect (link:
     onConnection (l) { listener = l },
     connect (link) { listener?.(link) },
     async join () {},
-    async refresh () {},
     joinPeer () {},
+    leavePeer () {},
     async announce () {},
     async unannounce () {},
     async lookup () { return [] },
@@ -74,6 +75,8 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
   const [atA, atB] = connectionPair({ labels: ['a', 'b'] })
   const handshakeHash = crypto.randomBytes(64)
   const hello = namedType('MeshHello').toBuffer({ version: MESH_PROTOCOL_VERSION, nodeId: bId, name: 'b', proof: b4a.from(helloProof(crypto, keys, handshakeHash, b.publicKey)) })
+  // What b says of itself: alive, with what it can do.
+  const bAlive = { nodeId: bId, incarnation: 1, state: 'alive', from: bId, meta: namedType('GossipMeta').toBuffer({ capabilities: caps(bId, 'b'), sample: sample(bId) }) }
   // B's side: its hello and its first RPC frame go out in one write, and a's hello is not for its RpcPeer.
   let helloSent = false
   let helloSeen = false
@@ -88,13 +91,15 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
     close: () => atB.close()
   }, {
     handlers: new Map<string, Handler>([
-      ['registerCapabilities', async () => true],
-      ['heartbeat', async () => sample(bId)]
+      ['gossipSync', async () => [bAlive]],
+      ['gossipPing', async () => ({ updates: [] })],
+      ['neighbour', async () => true],
+      ['allowedActions', async () => []]
     ])
   })
   t.after(() => bRpc.close())
   transport.connect({ ...atA, label: 'b', remotePublicKey: b.publicKey, handshakeHash, write: d => atA.write(d), onData: l => atA.onData(l), onClose: l => atA.onClose(l), close: () => atA.close() })
-  void bRpc.call('registerCapabilities', { capabilities: caps(bId, 'b') }).catch(() => {})
+  void bRpc.call('gossipSync', { state: [bAlive] }).catch(() => {})
 
   await eventually('b to be usable at a', () => mesh.member(bId)?.usable === true)
   await eventually('a to be told b is usable', () => changes.includes(true), 2000)

@@ -92,6 +92,7 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   oversizedHello: () => SeError.oversizedHello(PEER),
   garbledHello: () => SeError.garbledHello(PEER, CAUSE),
   meshVersionMismatch: () => SeError.meshVersionMismatch(PEER, 2, 1),
+  memberUnreachable: () => SeError.memberUnreachable('beta', PEER, 5000),
   helloOfAnother: () => SeError.helloOfAnother(PEER, 'cd'.repeat(32)),
   noMeshSecret: () => SeError.noMeshSecret(PEER, 'beta', 'team'),
   notForMembers: () => SeError.notForMembers('execute'),

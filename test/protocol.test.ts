@@ -147,9 +147,15 @@ function roundTrip (c: Case, value: unknown): void {
   assert.deepEqual(Buffer.from(c.type.toBuffer(back)), Buffer.from(bytes), `encodes again to the same bytes: ${show()}`)
   // Every proper prefix of one value's encoding is refused, with an Error, at once.
   for (const cut of new Set([0, 1, bytes.length >> 1, bytes.length - 1].filter(n => n >= 0 && n < bytes.length))) {
-    const began = Date.now()
     assert.throws(() => c.type.fromBuffer(bytes.subarray(0, cut)), (err: unknown) => err instanceof Error, `${bytes.length} bytes cut to ${cut}: ${show()}`)
-    assert.ok(Date.now() - began < 100, `refused at once: ${show()}`)
+    // At once: the best of three, so a pause of a loaded machine (GC, another process) is not taken for a slow decoder.
+    let ms = Infinity
+    for (let tries = 0; tries < 3 && ms >= 100; tries++) {
+      const began = performance.now()
+      try { c.type.fromBuffer(bytes.subarray(0, cut)) } catch {}
+      ms = Math.min(ms, performance.now() - began)
+    }
+    assert.ok(ms < 100, `refused at once: ${show()}`)
   }
 }
 

@@ -11,7 +11,7 @@ const caps = (name: string, tags: string[], loadAverage = 0): NodeCapabilities =
 const member = (c: NodeCapabilities, allows: string[] | null): Member => ({ nodeId: c.nodeId, name: c.name, capabilities: c, sample: null, latencyMs: 1, allows, usable: true, state: 'up' }) as unknown as Member
 
 function router (members: Member[]): Router {
-  return new Router({ members: { usableMembers: () => members, member: id => members.find(m => m.nodeId === id) }, local: () => caps('laptop', []), clock: { now: () => 0 } as never, audit: () => {} })
+  return new Router({ members: { usableMembers: () => members, member: id => members.find(m => m.nodeId === id), reach: async () => { throw new Error('no network here') } }, local: () => caps('laptop', []), clock: { now: () => 0 } as never, audit: () => {} })
 }
 
 const BUILD = { name: 'BUILD', requires: { capabilities: ['builder'] }, steps: [{ id: 'compile', run: { command: 'true' } }] } as never

@@ -11,7 +11,7 @@ export function meshConfigFrom (flags: MeshFlags, warn: (text: string) => void):
   return fromSettings(flags, {
     env: name => process.env[name],
     // The same cap on connections as every other port (SE_MAX_CONNECTIONS).
-    transport: async (keyPair, bootstrap) => await createSwarmTransport(keyPair, bootstrap, { maxConnections: listenerLimitsFrom(name => process.env[name]).maxConnections }),
+    transport: async (keyPair, bootstrap, maxPeers) => await createSwarmTransport(keyPair, bootstrap, { maxPeers, maxConnections: listenerLimitsFrom(name => process.env[name]).maxConnections }),
     readText: file => readFileSync(file, 'utf8'),
     warn
   })

@@ -14,15 +14,20 @@ import { isLoopback, type BootstrapAddress } from '../../core/mesh/bootstrap-add
 import { DEFAULT_LISTENER_LIMITS } from '../../core/access/listener-limits.js'
 import { REJECTIONS } from '../../core/metrics/rejections.js'
 
-export async function createSwarmTransport (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null, opts: { maxConnections?: number } = {}): Promise<MeshTransport> {
+/**
+ * `maxPeers`: the mesh's own bound on the connections it dials (its neighbourhood and its work), given
+ * to Hyperswarm so that its default (64) never decides silently; `maxConnections` caps everything.
+ */
+export async function createSwarmTransport (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null, opts: { maxConnections?: number, maxPeers?: number } = {}): Promise<MeshTransport> {
   const { maxConnections = DEFAULT_LISTENER_LIMITS.maxConnections } = opts
+  const maxPeers = Math.min(opts.maxPeers ?? maxConnections, maxConnections)
   // On a loopback-only mesh the DHT node binds to loopback too, or it would announce addresses nobody can reach.
   const local = bootstrap !== null && bootstrap.every(b => isLoopback(b.host))
   const dhtOpts: Record<string, unknown> = {}
   if (bootstrap !== null) dhtOpts.bootstrap = bootstrap.map(b => ({ host: isLoopback(b.host) ? '127.0.0.1' : b.host, port: b.port }))
   if (local) dhtOpts.host = '127.0.0.1'
   const dht = new DHT(dhtOpts)
-  const swarm = new Hyperswarm({ dht, keyPair: { publicKey: b4a.from(keyPair.publicKey), secretKey: b4a.from(keyPair.secretKey) } })
+  const swarm = new Hyperswarm({ dht, maxPeers, keyPair: { publicKey: b4a.from(keyPair.publicKey), secretKey: b4a.from(keyPair.secretKey) } })
   // Hyperswarm reports failed punches and the like as errors; a mesh treats them as a peer not reached.
   swarm.on('error', () => {})
   const discoveries = new Map<string, ReturnType<Hyperswarm['join']>>()
@@ -88,15 +93,15 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
       })
     },
     async join (topic) {
-      const d = swarm.join(b4a.from(topic), { server: true, client: true })
+      const d = swarm.join(b4a.from(topic), { server: true, client: false })
       discoveries.set(hex(topic), d)
       await d.flushed()
     },
-    async refresh (topic) {
-      await discoveries.get(hex(topic))?.refresh({ server: true, client: true })
-    },
     joinPeer (publicKey) {
       swarm.joinPeer(b4a.from(publicKey))
+    },
+    leavePeer (publicKey) {
+      swarm.leavePeer(b4a.from(publicKey))
     },
     async announce (topic) {
       const d = swarm.join(b4a.from(topic), { server: true, client: false })

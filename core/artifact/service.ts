@@ -35,6 +35,8 @@ export interface ArtifactServiceOptions {
   audit: (input: AuditInput) => void
   /** How people know a member: `name (key)`. */
   memberName?: (nodeId: string) => string
+  /** Opens a connection to a holder this node holds none to, kept open until the returned release is called. */
+  reach?: (nodeId: string) => Promise<() => void>
   replyTimeoutMs?: number
 }
 
@@ -174,19 +176,30 @@ export class ArtifactService {
     const tried: string[] = []
     let last: unknown
     for (const nodeId of record.nodes) {
+      if (nodeId === this.o.nodeId) continue
       let link = this.links.get(nodeId)
-      if (nodeId === this.o.nodeId || link === undefined || link.isClosed) continue
+      let release = (): void => {}
+      // Most holders in a large mesh are no neighbours of this node: a connection is opened for the fetch.
+      if ((link === undefined || link.isClosed) && this.o.reach !== undefined) {
+        release = await this.o.reach(nodeId).catch(() => release)
+        link = this.links.get(nodeId)
+      }
+      if (link === undefined || link.isClosed) { release(); continue }
       tried.push(nodeId)
-      while (link !== undefined) {
-        try {
-          return await fetchArtifact({ store: this.store, crypto: this.o.crypto, log: this.o.log }, link, record, grant)
-        } catch (err) {
-          this.o.log.warn(`artifact ${record.name} (${record.hash.slice(0, 12)}) from ${nodeId.slice(0, 12)}: ${(err as Error).message}`)
-          last = err
-          // The connection it was on was replaced by a newer one to the same node (Hyperswarm keeps one of two duplicates): asked again there.
-          const newer = this.links.get(nodeId)
-          link = err instanceof SeError && err.code === 'CONNECTION_CLOSED' && newer !== link && newer?.isClosed === false ? newer : undefined
+      try {
+        while (link !== undefined) {
+          try {
+            return await fetchArtifact({ store: this.store, crypto: this.o.crypto, log: this.o.log }, link, record, grant)
+          } catch (err) {
+            this.o.log.warn(`artifact ${record.name} (${record.hash.slice(0, 12)}) from ${nodeId.slice(0, 12)}: ${(err as Error).message}`)
+            last = err
+            // The connection it was on was replaced by a newer one to the same node (Hyperswarm keeps one of two duplicates): asked again there.
+            const newer = this.links.get(nodeId)
+            link = err instanceof SeError && err.code === 'CONNECTION_CLOSED' && newer !== link && newer?.isClosed === false ? newer : undefined
+          }
         }
+      } finally {
+        release()
       }
     }
     // One holder tried: its own error says best what went wrong (refused, which chunk was corrupt).

@@ -50,7 +50,12 @@ export const meshErrors = {
   },
 
   meshVersionMismatch (peerId: string, theirs: number, ours: number): SeError {
-    return new SeError('PEER_REJECTED', `peer ${short(peerId)} speaks mesh protocol ${theirs}, this node ${ours}`)
+    return new SeError('PEER_REJECTED', `peer ${short(peerId)} speaks mesh protocol ${theirs}, this node mesh protocol ${ours}: they cannot work together`, { hint: 'run the same SE Mesh release on every node of a mesh (`se --version`)' })
+  },
+
+  /** Work needed a connection to a member and none could be opened in time. */
+  memberUnreachable (name: string, nodeId: string, ms: number): SeError {
+    return new SeError('TIMEOUT', `could not connect to ${name} (${short(nodeId)}) within ${ms} ms`, { hint: 'the member may have gone: `se nodes` shows what this node knows of it' })
   },
 
   /** A hello naming another node than the key the connection was made with. */

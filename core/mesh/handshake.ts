@@ -13,7 +13,8 @@ import { REJECTIONS } from '../metrics/rejections.js'
 import { toHex } from '../hex.js'
 import { helloProof, sameBytes, type MeshKeys } from './keys.js'
 
-export const MESH_PROTOCOL_VERSION = 1
+// 2: membership by gossip over a bounded neighbourhood (gossipPing, gossipPingReq, gossipSync, neighbour); 1 connected every pair and heartbeat.
+export const MESH_PROTOCOL_VERSION = 2
 const HELLO = namedType('MeshHello')
 /** A hello is small; anything bigger is not one. */
 const MAX_HELLO_BYTES = 1024

@@ -35,3 +35,8 @@ export function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) diff |= (a[i] as number) ^ (b[i] as number)
   return diff === 0
 }
+
+/** The DHT topic under which members announce that they have a capability (a tag or an engine). */
+export function capabilityTopic (crypto: Crypto, keys: MeshKeys, capability: string): Uint8Array {
+  return crypto.mac(keys.key, utf8(`se-mesh/capability\0${capability}`))
+}

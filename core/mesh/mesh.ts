@@ -1,15 +1,19 @@
-// Membership of a mesh: who is connected, what they can do, whether they are
-// alive. Every peer connection is authenticated (allowlist, then the mesh-secret
-// proof) before an RPC frame is read from it; members then swap capabilities and
-// heartbeat, and a member that falls silent turns suspect, then down.
+// Membership of a mesh: who is in it, what they can do, whether they are alive.
+// A node holds connections to a bounded neighbourhood only (SE_MESH_NEIGHBOURS)
+// and learns everyone else by gossip (gossip/membership.ts: SWIM probes over the
+// links it holds, suspicion a live member refutes, news piggybacked on probes,
+// push-pull anti-entropy). Work opens a connection on demand to the member it
+// goes to, closed again when idle. Every connection is authenticated (allowlist,
+// then the mesh-secret proof) before an RPC frame is read from it.
 import { SeError } from '../errors.js'
+import b4a from 'b4a'
 import type { Clock, Crypto, Logger, MeshTransport, MessageChannel, PeerLink } from '../ports.js'
 import { fromHex, toHex } from '../hex.js'
 import type { AuditInput } from '../audit/log.js'
-import { MESSAGES } from '../protocol/codec.js'
+import { MESSAGES, namedType } from '../protocol/codec.js'
 import { SEMeshPeer, SESession } from '../protocol/schema.js'
 import type {
-  InterventionResult, MemberState, SessionInfo, SessionOutput, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
+  GossipMeta, InterventionResult, MemberState, SessionInfo, SessionOutput, MeshNode, MeshPeerApi, NodeCapabilities, NodeMatch, NodeSample, ProviderRecord, Requirements,
   SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent, WorkflowStatus
 } from '../protocol/types.js'
 import { rpcClient } from '../rpc/node-api.js'
@@ -17,24 +21,34 @@ import { RpcPeer, type CallObserver, type Handler } from '../rpc/peer.js'
 import { REJECTIONS } from '../metrics/rejections.js'
 import { commandNames } from '../workflow/commands.js'
 import { authenticate } from './handshake.js'
-import { providerTopic, type MeshKeys } from './keys.js'
+import { capabilityTopic, providerTopic, type MeshKeys } from './keys.js'
+import { Member, type Learned } from './member.js'
+import { gossipConfig } from './gossip/config.js'
+import { Membership } from './gossip/membership.js'
+import { acceptsNeighbour, dialsNeeded, neighbourTarget } from './gossip/neighbourhood.js'
+import type { GossipAck, GossipLinks, GossipState, GossipUpdate, IndirectAck, KnownMember } from './gossip/types.js'
+
+export { Member }
 
 export interface MeshTiming {
+  /** One probe of one linked member per interval: SWIM's protocol period. */
   heartbeatMs: number
-  /** Silence after which a member is suspect. */
+  /** How long a probe, direct then through others, may go unanswered before the member is suspect. */
   suspectMs: number
-  /** Silence after which a member is down and its connection dropped. */
+  /** The least time a suspect stays suspect before it is down; more in a larger mesh (log N), less as others confirm. */
   downMs: number
   handshakeMs: number
   /** How long a provider lookup result is reused. */
   providerCacheMs: number
   providerLookupMs: number
+  /** A work connection (not a neighbour link) unused this long is closed by the node that opened it. */
+  idleMs: number
 }
 
 // A hello takes one round trip. The handshake timeout is short because Hyperswarm's duplicate
 // handling sometimes leaves one side holding a connection the other never saw: that side only
 // reconnects once it gives up on the hello, so this timeout is how long such a join takes.
-export const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 1000, suspectMs: 3000, downMs: 6000, handshakeMs: 1500, providerCacheMs: 5000, providerLookupMs: 3000 }
+export const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 1000, suspectMs: 3000, downMs: 6000, handshakeMs: 1500, providerCacheMs: 5000, providerLookupMs: 3000, idleMs: 30_000 }
 
 /** What the mesh asks of the node it belongs to. */
 export interface MeshHost {
@@ -55,7 +69,7 @@ export interface MeshHost {
   resumeWorkflow (from: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
   /** A member became usable, or stopped being so. */
   membersChanged (member: Member): void
-  /** Every heartbeat: a chance to retry what waits on membership, should a change have been missed. */
+  /** Every probe interval: a chance to retry what waits on membership, should a change have been missed. */
   tick (): void
   /** This node's own sessions, for a person at another member (the owner comes from that member). */
   sessions?: {
@@ -84,6 +98,8 @@ export interface MeshOptions {
   /** Hex public keys to connect to directly, whether or not they announce. */
   peers: string[]
   timing: MeshTiming
+  /** How many neighbour links to keep (SE_MESH_NEIGHBOURS); the default when absent. */
+  neighbours?: number
   host: MeshHost
 }
 
@@ -100,57 +116,78 @@ const PEER_MESSAGES: ReadonlySet<string> = new Set([
   'getCapabilities', 'findNodesForWorkflow', 'submitAuditEntry', 'listWorkflows', 'resumeWorkflow'
 ])
 
-export class Member {
-  capabilities: NodeCapabilities | null = null
-  state: MemberState = 'up'
-  sample: NodeSample | null = null
-  latencyMs: number | null = null
-  rpc: RpcPeer | null = null
-  api: MeshPeerApi | null = null
-  beating = false
-  /** What this node may do there by the member's policy; null until it has said (an older member never does). */
-  allows: string[] | null = null
-
-  constructor (readonly nodeId: string, public name: string, public lastSeen: number) {}
-
-  get connected (): boolean { return this.rpc !== null && !this.rpc.isClosed }
-  /** Can be given work: connected, alive, and it has said what it can do. */
-  get usable (): boolean { return this.connected && this.state === 'up' && this.capabilities !== null }
-}
-
 export class Mesh {
   readonly members = new Map<string, Member>()
+  readonly membership: Membership
   private readonly providing = new Set<string>()
   private readonly providerCache = new Map<string, { at: number, keys: string[] }>()
   private readonly lastRejected = new Map<string, number>()
-  private heartbeatTimer: ReturnType<typeof setInterval> | null = null
+  /** Nodes found on the mesh topic that gossip has not told of yet: whom a joining node dials first. */
+  private readonly discovered = new Set<string>()
+  /** Dials under way: as a neighbour or for work, since when. */
+  private readonly dialling = new Map<string, { neighbour: boolean, since: number }>()
+  private readonly waiting = new Map<string, Array<() => void>>()
+  private readonly explicit: Set<string>
+  private readonly target: number
+  private tickTimer: ReturnType<typeof setInterval> | null = null
   private refreshTimer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
   private ownSample: NodeSample | null = null
   private ownSampleAt = 0
+  private published: { caps: string, sample: NodeSample | null, at: number } | null = null
   private artifactChannel: ArtifactChannelListener | null = null
+  private readonly capabilityTopics = new Set<string>()
 
-  constructor (private readonly opts: MeshOptions) {}
+  constructor (private readonly opts: MeshOptions) {
+    this.target = neighbourTarget(opts.neighbours)
+    this.explicit = new Set(opts.peers)
+    const { clock, timing } = opts
+    this.membership = new Membership({
+      self: opts.nodeId,
+      meta: new Uint8Array(0),
+      links: this.gossipLinks(),
+      timers: { now: () => clock.now(), after: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t) } },
+      random: Math.random,
+      config: gossipConfig({ probeIntervalMs: timing.heartbeatMs, probeDeadlineMs: timing.suspectMs, suspicionFloorMs: timing.downMs }),
+      events: { changed: (known, previous, why) => this.learn(known, previous, why) }
+    })
+  }
 
   get name (): string { return this.opts.keys.name }
+  /** How many neighbour links this node keeps at most. */
+  get neighbourTarget (): number { return this.target }
 
   async start (): Promise<void> {
     const { transport, keys, timing } = this.opts
     transport.onConnection(link => { void this.accept(link) })
-    this.heartbeatTimer = setInterval(() => this.tick(), timing.heartbeatMs)
-    for (const key of this.opts.peers) transport.joinPeer(fromHex(key))
-    await transport.join(keys.topic)
-    this.scheduleRefresh(100)
+    await this.publish(true)
+    this.membership.start()
+    this.tickTimer = setInterval(() => this.tick(), timing.heartbeatMs)
+    for (const key of this.explicit) this.dial(key, true)
+    // Announced, never dialled as a whole: whom to connect to is this node's choice (its neighbourhood),
+    // not the swarm's. The announcement is not waited for: this node finds the others by looking them up.
+    transport.join(keys.topic).catch(err => this.opts.log.warn(`announcing mesh ${keys.name} on the DHT: ${(err as Error).message}`))
+    this.scheduleRefresh(0)
   }
 
-  async stop (): Promise<void> {
+  /** `farewell: false` leaves as a crash does, without a word: what tests of failure detection need. */
+  async stop (opts: { farewell?: boolean } = {}): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer)
+    if (this.tickTimer !== null) clearInterval(this.tickTimer)
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    // Said goodbye, so members mark this node left at once rather than suspect it.
+    if (opts.farewell !== false) {
+      this.membership.leave()
+      await new Promise(resolve => setTimeout(resolve, FAREWELL_MS))
+    }
+    this.membership.stop()
+    if (opts.farewell === false) { for (const member of this.members.values()) member.rpc?.close(); await this.opts.transport.destroy(); return }
     // Provider records go with the node; a lookup must not find a node that has stopped.
-    await Promise.all([...this.providing].map(id => withTimeout(this.opts.transport.unannounce(providerTopic(this.opts.crypto, this.opts.keys, id)), 2000).catch(() => {})))
+    const topics = [...[...this.providing].map(id => providerTopic(this.opts.crypto, this.opts.keys, id)), ...[...this.capabilityTopics].map(c => capabilityTopic(this.opts.crypto, this.opts.keys, c))]
+    await Promise.all(topics.map(async topic => await withTimeout(this.opts.transport.unannounce(topic), 2000).catch(() => {})))
     for (const member of this.members.values()) member.rpc?.close()
+    for (const resolve of [...this.waiting.values()].flat()) resolve()
     await this.opts.transport.destroy()
   }
 
@@ -159,13 +196,25 @@ export class Mesh {
     this.artifactChannel = listener
   }
 
-  /** Members that can take work now, with what the router needs to rank them. */
+  /** Members that can take work now (a connection is opened when work goes to one), with what the router needs to rank them. */
   usableMembers (): Member[] {
     return [...this.members.values()].filter(m => m.usable)
   }
 
   member (nodeId: string): Member | undefined {
     return this.members.get(nodeId)
+  }
+
+  /** Connections held now: to neighbours, and for work. */
+  links (): { neighbours: number, work: number } {
+    let neighbours = 0
+    let work = 0
+    for (const m of this.members.values()) {
+      if (!m.connected) continue
+      if (m.neighbour) neighbours++
+      else work++
+    }
+    return { neighbours, work }
   }
 
   view (): MeshNode[] {
@@ -179,12 +228,49 @@ export class Mesh {
       sample: m.sample,
       latencyMs: m.latencyMs,
       allows: m.allows === null ? null : [...m.allows],
-      learned: 'direct',
-      link: m.connected ? 'neighbour' : null
+      learned: m.learned,
+      link: m.link
     }))
   }
 
-  // ---- provider records
+  /**
+   * The member's API over a connection, opened now if there is none (work goes to members gossip
+   * told of, most of which this node holds no connection to). `lease` keeps it open until released.
+   */
+  async reach (nodeId: string, opts: { timeoutMs?: number } = {}): Promise<MeshPeerApi> {
+    const m = this.members.get(nodeId)
+    if (m === undefined) throw SeError.noSuchMember(nodeId.slice(0, 12))
+    m.lastUsed = this.opts.clock.now()
+    if (m.connected && m.api !== null) return m.api
+    const timeoutMs = opts.timeoutMs ?? Math.max(REACH_MIN_MS, this.opts.timing.handshakeMs * 3)
+    if (!this.dialling.has(nodeId)) this.dial(nodeId, false)
+    await new Promise<void>(resolve => {
+      const list = this.waiting.get(nodeId) ?? []
+      const timer = setTimeout(done, timeoutMs)
+      function done (): void { clearTimeout(timer); resolve() }
+      list.push(done)
+      this.waiting.set(nodeId, list)
+    })
+    m.lastUsed = this.opts.clock.now()
+    if (m.connected && m.api !== null) return m.api
+    throw SeError.memberUnreachable(m.name, nodeId, timeoutMs)
+  }
+
+  /** Keeps a member's connection open while work that does not show as calls (an artifact transfer) uses it. */
+  async lease (nodeId: string): Promise<() => void> {
+    await this.reach(nodeId)
+    const m = this.members.get(nodeId) as Member
+    m.leases++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      m.leases--
+      m.lastUsed = this.opts.clock.now()
+    }
+  }
+
+  // ---- provider records and capabilities on the DHT
 
   async provide (ids: string[]): Promise<void> {
     const { transport, crypto, keys } = this.opts
@@ -206,15 +292,7 @@ export class Mesh {
   }
 
   async findProviders (id: string): Promise<ProviderRecord[]> {
-    const { transport, crypto, keys, clock, timing } = this.opts
-    const cached = this.providerCache.get(id)
-    let found: string[]
-    if (cached !== undefined && clock.now() - cached.at < timing.providerCacheMs) {
-      found = cached.keys
-    } else {
-      found = (await transport.lookup(providerTopic(crypto, keys, id), timing.providerLookupMs)).map(toHex)
-      this.providerCache.set(id, { at: clock.now(), keys: found })
-    }
+    const found = await this.lookupCached(`provider:${id}`, providerTopic(this.opts.crypto, this.opts.keys, id))
     const keysFound = new Set(found)
     if (this.providing.has(id)) keysFound.add(this.opts.nodeId)
     return [...keysFound].sort().map(nodeId => {
@@ -222,6 +300,61 @@ export class Mesh {
       const m = this.members.get(nodeId)
       return { id, nodeId, name: m?.name ?? null, state: m?.state ?? 'unknown' }
     })
+  }
+
+  /**
+   * Members that have each of these capabilities, found on the DHT when gossip has not told of one yet
+   * (a node that has just joined knows few members): each one found is connected to and asked what it
+   * can do, so the router can rank it. Returns how many members were added.
+   */
+  async findCapable (capabilities: string[]): Promise<number> {
+    const { crypto, keys } = this.opts
+    const wanted = capabilities.map(plainCapability).filter(c => !this.usableMembers().some(m => hasCapability(m.capabilities as NodeCapabilities, c)))
+    let added = 0
+    for (const capability of new Set(wanted)) {
+      const found = await this.lookupCached(`capability:${capability}`, capabilityTopic(crypto, keys, capability))
+      await Promise.all(found.filter(id => id !== this.opts.nodeId && this.admits(id) && this.members.get(id)?.usable !== true).slice(0, CAPABLE_ASKED).map(async nodeId => {
+        const m = this.memberFor(nodeId, 'direct')
+        try {
+          const api = await this.reach(nodeId)
+          const caps = await api.getCapabilities()
+          if (caps.nodeId !== nodeId || m.capabilities !== null) return
+          m.capabilities = caps
+          m.name = caps.name
+          m.lastSeen = this.opts.clock.now()
+          added++
+          this.opts.host.membersChanged(m)
+        } catch {
+          // Gone since it announced: the next lookup will not find it.
+        }
+      }))
+    }
+    return added
+  }
+
+  private async lookupCached (key: string, topic: Uint8Array): Promise<string[]> {
+    const { transport, clock, timing } = this.opts
+    const cached = this.providerCache.get(key)
+    if (cached !== undefined && clock.now() - cached.at < timing.providerCacheMs) return cached.keys
+    const found = (await transport.lookup(topic, timing.providerLookupMs)).map(toHex)
+    this.providerCache.set(key, { at: clock.now(), keys: found })
+    return found
+  }
+
+  /** Announces each capability this node has (tags and engines: what steps ask for by name) under its own topic. */
+  private async announceCapabilities (caps: NodeCapabilities): Promise<void> {
+    const { transport, crypto, keys } = this.opts
+    const now = new Set([...caps.tags, ...caps.engines])
+    for (const c of [...this.capabilityTopics]) {
+      if (now.has(c)) continue
+      this.capabilityTopics.delete(c)
+      await transport.unannounce(capabilityTopic(crypto, keys, c)).catch(() => {})
+    }
+    for (const c of now) {
+      if (this.capabilityTopics.has(c)) continue
+      this.capabilityTopics.add(c)
+      await transport.announce(capabilityTopic(crypto, keys, c)).catch(err => this.opts.log.warn(`announcing capability ${c}: ${(err as Error).message}`))
+    }
   }
 
   // ---- connections
@@ -246,13 +379,10 @@ export class Mesh {
       link.close()
       return
     }
-    let member = this.members.get(remoteId)
-    if (member === undefined) {
-      member = new Member(remoteId, auth.hello.name, clock.now())
-      this.members.set(remoteId, member)
-    }
-    const m = member
+    const m = this.memberFor(remoteId, 'direct')
     m.name = auth.hello.name
+    m.learned = 'direct'
+    m.lastSeen = clock.now()
     // One connection per pair: the newest wins, and calls on the old one fail over to it.
     const old = m.rpc
     const rpc = new RpcPeer(auth.connection, {
@@ -270,22 +400,105 @@ export class Mesh {
       if (m.rpc !== rpc) return
       m.rpc = null
       m.api = null
+      m.neighbour = false
+      // A dialled member's swarm entry is dropped too, or Hyperswarm would dial it again and again:
+      // whether to, and whom instead, is the neighbourhood's choice at the next tick.
+      if (m.dialled) { m.dialled = false; this.opts.transport.leavePeer(fromHex(m.nodeId)) }
+      this.membership.linkDown(m.nodeId)
       this.opts.host.membersChanged(m)
     })
-    this.seen(m)
-    // The peer's first calls (its capabilities) may have come with its hello and been
-    // handled while the RpcPeer was being built, when this member had no connection
-    // or the old one: that change went unseen, or sent work (the outbox) down a
-    // connection about to close. Told again now that the new one is in place.
+    const dial = this.dialling.get(remoteId)
+    this.dialling.delete(remoteId)
+    for (const resolve of this.waiting.get(remoteId) ?? []) resolve()
+    this.waiting.delete(remoteId)
+    this.membership.linkUp(remoteId)
     if (m.usable) this.opts.host.membersChanged(m)
     try {
-      await m.api.registerCapabilities(await this.opts.host.capabilities())
-      await this.beat(m)
+      if (dial?.neighbour === true && !m.neighbour) {
+        m.askedOn = rpc
+        m.neighbour = await m.api.neighbour()
+        // Its neighbourhood is full: the link serves whatever work asked for it, then closes when idle.
+        if (!m.neighbour) m.cooldownUntil = clock.now() + NEIGHBOUR_COOLDOWN_INTERVALS * timing.heartbeatMs
+      }
       // Its policy is read once at its start: asked once per connection, for the dashboard's marks.
       m.allows = await m.api.allowedActions().catch(() => m.allows)
     } catch {
       // A peer that leaves mid-introduction is retried when it connects again.
     }
+  }
+
+  private admits (nodeId: string): boolean {
+    return this.opts.allow === null || this.opts.allow.has(nodeId)
+  }
+
+  private memberFor (nodeId: string, learned: Learned): Member {
+    let m = this.members.get(nodeId)
+    if (m === undefined) {
+      m = new Member(nodeId, nodeId.slice(0, 8), this.opts.clock.now())
+      m.learned = learned
+      this.members.set(nodeId, m)
+      this.discovered.delete(nodeId)
+    }
+    return m
+  }
+
+  /** Opens a connection to a member: as a neighbour (asked once it is up), or for work. */
+  private dial (nodeId: string, neighbour: boolean): void {
+    if (this.stopped || nodeId === this.opts.nodeId) return
+    const m = this.memberFor(nodeId, 'gossip')
+    this.dialling.set(nodeId, { neighbour, since: this.opts.clock.now() })
+    m.dialled = true
+    this.opts.transport.joinPeer(fromHex(nodeId))
+  }
+
+  /** Keeps the neighbourhood at its size, closes idle work connections, gives up on dials that went nowhere. */
+  private maintain (): void {
+    const { clock, timing, transport } = this.opts
+    const now = clock.now()
+    const giveUpMs = Math.max(REACH_MIN_MS, timing.handshakeMs * 3)
+    for (const [nodeId, d] of this.dialling) {
+      if (now - d.since < giveUpMs) continue
+      this.dialling.delete(nodeId)
+      const m = this.members.get(nodeId)
+      if (m === undefined || m.connected) continue
+      m.dialled = false
+      m.cooldownUntil = now + NEIGHBOUR_COOLDOWN_INTERVALS * timing.heartbeatMs
+      if (!this.explicit.has(nodeId)) transport.leavePeer(fromHex(nodeId))
+    }
+    let neighbours = 0
+    const idle: Member[] = []
+    const candidates: string[] = []
+    for (const m of this.members.values()) {
+      if (m.connected) {
+        if (m.neighbour) neighbours++
+        else if (m.leases === 0 && !(m.rpc as RpcPeer).busy && now - m.lastUsed > timing.idleMs && !this.explicit.has(m.nodeId)) idle.push(m)
+        continue
+      }
+      if (m.state === 'up' && m.cooldownUntil <= now && !this.dialling.has(m.nodeId)) candidates.push(m.nodeId)
+    }
+    // An idle connection that is no neighbour link (work done, a neighbour request refused, or one
+    // Hyperswarm made again after a drop, which neither end asked for) becomes a neighbour link
+    // while the neighbourhood has room, once per connection; otherwise it is closed.
+    for (const m of idle) {
+      const rpc = m.rpc as RpcPeer
+      if (neighbours < this.target && m.askedOn !== rpc && m.api !== null) {
+        m.askedOn = rpc
+        neighbours++
+        m.api.neighbour().then(yes => { if (m.rpc === rpc && yes) m.neighbour = true }, () => {})
+        continue
+      }
+      rpc.close()
+    }
+    // Requests crossing each other can leave a node over its target (it said yes to others while its
+    // own requests were answered): the excess is closed, links it dialled first, and both ends re-plan.
+    if (neighbours > this.target) {
+      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId)).sort((a, b) => Number(b.dialled) - Number(a.dialled))
+      for (const m of excess.slice(0, neighbours - this.target)) m.rpc?.close()
+      neighbours = this.target
+    }
+    for (const id of this.discovered) if (!this.dialling.has(id)) candidates.push(id)
+    const dialling = [...this.dialling].filter(([, d]) => d.neighbour).map(([id]) => id)
+    for (const id of dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })) this.dial(id, true)
   }
 
   private handlersFor (member: Member): Map<string, Handler> {
@@ -299,21 +512,23 @@ export class Mesh {
         })
       }
     }
+    // Membership travels by gossip; the member's own word about itself arrives with it.
     handlers.set('heartbeat', async req => {
       member.sample = req.sample as NodeSample
-      this.seen(member)
+      member.lastSeen = this.opts.clock.now()
       return this.sample()
     })
     handlers.set('registerCapabilities', async req => {
       const caps = req.capabilities as NodeCapabilities
       if (caps.nodeId !== member.nodeId) throw SeError.capabilitiesOfAnother(member.nodeId, caps.nodeId)
-      const first = member.capabilities === null
-      member.capabilities = caps
-      member.name = caps.name
-      this.seen(member)
-      if (first) this.opts.host.audit({ event: 'node_join', message: `node ${caps.name} (${member.nodeId.slice(0, 8)}) joined mesh ${this.name}: ${[...new Set([...caps.engines, ...caps.tools, ...caps.tags])].join(', ')}`, domains: ['mesh'] })
-      host.membersChanged(member)
       return true
+    })
+    handlers.set('gossipPing', async req => this.membership.onPing(member.nodeId, req.updates as GossipUpdate[]))
+    handlers.set('gossipPingReq', async req => await this.membership.onPingReq(member.nodeId, req.target as string, req.updates as GossipUpdate[]))
+    handlers.set('gossipSync', async req => this.membership.onSync(member.nodeId, req.state as GossipUpdate[]))
+    handlers.set('neighbour', async () => {
+      if (!member.neighbour && acceptsNeighbour(this.links().neighbours, this.target)) member.neighbour = true
+      return member.neighbour
     })
     handlers.set('getCapabilities', async () => await host.capabilities())
     handlers.set('findNodesForWorkflow', async req => await host.findNodesForWorkflow(req.requirements as Requirements))
@@ -343,41 +558,91 @@ export class Mesh {
     return handlers
   }
 
-  // ---- liveness
+  // ---- membership
 
   private tick (): void {
-    const { clock, timing } = this.opts
-    const now = clock.now()
-    for (const m of this.members.values()) {
-      if (m.connected) void this.beat(m)
-      const silence = now - m.lastSeen
-      const state: MemberState = silence < timing.suspectMs ? 'up' : silence < timing.downMs ? 'suspect' : 'down'
-      if (state === m.state) continue
-      this.transition(m, state, `silent for ${silence} ms`)
-      // A down member's calls must fail now, so its work can move elsewhere.
-      if (state === 'down') m.rpc?.close()
-    }
+    if (this.stopped) return
+    this.maintain()
+    void this.publish(false)
     this.opts.host.tick()
   }
 
-  private async beat (m: Member): Promise<void> {
-    if (m.beating || m.rpc === null) return
-    m.beating = true
-    const started = this.opts.clock.now()
-    try {
-      m.sample = await m.rpc.call('heartbeat', { sample: this.sample() }, { timeoutMs: this.opts.timing.heartbeatMs * 2 }) as NodeSample
+  /**
+   * What this node tells the mesh about itself: its capabilities, and its load. Load moves all the
+   * time; it is sent again when it has moved enough to change a ranking, or has not been sent for
+   * a while, so gossip carries news, not noise (every change travels to every member).
+   */
+  private async publish (force: boolean): Promise<void> {
+    const now = this.opts.clock.now()
+    const last = this.published
+    if (!force && last !== null && now - last.at < this.opts.timing.heartbeatMs * META_MIN_INTERVALS) return
+    let caps: NodeCapabilities
+    try { caps = await this.opts.host.capabilities() } catch { return }
+    const sample = this.sample()
+    const capsText = JSON.stringify(caps, (k, v) => k === 'loadAverage' || k === 'memoryFreeMb' ? undefined : v)
+    if (!force && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs)) return
+    this.published = { caps: capsText, sample, at: now }
+    this.membership.setMeta(META.toBuffer({ capabilities: caps, sample }))
+    if (last === null || last.caps !== capsText) await this.announceCapabilities(caps).catch(() => {})
+  }
+
+  /** What the gossip engine learned of a member, into the member table the router and views read. */
+  private learn (known: KnownMember, previous: GossipState | null, why: string): void {
+    // A node with an allowlist knows no member beyond it, whatever others say: it neither lists nor routes to one.
+    if (known.nodeId === this.opts.nodeId || !this.admits(known.nodeId)) return
+    const m = this.memberFor(known.nodeId, known.learned)
+    if (known.learned === 'direct') m.learned = 'direct'
+    m.lastSeen = known.updatedAt
+    const hadCapabilities = m.capabilities !== null
+    if (known.meta !== null) {
+      const meta = decodeMeta(known.meta)
+      // Metadata is the member's own word; news that puts another node's capabilities on it is dropped.
+      if (meta !== null && meta.capabilities.nodeId === known.nodeId) {
+        m.capabilities = meta.capabilities
+        m.name = meta.capabilities.name
+        m.sample = meta.sample ?? m.sample
+      }
+    }
+    const state: MemberState = known.state === 'alive' ? 'up' : known.state === 'suspect' ? 'suspect' : 'down'
+    if (!hadCapabilities && m.capabilities !== null && state === 'up') {
+      const caps = m.capabilities
+      this.opts.host.audit({ event: 'node_join', message: `node ${caps.name} (${m.nodeId.slice(0, 8)}) joined mesh ${this.name}${m.learned === 'gossip' ? ' (told by gossip)' : ''}: ${[...new Set([...caps.engines, ...caps.tools, ...caps.tags])].join(', ')}`, domains: ['mesh'] })
+    }
+    if (state !== m.state) {
+      const from = m.state
+      m.state = state
+      this.opts.host.audit({ event: `node_${state}`, message: `node ${m.name} (${m.nodeId.slice(0, 8)}) ${from} -> ${state}: ${known.state === 'left' ? 'left the mesh' : why}`, domains: ['mesh'] })
+      // A down member's calls must fail now, so its work can move elsewhere.
+      if (state === 'down') m.rpc?.close()
+    }
+    this.opts.host.membersChanged(m)
+  }
+
+  /** The gossip engine's links: the connections this node holds, called over their RPC. */
+  private gossipLinks (): GossipLinks {
+    const connected = (nodeId: string): Member => {
+      const m = this.members.get(nodeId)
+      if (m?.rpc == null || m.rpc.isClosed) throw SeError.connectionClosed(nodeId.slice(0, 12))
+      return m
+    }
+    const timed = async <T>(nodeId: string, message: string, request: Record<string, unknown>, timeoutMs: number): Promise<T> => {
+      const m = connected(nodeId)
+      const started = this.opts.clock.now()
+      const answer = await (m.rpc as RpcPeer).call(message, request, { timeoutMs }) as T
       m.latencyMs = this.opts.clock.now() - started
-      this.seen(m)
-    } catch {
-      // Silence is what the tick measures; one lost heartbeat says nothing yet.
-    } finally {
-      m.beating = false
+      return answer
+    }
+    return {
+      linked: () => [...this.members.values()].filter(m => m.connected).map(m => m.nodeId),
+      ping: async (to, updates, timeoutMs) => await timed<GossipAck>(to, 'gossipPing', { updates }, timeoutMs),
+      pingReq: async (via, target, updates, timeoutMs) => await timed<IndirectAck>(via, 'gossipPingReq', { target, updates }, timeoutMs),
+      sync: async (to, state, timeoutMs) => await timed<GossipUpdate[]>(to, 'gossipSync', { state }, timeoutMs)
     }
   }
 
   /**
-   * This node's load sample, read at most once per SAMPLE_REUSE_MS (or half a heartbeat, if shorter): the beats
-   * a tick sends every member, and the answers to theirs, share one. Reading memory and load costs tens of µs.
+   * This node's load sample, read at most once per SAMPLE_REUSE_MS (or half a probe interval, if shorter).
+   * Reading memory and load costs tens of µs.
    */
   private sample (): NodeSample {
     const now = this.opts.clock.now()
@@ -388,26 +653,23 @@ export class Mesh {
     return this.ownSample
   }
 
-  private seen (m: Member): void {
-    m.lastSeen = this.opts.clock.now()
-    if (m.state !== 'up') this.transition(m, 'up', 'heard from again')
-  }
-
-  private transition (m: Member, state: MemberState, why: string): void {
-    const previous = m.state
-    m.state = state
-    this.opts.host.audit({ event: `node_${state}`, message: `node ${m.name} (${m.nodeId.slice(0, 8)}) ${previous} -> ${state}: ${why}`, domains: ['mesh'] })
-    this.opts.host.membersChanged(m)
-  }
-
-  /** Looks the mesh topic up again, often at first and then rarely: peers that announce after our last look are found here. */
+  /**
+   * Looks the mesh topic up: often at first, then rarely. A joining node dials some of whom it finds;
+   * gossip then tells it of everyone, so a lookup only matters while it knows few members.
+   */
   private scheduleRefresh (delayMs: number, round = 0): void {
     if (this.stopped) return
     this.refreshTimer = setTimeout(() => {
-      // Nodes that start together each look before the others announce: look every 250 ms for the
-      // first two seconds, so a mesh forms in about that, then back off to every 15 s.
-      const next = round < 8 ? 250 : Math.min(delayMs * 2, 15_000)
-      this.opts.transport.refresh(this.opts.keys.topic).catch(() => {}).finally(() => this.scheduleRefresh(next, round + 1))
+      // Every 250 ms for the first two seconds, every second while this node is still alone, then backing off to every 15 s.
+      const alone = this.links().neighbours === 0
+      const next = round < 8 ? 250 : alone ? 1000 : Math.min(Math.max(delayMs, 250) * 2, 15_000)
+      this.opts.transport.lookup(this.opts.keys.topic, this.opts.timing.providerLookupMs).then(found => {
+        for (const key of found.map(toHex)) {
+          if (key === this.opts.nodeId || this.members.has(key) || !this.admits(key) || this.discovered.size >= MAX_DISCOVERED) continue
+          this.discovered.add(key)
+        }
+        this.maintain()
+      }).catch(() => {}).finally(() => this.scheduleRefresh(next, round + 1))
     }, delayMs)
   }
 
@@ -443,12 +705,54 @@ export class Mesh {
   }
 }
 
-/** How long a node's own load sample is reused for the heartbeats it sends and answers. */
+/** How long a stopping node gives its goodbye to reach its links before it closes them. */
+const FAREWELL_MS = 100
+/** How long a node's own load sample is reused for what it sends. */
 const SAMPLE_REUSE_MS = 100
 /** A refusal of one kind from one peer is audited once in this long. */
 const REFUSAL_AUDIT_INTERVAL_MS = 60_000
 /** Refusals audited per interval across all peers; the rest are only logged. */
 const REFUSALS_AUDITED_PER_MINUTE = 100
+/** The least time work waits for a connection to a member it was given (a Hyperswarm dial and a hello). */
+const REACH_MIN_MS = 5000
+/** A member that refused to be a neighbour, or could not be reached, is not asked again for this many probe intervals. */
+const NEIGHBOUR_COOLDOWN_INTERVALS = 30
+/** This node's metadata (load) goes out by gossip at most once in this many probe intervals… */
+const META_MIN_INTERVALS = 5
+/** …and then only when its load moved by this much per CPU, its running counts changed, or this many intervals passed. */
+const META_LOAD_STEP = 0.25
+const META_MAX_INTERVALS = 60
+/** Keys found on the mesh topic, kept until gossip or a connection says who they are. */
+const MAX_DISCOVERED = 256
+/** At most this many nodes found for a capability on the DHT are asked what they can do. */
+const CAPABLE_ASKED = 8
+
+const META = namedType('GossipMeta')
+
+function decodeMeta (bytes: Uint8Array): GossipMeta | null {
+  try {
+    return META.fromBuffer(b4a.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as GossipMeta
+  } catch {
+    return null
+  }
+}
+
+/** Whether a new load sample is news to the mesh: enough to change how members rank this node. */
+function loadMoved (before: NodeSample | null, after: NodeSample, elapsedMs: number, intervalMs: number): boolean {
+  if (before === null || elapsedMs >= intervalMs * META_MAX_INTERVALS) return true
+  const perCpu = (s: NodeSample): number => s.loadAverage / Math.max(1, s.cpus)
+  return Math.abs(perCpu(before) - perCpu(after)) >= META_LOAD_STEP || before.workflowsRunning !== after.workflowsRunning || before.workloadsRunning !== after.workloadsRunning
+}
+
+/** `tag:gpu` and `gpu` name one capability on the DHT. */
+function plainCapability (c: string): string {
+  const at = c.indexOf(':')
+  return at === -1 ? c : c.slice(at + 1)
+}
+
+function hasCapability (caps: NodeCapabilities, c: string): boolean {
+  return caps.tags.includes(c) || caps.engines.includes(c) || caps.tools.includes(c) || caps.credentials.includes(c)
+}
 
 function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import { SeError } from '../errors.js'
 import { shortId } from '../hex.js'
 import type { Clock, ProcessSpec } from '../ports.js'
 import type { AuditInput } from '../audit/log.js'
-import type { NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest } from '../protocol/types.js'
+import type { MeshPeerApi, NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest } from '../protocol/types.js'
 import type { PlacementDecision, StepFilesRequest, StepHandle, StepPlacement, StepResult } from '../workflow/placement.js'
 import type { StepRun, WorkflowRun } from '../workflow/run.js'
 import { definitionOf } from '../workflow/graph.js'
@@ -24,6 +24,8 @@ export interface Routing { nodeId: string | null, name: string, ms: number }
 export interface MemberDirectory {
   usableMembers: () => Member[]
   member: (nodeId: string) => Member | undefined
+  /** The member's API, over a connection opened now if this node holds none (most members are known by gossip only). */
+  reach: (nodeId: string) => Promise<MeshPeerApi>
 }
 
 export interface RouterOptions {
@@ -38,7 +40,7 @@ export interface RouterOptions {
 export class Router implements StepPlacement {
   constructor (private readonly opts: RouterOptions) {}
 
-  /** This node first, then every usable member, with load taken from its latest heartbeat. */
+  /** This node first, then every usable member, with load taken from what it last gossiped. */
   candidates (): Candidate[] {
     const out: Candidate[] = [{ caps: this.opts.local(), latencyMs: 0 }]
     for (const m of this.opts.members?.usableMembers() ?? []) {
@@ -179,12 +181,13 @@ export class Router implements StepPlacement {
       publish: files.publish,
       outputs: files.outputs
     }
-    const api = member.api
     const started = this.opts.clock.now()
     let killed = false
     const lost = (why: string): StepResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
-    const result: Promise<StepResult> = api === null
-      ? Promise.resolve(lost(`not connected to ${member.name}`))
+    const directory = this.opts.members as MemberDirectory
+    const reached: Promise<MeshPeerApi | string> = directory.reach(member.nodeId).catch((err: Error) => `not connected to ${member.name}: ${err.message}`)
+    const result: Promise<StepResult> = reached.then(api => typeof api === 'string'
+      ? lost(api)
       : api.runStep(request, event => {
         if (killed) return false
         if (event.kind === 'OUTPUT') onOutput(event.state === 'stderr' ? 'stderr' : 'stdout', event.text)
@@ -203,7 +206,7 @@ export class Router implements StepPlacement {
         if (killed) return { exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null }
         if (err.code === 'CONNECTION_CLOSED' || err.code === 'TIMEOUT') return lost(err.message)
         return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${err.message}` }
-      })
+      }))
     return {
       result,
       kill: () => {

@@ -6,6 +6,10 @@ import type { CallObserver } from '../rpc/peer.js'
 import { listFrom, numberFrom, textFrom, type EnvLookup } from '../config/env.js'
 import { parseBootstrap, type BootstrapAddress } from './bootstrap-address.js'
 import { DEFAULT_TIMING, type MeshTiming } from './mesh.js'
+import { neighbourTarget } from './gossip/neighbourhood.js'
+
+/** Connections for work (routed steps, sessions, artifacts) a node may dial beyond its neighbourhood. */
+export const WORK_CONNECTIONS = 64
 
 /** A node's mesh, as the node starts it. */
 export interface MeshConfig {
@@ -13,6 +17,8 @@ export interface MeshConfig {
   secret: string
   /** Opens the transport with the node's own key pair, so peers know the node by its id. */
   transport: (keyPair: KeyPair) => Promise<MeshTransport>
+  /** Neighbour links to keep (SE_MESH_NEIGHBOURS); the rest of the mesh is known by gossip. */
+  neighbours: number
   /** Hex public keys allowed to join; null for anyone holding the secret. */
   allow: string[] | null
   /** Hex public keys to connect to directly. */
@@ -32,12 +38,13 @@ export interface MeshFlags {
   heartbeatMs?: number
   suspectMs?: number
   downMs?: number
+  neighbours?: number
 }
 
 export interface MeshSettingsHost {
   env: EnvLookup
-  /** Opens the swarm for a node key; null bootstrap means the public DHT. */
-  transport: (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null) => Promise<MeshTransport>
+  /** Opens the swarm for a node key; null bootstrap means the public DHT. `maxPeers` bounds the connections it dials. */
+  transport: (keyPair: KeyPair, bootstrap: BootstrapAddress[] | null, maxPeers: number) => Promise<MeshTransport>
   /** The text of the allowlist file; throws when it cannot be read. */
   readText: (file: string) => string
   warn: (text: string) => void
@@ -93,10 +100,15 @@ export function meshConfigFrom (flags: MeshFlags, host: MeshSettingsHost): MeshC
   if (!(hb > 0 && suspect > hb && down > suspect)) {
     throw SeError.badMeshTiming(hb, suspect, down)
   }
+  const neighbours = neighbourTarget(flags.neighbours ?? numberFrom(env, 'SE_MESH_NEIGHBOURS'))
+  const idleMs = numberFrom(env, 'SE_MESH_IDLE_MS')
+  if (idleMs !== undefined) timing.idleMs = idleMs
   return {
     name,
     secret,
-    transport: async keyPair => await host.transport(keyPair, bootstrap),
+    neighbours,
+    // Hyperswarm dials at most maxPeers: the neighbourhood, and the work connections on top of it.
+    transport: async keyPair => await host.transport(keyPair, bootstrap, neighbours + WORK_CONNECTIONS),
     allow: allowList.length > 0 || allowFile !== undefined ? allowList : null,
     peers: keys(flags.peer ?? listFrom(env, 'SE_PEERS') ?? [], '--peer'),
     timing

@@ -1,12 +1,14 @@
 // Puts a node together, once, in the order its parts need each other: identity
 // and trail first, then what routes and runs work, then what people and members
 // reach. Nothing here decides anything; each part has its own file.
+import { capabilitySet } from '../workflow/requirements.js'
+import { SeError } from '../errors.js'
 import { DEFAULT_CREDENTIALS, DEFAULT_TOOLS, MAX_CONCURRENT_WORKFLOWS, MESH_QUERY_TIMEOUT_MS, VERSION } from '../constants.js'
 import b4a from 'b4a'
 import { toHex, shortId } from '../hex.js'
 import { join } from '../paths.js'
 import type { Runtime } from '../ports.js'
-import type { NodeApi, NodeMatch, Requirements } from '../protocol/types.js'
+import type { MeshPeerApi, NodeApi, NodeMatch, Requirements } from '../protocol/types.js'
 import { AuditLog } from '../audit/log.js'
 import { ArtifactService } from '../artifact/service.js'
 import { StepFiles } from '../artifact/step-files.js'
@@ -147,10 +149,14 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   })
   parts.sessionManager = sessionManager
   await sessionManager.open()
-  const sessions = new SessionService({ sessions: sessionManager, nodeId: id, nodeName: identity.name, members, memberName, meshQuery })
+  const reach = async (nodeId: string): Promise<MeshPeerApi> => {
+    if (parts.mesh == null) throw SeError.noSuchMember(nodeId.slice(0, 12))
+    return await parts.mesh.reach(nodeId)
+  }
+  const sessions = new SessionService({ sessions: sessionManager, nodeId: id, nodeName: identity.name, members, memberName, meshQuery, reach })
 
   // Artifacts: one store under the data dir, served to members over their artifact channels (below, once the mesh exists).
-  const artifacts = new ArtifactService({ fs, crypto, log, dataDir, nodeId: id, secretKey: identity.keyPair.secretKey, env: name => system.env(name), audit: appendQuietly, memberName: nodeId => `${memberName(nodeId)} (${nodeId.slice(0, 8)})` })
+  const artifacts = new ArtifactService({ fs, crypto, log, dataDir, nodeId: id, secretKey: identity.keyPair.secretKey, env: name => system.env(name), audit: appendQuietly, memberName: nodeId => `${memberName(nodeId)} (${nodeId.slice(0, 8)})`, reach: async nodeId => await (parts.mesh?.lease(nodeId) ?? Promise.reject(SeError.noSuchMember(nodeId.slice(0, 12)))) })
   await artifacts.open()
   const stepFiles = new StepFiles({ artifacts, fs, dataDir })
 
@@ -200,7 +206,12 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   })
   parts.engine = engine
   const commandCheck = { system, router, member: (nodeId: string) => parts.mesh?.member(nodeId), deadlineMs: MESH_QUERY_TIMEOUT_MS }
-  const workflows = new WorkflowService({ engine, catalogue, router, clock, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, decisions: { crypto, policy: () => policy, now: () => clock.now() }, refused: (message, workflowId) => { appendQuietly({ event: 'action_refused', message, workflowId, domains: ['security'] }) }, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
+  const findCapable = async (capabilities: string[]): Promise<void> => {
+    const here = capabilitySet(facts.detected)
+    const missing = capabilities.filter(c => !here.has(c))
+    if (missing.length > 0) await parts.mesh?.findCapable(missing)
+  }
+  const workflows = new WorkflowService({ engine, catalogue, router, clock, findCapable, nodeId: id, members, accepting: lifecycle.accepting, meshQuery, decisions: { crypto, policy: () => policy, now: () => clock.now() }, refused: (message, workflowId) => { appendQuietly({ event: 'action_refused', message, workflowId, domains: ['security'] }) }, checkCommands: async (definition, file, routing) => { await checkCommands(definition, file, routing, commandCheck) } })
   parts.workflows = workflows
   return { identity, audit, engine, facts, router, workflows, commands, sessions, sessionManager, workloads, artifacts, stepFiles, mesh: parts.mesh ?? null, stepServer: parts.stepServer ?? null, policy, startedAt }
 }

@@ -59,8 +59,9 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
   let mesh: Mesh | null = null
   const memberName = (nodeId: string): string => mesh?.member(nodeId)?.name ?? nodeId.slice(0, 8)
   const deliver = async (nodeId: string): Promise<void> => {
-    const api = mesh?.member(nodeId)?.api
-    if (api == null || outbox.pending(nodeId) === 0) return
+    if (mesh === null || outbox.pending(nodeId) === 0 || mesh.member(nodeId)?.usable !== true) return
+    // The requester may be no neighbour of this node: its entries open a connection to it.
+    const api = await mesh.reach(nodeId)
     await outbox.drain(nodeId, async entry => await api.submitAuditEntry(entry))
   }
   const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
@@ -157,6 +158,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     name: d.name,
     allow: d.config.allow === null ? null : new Set(d.config.allow),
     peers: d.config.peers,
+    neighbours: d.config.neighbours,
     timing: { ...DEFAULT_TIMING, ...d.config.timing },
     ...(d.config.observe === undefined ? {} : { observe: d.config.observe }),
     host

@@ -15,6 +15,8 @@ export interface SessionServiceOptions {
   /** A member's name, for "via" in what its people do here. */
   memberName: (nodeId: string) => string
   meshQuery: (what: string) => AskOptions
+  /** A member's API over a connection opened now if there is none. */
+  reach: (nodeId: string) => Promise<MeshPeerApi>
 }
 
 export class SessionService {
@@ -28,8 +30,8 @@ export class SessionService {
   async open (owner: string, name: string | null, node: string | null, via = ''): Promise<SessionInfo> {
     if (node === null || node === this.o.nodeName || this.o.nodeId.startsWith(node)) return await this.o.sessions.create(owner, name, via)
     const member = this.o.members().find(m => m.name === node || m.nodeId.startsWith(node))
-    if (member?.api == null) throw SeError.noSuchMember(node)
-    return await member.api.sessionNew(owner, name, null)
+    if (member === undefined) throw SeError.noSuchMember(node)
+    return await (await this.o.reach(member.nodeId)).sessionNew(owner, name, null)
   }
 
   async list (owner: string): Promise<SessionInfo[]> {
@@ -41,17 +43,17 @@ export class SessionService {
   attach (sessionId: string, owner: string, fromSeq: number, onOutput: (output: SessionOutput) => boolean | void, onCancel?: (listener: () => void) => void, via = ''): Promise<SessionInfo> {
     const sessions = this.o.sessions
     if (sessions.has(sessionId)) return sessions.attach(sessionId, owner, fromSeq, o => { onOutput(o) }, onCancel ?? (() => {}), via)
-    return this.holder(sessionId).sessionAttach(sessionId, owner, fromSeq, onOutput, onCancel)
+    return this.holder(sessionId).then(async api => await api.sessionAttach(sessionId, owner, fromSeq, onOutput, onCancel))
   }
 
   async input (sessionId: string, owner: string, line: string): Promise<number> {
     if (this.o.sessions.has(sessionId)) return this.o.sessions.input(sessionId, owner, line)
-    return await this.holder(sessionId).sessionInput(sessionId, owner, line)
+    return await (await this.holder(sessionId)).sessionInput(sessionId, owner, line)
   }
 
   async close (sessionId: string, owner: string): Promise<SessionInfo> {
     if (this.o.sessions.has(sessionId)) return await this.o.sessions.closeSession(sessionId, owner, `closed by ${owner}`)
-    return await this.holder(sessionId).sessionClose(sessionId, owner)
+    return await (await this.holder(sessionId)).sessionClose(sessionId, owner)
   }
 
   /** What mesh members may ask of this node's own sessions; never forwarded further. */
@@ -67,10 +69,11 @@ export class SessionService {
     }
   }
 
-  private holder (sessionId: string): MeshPeerApi {
+  /** The member holding a session, by the node id in its name: connected to now if need be. */
+  private async holder (sessionId: string): Promise<MeshPeerApi> {
     const prefix = /^ss-([0-9a-f]{8})-/.exec(sessionId)?.[1]
     const member = prefix === undefined ? undefined : this.o.members().find(m => m.nodeId.startsWith(prefix))
-    if (member?.api == null) throw SeError.sessionNowhere(sessionId)
-    return member.api
+    if (member === undefined) throw SeError.sessionNowhere(sessionId)
+    return await this.o.reach(member.nodeId)
   }
 }

@@ -1,6 +1,7 @@
 // The node's workflows as people and members ask for them: a request is parsed
 // once, routed once, and started; a workflow held by another member is answered
 // by that member.
+import { stepRequirements } from '../workflow/step-kind.js'
 import { RPC_TIMEOUT_MS } from '../constants.js'
 import { SeError } from '../errors.js'
 import { approversProblem } from '../access/policy.js'
@@ -22,6 +23,8 @@ export interface WorkflowServiceOptions {
   engine: WorkflowEngine
   catalogue: Catalogue
   router: Router
+  /** Looks for members with capabilities this node knows nobody to have (the DHT), before routing. */
+  findCapable?: (capabilities: string[]) => Promise<void>
   clock: Clock
   nodeId: string
   /** Members that answer for workflows they hold; none without a mesh. */
@@ -62,6 +65,9 @@ export class WorkflowService {
       return problem === null ? [] : [{ file: sourceFile ?? request.source, path: `steps[${i}].intervention.approvers`, message: problem }]
     })
     if (problems.length > 0) throw SeError.validation(`workflow ${definition.name}`, problems)
+    // A capability gossip has not told of yet (a node that has just joined) is looked for on the DHT first.
+    const needed = [...(definition.requires?.capabilities ?? []), ...definition.steps.flatMap(s => stepRequirements(s)?.capabilities ?? [])]
+    if (needed.length > 0) await this.o.findCapable?.(needed)
     const routing = this.o.router.plan(definition)
     const inputs = resolveInputs(definition, request.inputs, request.workdir, request.source)
     await this.o.checkCommands(definition, sourceFile ?? request.source, routing)

@@ -463,6 +463,32 @@ export const TYPES = [
     ]
   },
   {
+    type: 'record', name: 'GossipUpdate', doc: 'one piece of membership news (SWIM): a higher incarnation wins; at the same one suspect beats alive, dead and left beat both', fields: [
+      { name: 'nodeId', type: 'string' },
+      { name: 'incarnation', type: 'long' },
+      { name: 'state', type: 'string', doc: 'alive | suspect | dead | left' },
+      { name: 'from', type: 'string', doc: 'who says so: the member itself for alive and left, its suspector for suspect and dead' },
+      { name: 'meta', type: nullable('bytes'), default: null, doc: 'the member\'s GossipMeta, with alive news' }
+    ]
+  },
+  {
+    type: 'record', name: 'GossipMeta', doc: 'what a member tells the mesh about itself by gossip, re-sent when it changes', fields: [
+      { name: 'capabilities', type: 'NodeCapabilities' },
+      { name: 'sample', type: nullable('NodeSample'), default: null }
+    ]
+  },
+  {
+    type: 'record', name: 'GossipAck', doc: 'the answer to a probe: alive, with news', fields: [
+      { name: 'updates', type: { type: 'array', items: 'GossipUpdate' } }
+    ]
+  },
+  {
+    type: 'record', name: 'IndirectAck', doc: 'what a member asked to probe another for us found', fields: [
+      { name: 'reached', type: 'boolean' },
+      { name: 'updates', type: { type: 'array', items: 'GossipUpdate' } }
+    ]
+  },
+  {
     type: 'record', name: 'MeshHello', doc: 'the first frame each side sends on a peer connection', fields: [
       { name: 'version', type: 'int' },
       { name: 'nodeId', type: 'string' },
@@ -546,13 +572,17 @@ export const SPlectrumEngine = protocol('SPlectrumEngine', 'Running single comma
 })
 
 /** Between mesh members only, after each has proved it holds the mesh secret. */
-export const SEMeshPeer = protocol('SEMeshPeer', 'Heartbeats and routed steps between the nodes of a mesh.', {
+export const SEMeshPeer = protocol('SEMeshPeer', 'Membership gossip and routed steps between the nodes of a mesh.', {
   heartbeat: { request: [p('sample', 'NodeSample')], response: 'NodeSample' },
   registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean', doc: 'what the calling member can do, sent once it is connected; the first one is its join' },
   runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
   cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' },
   findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' },
-  allowedActions: { request: [], response: { type: 'array', items: 'string' }, doc: 'what the calling member may do on this node by its policy (run, run:CAPABILITY, approve, approve:WORKFLOW, session, deploy, read, relay); every action when it has no policy' }
+  allowedActions: { request: [], response: { type: 'array', items: 'string' }, doc: 'what the calling member may do on this node by its policy (run, run:CAPABILITY, approve, approve:WORKFLOW, session, deploy, read, relay); every action when it has no policy' },
+  gossipPing: { request: [p('updates', { type: 'array', items: 'GossipUpdate' })], response: 'GossipAck', doc: 'a SWIM probe, with membership news piggybacked both ways' },
+  gossipPingReq: { request: [p('target', 'string'), p('updates', { type: 'array', items: 'GossipUpdate' })], response: 'IndirectAck', doc: 'probe target for the caller, which could not reach it itself' },
+  gossipSync: { request: [p('state', { type: 'array', items: 'GossipUpdate' })], response: { type: 'array', items: 'GossipUpdate' }, doc: 'push-pull anti-entropy: everything each side knows' },
+  neighbour: { request: [], response: 'boolean', doc: 'asks to keep this connection as a neighbour link; false when this node has its neighbourhood full (the link then serves work only and its dialler closes it when idle)' }
 })
 
 /** What the CLI and the dashboard need beyond the three protocols above. */

@@ -57,6 +57,10 @@ export interface WorkloadEvent extends ProtocolValue<'WorkloadEvent'> {}
 export interface WorkloadLogLine extends ProtocolValue<'WorkloadLogLine'> {}
 export interface ContainerStats extends ProtocolValue<'ContainerStats'> {}
 export interface MeshHello extends ProtocolValue<'MeshHello'> {}
+export interface GossipUpdate extends ProtocolValue<'GossipUpdate'> {}
+export interface GossipMeta extends ProtocolValue<'GossipMeta'> {}
+export interface GossipAck extends ProtocolValue<'GossipAck'> {}
+export interface IndirectAck extends ProtocolValue<'IndirectAck'> {}
 export interface SessionInfo extends ProtocolValue<'SessionInfo'> {}
 export interface SessionOutput extends ProtocolValue<'SessionOutput'> {}
 export interface RemoteError extends ProtocolValue<'RemoteError'> {}
@@ -81,6 +85,10 @@ export interface MeshPeerApi extends SessionApi {
   cancelStep (workflowId: string, stepId: string): Promise<boolean>
   findCommands (commands: string[]): Promise<string[]>
   allowedActions (): Promise<string[]>
+  gossipPing (updates: GossipUpdate[]): Promise<GossipAck>
+  gossipPingReq (target: string, updates: GossipUpdate[]): Promise<IndirectAck>
+  gossipSync (state: GossipUpdate[]): Promise<GossipUpdate[]>
+  neighbour (): Promise<boolean>
   registerCapabilities (capabilities: NodeCapabilities): Promise<boolean>
   getCapabilities (): Promise<NodeCapabilities>
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>

@@ -91,6 +91,8 @@ export class RpcPeer {
 
   get label (): string { return this.conn.label }
   get isClosed (): boolean { return this.closed }
+  /** Calls under way either way: a connection with some is not idle, however long they take. */
+  get busy (): boolean { return this.pending.size > 0 || this.serving.size > 0 }
 
   onClose (listener: () => void): void {
     if (this.closed) listener()

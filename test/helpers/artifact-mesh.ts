@@ -10,7 +10,7 @@ import { StepFiles } from '../../core/artifact/step-files.js'
 import { AuditLog, type AuditInput } from '../../core/audit/log.js'
 import type { BootstrapAddress } from '../../core/mesh/bootstrap-address.js'
 import { meshKeys } from '../../core/mesh/keys.js'
-import { DEFAULT_TIMING, Mesh } from '../../core/mesh/mesh.js'
+import { DEFAULT_TIMING, Mesh, type Member, type MeshTiming } from '../../core/mesh/mesh.js'
 import { Outbox } from '../../core/mesh/outbox.js'
 import { StepServer } from '../../core/mesh/step-server.js'
 import { toHex } from '../../core/hex.js'
@@ -53,10 +53,18 @@ export interface ArtifactMemberOptions {
   env?: Record<string, string>
   log?: Logger
   keyPair?: KeyPair
+  /** The mesh to join: its name and secret (a test mesh of its own by default). */
+  mesh?: { name: string, secret: string }
+  /** Tags (capabilities) the member announces. */
+  tags?: string[]
+  timing?: Partial<MeshTiming>
+  neighbours?: number
+  /** Told of every change to a member this one knows (its state, what it can do). */
+  onMemberChange?: (member: Member) => void
 }
 
 /** A member without a test around it (the bench runs one in another process); close() stops it. */
-export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Omit<ArtifactMember, 'warnings'> & { close (): Promise<void> }> {
+export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Omit<ArtifactMember, 'warnings'> & { close (): Promise<void>, crash (): Promise<void> }> {
   const { bootstrap, name, dataDir } = o
   const env = o.env ?? {}
   const runtime = nodeRuntime(o.log ?? quiet)
@@ -77,12 +85,13 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
   await outbox.open()
   const stepServer = new StepServer({ runtime, audit: auditLog, outbox, dataDir, nodeId, deliver: async () => {} })
   stepServer.useStepFiles(new StepFiles({ artifacts, fs, dataDir }))
-  const caps: NodeCapabilities = { nodeId, name, runtime: 'node', version: '0', platform: 'linux', arch: 'x64', engines: ['process'], tools: [], credentials: [], tags: [], cpus: 1, memoryTotalMb: 1, memoryFreeMb: 1, loadAverage: 0 }
+  const caps: NodeCapabilities = { nodeId, name, runtime: 'node', version: '0', platform: 'linux', arch: 'x64', engines: ['process'], tools: [], credentials: [], tags: o.tags ?? [], cpus: 1, memoryTotalMb: 1, memoryFreeMb: 1, loadAverage: 0 }
   mesh = new Mesh({
     transport: await createSwarmTransport(keyPair, [bootstrap]),
-    keys: meshKeys(crypto, 'artifact-test', 'secret'),
+    keys: meshKeys(crypto, o.mesh?.name ?? 'artifact-test', o.mesh?.secret ?? 'secret'),
     crypto, clock, log, nodeId, name, allow: null, peers: [],
-    timing: { ...DEFAULT_TIMING, heartbeatMs: 200, suspectMs: 5000, downMs: 10000 },
+    timing: { ...DEFAULT_TIMING, heartbeatMs: 200, suspectMs: 5000, downMs: 10000, ...o.timing },
+    ...(o.neighbours === undefined ? {} : { neighbours: o.neighbours }),
     host: {
       capabilities: async () => caps,
       sample: () => ({ nodeId, loadAverage: 0, cpus: 1, memoryUsedMb: 0, memoryTotalMb: 1, workflowsRunning: 0, workloadsRunning: 0, sentAt: Date.now() }),
@@ -95,14 +104,14 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
       acceptAuditEntry: async () => true,
       listWorkflows: async () => [],
       resumeWorkflow: async () => { throw new Error('no workflows here') },
-      membersChanged: () => {},
+      membersChanged: member => { o.onMemberChange?.(member) },
       tick: () => {}
     }
   })
   mesh.onArtifactChannel((id, channel, onClose) => artifacts.attach(id, channel, onClose))
   await mesh.start()
   const m = mesh
-  return { name, nodeId, dataDir, mesh, artifacts, audits, close: async () => { await m.stop(); await auditLog.close() } }
+  return { name, nodeId, dataDir, mesh, artifacts, audits, close: async () => { await m.stop(); await auditLog.close() }, crash: async () => { await m.stop({ farewell: false }) } }
 }
 
 /** Waits until every member sees every other as usable. */

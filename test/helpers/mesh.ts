@@ -23,7 +23,7 @@ export async function meshNode (t: TestContext, bootstrap: string, name: string,
   return { name, dataDir, key: caps.nodeId as string, proc }
 }
 
-export interface NodeRow { nodeId: string, name: string, state: string, self: boolean, latencyMs: number | null }
+export interface NodeRow { nodeId: string, name: string, state: string, self: boolean, latencyMs: number | null, link: string | null, learned: string | null }
 
 export async function nodesOf (n: MeshNodeProc): Promise<NodeRow[]> {
   return json<NodeRow[]>(await se(['nodes', '--json'], { dataDir: n.dataDir }))

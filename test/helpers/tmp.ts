@@ -35,13 +35,13 @@ export async function makeTempDir (t: TestContext, prefix = 'se-unit-'): Promise
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after timeoutMs. */
-export async function eventually<T> (what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+export async function eventually<T> (what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, pollMs = 5): Promise<T> {
   const started = Date.now()
   for (;;) {
     const v = await check()
     if (v !== undefined && v !== false) return v
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
+    await new Promise(resolve => setTimeout(resolve, pollMs))
   }
 }
 

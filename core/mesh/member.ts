@@ -1,0 +1,39 @@
+// A member of the mesh as this node knows it: what gossip says of it (state,
+// capabilities, load), and the connection this node holds to it, if any. Most
+// members of a large mesh are known by gossip alone; a connection is opened to
+// one only to make it a neighbour or to give it work.
+import type { MemberState, MeshPeerApi, NodeCapabilities, NodeSample } from '../protocol/types.js'
+import type { RpcPeer } from '../rpc/peer.js'
+
+export type Learned = 'direct' | 'gossip'
+
+export class Member {
+  capabilities: NodeCapabilities | null = null
+  state: MemberState = 'up'
+  sample: NodeSample | null = null
+  latencyMs: number | null = null
+  rpc: RpcPeer | null = null
+  api: MeshPeerApi | null = null
+  /** What this node may do there by the member's policy; null until it has said. */
+  allows: string[] | null = null
+  learned: Learned = 'gossip'
+  /** Both ends keep the connection as part of their neighbourhoods. */
+  neighbour = false
+  /** This node dialled it, so this node is the one that closes it (the dialler's swarm would dial again). */
+  dialled = false
+  /** When work (a step, a session, an artifact, the outbox) last used the connection. */
+  lastUsed = 0
+  /** Work holding the connection open now, whatever its traffic. */
+  leases = 0
+  /** The connection on which this node last asked the member to be a neighbour: asked once per connection. */
+  askedOn: RpcPeer | null = null
+  /** Not dialled as a neighbour again before this (it refused, or could not be reached). */
+  cooldownUntil = 0
+
+  constructor (readonly nodeId: string, public name: string, public lastSeen: number) {}
+
+  get connected (): boolean { return this.rpc !== null && !this.rpc.isClosed }
+  /** Can be given work: alive, and it has said what it can do. A connection is opened when work needs one. */
+  get usable (): boolean { return this.state === 'up' && this.capabilities !== null }
+  get link (): 'neighbour' | 'work' | null { return this.connected ? (this.neighbour ? 'neighbour' : 'work') : null }
+}
