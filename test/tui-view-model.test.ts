@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { AuditRecord, MeshNode, StepStatus, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
-import { DashboardModel, type ModelOptions, type Snapshot } from '../tui/view-model.js'
+import { DashboardModel, GRAPH_NODES, type ModelOptions, type Snapshot } from '../tui/view-model.js'
 
 const T0 = Date.UTC(2025, 5, 23, 10, 30, 0)
 const GIB = 1024
@@ -96,18 +96,18 @@ test('nodes: self first, then up, suspect, down, then by name, in the CLI\'s uni
     ]
   })
   const t = m.table('nodes')
-  assert.deepEqual(t.header, ['NAME', 'STATE', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'])
+  assert.deepEqual(t.header, ['NAME', 'STATE', 'AGE', 'LINK', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'])
   assert.deepEqual(names(m, 'nodes'), ['laptop *', 'gamma', 'beta', 'alpha', 'zeta'])
-  assert.deepEqual(t.rows[0], ['laptop *', 'up', '25%', '4.0/16 GiB', '-', '2', '1', 'tag:gpu,podman,git,credential:GITHUB_TOKEN'])
-  assert.equal(t.rows[1]?.[4], '0.4 ms')
-  assert.deepEqual(t.rows[3]?.slice(2, 7), ['-', '-', '?', '-', '-'], 'no sample, no latency')
+  assert.deepEqual(t.rows[0], ['laptop *', 'up', '-', 'neighbour', '25%', '4.0/16 GiB', '-', '2', '1', 'tag:gpu,podman,git,credential:GITHUB_TOKEN'])
+  assert.deepEqual(t.rows[1]?.slice(2, 7), ['0.0s', 'neighbour', '25%', '4.0/16 GiB', '0.4 ms'])
+  assert.deepEqual(t.rows[3]?.slice(4, 9), ['-', '-', '?', '-', '-'], 'no sample, no latency')
   assert.equal(t.selected, 0)
   assert.equal(t.total, 5)
 })
 
 test('load is load average per cpu, capped at 100%', () => {
   const m = model({ nodes: [node('busy', { self: true }, 9)] })
-  assert.equal(m.table('nodes').rows[0]?.[2], '100%')
+  assert.equal(m.table('nodes').rows[0]?.[4], '100%')
 })
 
 test('workloads: failed first, then oldest first; uptime only while running', () => {
@@ -264,7 +264,8 @@ test('details of a node, a workload and a workflow list their fields', () => {
   m.move(1)
   assert.match(text(), /node {9}server\n/)
   assert.match(text(), new RegExp(server.nodeId))
-  assert.match(text(), /last seen 3s ago/)
+  assert.match(text(), /last seen 3.0s ago/)
+  assert.match(text(), /known +directly; link: neighbour/)
   assert.match(text(), /engines +podman/)
   assert.match(text(), /credentials +GITHUB_TOKEN/)
   assert.match(text(), /tags +gpu/)
@@ -465,7 +466,7 @@ test('100 nodes and 1,000 workloads make a usable table', () => {
   assert.equal(t.rows[0]?.[3], 'failed')
   assert.equal(t.selected, 500)
   assert.equal(m.table('nodes').rows.length, 100)
-  assert.equal(m.cpuSeries().length, 100)
+  assert.equal(m.cpuSeries().length, GRAPH_NODES, 'a line for each of the first nodes, not one per node')
   m.setFilter('workloads', 'n42')
   assert.equal(m.table('workloads').rows.length, 10)
 })
@@ -559,8 +560,8 @@ test('capabilities: tags first, each once (podman as engine and tool), the same 
   n.capabilities = { ...n.capabilities, engines: ['process', 'podman'], tools: ['podman', 'git', 'sh'], tags: ['builder', 'gpu'] }
   const m = model({ nodes: [LAPTOP, n] })
   const row = m.table('nodes').rows[1] ?? []
-  assert.equal(row[7], 'tag:builder,tag:gpu,process,podman,git,sh,credential:GITHUB_TOKEN')
-  assert.equal(row[2], '50%')
+  assert.equal(row[9], 'tag:builder,tag:gpu,process,podman,git,sh,credential:GITHUB_TOKEN')
+  assert.equal(row[4], '50%')
   const cli = renderNodes([n]).split('\n')
   assert.match(cli[0] ?? '', /LOAD/)
   assert.match(cli[1] ?? '', /\s50%\s/, 'load as a percentage of the cpus there too')
