@@ -1,4 +1,4 @@
-// Benchmark 6: one `se dashboard` refresh for a large mesh (100 nodes, 1,000 workloads,
+// Benchmark 6: one `se dashboard` refresh for a large mesh (500 nodes, 1,000 workloads,
 // 200 workflows, 200 audit lines) against decoding the same snapshot, which the client
 // pays on every poll anyway, and against the 1 s tick it must fit in with CPU to spare.
 import type { AuditRecord, MeshNode, MemberState, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
@@ -7,7 +7,7 @@ import { REFRESH_MS } from '../tui/source.js'
 import { DashboardModel, type Snapshot } from '../tui/view-model.js'
 import { median, ms, now, type Result } from './lib.js'
 
-const NODES = 100
+const NODES = 500
 const WORKLOADS = 1000
 const WORKFLOWS = 200
 const AUDIT = 200
@@ -114,7 +114,7 @@ export async function benchDashboard (): Promise<Result[]> {
       const t = model.table(pane)
       sink += tableLines(t.header, t.rows, WIDTH).length
     }
-    sink += model.auditLines().length + model.cpuSeries().length + model.memorySeries().length + model.gauges().length
+    sink += model.nodeSummary().length + model.auditLines().length + model.cpuSeries().length + model.memorySeries().length + model.gauges().length
     sink += model.interventions().length + (model.current() === null ? 0 : 1) + model.statusBar(WIDTH).length
     return now() - start
   }

@@ -25,7 +25,7 @@ const BENCHMARKS: Array<{ title: string, run: () => Promise<Result[]> }> = [
   { title: '3. rpc: ping over the Unix socket vs raw echo', run: benchRpc },
   { title: '4. mesh: membership, rpc between node processes vs raw Hyperswarm echo, routed vs local workflow', run: benchMesh },
   { title: '5. containers: a container step through SE vs a raw `podman run --rm`', run: benchContainers },
-  { title: '6. dashboard: view model refresh with 100 nodes and 1,000 workloads', run: benchDashboard },
+  { title: '6. dashboard: view model refresh with 500 nodes and 1,000 workloads', run: benchDashboard },
   { title: '7. bare: a headless node on Bare vs on Node, idle memory and start to joined', run: benchBare },
   { title: '8. http: a request through the HTTP API vs a bare node:http handler asking the node the same', run: benchHttp },
   { title: '10. graphs: fan-out of 8 one-second steps over 4 node processes vs in a line; scheduling cost of a 200-step graph vs a line', run: benchGraph },

@@ -8,3 +8,12 @@ export function shortDuration (ms: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h`
   return `${Math.floor(s / 86400)}d`
 }
+
+/**
+ * How old something known is, as lists of many members show it: tenths of a second
+ * under 10 s (`0.4s`, where a heartbeat's age lives), then as shortDuration (`12s`, `3m`).
+ */
+export function shortAge (ms: number): string {
+  const t = Math.max(0, ms)
+  return t < 9950 ? `${(t / 1000).toFixed(1)}s` : shortDuration(t)
+}

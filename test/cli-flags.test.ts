@@ -23,7 +23,10 @@ const REFUSED: Array<{ args: string[], flag: string, expects: RegExp }> = [
   { args: ['dashboard', '--refresh-ms', 'abc'], flag: '--refresh-ms', expects: /a whole number, 100 or more/ },
   { args: ['node', 'stop', '--timeout', 'abc'], flag: '--timeout', expects: /a whole number, 1 or more/ },
   { args: ['node', 'start', '--heartbeat-ms', 'abc'], flag: '--heartbeat-ms', expects: /a positive number/ },
-  { args: ['node', 'start', '--detach', '--max-workloads', '-3'], flag: '--max-workloads', expects: /a positive number/ }
+  { args: ['node', 'start', '--detach', '--max-workloads', '-3'], flag: '--max-workloads', expects: /a positive number/ },
+  { args: ['nodes', '--state', 'sideways'], flag: '--state', expects: /one of up, suspect, down, left/ },
+  { args: ['nodes', '--limit', '0'], flag: '--limit', expects: /a whole number, 1 or more/ },
+  { args: ['nodes', '--capability', ' '], flag: '--capability', expects: /a capability, such as gpu/ }
 ]
 
 test('a numeric flag given what it cannot take: exit 2, naming the flag and what it expects', async t => {

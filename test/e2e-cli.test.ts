@@ -124,6 +124,13 @@ test('se --help says the exit codes and variables; se version, se completion, -q
   const listed = await se(['status', '-q'], { dataDir })
   assert.equal(listed.stdout, id)
   assert.match((await se(['nodes', '-q'], { dataDir })).stdout, /^\S+$/)
+  const nodes = await se(['nodes'], { dataDir })
+  assert.match(nodes.stdout, /^NAME\s+KEY\s+STATE\s+AGE\s+LINK\s+LOAD/)
+  assert.match(nodes.stdout, /\s+up\s+-\s+-\s+\d+%/, 'this node: no age, no link')
+  assert.match(nodes.stdout, /\n1 node: 1 up( · .+)?$/)
+  assert.equal((await se(['nodes', '--state', 'down'], { dataDir })).stdout, 'NAME  KEY  STATE  AGE  LINK  LOAD  MEMORY  RTT  CAPABILITIES\n0 of 1 node')
+  assert.equal(json(await se(['nodes', '--capability', 'process', '--json'], { dataDir })).length, 1)
+  assert.deepEqual(json(await se(['nodes', '--capability', 'no-such-thing', '--json'], { dataDir })), [])
   assert.equal(json(await se(['version', '--json'], { dataDir })).node.version, json(await se(['version', '--json'], { dataDir })).cli)
 
   // With --json an error is JSON on stderr, and stdout stays empty for the pipe.

@@ -25,7 +25,7 @@ test('three nodes see each other; a stopped node turns suspect then down, and up
   await waitForStates(b!, [a!, c!], 'up')
 
   const human = await se(['nodes'], { dataDir: a!.dataDir })
-  assert.match(human.stdout, /NAME\s+KEY\s+STATE\s+LAST SEEN\s+LOAD\s+MEMORY\s+RTT\s+CAPABILITIES/)
+  assert.match(human.stdout, /NAME\s+KEY\s+STATE\s+AGE\s+LINK\s+LOAD\s+MEMORY\s+RTT\s+CAPABILITIES/)
   assert.match(human.stdout, /gamma\s+[0-9a-f]{16}\s+up/)
 
   // SIGSTOP freezes gamma without closing its connections: only silence tells.

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { AuditRecord, MeshNode, StepStatus, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
-import { DashboardModel, type ModelOptions, type Snapshot } from '../tui/view-model.js'
+import { meshNode, manyNodes } from './helpers/mesh-nodes.js'
+import { DashboardModel, GRAPH_NODES, type ModelOptions, type Snapshot } from '../tui/view-model.js'
 
 const T0 = Date.UTC(2025, 5, 23, 10, 30, 0)
 const GIB = 1024
@@ -14,24 +15,7 @@ function clock (start = T0): { now: () => number, advance: (ms: number) => void 
 }
 
 function node (name: string, over: Partial<MeshNode> = {}, load = 1, usedMb = 4 * GIB): MeshNode {
-  const nodeId = `${name}-${'0'.repeat(64)}`.slice(0, 64)
-  return {
-    nodeId,
-    name,
-    self: false,
-    state: 'up',
-    lastSeen: T0,
-    latencyMs: 0.4,
-    allows: null,
-    learned: 'direct',
-    link: 'neighbour',
-    capabilities: {
-      nodeId, name, runtime: 'node', version: '0.1.0', platform: 'linux', arch: 'x64', engines: ['podman'], tools: ['git'],
-      credentials: ['GITHUB_TOKEN'], tags: ['gpu'], cpus: 4, memoryTotalMb: 16 * GIB, memoryFreeMb: 12 * GIB, loadAverage: load
-    },
-    sample: { nodeId, loadAverage: load, cpus: 4, memoryUsedMb: usedMb, memoryTotalMb: 16 * GIB, workflowsRunning: 1, workloadsRunning: 2, sentAt: T0 },
-    ...over
-  }
+  return meshNode(name, { lastSeen: T0, ...over }, load, usedMb, T0)
 }
 
 function workload (id: string, over: Partial<WorkloadStatus> = {}): WorkloadStatus {
@@ -96,18 +80,18 @@ test('nodes: self first, then up, suspect, down, then by name, in the CLI\'s uni
     ]
   })
   const t = m.table('nodes')
-  assert.deepEqual(t.header, ['NAME', 'STATE', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'])
+  assert.deepEqual(t.header, ['NAME', 'STATE', 'AGE', 'LINK', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'])
   assert.deepEqual(names(m, 'nodes'), ['laptop *', 'gamma', 'beta', 'alpha', 'zeta'])
-  assert.deepEqual(t.rows[0], ['laptop *', 'up', '25%', '4.0/16 GiB', '-', '2', '1', 'tag:gpu,podman,git,credential:GITHUB_TOKEN'])
-  assert.equal(t.rows[1]?.[4], '0.4 ms')
-  assert.deepEqual(t.rows[3]?.slice(2, 7), ['-', '-', '?', '-', '-'], 'no sample, no latency')
+  assert.deepEqual(t.rows[0], ['laptop *', 'up', '-', 'neighbour', '25%', '4.0/16 GiB', '-', '2', '1', 'tag:gpu,podman,git,credential:GITHUB_TOKEN'])
+  assert.deepEqual(t.rows[1]?.slice(2, 7), ['0.0s', 'neighbour', '25%', '4.0/16 GiB', '0.4 ms'])
+  assert.deepEqual(t.rows[3]?.slice(4, 9), ['-', '-', '?', '-', '-'], 'no sample, no latency')
   assert.equal(t.selected, 0)
   assert.equal(t.total, 5)
 })
 
 test('load is load average per cpu, capped at 100%', () => {
   const m = model({ nodes: [node('busy', { self: true }, 9)] })
-  assert.equal(m.table('nodes').rows[0]?.[2], '100%')
+  assert.equal(m.table('nodes').rows[0]?.[4], '100%')
 })
 
 test('workloads: failed first, then oldest first; uptime only while running', () => {
@@ -264,7 +248,8 @@ test('details of a node, a workload and a workflow list their fields', () => {
   m.move(1)
   assert.match(text(), /node {9}server\n/)
   assert.match(text(), new RegExp(server.nodeId))
-  assert.match(text(), /last seen 3s ago/)
+  assert.match(text(), /last seen 3.0s ago/)
+  assert.match(text(), /known +directly; link: neighbour/)
   assert.match(text(), /engines +podman/)
   assert.match(text(), /credentials +GITHUB_TOKEN/)
   assert.match(text(), /tags +gpu/)
@@ -465,7 +450,7 @@ test('100 nodes and 1,000 workloads make a usable table', () => {
   assert.equal(t.rows[0]?.[3], 'failed')
   assert.equal(t.selected, 500)
   assert.equal(m.table('nodes').rows.length, 100)
-  assert.equal(m.cpuSeries().length, 100)
+  assert.equal(m.cpuSeries().length, GRAPH_NODES, 'a line for each of the first nodes, not one per node')
   m.setFilter('workloads', 'n42')
   assert.equal(m.table('workloads').rows.length, 10)
 })
@@ -559,8 +544,8 @@ test('capabilities: tags first, each once (podman as engine and tool), the same 
   n.capabilities = { ...n.capabilities, engines: ['process', 'podman'], tools: ['podman', 'git', 'sh'], tags: ['builder', 'gpu'] }
   const m = model({ nodes: [LAPTOP, n] })
   const row = m.table('nodes').rows[1] ?? []
-  assert.equal(row[7], 'tag:builder,tag:gpu,process,podman,git,sh,credential:GITHUB_TOKEN')
-  assert.equal(row[2], '50%')
+  assert.equal(row[9], 'tag:builder,tag:gpu,process,podman,git,sh,credential:GITHUB_TOKEN')
+  assert.equal(row[4], '50%')
   const cli = renderNodes([n]).split('\n')
   assert.match(cli[0] ?? '', /LOAD/)
   assert.match(cli[1] ?? '', /\s50%\s/, 'load as a percentage of the cpus there too')
@@ -655,4 +640,108 @@ test('a member whose policy refuses this node something is marked, in Unicode an
   m.move(1)
   assert.match(m.details().join('\n'), /its policy +refuses this node: approve, session; run only builder/)
   assert.ok(m.help().some(l => /⊘ +its policy refuses this node something/.test(l)))
+})
+
+// 500 members, as a gossiping mesh lists them: the pane sorts, filters, counts and keeps its place.
+const MANY = 500
+const stateOrder = ['up', 'suspect', 'down', 'left']
+
+test('500 nodes: s cycles state, name, load, age; this node stays first in every order', () => {
+  const nodes = manyNodes(MANY, T0)
+  const m = model({ nodes })
+  const items = (): MeshNode[] => {
+    const byName = new Map(nodes.map(n => [n.name, n]))
+    return m.table('nodes').rows.map(r => byName.get((r[0] ?? '').replace(/ \*$/, '')) as MeshNode)
+  }
+  assert.equal(m.nodeSort, 'state')
+  assert.equal(m.table('nodes').rows.length, MANY)
+  let shown = items()
+  assert.equal(shown[0]?.self, true)
+  const rest = shown.slice(1)
+  for (let i = 1; i < rest.length; i++) {
+    const [a, b] = [rest[i - 1] as MeshNode, rest[i] as MeshNode]
+    const ra = stateOrder.indexOf(a.state)
+    const rb = stateOrder.indexOf(b.state)
+    assert.ok(ra < rb || (ra === rb && a.name < b.name), `${a.name} ${a.state} before ${b.name} ${b.state}`)
+  }
+  assert.equal(rest.at(-1)?.state, 'left', 'members that left come last')
+
+  m.cycleNodeSort()
+  assert.equal(m.nodeSort, 'name')
+  shown = items()
+  assert.deepEqual(shown.slice(1).map(n => n.name), rest.map(n => n.name).sort())
+
+  m.cycleNodeSort()
+  assert.equal(m.nodeSort, 'load')
+  const loads = m.table('nodes').rows.slice(1).map(r => Number((r[4] ?? '').replace('%', '')))
+  assert.deepEqual(loads, [...loads].sort((a, b) => b - a), 'busiest first')
+
+  m.cycleNodeSort()
+  assert.equal(m.nodeSort, 'age')
+  shown = items()
+  const ages = shown.slice(1).map(n => T0 - (n.lastSeen ?? T0))
+  assert.deepEqual(ages, [...ages].sort((a, b) => b - a), 'stalest first')
+  assert.equal(m.table('nodes').rows[1]?.[2], `${Math.round(Math.max(...ages) / 60_000)}m`, 'the AGE column, short')
+
+  m.cycleNodeSort()
+  assert.equal(m.nodeSort, 'state', 'and round again')
+  assert.ok(m.help().some(l => /^ {2}s +sort the nodes pane/.test(l)), '? says so')
+})
+
+test('500 nodes: the filter matches name, state and capabilities, every word', () => {
+  const nodes = manyNodes(MANY, T0)
+  const m = model({ nodes })
+  const count = (pred: (n: MeshNode) => boolean): number => nodes.filter(pred).length
+  m.setFilter('nodes', 'suspect')
+  assert.equal(m.table('nodes').rows.length, count(n => n.state === 'suspect'))
+  assert.ok(m.table('nodes').rows.every(r => r[1] === 'suspect'))
+  m.setFilter('nodes', 'builder')
+  assert.equal(m.table('nodes').rows.length, count(n => n.capabilities.tags.includes('builder')))
+  m.setFilter('nodes', 'GPU down')
+  assert.equal(m.table('nodes').rows.length, count(n => n.capabilities.tags.includes('gpu') && n.state === 'down'))
+  m.setFilter('nodes', 'n04')
+  assert.deepEqual(names(m, 'nodes').sort(), Array.from({ length: 10 }, (_, i) => `n04${i}`), 'part of a name')
+  m.setFilter('nodes', 'tag:buil up')
+  assert.equal(m.table('nodes').rows.length, count(n => n.capabilities.tags.includes('builder') && n.state === 'up'))
+  assert.equal(m.table('nodes').total, MANY)
+})
+
+test('500 nodes: the summary line counts what the pane shows, by state and top capabilities', () => {
+  const nodes = manyNodes(MANY, T0)
+  const m = model({ nodes })
+  const count = (pred: (n: MeshNode) => boolean): number => nodes.filter(pred).length
+  const states = stateOrder.map(s => `${count(n => n.state === s)} ${s}`).join(', ')
+  const podman = count(n => n.capabilities.engines.includes('podman'))
+  const builder = count(n => n.capabilities.tags.includes('builder'))
+  const gpu = count(n => n.capabilities.tags.includes('gpu'))
+  assert.equal(m.nodeSummary(), `500 nodes: ${states} · podman ${podman}, builder ${builder}, gpu ${gpu}`)
+  m.setFilter('nodes', 'gpu')
+  assert.match(m.nodeSummary(), new RegExp(`^${gpu} of 500 nodes: `))
+  assert.match(m.nodeSummary(), new RegExp(`gpu ${gpu}`))
+  const ascii = model({ nodes }, { ascii: true })
+  assert.match(ascii.nodeSummary(), /^500 nodes: [\d\w, ]+ - podman /)
+  assert.ok(/^[\x20-\x7e]*$/.test(ascii.nodeSummary()))
+})
+
+test('500 nodes: the selection stays on its node while a refresh reorders the list', () => {
+  const nodes = manyNodes(MANY, T0)
+  const m = model({ nodes })
+  m.move(123)
+  const picked = m.selectedNode()
+  assert.ok(picked !== null)
+  // The next poll: every member heard from again, loads changed, the picked one goes suspect and others leave.
+  const later = manyNodes(MANY, T0 + 1000, 99).map(n => {
+    const same = nodes.find(o => o.name === n.name) as MeshNode
+    return { ...same, lastSeen: n.lastSeen, sample: n.sample, state: same.nodeId === picked.nodeId ? 'suspect' : same.state }
+  }).filter((n, i) => n.self || n.nodeId === picked.nodeId || i % 7 !== 0)
+  m.update(snapshot({ nodes: later, at: T0 + 1000 }))
+  assert.equal(m.selectedNode()?.nodeId, picked.nodeId)
+  assert.equal(m.table('nodes').rows[m.table('nodes').selected]?.[1], 'suspect', 'at its new place')
+  m.cycleNodeSort()
+  m.cycleNodeSort()
+  assert.equal(m.selectedNode()?.nodeId, picked.nodeId, 'and across a change of sort')
+  m.setFilter('nodes', 'suspect')
+  assert.equal(m.selectedNode()?.nodeId, picked.nodeId, 'and a filter that keeps it')
+  assert.ok(m.cpuSeries().some(s => s.title === picked.name), 'the graphs draw the selected node')
+  assert.ok(m.cpuSeries().length <= GRAPH_NODES)
 })

@@ -140,13 +140,17 @@ export class DashboardScreen {
       const width = (box.width as number) - 2
       const height = (box.height as number) - 2
       const lines = tableLines(t.header, t.rows, width)
+      // The nodes pane ends with its summary line (counts by state and capability).
+      const footer = pane === 'nodes' && height >= 3 ? [` ${m.nodeSummary()}`.slice(0, width)] : []
       // Keep the selected row in view: scroll by whole pages.
-      const bodyRows = Math.max(1, height - 1)
+      const bodyRows = Math.max(1, height - 1 - footer.length)
       const first = t.selected < 0 ? 0 : Math.floor(t.selected / bodyRows) * bodyRows
-      const shown = [lines[0] ?? '', ...lines.slice(1 + first, 1 + first + bodyRows).map((l, i) => (first + i === t.selected && m.focus === pane ? `${m.glyphs.selected}${l.slice(1)}` : l))]
+      const body = lines.slice(1 + first, 1 + first + bodyRows).map((l, i) => (first + i === t.selected && m.focus === pane ? `${m.glyphs.selected}${l.slice(1)}` : l))
+      const shown = [lines[0] ?? '', ...body, ...Array<string>(footer.length === 0 ? 0 : bodyRows - body.length).fill(''), ...footer]
       box.setContent(shown.join('\n'))
       const filter = m.filter(pane)
-      box.setLabel(` ${pane} ${t.rows.length}${t.rows.length === t.total ? '' : `/${t.total}`}${filter === '' ? '' : ` /${filter}`} `)
+      const sort = pane === 'nodes' ? ` by ${m.nodeSort}` : ''
+      box.setLabel(` ${pane} ${t.rows.length}${t.rows.length === t.total ? '' : `/${t.total}`}${filter === '' ? '' : ` /${filter}`}${sort} `)
       box.style.border = { fg: m.focus === pane ? 'cyan' : 'gray' }
     }
     const audit = this.panes.get('audit')
@@ -235,6 +239,7 @@ export class DashboardScreen {
     s.key(['pageup'], guarded(() => m.move(-10)))
     s.key(['escape'], () => { if (this.overlay !== null) this.closeOverlay() })
     s.key(['/'], guarded(() => this.ask(`filter ${m.focus}: `, m.filter(m.focus), text => m.setFilter(m.focus, text))))
+    s.key(['s'], guarded(() => m.cycleNodeSort()))
     s.key([':'], guarded(() => this.ask(':', '', text => { void this.command(text) })))
     s.key(['?'], guarded(() => this.showOverlay(' help ', m.help())))
     s.key(['d'], guarded(() => this.showDetails()))

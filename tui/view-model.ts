@@ -4,6 +4,7 @@
 import { formatAsciiAuditLine, formatAuditLine } from '../core/audit/format.js'
 import { shortDuration } from '../core/duration.js'
 import { capabilityList, cpuPercent, policyRefusals } from '../core/node/node-facts.js'
+import { ageText, byStateThenName, knownAgeMs, linkText, matchesFilter, nodeSummary } from '../core/node/node-summary.js'
 import { approvalsLine } from '../core/workflow/approvals.js'
 import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '../core/workflow/graph-view.js'
 import type { AuditRecord, MeshNode, NodeSample, WorkflowStatus, WorkloadStatus } from '../core/protocol/types.js'
@@ -15,11 +16,15 @@ export const PANES: PaneId[] = ['nodes', 'workloads', 'workflows', 'audit']
 
 const DEFAULT_HISTORY_MS = 5 * 60_000
 const DEFAULT_AUDIT_LINES = 200
-const NODE_STATE_RANK: Record<string, number> = { up: 0, suspect: 1, down: 2 }
+/** What `s` cycles the nodes pane through. */
+export const NODE_SORTS = ['state', 'name', 'load', 'age'] as const
+export type NodeSort = typeof NODE_SORTS[number]
+/** The graphs draw this many nodes at most: the selected one and the first of the nodes pane. */
+export const GRAPH_NODES = 8
 const ACTIVE_WORKFLOW_STATES = new Set(['running', 'pending', 'waiting_node'])
 const FINISHED_WORKFLOW_STATES = new Set(['completed', 'failed', 'cancelled'])
 const HEADERS = {
-  nodes: ['NAME', 'STATE', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'],
+  nodes: ['NAME', 'STATE', 'AGE', 'LINK', 'LOAD', 'MEMORY', 'RTT', 'WORKLOADS', 'WORKFLOWS', 'CAPABILITIES'],
   workloads: ['ID', 'NODE', 'ENGINE', 'STATE', 'PORTS', 'RESTARTS', 'UPTIME'],
   workflows: ['NAME', 'ID', 'STATE', 'STEP', 'NODE', 'ELAPSED']
 }
@@ -32,7 +37,8 @@ const HINTS: Array<[string, boolean]> = [
 export const HELP_KEYS: Array<[string, string, boolean]> = [
   ['tab / shift-tab', 'next / previous pane', false],
   ['UPDOWN', 'move the selection', false],
-  ['/', 'filter the focused pane (empty text clears)', false],
+  ['/', 'filter the focused pane (empty text clears); on nodes every word must match a name, key, capability or state', false],
+  ['s', 'sort the nodes pane: by state, name, load (busiest first), age (stalest first)', false],
   [':', 'type a command', false],
   ['?', 'this help', false],
   ['l', 'logs of the selected workload, or live output of the selected workflow\'s steps', false],
@@ -84,7 +90,8 @@ export interface ModelOptions { now?: () => number, historyMs?: number, auditLin
 
 
 type TablePane = Exclude<PaneId, 'audit'>
-interface Row<T> { key: string, cells: string[], item: T }
+// `matches` replaces matching the joined cells, for a pane whose filter knows its items (nodes).
+interface Row<T> { key: string, cells: string[], item: T, matches?: (needle: string) => boolean }
 interface Point { at: number, cpu: number, memory: number }
 
 export { cpuPercent }
@@ -130,6 +137,9 @@ export class DashboardModel {
   private readonly selection: Record<TablePane, { key: string | null, index: number }> = {
     nodes: { key: null, index: 0 }, workloads: { key: null, index: 0 }, workflows: { key: null, index: 0 }
   }
+  private nodeOrder: NodeSort = 'state'
+  // The nodes pane's rows for one snapshot, order and instant: several calls per refresh ask for them.
+  private nodeCache: { snap: Snapshot, order: NodeSort, now: number, rows: Array<Row<MeshNode>> } | null = null
   private currentId: string | null = null
   private currentRef: { requestedAt: number, workflowId: string } | null = null
   private currentToken: string | null = null
@@ -255,7 +265,7 @@ export class DashboardModel {
 
   private filtered<T> (pane: TablePane, rows: Array<Row<T>>): Array<Row<T>> {
     const needle = this.filters[pane].toLowerCase()
-    return needle === '' ? rows : rows.filter(r => r.cells.join(' ').toLowerCase().includes(needle))
+    return needle === '' ? rows : rows.filter(r => r.matches?.(needle) ?? r.cells.join(' ').toLowerCase().includes(needle))
   }
 
   private resolve (pane: TablePane, rows: Array<Row<unknown>>): number {
@@ -275,18 +285,57 @@ export class DashboardModel {
 
   private nodeName (id: string | null): string { return id === null ? '-' : this.names.get(id) ?? id.slice(0, 8) }
 
+  /** How the nodes pane is sorted; `s` moves to the next. */
+  get nodeSort (): NodeSort { return this.nodeOrder }
+
+  /** The next sort of the nodes pane; the selected node stays selected wherever it moves. */
+  cycleNodeSort (): void {
+    this.nodeOrder = NODE_SORTS[(NODE_SORTS.indexOf(this.nodeOrder) + 1) % NODE_SORTS.length] ?? 'state'
+    this.settle('nodes')
+    this.changed()
+  }
+
+  /**
+   * Above the nodes pane's last line: the members it shows (after the filter) counted
+   * by state and capability, in the words of `se nodes`.
+   */
+  nodeSummary (): string {
+    const all = this.nodeRows()
+    return nodeSummary(this.filtered('nodes', all).map(r => r.item), { of: all.length, separator: this.glyphs.ascii ? ' - ' : ' · ' })
+  }
+
+  // This node first in every order, as the anchor of the list.
+  private nodeCompare (now: number): (a: MeshNode, b: MeshNode) => number {
+    const load = (n: MeshNode): number => n.sample === null ? -1 : cpuPercent(n.sample)
+    const age = (n: MeshNode): number => knownAgeMs(n, now) ?? -1
+    const then: Record<NodeSort, (a: MeshNode, b: MeshNode) => number> = {
+      state: byStateThenName,
+      name: (a, b) => a.name.localeCompare(b.name) || a.nodeId.localeCompare(b.nodeId),
+      load: (a, b) => load(b) - load(a) || byStateThenName(a, b),
+      age: (a, b) => age(b) - age(a) || byStateThenName(a, b)
+    }
+    const order = then[this.nodeOrder]
+    return (a, b) => Number(b.self) - Number(a.self) || order(a, b)
+  }
+
   private nodeRows (): Array<Row<MeshNode>> {
-    return [...this.snap.nodes]
-      .sort((a, b) => Number(b.self) - Number(a.self) || (NODE_STATE_RANK[a.state] ?? 3) - (NODE_STATE_RANK[b.state] ?? 3) || a.name.localeCompare(b.name))
+    const now = this.now()
+    const cache = this.nodeCache
+    if (cache !== null && cache.snap === this.snap && cache.order === this.nodeOrder && cache.now === now) return cache.rows
+    const rows = [...this.snap.nodes]
+      .sort(this.nodeCompare(now))
       .map(n => {
         const s = n.sample
         const c = n.capabilities
         return {
           key: n.nodeId,
           item: n,
+          matches: (needle: string) => matchesFilter(n, needle),
           cells: [
             `${n.name}${n.self ? ' *' : policyRefusals(n) === null ? '' : ` ${this.glyphs.refused}`}`,
             n.state,
+            ageText(n, now),
+            linkText(n),
             s === null ? '-' : `${Math.round(cpuPercent(s))}%`,
             s === null ? '-' : `${(s.memoryUsedMb / 1024).toFixed(1)}/${gib(s.memoryTotalMb)} GiB`,
             n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
@@ -296,6 +345,8 @@ export class DashboardModel {
           ]
         }
       })
+    this.nodeCache = { snap: this.snap, order: this.nodeOrder, now, rows }
+    return rows
   }
 
   private workloadRows (): Array<Row<WorkloadStatus>> {
@@ -352,7 +403,8 @@ export class DashboardModel {
     return [
       field('node', `${n.name}${n.self ? ' (this node)' : ''}`),
       field('key', n.nodeId),
-      field('state', `${n.state}${n.self || n.lastSeen === null ? '' : `, last seen ${shortDuration(this.now() - n.lastSeen)} ago`}`),
+      field('state', `${n.state}${n.self || n.lastSeen === null ? '' : `, last seen ${ageText(n, this.now())} ago`}`),
+      field('known', n.self ? '-' : `${n.learned === 'gossip' ? 'by gossip (from other members)' : n.learned === 'direct' ? 'directly' : 'not said (an older node)'}; link: ${linkText(n, 'none')}`),
       field('rtt', n.self ? '-' : n.latencyMs === null ? 'unknown' : `${n.latencyMs.toFixed(1)} ms`),
       field('its policy', n.self ? '-' : n.allows === null ? 'not known (an older node)' : `refuses this node: ${policyRefusals(n) ?? 'nothing'}`),
       field('runtime', `${c.runtime} on ${c.platform}/${c.arch}, se ${c.version}`),
@@ -461,15 +513,17 @@ export class DashboardModel {
   memorySeries (): Series[] { return this.series(p => p.memory) }
 
   // Labels count back from the newest sample of any node, so all lines share one time axis.
+  // With hundreds of nodes a line each is no graph: the first GRAPH_NODES of the nodes
+  // pane as sorted and filtered, the selected node in place of the last when not among them.
   private series (value: (p: Point) => number): Series[] {
     const newest = Math.max(...[...this.history.values()].map(points => points.at(-1)?.at ?? 0))
-    const out: Series[] = []
-    for (const node of this.snap.nodes) {
-      const points = this.history.get(node.nodeId)
-      if (points === undefined) continue
-      out.push({ title: node.name, x: points.map(p => p.at === newest ? '0s' : `-${Math.round((newest - p.at) / 1000)}s`), y: points.map(value) })
-    }
-    return out
+    const graphed = this.filtered('nodes', this.nodeRows()).map(r => r.item).filter(n => this.history.has(n.nodeId)).slice(0, GRAPH_NODES)
+    const selected = this.selectedNode()
+    if (selected !== null && this.history.has(selected.nodeId) && !graphed.includes(selected)) graphed.splice(GRAPH_NODES - 1, 1, selected)
+    return graphed.map(node => {
+      const points = this.history.get(node.nodeId) ?? []
+      return { title: node.name, x: points.map(p => p.at === newest ? '0s' : `-${Math.round((newest - p.at) / 1000)}s`), y: points.map(value) }
+    })
   }
 
   /**

@@ -31,3 +31,19 @@ export function positiveDecimal (flag: string): (value: string) => number {
     return n
   }
 }
+
+/** `--state <s>`, repeatable: each value one of `allowed`; the flag's name and the choices go into the error. */
+export function oneOfEach (flag: string, allowed: readonly string[]): (value: string, previous?: string[]) => string[] {
+  return (value, previous = []) => {
+    if (!allowed.includes(value.trim())) throw SeError.badFlag(flag, value, `one of ${allowed.join(', ')}`)
+    return [...previous, value.trim()]
+  }
+}
+
+/** A repeatable flag whose value must not be empty: `--capability ''` is a mistake, never "match all". */
+export function nonEmptyEach (flag: string, expects: string): (value: string, previous?: string[]) => string[] {
+  return (value, previous = []) => {
+    if (value.trim() === '') throw SeError.badFlag(flag, value, expects)
+    return [...previous, value.trim()]
+  }
+}

@@ -6,11 +6,12 @@ import { VERSION } from '../../../core/constants.js'
 import type { NodeApi, WorkflowAuditSummary, WorkflowStatus } from '../../../core/protocol/types.js'
 import { catalogueDirs } from '../config.js'
 import { connectNode } from '../client.js'
-import { renderArtifacts, renderCapabilities, renderList, renderNodes, renderStatus, seconds, shortNode, table } from './render.js'
+import { renderArtifacts, renderCapabilities, renderList, renderStatus, seconds, shortNode, table } from './render.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { DATA_DIR_FLAG } from '../../shared/node-start-flags.js'
 import { addFlagOption, addNodeStartCommand } from './node-start.js'
 import { addWorkloadCommands } from './workloads.js'
+import { addNodesCommand } from './nodes.js'
 import { addKeyCommands } from './key.js'
 import { addPolicyCommands } from './policy.js'
 import { addSessionCommands } from './session.js'
@@ -44,13 +45,7 @@ export function createProgram (io: CliIO, state: CliState): Command {
       await state.daemon
     })
 
-  program.command('nodes')
-    .description('list the nodes of the mesh: state, last seen, load, memory, latency, capabilities')
-    .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  se nodes\n  se nodes --json | jq \'.[] | select(.state == "up") | .name\'')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await askAndPrint(io, cmd, opts, async api => await api.listNodes(), renderNodes)
-    })
+  addNodesCommand(program, io)
 
   program.command('providers')
     .description('find the nodes that announce a workflow or workload manifest on the DHT')

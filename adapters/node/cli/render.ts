@@ -6,6 +6,7 @@ import { graphRows, pendingInterventions, runningSteps, type GraphRow } from '..
 import { approvalsLine } from '../../../core/workflow/approvals.js'
 import { formatBytes } from '../../../core/workload/quantity.js'
 import { capabilityList, cpuPercent, policyRefusals } from '../../../core/node/node-facts.js'
+import { ageText, linkText, nodeSummary } from '../../../core/node/node-summary.js'
 import type { ArtifactRecord, MeshNode, NodeCapabilities, StepStatus, WorkflowEvent, WorkflowStatus } from '../../../core/protocol/types.js'
 // Shared with the Bare node, which prints a failed start the same way.
 export { renderError } from '../../shared/error-text.js'
@@ -117,25 +118,42 @@ export function table (header: string[], rows: string[][]): string {
   return [header, ...rows].map(r => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)).join('  ')).join('\n')
 }
 
-export function renderNodes (nodes: MeshNode[]): string {
-  const now = Date.now()
-  return table(['NAME', 'KEY', 'STATE', 'LAST SEEN', 'LOAD', 'MEMORY', 'RTT', 'CAPABILITIES'], nodes.map(n => {
+export interface NodesView {
+  now?: number
+  /** Every member that matched the filters, of which `nodes` are the ones listed (--limit). */
+  matched?: readonly MeshNode[]
+  /** How many members this node knows, filtered or not. */
+  total?: number
+}
+
+/**
+ * The `se nodes` table, in the order given (nodes.ts sorts): AGE is how long ago this
+ * node last learned anything about the member, LINK the connection it holds to it.
+ * Under it what each member marked ⊘ refuses, then one summary line.
+ */
+export function renderNodes (nodes: readonly MeshNode[], view: NodesView = {}): string {
+  const { now = Date.now(), matched = nodes, total = matched.length } = view
+  const rows = table(['NAME', 'KEY', 'STATE', 'AGE', 'LINK', 'LOAD', 'MEMORY', 'RTT', 'CAPABILITIES'], nodes.map(n => {
     const s = n.sample
     return [
       `${n.name}${n.self ? ' *' : policyRefusals(n) === null ? '' : ' ⊘'}`,
       n.nodeId.slice(0, 16),
       n.state,
-      n.self || n.lastSeen === null ? '-' : `${seconds(Math.max(0, now - n.lastSeen))} ago`,
+      ageText(n, now),
+      linkText(n),
       s === null ? '-' : `${Math.round(cpuPercent(s))}%`,
       s === null ? '-' : `${(s.memoryUsedMb / 1024).toFixed(1)}/${(s.memoryTotalMb / 1024).toFixed(1)} GiB`,
       n.self ? '-' : n.latencyMs === null ? '?' : `${n.latencyMs.toFixed(1)} ms`,
       capabilityList(n.capabilities).join(',')
     ]
-  })) + refusalNotes(nodes)
+  }))
+  const hidden = matched.length - nodes.length
+  const more = hidden > 0 ? [`… ${hidden} more not listed (--limit ${nodes.length})`] : []
+  return [rows + refusalNotes(nodes), ...more, nodeSummary(matched, { of: total })].join('\n')
 }
 
 /** Under the table: what each member marked ⊘ refuses this node. */
-function refusalNotes (nodes: MeshNode[]): string {
+function refusalNotes (nodes: readonly MeshNode[]): string {
   const notes = nodes.flatMap(n => { const r = policyRefusals(n); return r === null ? [] : [`⊘ ${n.name} refuses this node: ${r}`] })
   return notes.length === 0 ? '' : `\n${notes.join('\n')}`
 }
