@@ -46,16 +46,11 @@ function fakeTransport (publicKey: Uint8Array): MeshTransport & { connect (link:
   }
 }
 
-test('a peer whose capabilities arrive with its hello is announced usable once its connection is in place', async t => {
-  const a = crypto.generateKeyPair()
-  const b = crypto.generateKeyPair()
-  const aId = toHex(a.publicKey)
-  const bId = toHex(b.publicKey)
-  const transport = fakeTransport(a.publicKey)
-  const changes: boolean[] = []
-  const host: MeshHost = {
-    capabilities: async () => caps(aId, 'a'),
-    sample: () => sample(aId),
+/** A node's side of the mesh, answering nothing of substance. */
+function hostOf (nodeId: string, over: Partial<MeshHost> = {}): MeshHost {
+  return {
+    capabilities: async () => caps(nodeId, 'a'),
+    sample: () => sample(nodeId),
     audit: () => {},
     findNodesForWorkflow: async () => [],
     findCommands: async () => [],
@@ -65,9 +60,20 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
     acceptAuditEntry: async () => true,
     listWorkflows: async () => [],
     resumeWorkflow: async () => { throw new Error('not here') },
-    membersChanged: member => { changes.push(member.usable) },
-    tick: () => {}
+    membersChanged: () => {},
+    tick: () => {},
+    ...over
   }
+}
+
+test('a peer whose capabilities arrive with its hello is announced usable once its connection is in place', async t => {
+  const a = crypto.generateKeyPair()
+  const b = crypto.generateKeyPair()
+  const aId = toHex(a.publicKey)
+  const bId = toHex(b.publicKey)
+  const transport = fakeTransport(a.publicKey)
+  const changes: boolean[] = []
+  const host = hostOf(aId, { membersChanged: member => { changes.push(member.usable) } })
   const mesh = new Mesh({ transport, keys, crypto, clock, log: quiet, nodeId: aId, name: 'a', allow: null, peers: [], timing: DEFAULT_TIMING, host })
   await mesh.start()
   t.after(() => mesh.stop())
@@ -103,4 +109,27 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
 
   await eventually('b to be usable at a', () => mesh.member(bId)?.usable === true)
   await eventually('a to be told b is usable', () => changes.includes(true), 2000)
+})
+
+test('a node of the previous mesh protocol is refused at the hello, naming both versions, and audited', async t => {
+  const a = crypto.generateKeyPair()
+  const old = crypto.generateKeyPair()
+  const aId = toHex(a.publicKey)
+  const oldId = toHex(old.publicKey)
+  const transport = fakeTransport(a.publicKey)
+  const audits: string[] = []
+  const mesh = new Mesh({ transport, keys, crypto, clock, log: quiet, nodeId: aId, name: 'a', allow: null, peers: [], timing: DEFAULT_TIMING, host: hostOf(aId, { audit: e => { audits.push(e.message) } }) })
+  await mesh.start()
+  t.after(() => mesh.stop())
+  const [atA, atOld] = connectionPair({ labels: ['a', 'old'] })
+  const handshakeHash = crypto.randomBytes(64)
+  let closed = false
+  atOld.onClose(() => { closed = true })
+  transport.connect({ ...atA, label: 'old', remotePublicKey: old.publicKey, handshakeHash, write: d => atA.write(d), onData: l => atA.onData(l), onClose: l => atA.onClose(l), close: () => atA.close() })
+  // What a node of the previous release sends: a right proof, under version 1.
+  atOld.write(encodeFrame(namedType('MeshHello').toBuffer({ version: MESH_PROTOCOL_VERSION - 1, nodeId: oldId, name: 'old', proof: b4a.from(helloProof(crypto, keys, handshakeHash, old.publicKey)) })))
+  await eventually('the old node to be refused', () => closed && audits.some(m => m.includes('peer_rejected') || /mesh protocol/.test(m)))
+  const refusal = audits.find(m => /mesh protocol/.test(m)) ?? ''
+  assert.match(refusal, new RegExp(`speaks mesh protocol ${MESH_PROTOCOL_VERSION - 1}, this node mesh protocol ${MESH_PROTOCOL_VERSION}`))
+  assert.equal(mesh.member(oldId), undefined, 'nothing of it is a member')
 })

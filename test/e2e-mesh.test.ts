@@ -38,7 +38,7 @@ test('three nodes see each other; a stopped node turns suspect then down, and up
 
   const events = (await se(['audit', '--json'], { dataDir: a!.dataDir }))
   const trail = json<Array<{ entry: { event: string, message: string } }>>(events).map(r => r.entry)
-  const gamma = trail.filter(e => e.message.includes(c!.key.slice(0, 8))).map(e => e.event)
+  const gamma = trail.filter(e => e.message.startsWith(`node gamma (${c!.key.slice(0, 8)})`)).map(e => e.event)
   assert.deepEqual(gamma.filter(e => e !== 'node_join'), ['node_suspect', 'node_down', 'node_up'])
 })
 

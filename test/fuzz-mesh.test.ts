@@ -17,6 +17,7 @@ import { namedType } from '../core/protocol/codec.js'
 import { encodeFrame } from '../core/rpc/framing.js'
 import { REJECTIONS } from '../core/metrics/rejections.js'
 import { createSwarmTransport } from '../adapters/shared/hyperswarm-transport.js'
+import { MESH_PROTOCOL_VERSION } from '../core/mesh/handshake.js'
 import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 
 /** The node's handshake deadline (DEFAULT_TIMING.handshakeMs): half a hello is dropped after it. */
@@ -63,7 +64,7 @@ async function stranger (dht: any, key: Buffer, steps: Step[], waitMs: number): 
 
 /** A hello as a member would send it, but with the stranger's guesses for its fields. */
 function hello (rng: Rng, fields: { version?: number, nodeId?: string, proof?: Buffer } = {}): Buffer {
-  return Buffer.from(encodeFrame(HELLO.toBuffer({ version: fields.version ?? 1, nodeId: fields.nodeId ?? rng.bytes(32).toString('hex'), name: 'stranger', proof: fields.proof ?? rng.bytes(32) })))
+  return Buffer.from(encodeFrame(HELLO.toBuffer({ version: fields.version ?? MESH_PROTOCOL_VERSION, nodeId: fields.nodeId ?? rng.bytes(32).toString('hex'), name: 'stranger', proof: fields.proof ?? rng.bytes(32) })))
 }
 
 /** The UDP ports the node process has open: its DHT node's. */
@@ -102,7 +103,7 @@ test('a mesh node survives strangers sending garbage and forged hellos, and garb
       case 'garbled-hello': { const body = rng.bytes(1 + rng.int(300)); return { steps: [Buffer.concat([int32be(body.length), body])], waitMs: wait } }
       case 'forged-proof': return { steps: [hello(rng)], waitMs: wait }
       case 'forged-id': return { steps: [hello(rng, { nodeId: target.key })], waitMs: wait }
-      case 'future-version': return { steps: [hello(rng, { version: 2 + rng.int(1000) })], waitMs: wait }
+      case 'future-version': return { steps: [hello(rng, { version: MESH_PROTOCOL_VERSION + 1 + rng.int(1000) })], waitMs: wait }
       case 'hello-then-garbage': return { steps: [Buffer.concat([hello(rng), rng.bytes(1 + rng.int(500)), int32be(0x7fffffff)])], waitMs: wait }
       // The node's own hello, as it came: mutated and sent back.
       case 'mutated-real-hello': return { steps: [(received: Buffer) => mutate(rng, received)], waitMs: wait }

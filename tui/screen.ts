@@ -139,7 +139,7 @@ export class DashboardScreen {
       const t = m.table(pane)
       const width = (box.width as number) - 2
       const height = (box.height as number) - 2
-      const lines = tableLines(t.header, t.rows, width)
+      const lines = tableLines(t.header, t.rows, width, pane === 'nodes' ? NODE_COLUMNS_DROPPED : [])
       // The nodes pane ends with its summary line (counts by state and capability).
       const footer = pane === 'nodes' && height >= 3 ? [` ${m.nodeSummary()}`.slice(0, width)] : []
       // Keep the selected row in view: scroll by whole pages.
@@ -527,13 +527,32 @@ export class DashboardScreen {
 const PANE_ORDER: PaneId[] = ['nodes', 'workloads', 'workflows', 'audit']
 
 /** Column-aligned lines: a header and one line per row, cut to the pane's width. */
-export function tableLines (header: string[], rows: string[][], width: number): string[] {
+/**
+ * `droppable`: columns (by header) left out, in this order, while the last column would get fewer than
+ * LAST_COLUMN_MIN characters: on an 80-column terminal what a node can do matters more than its link.
+ */
+export function tableLines (header: string[], rows: string[][], width: number, droppable: string[] = []): string[] {
+  const fits = (h: string[], r: string[][]): boolean => {
+    const w = h.map((x, i) => Math.min(28, Math.max(x.length, ...r.map(row => (row[i] ?? '').length))))
+    return 1 + w.slice(0, -1).reduce((sum, x) => sum + x + 2, 0) + LAST_COLUMN_MIN <= width
+  }
+  for (const name of droppable) {
+    if (fits(header, rows)) break
+    const at = header.indexOf(name)
+    if (at < 0 || at === header.length - 1) continue
+    header = header.filter((_, i) => i !== at)
+    rows = rows.map(r => r.filter((_, i) => i !== at))
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
   // The last column takes what is left; earlier ones are capped so one long cell cannot push the rest off screen.
   const capped = widths.map((w, i) => i === widths.length - 1 ? w : Math.min(w, 28))
   const line = (cells: string[]): string => ` ${cells.map((c, i) => (i === cells.length - 1 ? c : c.slice(0, capped[i]).padEnd(capped[i] ?? 0))).join('  ')}`.slice(0, width)
   return [line(header), ...rows.map(line)]
 }
+
+const LAST_COLUMN_MIN = 20
+/** The nodes pane's columns a narrow terminal does without first (`d` still shows them). */
+const NODE_COLUMNS_DROPPED = ['LINK', 'AGE', 'WORKFLOWS', 'WORKLOADS']
 
 function seriesOrEmpty (series: Series[]): Array<Series & { style: { line: string } }> {
   const out = series.map((s, i) => ({ ...s, style: { line: COLORS[i % COLORS.length] as string } }))

@@ -25,6 +25,8 @@ export class Member {
   lastUsed = 0
   /** Work holding the connection open now, whatever its traffic. */
   leases = 0
+  /** A connection either end is closing on purpose (its neighbourhood is full, or work is done): no sign of a crash. */
+  unlinking: RpcPeer | null = null
   /** The connection on which this node last asked the member to be a neighbour: asked once per connection. */
   askedOn: RpcPeer | null = null
   /** Not dialled as a neighbour again before this (it refused, or could not be reached). */

@@ -308,11 +308,10 @@ export class Mesh {
    * can do, so the router can rank it. Returns how many members were added.
    */
   async findCapable (capabilities: string[]): Promise<number> {
-    const { crypto, keys } = this.opts
     const wanted = capabilities.map(plainCapability).filter(c => !this.usableMembers().some(m => hasCapability(m.capabilities as NodeCapabilities, c)))
     let added = 0
     for (const capability of new Set(wanted)) {
-      const found = await this.lookupCached(`capability:${capability}`, capabilityTopic(crypto, keys, capability))
+      const found = await this.lookupCapability(capability)
       await Promise.all(found.filter(id => id !== this.opts.nodeId && this.admits(id) && this.members.get(id)?.usable !== true).slice(0, CAPABLE_ASKED).map(async nodeId => {
         const m = this.memberFor(nodeId, 'direct')
         try {
@@ -330,6 +329,12 @@ export class Mesh {
       }))
     }
     return added
+  }
+
+  /** The keys of the nodes announcing a capability on the DHT (reused for providerCacheMs). */
+  async lookupCapability (capability: string): Promise<string[]> {
+    const c = plainCapability(capability)
+    return await this.lookupCached(`capability:${c}`, capabilityTopic(this.opts.crypto, this.opts.keys, c))
   }
 
   private async lookupCached (key: string, topic: Uint8Array): Promise<string[]> {
@@ -404,7 +409,7 @@ export class Mesh {
       // A dialled member's swarm entry is dropped too, or Hyperswarm would dial it again and again:
       // whether to, and whom instead, is the neighbourhood's choice at the next tick.
       if (m.dialled) { m.dialled = false; this.opts.transport.leavePeer(fromHex(m.nodeId)) }
-      this.membership.linkDown(m.nodeId)
+      if (m.unlinking !== rpc) this.membership.linkDown(m.nodeId)
       this.opts.host.membersChanged(m)
     })
     const dial = this.dialling.get(remoteId)
@@ -487,18 +492,29 @@ export class Mesh {
         m.api.neighbour().then(yes => { if (m.rpc === rpc && yes) m.neighbour = true }, () => {})
         continue
       }
-      rpc.close()
+      this.unlink(m)
     }
     // Requests crossing each other can leave a node over its target (it said yes to others while its
     // own requests were answered): the excess is closed, links it dialled first, and both ends re-plan.
     if (neighbours > this.target) {
       const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId)).sort((a, b) => Number(b.dialled) - Number(a.dialled))
-      for (const m of excess.slice(0, neighbours - this.target)) m.rpc?.close()
+      for (const m of excess.slice(0, neighbours - this.target)) this.unlink(m)
       neighbours = this.target
     }
     for (const id of this.discovered) if (!this.dialling.has(id)) candidates.push(id)
     const dialling = [...this.dialling].filter(([, d]) => d.neighbour).map(([id]) => id)
     for (const id of dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })) this.dial(id, true)
+  }
+
+  /**
+   * Closes a connection on purpose, saying so first: a connection that just drops is the first sign
+   * of a crash, and its other end probes the member at once; one closed on purpose is no such sign.
+   */
+  private unlink (m: Member): void {
+    const rpc = m.rpc
+    if (rpc === null || m.api === null) return
+    m.unlinking = rpc
+    void withTimeout(m.api.unlink(), this.opts.timing.heartbeatMs).catch(() => {}).finally(() => rpc.close())
   }
 
   private handlersFor (member: Member): Map<string, Handler> {
@@ -526,6 +542,10 @@ export class Mesh {
     handlers.set('gossipPing', async req => this.membership.onPing(member.nodeId, req.updates as GossipUpdate[]))
     handlers.set('gossipPingReq', async req => await this.membership.onPingReq(member.nodeId, req.target as string, req.updates as GossipUpdate[]))
     handlers.set('gossipSync', async req => this.membership.onSync(member.nodeId, req.state as GossipUpdate[]))
+    handlers.set('unlink', async () => {
+      member.unlinking = member.rpc
+      return true
+    })
     handlers.set('neighbour', async () => {
       if (!member.neighbour && acceptsNeighbour(this.links().neighbours, this.target)) member.neighbour = true
       return member.neighbour

@@ -582,6 +582,7 @@ export const SEMeshPeer = protocol('SEMeshPeer', 'Membership gossip and routed s
   gossipPing: { request: [p('updates', { type: 'array', items: 'GossipUpdate' })], response: 'GossipAck', doc: 'a SWIM probe, with membership news piggybacked both ways' },
   gossipPingReq: { request: [p('target', 'string'), p('updates', { type: 'array', items: 'GossipUpdate' })], response: 'IndirectAck', doc: 'probe target for the caller, which could not reach it itself' },
   gossipSync: { request: [p('state', { type: 'array', items: 'GossipUpdate' })], response: { type: 'array', items: 'GossipUpdate' }, doc: 'push-pull anti-entropy: everything each side knows' },
+  unlink: { request: [], response: 'boolean', doc: 'the caller is about to close this connection on purpose (its neighbourhood is full, or the work it was opened for is done): its closing is no sign of a crash' },
   neighbour: { request: [], response: 'boolean', doc: 'asks to keep this connection as a neighbour link; false when this node has its neighbourhood full (the link then serves work only and its dialler closes it when idle)' }
 })
 

@@ -89,6 +89,7 @@ export interface MeshPeerApi extends SessionApi {
   gossipPingReq (target: string, updates: GossipUpdate[]): Promise<IndirectAck>
   gossipSync (state: GossipUpdate[]): Promise<GossipUpdate[]>
   neighbour (): Promise<boolean>
+  unlink (): Promise<boolean>
   registerCapabilities (capabilities: NodeCapabilities): Promise<boolean>
   getCapabilities (): Promise<NodeCapabilities>
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>

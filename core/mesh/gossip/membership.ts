@@ -13,6 +13,8 @@ import { overrides, wellFormed } from './update-rules.js'
 
 /** The member table's cap: a flood of invented ids must not exhaust memory. */
 export const MAX_MEMBERS = 10_000
+/** Lifeguard's cap on the local health score (memberlist AwarenessMaxMultiplier 8, less the 1 it starts from). */
+const MAX_HEALTH = 8
 /** A push-pull may carry the whole table: it gets this many probe intervals. */
 const SYNC_TIMEOUT_PROBES = 5
 
@@ -65,6 +67,13 @@ export class Membership {
   /** Alive and suspect members, self included: the N of the suspicion timeouts. */
   private live = 1
   private running = false
+  /**
+   * Lifeguard's local health: how far behind this node itself is running (0 = on time, at most
+   * MAX_HEALTH). Raised when its own probe timer fires late, lowered by each answered probe; its
+   * timeouts, and the suspicions it starts, are stretched by (1 + health), so a node starved of CPU
+   * does not accuse members that are only waiting for it.
+   */
+  private health = 0
   private probeOrder: string[] = []
   private probeSet = new Set<string>()
   private probeAt = 0
@@ -91,7 +100,13 @@ export class Membership {
     if (this.running) return
     this.running = true
     this.queue.push(this.selfNews)
-    this.every(this.config.probeIntervalMs, () => this.probeNext())
+    let due = this.clock.now() + this.config.probeIntervalMs
+    this.every(this.config.probeIntervalMs, () => {
+      const now = this.clock.now()
+      if (now - due > this.config.probeIntervalMs / 2) this.health = Math.min(MAX_HEALTH, this.health + 1)
+      due = now + this.config.probeIntervalMs
+      this.probeNext()
+    })
     this.every(this.config.gossipIntervalMs, () => this.gossip())
     this.every(this.config.pushPullIntervalMs, () => {
       const linked = this.links.linked()
@@ -212,13 +227,18 @@ export class Membership {
     const m = this.table.get(target)
     if (m === undefined || gone(m.state) || this.probing.has(target)) return
     const incarnation = m.incarnation
+    const began = this.clock.now()
     this.probing.add(target)
     try {
       const direct = this.links.linked().includes(target)
-      if (direct && await this.pingOnce(target, this.config.probeTimeoutMs)) return
+      if (direct && await this.pingOnce(target, this.config.probeTimeoutMs * (1 + this.health))) { this.health = Math.max(0, this.health - 1); return }
       if (!this.running) return
       const asked = await this.indirect(target, direct)
       if (asked.reached || !this.running) return
+      // A probe that took far past its deadline says this node was stalled (stopped, swapped out,
+      // its event loop starved), not that the target is: Lifeguard's point that a slow prober must
+      // not accuse others. It is not held against the target.
+      if (this.clock.now() - began > this.config.probeDeadlineMs * (1 + this.health) + this.config.probeIntervalMs) { this.health = Math.min(MAX_HEALTH, this.health + 1); return }
       const now = this.table.get(target)
       if (now === undefined || now.incarnation !== incarnation) return
       const news: GossipUpdate = { nodeId: target, incarnation, state: 'suspect', from: this.self, meta: null }
@@ -234,7 +254,11 @@ export class Membership {
   private async pingOnce (to: string, timeoutMs: number): Promise<boolean> {
     this.stats.sent.ping++
     try {
-      const ack = await this.links.ping(to, this.take(), timeoutMs)
+      // Lifeguard's buddy system: a member probed while suspect is told so on the probe itself, to refute at once.
+      const m = this.table.get(to)
+      const updates = this.take()
+      if (m?.state === 'suspect') updates.unshift({ nodeId: to, incarnation: m.incarnation, state: 'suspect', from: this.self, meta: null })
+      const ack = await this.links.ping(to, updates, timeoutMs)
       if (!this.running) return false
       this.answered(to, ack?.updates, false)
       return true
@@ -251,7 +275,7 @@ export class Membership {
   private async indirect (target: string, linked: boolean): Promise<{ reached: boolean, count: number }> {
     const others = this.links.linked().filter(id => id !== target)
     const vias = shuffle(others, this.random).slice(0, this.config.indirectChecks)
-    const timeoutMs = this.config.probeDeadlineMs - this.config.probeTimeoutMs
+    const timeoutMs = (this.config.probeDeadlineMs - this.config.probeTimeoutMs) * (1 + this.health)
     const fallback = linked ? this.pingOnce(target, timeoutMs) : Promise.resolve(false)
     const answers = await Promise.all([fallback, ...vias.map(async via => {
       this.stats.sent.pingReq++
@@ -403,7 +427,9 @@ export class Membership {
 
   private suspect (m: Member, from: string): void {
     this.stats.suspicions++
-    const { minMs, maxMs } = suspicionTimeouts(this.config, this.live)
+    const timeouts = suspicionTimeouts(this.config, this.live)
+    const minMs = timeouts.minMs * (1 + this.health)
+    const maxMs = timeouts.maxMs * (1 + this.health)
     const k = this.config.suspicionMult - 2
     const incarnation = m.incarnation
     m.suspicion = new Suspicion({
