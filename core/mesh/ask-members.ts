@@ -8,21 +8,24 @@ import type { MeshPeerApi } from '../protocol/types.js'
 
 export interface AskOptions {
   deadlineMs: number
+  /** Opens a connection to a member asked that this node holds none to (within the deadline, like its answer). */
+  reach?: (nodeId: string) => Promise<MeshPeerApi>
   /** Told which members had not answered by the deadline. */
   onLate?: (names: string[]) => void
 }
 
-function withApi (members: Member[]): Array<{ name: string, api: MeshPeerApi }> {
-  return members.flatMap(m => m.api === null ? [] : [{ name: m.name, api: m.api }])
+/** The members that can be asked: over their connection, or one opened for the question when `reach` is given. */
+function withApi (members: Member[], reach: AskOptions['reach']): Array<{ name: string, api: Promise<MeshPeerApi> }> {
+  return members.flatMap(m => m.api !== null ? [{ name: m.name, api: Promise.resolve(m.api) }] : reach === undefined ? [] : [{ name: m.name, api: reach(m.nodeId) }])
 }
 
 /** Every answer that came within the deadline; a member that failed or was late adds nothing. */
 export async function gatherFromMembers<T> (members: Member[], ask: (api: MeshPeerApi) => Promise<T[]>, opts: AskOptions): Promise<T[]> {
-  const asked = withApi(members)
+  const asked = withApi(members, opts.reach)
   if (asked.length === 0) return []
   const answers: Array<T[] | undefined> = asked.map(() => undefined)
   let timer: ReturnType<typeof setTimeout> | undefined
-  const all = Promise.all(asked.map(async ({ api }, i) => { answers[i] = await ask(api).catch(() => []) }))
+  const all = Promise.all(asked.map(async ({ api }, i) => { answers[i] = await api.then(ask).catch(() => []) }))
   const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, opts.deadlineMs) })
   await Promise.race([all, deadline])
   clearTimeout(timer)
@@ -37,7 +40,7 @@ export async function gatherFromMembers<T> (members: Member[], ask: (api: MeshPe
  * passed on. None holding it, or none answering in time, is `notFound`.
  */
 export async function askTheHolder<T> (members: Member[], ask: (api: MeshPeerApi) => Promise<T>, notHere: (err: unknown) => boolean, notFound: () => SeError, opts: AskOptions): Promise<T> {
-  const asked = withApi(members)
+  const asked = withApi(members, opts.reach)
   if (asked.length === 0) throw notFound()
   return await new Promise<T>((resolve, reject) => {
     let pending = asked.length
@@ -56,7 +59,7 @@ export async function askTheHolder<T> (members: Member[], ask: (api: MeshPeerApi
       fn()
     }
     asked.forEach(({ api }, i) => {
-      ask(api).then(value => { answered.add(i); finish(() => resolve(value)) }, (err: unknown) => {
+      api.then(ask).then(value => { answered.add(i); finish(() => resolve(value)) }, (err: unknown) => {
         answered.add(i)
         if (!notHere(err)) { finish(() => reject(err)); return }
         if (--pending === 0) finish(() => reject(notFound()))

@@ -17,6 +17,8 @@ export class Member {
   /** What this node may do there by the member's policy; null until it has said. */
   allows: string[] | null = null
   learned: Learned = 'gossip'
+  /** What it said it holds that people here may ask about: workflows waiting for a person, open sessions. */
+  holding = { waiting: 0, sessions: 0 }
   /** Both ends keep the connection as part of their neighbourhoods. */
   neighbour = false
   /** This node dialled it, so this node is the one that closes it (the dialler's swarm would dial again). */
@@ -38,4 +40,6 @@ export class Member {
   /** Can be given work: alive, and it has said what it can do. A connection is opened when work needs one. */
   get usable (): boolean { return this.state === 'up' && this.capabilities !== null }
   get link (): 'neighbour' | 'work' | null { return this.connected ? (this.neighbour ? 'neighbour' : 'work') : null }
+  /** Worth asking the mesh's questions: connected already, or it says it holds something to answer. */
+  holds (what: 'waiting' | 'sessions'): boolean { return this.connected || this.holding[what] > 0 }
 }

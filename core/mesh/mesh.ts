@@ -69,6 +69,8 @@ export interface MeshHost {
   resumeWorkflow (from: string, workflowId: string, result: InterventionResult): Promise<WorkflowStatus>
   /** A member became usable, or stopped being so. */
   membersChanged (member: Member): void
+  /** What this node holds that people at other members ask about; gossiped, so they ask only where it is. */
+  holding?: () => { waiting: number, sessions: number }
   /** Every probe interval: a chance to retry what waits on membership, should a change have been missed. */
   tick (): void
   /** This node's own sessions, for a person at another member (the owner comes from that member). */
@@ -134,7 +136,7 @@ export class Mesh {
   private stopped = false
   private ownSample: NodeSample | null = null
   private ownSampleAt = 0
-  private published: { caps: string, sample: NodeSample | null, at: number } | null = null
+  private published: { caps: string, sample: NodeSample | null, holding: string, at: number } | null = null
   private artifactChannel: ArtifactChannelListener | null = null
   private readonly capabilityTopics = new Set<string>()
 
@@ -595,14 +597,18 @@ export class Mesh {
   private async publish (force: boolean): Promise<void> {
     const now = this.opts.clock.now()
     const last = this.published
-    if (!force && last !== null && now - last.at < this.opts.timing.heartbeatMs * META_MIN_INTERVALS) return
+    const holding = this.opts.host.holding?.() ?? { waiting: 0, sessions: 0 }
+    const holdingText = `${holding.waiting}/${holding.sessions}`
+    // A question for a person, or a session, that appeared or went is news at once: members ask only where there are some.
+    const holdingChanged = last !== null && last.holding !== holdingText
+    if (!force && !holdingChanged && last !== null && now - last.at < this.opts.timing.heartbeatMs * META_MIN_INTERVALS) return
     let caps: NodeCapabilities
     try { caps = await this.opts.host.capabilities() } catch { return }
     const sample = this.sample()
     const capsText = JSON.stringify(caps, (k, v) => k === 'loadAverage' || k === 'memoryFreeMb' ? undefined : v)
-    if (!force && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs)) return
-    this.published = { caps: capsText, sample, at: now }
-    this.membership.setMeta(META.toBuffer({ capabilities: caps, sample }))
+    if (!force && !holdingChanged && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs)) return
+    this.published = { caps: capsText, sample, holding: holdingText, at: now }
+    this.membership.setMeta(META.toBuffer({ capabilities: caps, sample, waiting: holding.waiting, sessions: holding.sessions }))
     if (last === null || last.caps !== capsText) await this.announceCapabilities(caps).catch(() => {})
   }
 
@@ -621,6 +627,7 @@ export class Mesh {
         m.capabilities = meta.capabilities
         m.name = meta.capabilities.name
         m.sample = meta.sample ?? m.sample
+        m.holding = { waiting: meta.waiting, sessions: meta.sessions }
       }
     }
     const state: MemberState = known.state === 'alive' ? 'up' : known.state === 'suspect' ? 'suspect' : 'down'

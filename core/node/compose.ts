@@ -108,6 +108,8 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   const parts: Partial<StartedNode> = {}
   const meshQuery = (what: string): AskOptions => ({
     deadlineMs: MESH_QUERY_TIMEOUT_MS,
+    // A member that holds what is asked about but is no neighbour of this node gets a connection for the question.
+    reach: async nodeId => await reach(nodeId),
     onLate: names => log.warn(`${what}: no answer within ${MESH_QUERY_TIMEOUT_MS} ms from ${names.join(', ')}; listed without them`)
   })
   const members = (): ReturnType<Mesh['usableMembers']> => parts.mesh?.usableMembers() ?? []
@@ -181,6 +183,10 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
       resumeForMember: async (memberName, workflowId, result, memberKey) => await (parts.workflows as WorkflowService).resumeForMember(memberName, workflowId, result, memberKey),
       wake: () => parts.engine?.wake(),
       sessions: sessions.forMembers(),
+      holding: () => ({
+        waiting: (parts.workflows?.list(['waiting_intervention', 'running']) ?? []).filter(w => w.interventions.length > 0 || w.intervention !== null).length,
+        sessions: sessionManager.openCount
+      }),
       runContainer: (spec, onOutput) => workloads.runContainer(spec, onOutput),
       policy
     })

@@ -38,6 +38,8 @@ export interface MeshHostDeps {
   /** Something a waiting workflow may be waiting for has changed. */
   wake: () => void
   sessions: NonNullable<MeshHost['sessions']>
+  /** Workflows waiting for a person and open sessions held here, told to the mesh by gossip. */
+  holding: () => { waiting: number, sessions: number }
   runContainer: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
   /** Who may do what here; null: every member may do everything (a mesh of one person). */
   policy: Policy | null
@@ -141,6 +143,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       sessionInput: async (from, id, owner, line) => { allowed(from, 'session', 'send lines to sessions'); return await d.sessions.sessionInput(from, id, owner, line) },
       sessionClose: async (from, id, owner) => { allowed(from, 'session', 'close sessions'); return await d.sessions.sessionClose(from, id, owner) }
     },
+    holding: d.holding,
     tick: () => { if (mesh?.usableMembers().length !== 0) d.wake() },
     membersChanged: (member: Member) => {
       if (!member.usable) return

@@ -36,7 +36,7 @@ export class SessionService {
 
   async list (owner: string): Promise<SessionInfo[]> {
     const local = this.o.sessions.list(owner)
-    const remote = await gatherFromMembers(this.o.members(), async api => await api.sessionList(owner), this.o.meshQuery('sessions'))
+    const remote = await gatherFromMembers(this.o.members().filter(m => m.holds('sessions')), async api => await api.sessionList(owner), this.o.meshQuery('sessions'))
     return [...local, ...remote]
   }
 

@@ -98,12 +98,14 @@ export class WorkflowService {
     } catch (err) {
       // Not held here: the member holding it answers (the dashboard shows the whole mesh's interventions).
       if (!(err instanceof SeError) || err.code !== 'UNKNOWN_WORKFLOW') throw err
-      const members = this.o.members()
+      // Only members holding questions for a person can hold this one (each says so by gossip).
+      const members = this.o.members().filter(m => m.holds('waiting'))
       if (members.length === 0) throw err
       // All at once: only the holder can act on it, and a member that stopped answering
-      // must not keep the holder from being asked.
+      // must not keep the holder from being asked. One that is no neighbour is connected to for it.
+      const { reach } = this.o.meshQuery('an answer to an intervention')
       return await askTheHolder(members, async api => await api.resumeWorkflow(workflowId, result),
-        remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS })
+        remote => remote instanceof SeError && remote.code === 'UNKNOWN_WORKFLOW', () => err, { deadlineMs: RPC_TIMEOUT_MS, ...(reach === undefined ? {} : { reach }) })
     }
     return toStatus(await this.keepRefusal(run.id, 'a decision', async () => await this.o.engine.resolve(run.id, checkedResult(this.o.decisions, run, result, null))))
   }
@@ -133,7 +135,7 @@ export class WorkflowService {
     const asking = (w: WorkflowStatus): boolean => w.interventions.length > 0 || w.intervention !== null
     const local = this.list(['waiting_intervention', 'running']).filter(asking)
     // A member whose policy has said this node may not read there is not asked (it would only refuse, every refresh).
-    const readable = this.o.members().filter(m => m.allows === null || m.allows.includes('read'))
+    const readable = this.o.members().filter(m => (m.allows === null || m.allows.includes('read')) && m.holds('waiting'))
     const remote = await gatherFromMembers(readable, async api => await api.listWorkflows(['waiting_intervention', 'running']), this.o.meshQuery('waiting interventions'))
     return [...local, ...remote.filter(asking)]
   }

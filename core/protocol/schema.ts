@@ -474,7 +474,9 @@ export const TYPES = [
   {
     type: 'record', name: 'GossipMeta', doc: 'what a member tells the mesh about itself by gossip, re-sent when it changes', fields: [
       { name: 'capabilities', type: 'NodeCapabilities' },
-      { name: 'sample', type: nullable('NodeSample'), default: null }
+      { name: 'sample', type: nullable('NodeSample'), default: null },
+      { name: 'waiting', type: 'int', default: 0, doc: 'workflows held here waiting for a person: a member lists and answers interventions only where there are some' },
+      { name: 'sessions', type: 'int', default: 0, doc: 'open sessions held here: a member lists sessions only where there are some' }
     ]
   },
   {

@@ -80,6 +80,9 @@ export class SessionManager {
 
   has (id: string): boolean { return this.sessions.has(id) }
 
+  /** Open sessions, whoever owns them: members ask only a node that holds some. */
+  get openCount (): number { let n = 0; for (const s of this.sessions.values()) if (s.isOpen) n++; return n }
+
   ownerOf (id: string): string | null { return this.sessions.get(id)?.owner ?? null }
 
   async create (owner: string, name: string | null, via: string): Promise<SessionInfo> {
