@@ -5,7 +5,7 @@
 // entries) waits for good.
 import assert from 'node:assert/strict'
 import b4a from 'b4a'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { toHex } from '../core/hex.js'
 import { helloProof, meshKeys } from '../core/mesh/keys.js'
@@ -66,17 +66,22 @@ function hostOf (nodeId: string, over: Partial<MeshHost> = {}): MeshHost {
   }
 }
 
-test('a peer whose capabilities arrive with its hello is announced usable once its connection is in place', async t => {
+/** Node a's mesh on a fake transport, started, with what its host is told going to `over`. */
+async function meshOfA (t: TestContext, over: Partial<MeshHost>): Promise<{ mesh: Mesh, transport: ReturnType<typeof fakeTransport>, aId: string }> {
   const a = crypto.generateKeyPair()
-  const b = crypto.generateKeyPair()
   const aId = toHex(a.publicKey)
-  const bId = toHex(b.publicKey)
   const transport = fakeTransport(a.publicKey)
-  const changes: boolean[] = []
-  const host = hostOf(aId, { membersChanged: member => { changes.push(member.usable) } })
-  const mesh = new Mesh({ transport, keys, crypto, clock, log: quiet, nodeId: aId, name: 'a', allow: null, peers: [], timing: DEFAULT_TIMING, host })
+  const mesh = new Mesh({ transport, keys, crypto, clock, log: quiet, nodeId: aId, name: 'a', allow: null, peers: [], timing: DEFAULT_TIMING, host: hostOf(aId, over) })
   await mesh.start()
   t.after(() => mesh.stop())
+  return { mesh, transport, aId }
+}
+
+test('a peer whose capabilities arrive with its hello is announced usable once its connection is in place', async t => {
+  const b = crypto.generateKeyPair()
+  const bId = toHex(b.publicKey)
+  const changes: boolean[] = []
+  const { mesh, transport } = await meshOfA(t, { membersChanged: member => { changes.push(member.usable) } })
 
   const [atA, atB] = connectionPair({ labels: ['a', 'b'] })
   const handshakeHash = crypto.randomBytes(64)
@@ -112,15 +117,10 @@ test('a peer whose capabilities arrive with its hello is announced usable once i
 })
 
 test('a node of the previous mesh protocol is refused at the hello, naming both versions, and audited', async t => {
-  const a = crypto.generateKeyPair()
   const old = crypto.generateKeyPair()
-  const aId = toHex(a.publicKey)
   const oldId = toHex(old.publicKey)
-  const transport = fakeTransport(a.publicKey)
   const audits: string[] = []
-  const mesh = new Mesh({ transport, keys, crypto, clock, log: quiet, nodeId: aId, name: 'a', allow: null, peers: [], timing: DEFAULT_TIMING, host: hostOf(aId, { audit: e => { audits.push(e.message) } }) })
-  await mesh.start()
-  t.after(() => mesh.stop())
+  const { mesh, transport } = await meshOfA(t, { audit: e => { audits.push(e.message) } })
   const [atA, atOld] = connectionPair({ labels: ['a', 'old'] })
   const handshakeHash = crypto.randomBytes(64)
   let closed = false
