@@ -189,7 +189,7 @@ test('hostile and garbled updates are ignored and counted, never thrown', () => 
     { ...alive(B), state: 'zombie' },
     { ...alive(B), meta: new Uint8Array(64 * 1024 + 1) },
     { ...alive(B), meta: 'not bytes' },
-    alive(SELF, 99),
+    { ...alive(SELF, 99), from: B },
     { ...alive(C), from: B },
     null,
     42,
@@ -241,5 +241,21 @@ test('onPingReq: reached when linked to the target and it answers; a nack at onc
   m.start()
   assert.equal((await m.onPingReq(C, B, [])).reached, true)
   assert.equal((await m.onPingReq(C, D, [])).reached, false)
+  m.stop()
+})
+
+test('a restarted node hearing its own alive news from before the restart speaks again above it, with what it is now', () => {
+  const { m } = engine({ linked: [B] })
+  m.start()
+  const before = m.incarnation
+  // What the mesh still holds of this node's earlier life: alive at incarnation 7, with other metadata.
+  const ack = m.onPing(B, [{ nodeId: SELF, incarnation: 7, state: 'alive', from: SELF, meta: new Uint8Array([1, 2]) }])
+  assert.ok(before < 7)
+  assert.equal(m.incarnation, 8)
+  const own = ack.updates.find(u => u.nodeId === SELF)
+  assert.deepEqual(own === undefined ? null : [own.state, own.incarnation, [...(own.meta ?? [])]], ['alive', 8, [9]])
+  // Its own news echoed back (same incarnation, same metadata) is no earlier life.
+  m.onPing(B, [{ nodeId: SELF, incarnation: 8, state: 'alive', from: SELF, meta: new Uint8Array([9]) }])
+  assert.equal(m.incarnation, 8)
   m.stop()
 })

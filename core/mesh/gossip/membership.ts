@@ -364,6 +364,12 @@ export class Membership {
   /** Only this node speaks for itself: it refutes suspicion, death or a departure it did not announce, and ignores alive news it did not send. */
   private aboutSelf (u: GossipUpdate): void {
     if (u.state === 'alive' || u.from === this.self) {
+      // Alive news of this node that it never spoke: its own word from before a restart (the
+      // incarnation starts again at 0). Others would hold that above anything it says now, so it
+      // speaks again above it, as memberlist does, with what it is now.
+      const earlierLife = u.state === 'alive' && u.from === this.self && this.selfNews.state !== 'left' &&
+        (u.incarnation > this.selfNews.incarnation || (u.incarnation === this.selfNews.incarnation && u.meta !== null && !sameMeta(u.meta, this.selfNews.meta)))
+      if (earlierLife) { this.stats.refutations++; this.speak('alive', u.incarnation + 1, null); return }
       if (u.incarnation > this.selfNews.incarnation) this.stats.ignored++
       return
     }
@@ -490,6 +496,13 @@ export class Membership {
 /** A copy of what is known of `m`, without the engine's bookkeeping. */
 function known (m: Member): KnownMember {
   return { nodeId: m.nodeId, state: m.state, incarnation: m.incarnation, meta: m.meta, learned: m.learned, updatedAt: m.updatedAt, stateSince: m.stateSince }
+}
+
+function sameMeta (a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Fisher–Yates, in place, with the engine's random source (seeded in the simulation). */
