@@ -601,12 +601,15 @@ export class Mesh {
     const holdingText = `${holding.waiting}/${holding.sessions}`
     // A question for a person, or a session, that appeared or went is news at once: members ask only where there are some.
     const holdingChanged = last !== null && last.holding !== holdingText
-    if (!force && !holdingChanged && last !== null && now - last.at < this.opts.timing.heartbeatMs * META_MIN_INTERVALS) return
+    // Every member's load news reaches every member: spaced out in proportion to the mesh's size, it
+    // costs each node the same few items a second however large the mesh (news, not noise).
+    const spacing = Math.max(META_MIN_INTERVALS, this.members.size / META_NEWS_PER_INTERVAL)
+    if (!force && !holdingChanged && last !== null && now - last.at < this.opts.timing.heartbeatMs * spacing) return
     let caps: NodeCapabilities
     try { caps = await this.opts.host.capabilities() } catch { return }
     const sample = this.sample()
     const capsText = JSON.stringify(caps, (k, v) => k === 'loadAverage' || k === 'memoryFreeMb' ? undefined : v)
-    if (!force && !holdingChanged && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs)) return
+    if (!force && !holdingChanged && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs * Math.max(1, spacing / META_MIN_INTERVALS))) return
     this.published = { caps: capsText, sample, holding: holdingText, at: now }
     this.membership.setMeta(META.toBuffer({ capabilities: caps, sample, waiting: holding.waiting, sessions: holding.sessions }))
     if (last === null || last.caps !== capsText) await this.announceCapabilities(caps).catch(() => {})
@@ -748,6 +751,8 @@ const NEIGHBOUR_COOLDOWN_INTERVALS = 30
 const META_MIN_INTERVALS = 5
 /** …and then only when its load moved by this much per CPU, its running counts changed, or this many intervals passed. */
 const META_LOAD_STEP = 0.25
+/** Load news the whole mesh sends per probe interval at most, summed over its members (see publish). */
+const META_NEWS_PER_INTERVAL = 4
 const META_MAX_INTERVALS = 60
 /** Keys found on the mesh topic, kept until gossip or a connection says who they are. */
 const MAX_DISCOVERED = 256

@@ -13,6 +13,7 @@ import { meshKeys } from '../../core/mesh/keys.js'
 import { DEFAULT_TIMING, Mesh, type Member, type MeshTiming } from '../../core/mesh/mesh.js'
 import { Outbox } from '../../core/mesh/outbox.js'
 import { StepServer } from '../../core/mesh/step-server.js'
+import { foundOnPath } from '../../core/node/command-check.js'
 import { toHex } from '../../core/hex.js'
 import { join } from '../../core/paths.js'
 import type { KeyPair, Logger } from '../../core/ports.js'
@@ -99,7 +100,7 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
       findNodesForWorkflow: async () => [],
       runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
       cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
-      findCommands: async () => [],
+      findCommands: async commands => await foundOnPath(runtime.system, commands),
       allowedActions: () => [],
       acceptAuditEntry: async () => true,
       listWorkflows: async () => [],
