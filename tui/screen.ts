@@ -221,7 +221,9 @@ export class DashboardScreen {
       keys
     ].join('\n'))
     box.show()
-    box.setFront()
+    // A y/n question or an input open over the prompt stays in front: a refresh while a person
+    // reads "reject …? (y/n)" must not hide the question behind the prompt it is about.
+    if (!this.inputOpen) box.setFront()
   }
 
   private bindKeys (): void {
