@@ -248,8 +248,14 @@ export class Mesh {
     if (!this.dialling.has(nodeId)) this.dial(nodeId, false)
     await new Promise<void>(resolve => {
       const list = this.waiting.get(nodeId) ?? []
-      const timer = setTimeout(done, timeoutMs)
-      function done (): void { clearTimeout(timer); resolve() }
+      const done = (): void => { clearTimeout(timer); resolve() }
+      // Given up on: its waiter goes, or a member that never answers would keep one per try.
+      const timer = setTimeout(() => {
+        const left = (this.waiting.get(nodeId) ?? []).filter(w => w !== done)
+        if (left.length > 0) this.waiting.set(nodeId, left)
+        else this.waiting.delete(nodeId)
+        resolve()
+      }, timeoutMs)
       list.push(done)
       this.waiting.set(nodeId, list)
     })
