@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
-import type { ArtifactRecord, StepRequest } from '../core/protocol/types.js'
+import type { ArtifactRecord, MeshPeerApi, StepRequest } from '../core/protocol/types.js'
 import type { SeError } from '../core/errors.js'
 import { artifactMember, loopbackBootstrap, meshed, type ArtifactMember } from './helpers/artifact-mesh.js'
 import { makeTempDir } from './helpers/tmp.js'
@@ -95,27 +95,24 @@ test('steps routed to members publish artifacts and outputs, and use an artifact
   const step = (id: string, script: string, extra: Partial<StepRequest> = {}): StepRequest => ({
     workflowId: 'wf-steps', workflowName: 'BUILD', stepId: id, attempt: 1, command: 'sh', args: ['-c', script], cwd: null, env: {}, requires: [], timeoutMs: 30_000, container: null, uses: [], publish: [], outputs: false, ...extra
   })
-  const api = (m: ArtifactMember): NonNullable<ReturnType<typeof req.mesh.member>>['api'] & {} => {
-    const a = req.mesh.member(m.nodeId)?.api
-    assert.ok(a != null)
-    return a
-  }
-  const built = await api(maker).runStep(step('build', 'mkdir -p out && echo built > out/x && echo "version=1.2.3" >> "$SE_OUTPUT"', { publish: [{ name: 'out', path: 'out' }], outputs: true }), () => {})
+  // Gossip may tell req of a member a moment before req holds a connection to it: one is opened if need be, as the router does.
+  const api = async (m: ArtifactMember): Promise<MeshPeerApi> => await req.mesh.reach(m.nodeId)
+  const built = await (await api(maker)).runStep(step('build', 'mkdir -p out && echo built > out/x && echo "version=1.2.3" >> "$SE_OUTPUT"', { publish: [{ name: 'out', path: 'out' }], outputs: true }), () => {})
   assert.equal(built.exitCode, 0, built.stderr)
   assert.deepEqual(built.outputs, { version: '1.2.3' })
   const record = built.artifacts[0] as ArtifactRecord
   assert.equal(record.name, 'out')
   assert.deepEqual(record.nodes, [maker.nodeId])
 
-  const used = await api(user).runStep(step('test', 'cat out/x', { uses: [{ artifact: record, grant: req.artifacts.grant('wf-steps', record.hash, user.nodeId) }] }), () => {})
+  const used = await (await api(user)).runStep(step('test', 'cat out/x', { uses: [{ artifact: record, grant: req.artifacts.grant('wf-steps', record.hash, user.nodeId) }] }), () => {})
   assert.equal(used.exitCode, 0, used.stderr)
   assert.equal(used.stdout.trim(), 'built')
 
-  const noGrant = await api(user).runStep(step('again', 'true', { stepId: 'again', uses: [{ artifact: { ...record, hash: 'ab'.repeat(32) }, grant: '' }] }), () => {})
+  const noGrant = await (await api(user)).runStep(step('again', 'true', { stepId: 'again', uses: [{ artifact: { ...record, hash: 'ab'.repeat(32) }, grant: '' }] }), () => {})
   assert.equal(noGrant.exitCode, null)
   assert.match(noGrant.spawnError ?? '', /holds no artifact/)
 
-  const missing = await api(maker).runStep(step('pack', 'true', { publish: [{ name: 'pkg', path: 'pkg/' }] }), () => {})
+  const missing = await (await api(maker)).runStep(step('pack', 'true', { publish: [{ name: 'pkg', path: 'pkg/' }] }), () => {})
   assert.equal(missing.exitCode, null)
   assert.match(missing.spawnError ?? '', /^artifact pkg: pkg\/ does not exist in /)
   assert.match(missing.stderr, /artifact pkg: pkg\/ does not exist in /)

@@ -79,7 +79,9 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
   const artifacts = new ArtifactService({
     fs, crypto, log, dataDir, nodeId, secretKey: keyPair.secretKey, env: k => env[k],
     audit: a => { audits.push(a); void auditLog.append(a) },
-    memberName: id => `${mesh?.member(id)?.name ?? '?'} (${id.slice(0, 8)})`
+    memberName: id => `${mesh?.member(id)?.name ?? '?'} (${id.slice(0, 8)})`,
+    // As a node does: a holder this member holds no connection to is connected to for the fetch.
+    reach: async id => await (mesh as Mesh).lease(id)
   })
   await artifacts.open()
   const outbox = new Outbox(fs, join(dataDir, 'outbox'), log)
