@@ -57,6 +57,7 @@ function hostOf (nodeId: string, over: Partial<MeshHost> = {}): MeshHost {
     allowedActions: () => [],
     runStep: async () => { throw new Error('not here') },
     cancelStep: async () => false,
+    attachStep: async () => { throw new Error('not here') },
     acceptAuditEntry: async () => true,
     listWorkflows: async () => [],
     resumeWorkflow: async () => { throw new Error('not here') },

@@ -15,7 +15,7 @@ import { commonArea, privateAreasAvailable, privateNode } from './helpers/privat
 const skip = await privateAreasAvailable()
 const opts = { skip: skip ?? false }
 
-interface Step { id: string, step: string, state: string, node: string | null, startedAt: number | null, endedAt: number | null, stdout: string, outputs: Record<string, string>, artifacts: Array<{ name: string, hash: string, size: number, nodes: string[] }>, uses: string[], attempts: number }
+interface Step { id: string, step: string, state: string, stderr: string, node: string | null, startedAt: number | null, endedAt: number | null, stdout: string, outputs: Record<string, string>, artifacts: Array<{ name: string, hash: string, size: number, nodes: string[] }>, uses: string[], attempts: number }
 
 async function execute (t: TestContext, home: MeshNodeProc, area: string, yaml: string): Promise<string> {
   // The file lives outside the area: the CLI reads it here and sends its text.
@@ -77,7 +77,11 @@ test('a build on one node, its 50 MB artifact used byte for byte by test shards 
   const { area, nodes: [home, builder, tester] } = await threeNodes(t, ['builder', ['builder', 'tester']], ['tester', ['tester']])
   const id = await execute(t, home, area, BUILD_AND_TEST)
   const done = await finished(home, id)
-  assert.equal(done.state, 'completed', done.error ?? '')
+  if (done.state !== 'completed') {
+    // Why, in the failure itself: each step's stderr and the trail's newest entries (the members' states among them).
+    const trail = (await se(['audit', '--limit', '60'], { dataDir: home.dataDir })).stdout
+    assert.fail(`${done.error ?? done.state}\n${done.steps.map(s => `${s.id} ${s.state}: ${s.stderr ?? ''}`).join('\n')}\n${trail}`)
+  }
   const by = (id: string): Step => done.steps.find(s => s.id === id) as Step
   const build = by('build')
   const shards = done.steps.filter(s => s.step === 'test')
@@ -161,10 +165,13 @@ steps:
 
 test('kill -9 of an executor mid-instance: its instance moves to the other capable node', opts, async t => {
   const { area, nodes: [home, w1, w2] } = await threeNodes(t, ['w1', ['tester']], ['w2', ['tester']])
+  // The instances wait at a gate outside the private areas rather than sleep: catching both mid-run
+  // must not depend on how loaded the machine is.
+  const gate = path.join(await tempDir(t, 'se-gate-'), 'open')
   const id = await execute(t, home, area, `
 name: MOVE
 steps:
-  - { id: t, idempotent: true, requires: { capabilities: [tester] }, matrix: { n: [1, 2] }, run: { command: sh, args: [-c, "sleep 3; echo done \${matrix.n}"] } }
+  - { id: t, idempotent: true, requires: { capabilities: [tester] }, matrix: { n: [1, 2] }, run: { command: sh, args: [-c, "while [ ! -f ${gate} ]; do sleep 0.1; done; echo done \${matrix.n}"] } }
 `)
   const running = await waitFor('both instances running', async () => {
     const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
@@ -173,6 +180,7 @@ steps:
   const onW1 = running.steps.find((x: Step) => x.node === w1.key)
   assert.ok(onW1 !== undefined, 'an instance runs on w1')
   await w1.proc.crash()
+  await writeFile(gate, '')
   const done = await finished(home, id)
   assert.equal(done.state, 'completed', done.error ?? '')
   assert.ok(done.steps.every(s => s.node === w2.key), 'both ended on w2')

@@ -59,6 +59,50 @@ test('SIGKILL of the executing node mid-workflow: another capable node finishes 
   assert.equal((await se(['audit', '--verify'], { dataDir: requester.dataDir })).code, 0)
 })
 
+test('a member paused past its suspicion mid-step (SIGSTOP): once it wakes and refutes, the requester joins the step again, and it completes there once', async t => {
+  const bootstrap = await localBootstrap(t)
+  const [home, worker] = await Promise.all([meshNode(t, bootstrap, 'home'), meshNode(t, bootstrap, 'worker', { tags: ['render'] })])
+  await waitForStates(home, [worker], 'up')
+  const dir = await tempDir(t)
+  const runs = path.join(dir, 'runs.log')
+  const release = path.join(dir, 'release')
+  // Not idempotent: lost, it would fail the workflow; it must be joined again, never run twice.
+  await writeFile(path.join(dir, 'paused.yaml'), [
+    'name: PAUSED',
+    'steps:',
+    `  - { id: render, requires: { capabilities: [render] }, run: { command: sh, args: [-c, "echo start >> ${runs}; while [ ! -f ${release} ]; do sleep 0.1; done; echo rendered; echo end >> ${runs}"] } }`,
+    ''
+  ].join('\n'))
+  const id = json(await se(['execute', 'paused.yaml', '--json'], { dataDir: home.dataDir, cwd: dir })).id as string
+  await waitFor('render to run on the worker', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return s.steps[0].state === 'running' && s.steps[0].node === worker.key ? true : undefined
+  })
+  // The node process stops (a laptop's lid, a VM paused, a long stall); the step's own process group does not.
+  const pid = worker.proc.proc.pid as number
+  process.kill(pid, 'SIGSTOP')
+  t.after(() => { try { process.kill(pid, 'SIGCONT') } catch {} })
+  await waitForStates(home, [worker], 'down')
+  // It ends while its node sleeps: the node finds it ended when it wakes, and keeps its outcome for the requester.
+  await writeFile(release, '')
+  await sleep(300)
+  process.kill(pid, 'SIGCONT')
+  const done = await waitFor('the workflow to finish', async () => {
+    const s = json(await se(['status', id, '--json'], { dataDir: home.dataDir }))
+    return s.state === 'completed' || s.state === 'failed' ? s : undefined
+  }, 40_000)
+  const trail = (await se(['audit', '--workflow', id], { dataDir: home.dataDir })).stdout
+  // A failure says what each side made of the other.
+  if (done.state !== 'completed') assert.fail(`${done.error ?? ''}\nhome:\n${(await se(['audit', '--limit', '40'], { dataDir: home.dataDir })).stdout}\nworker:\n${(await se(['audit', '--limit', '40'], { dataDir: worker.dataDir })).stdout}`)
+  assert.equal(done.steps[0].node, worker.key)
+  assert.equal(done.steps[0].attempts, 1)
+  assert.equal(done.steps[0].stdout.trim(), 'rendered')
+  assert.deepEqual((await readFile(runs, 'utf8')).trim().split('\n'), ['start', 'end'], 'it ran once')
+  assert.match(trail, /step_reattached: PAUSED step render: the connection to worker dropped \(.*\); joined the step again there after \d+ ms/)
+  assert.doesNotMatch(trail, /was lost while running it/)
+  assert.equal((await se(['audit', '--verify'], { dataDir: home.dataDir })).code, 0)
+})
+
 test('with no capable node left the workflow waits, visibly, and resumes when one joins', async t => {
   const bootstrap = await localBootstrap(t)
   const [requester, worker] = await Promise.all([meshNode(t, bootstrap, 'base'), meshNode(t, bootstrap, 'gpu1', { tags: ['gpu'] })])

@@ -50,6 +50,7 @@ async function forgerMember (t: TestContext, bootstrap: string, name: string): P
       findNodesForWorkflow: async () => [],
       runStep: nothing,
       cancelStep: async () => false,
+      attachStep: nothing,
       findCommands: async () => [],
       allowedActions: () => [],
       acceptAuditEntry: async () => true,

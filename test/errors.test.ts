@@ -99,6 +99,7 @@ const SAMPLES: Record<keyof typeof ERROR_FACTORIES, () => SeError> = {
   capabilitiesOfAnother: () => SeError.capabilitiesOfAnother(PEER, 'cd'.repeat(32)),
   auditEntryOfAnother: () => SeError.auditEntryOfAnother(PEER),
   gaveUp: () => SeError.gaveUp(5000),
+  stepNotHere: () => SeError.stepNotHere(PEER, 'wf-1', 'build', 2),
   fromRemote: () => SeError.fromRemote({ code: 'NOT_WAITING', message: 'wf-1 is running', hint: null, details: [] }),
   noSuchMessage: () => SeError.noSuchMessage('nope'),
   notAnswered: () => SeError.notAnswered('nope'),

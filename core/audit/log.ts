@@ -19,7 +19,7 @@ export type AuditEvent =
   | 'intervention_request' | 'intervention_approval' | 'intervention_resolved'
   | 'command_execute' | 'rpc_refused'
   | 'node_join' | 'node_up' | 'node_suspect' | 'node_down' | 'peer_rejected' | 'peer_protocol_error'
-  | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff'
+  | 'workflow_waiting' | 'workflow_handoff' | 'step_handoff' | 'step_reattached'
   | 'step_exec_start' | 'step_exec_complete' | 'step_exec_failed'
   | 'workload_queued' | 'workload_deployed' | 'workload_started' | 'workload_exited' | 'workload_failed' | 'workload_restarted' | 'workload_removed'
   | 'artifact_refused' | 'artifact_lost' | 'action_refused'

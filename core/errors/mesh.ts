@@ -83,6 +83,11 @@ export const meshErrors = {
     return new SeError('NOT_ALLOWED', `node ${short(memberId)} may submit only its own audit entries`)
   },
 
+  /** A requester re-attaching to a step this node does not run for it (it ended long ago, or this node restarted). */
+  stepNotHere (requesterId: string, workflowId: string, stepId: string, attempt: number): SeError {
+    return new SeError('STEP_NOT_HERE', `step ${stepId} (attempt ${attempt}) of workflow ${workflowId} is not running here for ${short(requesterId)}, nor ended here lately`, { hint: 'the node may have restarted since: the requester applies its restart rules to the step' })
+  },
+
   /** A mesh operation (a lookup, an introduction) that took too long. */
   gaveUp (ms: number): SeError {
     return new SeError('TIMEOUT', `gave up after ${ms} ms`)

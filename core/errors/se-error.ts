@@ -36,6 +36,7 @@ export const SE_ERROR_CODES = [
   'ENGINE_FAILED',
   'SESSION_NOT_FOUND',
   'SESSION_CLOSED',
+  'STEP_NOT_HERE',
   'INTERNAL'
 ] as const
 

@@ -10,6 +10,8 @@ export type Learned = 'direct' | 'gossip'
 export class Member {
   capabilities: NodeCapabilities | null = null
   state: MemberState = 'up'
+  /** When its state last changed (it is dialled a while after it went suspect or down, to hear it refute). */
+  stateSince = 0
   sample: NodeSample | null = null
   latencyMs: number | null = null
   rpc: RpcPeer | null = null

@@ -17,7 +17,7 @@ import type {
   SignedAuditEntry, StepOutcome, StepRequest, WorkflowEvent, WorkflowStatus
 } from '../protocol/types.js'
 import { rpcClient } from '../rpc/node-api.js'
-import { RpcPeer, type CallObserver, type Handler } from '../rpc/peer.js'
+import { RpcPeer, type CallObserver, type CancelReason, type Handler } from '../rpc/peer.js'
 import { REJECTIONS } from '../metrics/rejections.js'
 import { commandNames } from '../workflow/commands.js'
 import { authenticate } from './handshake.js'
@@ -56,8 +56,11 @@ export interface MeshHost {
   sample (): NodeSample
   audit (input: AuditInput): void
   findNodesForWorkflow (requirements: Requirements): Promise<NodeMatch[]>
-  runStep (from: string, request: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void): Promise<StepOutcome>
+  /** `onCancel`'s listener learns why: cancelled by the requester, or its connection gone (it may attach again). */
+  runStep (from: string, request: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: (why: CancelReason) => void) => void): Promise<StepOutcome>
   cancelStep (from: string, workflowId: string, stepId: string): Promise<boolean>
+  /** The requester joins again a step it routed here, after its connection dropped. */
+  attachStep (from: string, workflowId: string, stepId: string, attempt: number, emit: (event: WorkflowEvent) => void, onCancel: (listener: (why: CancelReason) => void) => void): Promise<StepOutcome>
   /** Which of these commands are on this node's PATH (names only, already checked). */
   findCommands (commands: string[]): Promise<string[]>
   /** What member `from` may do here by this node's policy. */
@@ -263,6 +266,9 @@ export class Mesh {
     if (m.connected && m.api !== null) return m.api
     throw SeError.memberUnreachable(m.name, nodeId, timeoutMs)
   }
+
+  /** How long the router tries to join again a step whose connection dropped (stepReattachMs). */
+  get reattachMs (): number { return stepReattachMs(this.opts.timing) }
 
   /** Keeps a member's connection open while work that does not show as calls (an artifact transfer) uses it. */
   async lease (nodeId: string): Promise<() => void> {
@@ -481,13 +487,16 @@ export class Mesh {
     let neighbours = 0
     const idle: Member[] = []
     const candidates: string[] = []
+    const revivable: string[] = []
     for (const m of this.members.values()) {
       if (m.connected) {
         if (m.neighbour) neighbours++
         else if (m.leases === 0 && !(m.rpc as RpcPeer).busy && now - m.lastUsed > timing.idleMs && !this.explicit.has(m.nodeId)) idle.push(m)
         continue
       }
-      if (m.state === 'up' && m.cooldownUntil <= now && !this.dialling.has(m.nodeId)) candidates.push(m.nodeId)
+      if (m.cooldownUntil > now || this.dialling.has(m.nodeId)) continue
+      if (m.state === 'up') candidates.push(m.nodeId)
+      else if (now - m.stateSince < REVIVE_INTERVALS * timing.heartbeatMs) revivable.push(m.nodeId)
     }
     // An idle connection that is no neighbour link (work done, a neighbour request refused, or one
     // Hyperswarm made again after a drop, which neither end asked for) becomes a neighbour link
@@ -505,13 +514,19 @@ export class Mesh {
     // Requests crossing each other can leave a node over its target (it said yes to others while its
     // own requests were answered): the excess is closed, links it dialled first, and both ends re-plan.
     if (neighbours > this.target) {
-      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId)).sort((a, b) => Number(b.dialled) - Number(a.dialled))
+      // A link carrying calls (a step running there) is kept: it is trimmed at a later tick, once idle.
+      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId) && !(m.rpc as RpcPeer).busy).sort((a, b) => Number(b.dialled) - Number(a.dialled))
       for (const m of excess.slice(0, neighbours - this.target)) this.unlink(m)
       neighbours = this.target
     }
     for (const id of this.discovered) if (!this.dialling.has(id)) candidates.push(id)
     const dialling = [...this.dialling].filter(([, d]) => d.neighbour).map(([id]) => id)
-    for (const id of dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })) this.dial(id, true)
+    const planned = dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })
+    for (const id of planned) this.dial(id, true)
+    // Members declared suspect or down lately, while the neighbourhood lacks anyone better: one may be alive
+    // and was cut off, or this node may be the one that was (it paused; its links dropped). A link lets news of
+    // its state reach it so it can refute (memberlist gossips to the dead a while for the same reason).
+    for (const id of dialsNeeded({ neighbours, dialling: [...dialling, ...planned], candidates: revivable, target: this.target, random: Math.random })) this.dial(id, true)
   }
 
   /**
@@ -562,6 +577,7 @@ export class Mesh {
     handlers.set('findNodesForWorkflow', async req => await host.findNodesForWorkflow(req.requirements as Requirements))
     handlers.set('runStep', async (req, ctx) => await host.runStep(member.nodeId, req.request as StepRequest, e => ctx.emit(e), l => ctx.onCancel(l)))
     handlers.set('cancelStep', async req => await host.cancelStep(member.nodeId, req.workflowId as string, req.stepId as string))
+    handlers.set('attachStep', async (req, ctx) => await host.attachStep(member.nodeId, req.workflowId as string, req.stepId as string, Number(req.attempt), e => ctx.emit(e), l => ctx.onCancel(l)))
     handlers.set('findCommands', async req => await host.findCommands(commandNames(req.commands as string[])))
     handlers.set('allowedActions', async () => host.allowedActions(member.nodeId))
     handlers.set('listWorkflows', async req => await host.listWorkflows(member.nodeId, req.states as string[]))
@@ -647,6 +663,7 @@ export class Mesh {
     if (state !== m.state) {
       const from = m.state
       m.state = state
+      m.stateSince = this.opts.clock.now()
       this.opts.host.audit({ event: `node_${state}`, message: `node ${m.name} (${m.nodeId.slice(0, 8)}) ${from} -> ${state}: ${known.state === 'left' ? 'left the mesh' : why}`, domains: ['mesh'] })
       // A down member's calls must fail now, so its work can move elsewhere.
       if (state === 'down') m.rpc?.close()
@@ -751,8 +768,19 @@ const REFUSAL_AUDIT_INTERVAL_MS = 60_000
 const REFUSALS_AUDITED_PER_MINUTE = 100
 /** The least time work waits for a connection to a member it was given (a Hyperswarm dial and a hello). */
 const REACH_MIN_MS = 5000
+
+/**
+ * How long a requester whose connection to a step's member dropped tries to join the step again
+ * (a blip, a connection Hyperswarm replaced, a member paused past its suspicion): as long as it
+ * takes to open a connection, and at least the time a member takes to be declared down.
+ */
+export function stepReattachMs (timing: MeshTiming): number {
+  return Math.max(REACH_MIN_MS, timing.downMs)
+}
 /** A member that refused to be a neighbour, or could not be reached, is not asked again for this many probe intervals. */
 const NEIGHBOUR_COOLDOWN_INTERVALS = 30
+/** How long after it went suspect or down a member is still dialled when the neighbourhood has room (memberlist's GossipToTheDeadTime). */
+const REVIVE_INTERVALS = 30
 /** This node's metadata (load) goes out by gossip at most once in this many probe intervals… */
 const META_MIN_INTERVALS = 5
 /** …and then only when its load moved by this much per CPU, its running counts changed, or this many intervals passed. */

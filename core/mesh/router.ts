@@ -5,7 +5,7 @@ import { SeError } from '../errors.js'
 import { shortId } from '../hex.js'
 import type { Clock, ProcessSpec } from '../ports.js'
 import type { AuditInput } from '../audit/log.js'
-import type { MeshPeerApi, NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest } from '../protocol/types.js'
+import type { MeshPeerApi, NodeCapabilities, NodeMatch, Requirements, StepOutcome, StepRequest, WorkflowEvent } from '../protocol/types.js'
 import type { PlacementDecision, StepFilesRequest, StepHandle, StepPlacement, StepResult } from '../workflow/placement.js'
 import type { StepRun, WorkflowRun } from '../workflow/run.js'
 import { definitionOf } from '../workflow/graph.js'
@@ -25,7 +25,9 @@ export interface MemberDirectory {
   usableMembers: () => Member[]
   member: (nodeId: string) => Member | undefined
   /** The member's API, over a connection opened now if this node holds none (most members are known by gossip only). */
-  reach: (nodeId: string) => Promise<MeshPeerApi>
+  reach: (nodeId: string, opts?: { timeoutMs?: number }) => Promise<MeshPeerApi>
+  /** How long a step whose connection dropped is tried to be joined again (none: lost at once). */
+  readonly reattachMs?: number
 }
 
 export interface RouterOptions {
@@ -184,14 +186,34 @@ export class Router implements StepPlacement {
     const started = this.opts.clock.now()
     let killed = false
     const lost = (why: string): StepResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
+    const stopped = (): StepResult => ({ exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null })
     const directory = this.opts.members as MemberDirectory
-    const reached: Promise<MeshPeerApi | string> = directory.reach(member.nodeId).catch((err: Error) => `not connected to ${member.name}: ${err.message}`)
-    const result: Promise<StepResult> = reached.then(api => typeof api === 'string'
-      ? lost(api)
-      : api.runStep(request, event => {
-        if (killed) return false
-        if (event.kind === 'OUTPUT') onOutput(event.state === 'stderr' ? 'stderr' : 'stdout', event.text)
-      }).then((outcome: StepOutcome): StepResult => ({
+    const onEvent = (event: WorkflowEvent): boolean | undefined => {
+      if (killed) return false
+      if (event.kind === 'OUTPUT') onOutput(event.state === 'stderr' ? 'stderr' : 'stdout', event.text)
+      return undefined
+    }
+    const result = (async (): Promise<StepResult> => {
+      let api: MeshPeerApi
+      try {
+        api = await directory.reach(member.nodeId)
+      } catch (err) {
+        return lost(`not connected to ${member.name}: ${(err as Error).message}`)
+      }
+      let outcome: StepOutcome | string
+      try {
+        outcome = await api.runStep(request, onEvent)
+      } catch (err) {
+        const e = err as SeError
+        if (killed) return stopped()
+        if (e.code === 'TIMEOUT') return lost(e.message)
+        if (e.code !== 'CONNECTION_CLOSED') return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${e.message}` }
+        // The step may well run on there: the connection, not the member, may be what was lost.
+        outcome = await this.reattach(member, run, entry, onEvent, () => killed, e.message)
+      }
+      if (killed) return stopped()
+      if (typeof outcome === 'string') return lost(outcome)
+      return {
         exitCode: outcome.exitCode,
         signal: outcome.signal,
         stdout: outcome.stdout,
@@ -202,11 +224,8 @@ export class Router implements StepPlacement {
         outputs: outcome.outputs,
         artifacts: outcome.artifacts,
         networkMs: Math.max(0, this.opts.clock.now() - started - outcome.durationMs)
-      }), (err: SeError): StepResult => {
-        if (killed) return { exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null }
-        if (err.code === 'CONNECTION_CLOSED' || err.code === 'TIMEOUT') return lost(err.message)
-        return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${err.message}` }
-      }))
+      }
+    })()
     return {
       result,
       kill: () => {
@@ -215,6 +234,55 @@ export class Router implements StepPlacement {
       }
     }
   }
+
+  /**
+   * A step's connection dropped: a blip, a connection Hyperswarm replaced with a newer one, or a member
+   * that paused past its suspicion. The member runs the step on and keeps its outcome a while, so this
+   * node joins it again over a new connection; the step is lost only when the member says it does not
+   * have it (it restarted) or cannot be reached within the re-attach window. A member declared down is
+   * not dialled meanwhile: it comes back only by refuting that, which gossip tells at once.
+   */
+  private async reattach (member: Member, run: WorkflowRun, entry: StepRun, onEvent: (event: WorkflowEvent) => boolean | undefined, killed: () => boolean, why: string): Promise<StepOutcome | string> {
+    const directory = this.opts.members as MemberDirectory
+    const { clock } = this.opts
+    const windowMs = directory.reattachMs ?? 0
+    const droppedAt = clock.now()
+    let deadline = droppedAt + windowMs
+    let last = why
+    for (let attaches = 0; !killed() && clock.now() < deadline && attaches < MAX_REATTACHES;) {
+      if (member.state === 'down') { await pause(REATTACH_POLL_MS); continue }
+      let api: MeshPeerApi
+      try {
+        api = await directory.reach(member.nodeId, { timeoutMs: Math.max(1, deadline - clock.now()) })
+      } catch (err) {
+        last = (err as Error).message
+        continue
+      }
+      attaches++
+      const at = clock.now()
+      try {
+        const outcome = await api.attachStep(run.id, entry.id, entry.attempts, onEvent)
+        this.opts.audit({ event: 'step_reattached', message: `${run.name} step ${entry.id}: the connection to ${member.name} dropped (${why}); joined the step again there after ${at - droppedAt} ms`, workflowId: run.id, workflowStep: entry.id, domains: ['step', 'mesh'] })
+        return outcome
+      } catch (err) {
+        const e = err as SeError
+        last = e.message
+        // Dropped again after it was joined: a new window from now.
+        if (e.code === 'CONNECTION_CLOSED') { deadline = clock.now() + windowMs; continue }
+        return e.code === 'STEP_NOT_HERE' ? `${member.name} no longer has it: ${e.message}` : `could not join it again on ${member.name}: ${e.message}`
+      }
+    }
+    return `the connection to ${member.name} dropped and it could not be joined again within ${windowMs} ms: ${last}`
+  }
+}
+
+/** How often a re-attach looks again at a member declared down, for its refutation. */
+const REATTACH_POLL_MS = 100
+/** A connection that keeps dropping is given up on after this many joins. */
+const MAX_REATTACHES = 8
+
+async function pause (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /** Capable nodes first; then least loaded (per CPU), lowest latency, and node id so ties are broken the same way everywhere. */

@@ -10,6 +10,7 @@ import type { AuditInput, AuditLog } from '../audit/log.js'
 import type { StepOutcome, StepRequest, WorkflowEvent } from '../protocol/types.js'
 import type { Outbox } from './outbox.js'
 import type { ContainerStepSpec } from '../workload/types.js'
+import type { CancelReason } from '../rpc/peer.js'
 
 export interface StepServerOptions {
   runtime: Runtime
@@ -21,16 +22,29 @@ export interface StepServerOptions {
   deliver (nodeId: string): Promise<void>
   /** Runs a container step here, when this node has a container engine. */
   runContainer?: (spec: ContainerStepSpec, onOutput: (stream: 'stdout' | 'stderr', text: string) => void) => ProcessHandle
+  /** How long a step whose requester's connection dropped runs on waiting for it to attach again, and an ended step's outcome is kept. */
+  keptMs?: number
 }
 
-interface RunningStep {
+/** Three times the default re-attach window (stepReattachMs): the requester's tries end well before. */
+const DEFAULT_KEPT_MS = 18_000
+
+/** A step routed here: running, or ended and its outcome kept a while for a requester that lost the reply. */
+interface ServedStep {
+  attempt: number
   handle: ProcessHandle
-  /** Ends it at its requester's word (cancel, or its connection gone): set first, so the report says so. */
+  /** Where its output goes: the requester's call, or nowhere while its connection is gone. */
+  emit: ((event: WorkflowEvent) => void) | null
+  outcome: Promise<StepOutcome>
+  ended: boolean
+  /** Ends it when no requester came back for it in time, or forgets its outcome. */
+  timer: ReturnType<typeof setTimeout> | null
+  /** Ends it at its requester's word (cancel, or gone for good): set first, so the report says so. */
   stop (): void
 }
 
 export class StepServer {
-  private readonly running = new Map<string, RunningStep>()
+  private readonly steps = new Map<string, ServedStep>()
   private stepFiles: StepFiles | null = null
 
   constructor (private readonly o: StepServerOptions) {}
@@ -40,13 +54,97 @@ export class StepServer {
     this.stepFiles = files
   }
 
-  get count (): number { return this.running.size }
+  /** The steps running here for members. */
+  get count (): number {
+    let n = 0
+    for (const s of this.steps.values()) if (!s.ended) n++
+    return n
+  }
 
-  /** `withhold`: credentials of this node the step was not granted, kept out of its environment. */
-  async run (from: string, req: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: () => void) => void, withhold: string[] = []): Promise<StepOutcome> {
-    const { runtime, audit, outbox } = this.o
+  /**
+   * Runs a member's step. A requester whose connection drops may come back (attach) within keptMs:
+   * the step runs on meanwhile, and its outcome is kept as long after it ends. One that does not
+   * come back has it ended, as one that cancels does.
+   * `withhold`: credentials of this node the step was not granted, kept out of its environment.
+   */
+  async run (from: string, req: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: (why: CancelReason) => void) => void, withhold: string[] = []): Promise<StepOutcome> {
     const key = `${from}:${req.workflowId}:${req.stepId}`
     const cwd = await this.cwdFor(req)
+    let stopped = false
+    const step: ServedStep = {
+      attempt: req.attempt,
+      handle: failedHandle('not started'),
+      emit,
+      outcome: Promise.resolve(null as unknown as StepOutcome),
+      ended: false,
+      timer: null,
+      stop: () => { stopped = true; step.handle.kill() }
+    }
+    // A requester that restarted may run the step again while this earlier attempt is still being ended: the newer one keeps the key.
+    const previous = this.steps.get(key)
+    if (previous?.timer != null) clearTimeout(previous.timer)
+    this.steps.set(key, step)
+    this.follow(step, onCancel)
+    step.outcome = this.execute(from, req, cwd, step, () => stopped, withhold)
+    try {
+      return await step.outcome
+    } finally {
+      step.ended = true
+      this.keep(key, step)
+    }
+  }
+
+  /** The requester joins again a step whose connection dropped: its output from now on, then its outcome. */
+  async attach (from: string, workflowId: string, stepId: string, attempt: number, emit: (event: WorkflowEvent) => void, onCancel: (listener: (why: CancelReason) => void) => void): Promise<StepOutcome> {
+    const step = this.steps.get(`${from}:${workflowId}:${stepId}`)
+    if (step === undefined || step.attempt !== attempt) throw SeError.stepNotHere(from, workflowId, stepId, attempt)
+    if (!step.ended && step.timer !== null) { clearTimeout(step.timer); step.timer = null }
+    step.emit = emit
+    this.follow(step, onCancel)
+    return await step.outcome
+  }
+
+  async cancel (from: string, workflowId: string, stepId: string): Promise<boolean> {
+    const step = this.steps.get(`${from}:${workflowId}:${stepId}`)
+    if (step === undefined || step.ended) return false
+    step.stop()
+    return true
+  }
+
+  /** The node stops: the steps it runs for members end with it, and nothing waits for a requester any more. */
+  close (): void {
+    for (const step of this.steps.values()) {
+      if (step.timer !== null) clearTimeout(step.timer)
+      if (!step.ended) step.stop()
+    }
+    this.steps.clear()
+  }
+
+  /** The requester's call ends: cancelled, the step stops; gone, the step runs on and waits keptMs for it to attach. */
+  private follow (step: ServedStep, onCancel: (listener: (why: CancelReason) => void) => void): void {
+    const emit = step.emit
+    onCancel(why => {
+      // A call that was already replaced by a newer attach says nothing about the step.
+      if (step.emit !== emit) return
+      if (why === 'cancelled') { step.stop(); return }
+      step.emit = null
+      if (step.ended || step.timer !== null) return
+      step.timer = setTimeout(() => { step.timer = null; if (step.emit === null && !step.ended) step.stop() }, this.keptMs)
+      ;(step.timer as { unref?: () => void }).unref?.()
+    })
+  }
+
+  /** An ended step's outcome, kept keptMs for a requester whose reply was lost with its connection. */
+  private keep (key: string, step: ServedStep): void {
+    if (step.timer !== null) clearTimeout(step.timer)
+    step.timer = setTimeout(() => { if (this.steps.get(key) === step) this.steps.delete(key) }, this.keptMs)
+    ;(step.timer as { unref?: () => void }).unref?.()
+  }
+
+  private get keptMs (): number { return this.o.keptMs ?? DEFAULT_KEPT_MS }
+
+  private async execute (from: string, req: StepRequest, cwd: string, step: ServedStep, stopped: () => boolean, withhold: string[]): Promise<StepOutcome> {
+    const { runtime, audit, outbox } = this.o
     const send = async (input: AuditInput): Promise<void> => {
       await outbox.enqueue(from, [audit.signEntry(audit.makeEntry(input))])
     }
@@ -73,24 +171,20 @@ export class StepServer {
       processGroup: true
     }
     if (req.timeoutMs !== null) spec.timeoutMs = req.timeoutMs
-    const onOutput = (stream: 'stdout' | 'stderr', text: string): void => emit({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() })
-    let handle: ProcessHandle
+    const onOutput = (stream: 'stdout' | 'stderr', text: string): void => step.emit?.({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() })
     if (unprepared !== null) {
-      handle = failedHandle(unprepared.reason)
+      step.handle = failedHandle(unprepared.reason)
     } else if (req.container !== null) {
       const container = req.container
-      handle = this.o.runContainer !== undefined
+      step.handle = this.o.runContainer !== undefined
         ? this.o.runContainer({ ...spec, container }, onOutput)
         : failedHandle(`no container engine on this node for image ${container.image}`)
     } else {
-      handle = runtime.processes.run(spec, onOutput)
+      step.handle = runtime.processes.run(spec, onOutput)
     }
-    let stopped = false
-    const entry: RunningStep = { handle, stop: () => { stopped = true; handle.kill() } }
-    this.running.set(key, entry)
-    onCancel(() => entry.stop())
-    // A requester that restarted may run the step again while this earlier attempt is still being ended: the newer one keeps the key.
-    let r = await handle.result.finally(() => { if (this.running.get(key) === entry) this.running.delete(key) })
+    // Cancelled while its files were being placed: it ends as soon as it starts.
+    if (stopped()) step.handle.kill()
+    let r = await step.handle.result
     let finished = { outputs: {} as Record<string, string>, artifacts: [] as StepOutcome['artifacts'] }
     if (this.stepFiles !== null && unprepared === null) {
       try {
@@ -104,7 +198,7 @@ export class StepServer {
     const ok = r.exitCode === 0 && !r.timedOut
     // A step its requester stopped (cancel, its own shutdown, or it went away) did not fail by itself:
     // a requester that finds this report after a restart must apply its restart rules, not this result.
-    const byRequester = !ok && stopped
+    const byRequester = !ok && stopped()
     await send({
       event: ok ? 'step_exec_complete' : 'step_exec_failed',
       message: `${req.workflowName} step ${req.stepId} for ${requester} ${ok ? 'completed' : `failed (${r.spawnError ?? (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`)})`} in ${r.durationMs} ms${byRequester ? ': stopped because its requester cancelled it or went away' : ''}${finished.artifacts.map(a => `; published ${a.name} (${a.hash.slice(0, 12)}, ${a.size} bytes)`).join('')}`,
@@ -116,12 +210,6 @@ export class StepServer {
     })
     await this.o.deliver(from).catch(() => {})
     return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs, timedOut: r.timedOut, spawnError: r.spawnError, cwd, outputs: finished.outputs, artifacts: finished.artifacts }
-  }
-
-  async cancel (from: string, workflowId: string, stepId: string): Promise<boolean> {
-    const step = this.running.get(`${from}:${workflowId}:${stepId}`)
-    step?.stop()
-    return step !== undefined
   }
 
   /** The requester's directory when it exists here too (a shared or same machine); else a scratch directory per workflow. */

@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit/log.js'
 import type { NodeCapabilities, NodeMatch, NodeSample, Requirements, WorkflowStatus, InterventionResult } from '../protocol/types.js'
 import type { ContainerStepSpec } from '../workload/types.js'
 import { meshKeys } from '../mesh/keys.js'
-import { DEFAULT_TIMING, Mesh, type MeshHost, type Member } from '../mesh/mesh.js'
+import { DEFAULT_TIMING, Mesh, stepReattachMs, type MeshHost, type Member } from '../mesh/mesh.js'
 import { Outbox } from '../mesh/outbox.js'
 import type { MeshConfig } from '../mesh/settings.js'
 import { StepServer } from '../mesh/step-server.js'
@@ -66,7 +66,9 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     const api = await mesh.reach(nodeId)
     await outbox.drain(nodeId, async entry => await api.submitAuditEntry(entry))
   }
-  const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer })
+  const timing = { ...DEFAULT_TIMING, ...d.config.timing }
+  // A step whose requester's connection dropped runs on well past the time that requester tries to come back.
+  const stepServer = new StepServer({ runtime: d.runtime, audit: d.audit, outbox, dataDir: d.dataDir, nodeId: d.nodeId, deliver, runContainer: d.runContainer, keptMs: 3 * stepReattachMs(timing) })
   const appendQuietly = (input: Parameters<AuditLog['append']>[0]): void => { d.audit.append(input).catch(err => log.warn(`audit: ${(err as Error).message}`)) }
   // A member asking the same refused thing again and again (a dashboard polling the mesh's
   // questions every second) is kept once a minute per member and request, not every time.
@@ -109,6 +111,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
       return await stepServer.run(from, req, emit, onCancel, await withheld(from, req.requires))
     },
     cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
+    attachStep: async (from, workflowId, stepId, attempt, emit, onCancel) => await stepServer.attach(from, workflowId, stepId, attempt, emit, onCancel),
     findCommands: async commands => await foundOnPath(d.runtime.system, commands),
     allowedActions: from => d.policy === null ? [...POLICY_ACTIONS] : allowedActions(d.policy, { nodeKey: from, personKey: null }),
     acceptAuditEntry: async (from, entry) => {
@@ -162,7 +165,7 @@ export async function buildMesh (d: MeshHostDeps): Promise<JoinedMesh> {
     allow: d.config.allow === null ? null : new Set(d.config.allow),
     peers: d.config.peers,
     neighbours: d.config.neighbours,
-    timing: { ...DEFAULT_TIMING, ...d.config.timing },
+    timing,
     ...(d.config.observe === undefined ? {} : { observe: d.config.observe }),
     host
   })

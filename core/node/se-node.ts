@@ -110,10 +110,12 @@ export class SeNode implements NodeApi {
   async stop (): Promise<void> {
     if (this.state !== 'running') return
     this.state = 'stopping'
-    const { engine, sessionManager, workloads, mesh, audit } = this.s
+    const { engine, sessionManager, workloads, mesh, audit, stepServer } = this.s
     await engine.shutdown(this.config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
     await sessionManager.close()
     await workloads.close()
+    // Steps run here for members end now: leaving the mesh would only detach them, for requesters to come back to.
+    stepServer?.close()
     await mesh?.stop().catch(err => this.runtime.log.warn(`leaving the mesh: ${(err as Error).message}`))
     const counts = engine.counts()
     await audit.append({ event: 'node_stop', message: `node ${this.name} stopped; ${counts.running + counts.pending} workflow(s) checkpointed, ${counts.waiting} waiting for an intervention`, domains: ['node'] })

@@ -579,6 +579,7 @@ export const SEMeshPeer = protocol('SEMeshPeer', 'Membership gossip and routed s
   registerCapabilities: { request: [p('capabilities', 'NodeCapabilities')], response: 'boolean', doc: 'what the calling member can do, sent once it is connected; the first one is its join' },
   runStep: { request: [p('request', 'StepRequest')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'runs one routed step, streaming its output' },
   cancelStep: { request: [p('workflowId', 'string'), p('stepId', 'string')], response: 'boolean' },
+  attachStep: { request: [p('workflowId', 'string'), p('stepId', 'string'), p('attempt', 'int')], response: 'StepOutcome', stream: 'WorkflowEvent', doc: 'joins again a step the caller routed here whose connection dropped: its output from then on, and its outcome (kept a while after it ended); STEP_NOT_HERE when this node runs no such attempt for the caller' },
   findCommands: { request: [p('commands', { type: 'array', items: 'string' })], response: { type: 'array', items: 'string' }, doc: 'which of these commands are on this node\'s PATH, asked before a workflow whose steps may run here starts' },
   allowedActions: { request: [], response: { type: 'array', items: 'string' }, doc: 'what the calling member may do on this node by its policy (run, run:CAPABILITY, approve, approve:WORKFLOW, session, deploy, read, relay); every action when it has no policy' },
   gossipPing: { request: [p('updates', { type: 'array', items: 'GossipUpdate' })], response: 'GossipAck', doc: 'a SWIM probe, with membership news piggybacked both ways' },

@@ -83,6 +83,7 @@ export interface MeshPeerApi extends SessionApi {
   heartbeat (sample: NodeSample): Promise<NodeSample>
   runStep (request: StepRequest, onEvent: (event: WorkflowEvent) => boolean | void): Promise<StepOutcome>
   cancelStep (workflowId: string, stepId: string): Promise<boolean>
+  attachStep (workflowId: string, stepId: string, attempt: number, onEvent: (event: WorkflowEvent) => boolean | void): Promise<StepOutcome>
   findCommands (commands: string[]): Promise<string[]>
   allowedActions (): Promise<string[]>
   gossipPing (updates: GossipUpdate[]): Promise<GossipAck>

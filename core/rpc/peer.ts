@@ -12,10 +12,13 @@ import type { RemoteError } from '../protocol/types.js'
 import { FrameDecoder } from './framing.js'
 import { KIND, decodeBody, decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js'
 
+/** Why a call being served ends early: its caller cancelled it, or its connection is gone (the caller may come back on another). */
+export type CancelReason = 'cancelled' | 'gone'
+
 export interface CallContext {
   readonly peer: string
   emit (event: unknown): void
-  onCancel (listener: () => void): void
+  onCancel (listener: (why: CancelReason) => void): void
 }
 
 export type Handler = (request: Record<string, unknown>, ctx: CallContext) => Promise<unknown>
@@ -154,7 +157,7 @@ export class RpcPeer {
       this.observed(call, 'error')
       call.reject(SeError.closedBeforeReply(this.conn.label, call.codec.name))
     }
-    for (const served of this.serving.values()) served.cancelled()
+    for (const served of this.serving.values()) served.cancelled('gone')
     this.serving.clear()
     for (const l of this.closeListeners.splice(0)) l()
   }
@@ -304,7 +307,7 @@ export class RpcPeer {
       case 'CANCEL': {
         const served = this.serving.get(frame.id)
         this.serving.delete(frame.id)
-        served?.cancelled()
+        served?.cancelled('cancelled')
         return
       }
       case 'EVENT': {
@@ -428,7 +431,7 @@ export class RpcPeer {
 
 /** A call from the other end being served: the handler's context. */
 class ServedCall implements CallContext {
-  private cancelListeners: Set<() => void> | null = null
+  private cancelListeners: Set<(why: CancelReason) => void> | null = null
 
   constructor (private readonly rpc: RpcPeer, readonly peer: string, readonly id: number, readonly codec: MessageCodec, readonly began: number) {}
 
@@ -438,13 +441,13 @@ class ServedCall implements CallContext {
     this.rpc.sendFrame(this.id, KIND.EVENT, this.codec.name, stream, event)
   }
 
-  onCancel (listener: () => void): void {
+  onCancel (listener: (why: CancelReason) => void): void {
     (this.cancelListeners ??= new Set()).add(listener)
   }
 
   /** The caller cancelled or went away. */
-  cancelled (): void {
-    if (this.cancelListeners !== null) for (const l of this.cancelListeners) l()
+  cancelled (why: CancelReason): void {
+    if (this.cancelListeners !== null) for (const l of this.cancelListeners) l(why)
   }
 }
 

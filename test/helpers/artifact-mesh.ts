@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test'
 import { createSwarmTransport } from '../../adapters/shared/hyperswarm-transport.js'
 import { nodeRuntime } from '../../adapters/node/runtime.js'
 import { startBootstrap } from '../../adapters/node/swarm.js'
+import { POLICY_ACTIONS } from '../../core/access/policy.js'
 import { ArtifactService } from '../../core/artifact/service.js'
 import { StepFiles } from '../../core/artifact/step-files.js'
 import { AuditLog, type AuditInput } from '../../core/audit/log.js'
@@ -102,8 +103,10 @@ export async function startArtifactMember (o: ArtifactMemberOptions): Promise<Om
       findNodesForWorkflow: async () => [],
       runStep: async (from, req, emit, onCancel) => await stepServer.run(from, req, emit, onCancel),
       cancelStep: async (from, workflowId, stepId) => await stepServer.cancel(from, workflowId, stepId),
+      attachStep: async (from, workflowId, stepId, attempt, emit, onCancel) => await stepServer.attach(from, workflowId, stepId, attempt, emit, onCancel),
       findCommands: async commands => await foundOnPath(runtime.system, commands),
-      allowedActions: () => [],
+      // As a node without a policy says: every member may do everything (an empty list would forbid routing here).
+      allowedActions: () => [...POLICY_ACTIONS],
       acceptAuditEntry: async () => true,
       listWorkflows: async () => [],
       resumeWorkflow: async () => { throw new Error('no workflows here') },
