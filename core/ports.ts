@@ -188,8 +188,8 @@ export interface MeshTransport {
   /** Announces a provider record without taking connections for it. */
   announce (topic: Uint8Array): Promise<void>
   unannounce (topic: Uint8Array): Promise<void>
-  /** The keys of nodes announcing the topic, found within timeoutMs. */
-  lookup (topic: Uint8Array, timeoutMs: number): Promise<Uint8Array[]>
+  /** The keys of nodes announcing the topic, found within timeoutMs; `onFound` hears each as soon as it is found. */
+  lookup (topic: Uint8Array, timeoutMs: number, onFound?: (publicKey: Uint8Array) => void): Promise<Uint8Array[]>
   destroy (): Promise<void>
 }
 

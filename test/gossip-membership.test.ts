@@ -168,6 +168,47 @@ test('broadcast queue: one entry per member, fewest-transmitted first, each sent
   assert.equal(q.size, 0)
 })
 
+test('broadcast queue: news of a state is urgent; metadata alone is not, unless it replaces urgent news not yet spent', () => {
+  const q = new BroadcastQueue()
+  q.push(alive(B, 0), false)
+  assert.equal(q.urgent, 0)
+  q.push(news(C, 'suspect', 0, B))
+  assert.equal(q.urgent, 1)
+  q.push(alive(C, 1), false)
+  assert.equal(q.urgent, 1, 'the refutation that replaced a suspicion is still sent at once')
+  for (let i = 0; i < 10; i++) q.take(16, 3)
+  assert.equal(q.size, 0)
+  assert.equal(q.urgent, 0)
+})
+
+test('fresh metadata of a settled member rides on probes and acks; a state change gets messages of its own', async () => {
+  const { m, clock, sent } = engine({ linked: [B, C, D] })
+  m.start()
+  for (const id of [B, C, D]) m.onPing(id, [alive(id, 0)])
+  await clock.run(clock.now() + 20_000)
+  const quiet = sent.length
+  // Every member's load refreshed: news, but no message beyond the probes'.
+  for (const id of [B, C, D]) m.onPing(id, [alive(id, 1, new Uint8Array([2]))])
+  m.setMeta(new Uint8Array([3]))
+  await clock.run(clock.now() + 2000)
+  const probes = 2
+  assert.ok(sent.length - quiet <= probes + 1, `metadata alone sent ${sent.length - quiet} messages in two probe intervals`)
+  assert.ok(sent.slice(quiet).some(u => u.some(x => x.nodeId === SELF && x.incarnation === 1)), 'this node\'s metadata rode on a probe')
+  // A new incarnation with the same metadata is a refutation (of a suspicion this node may never have
+  // heard): pushed at once too.
+  const refuted = sent.length
+  m.onPing(C, [alive(B, 2, new Uint8Array([2]))])
+  await clock.run(clock.now() + config.gossipIntervalMs)
+  assert.ok(sent.slice(refuted).filter(u => u.some(x => x.nodeId === B && x.incarnation === 2)).length >= config.gossipNodes, 'the refutation was pushed')
+  // A suspicion is pushed to gossipNodes members at the next gossip interval, not left for the probes.
+  const before = sent.length
+  m.onPing(B, [news(C, 'suspect', 1, B)])
+  await clock.run(clock.now() + config.gossipIntervalMs)
+  const carrying = sent.slice(before).filter(u => u.some(x => x.nodeId === C && x.state === 'suspect')).length
+  assert.ok(carrying >= config.gossipNodes, `a suspicion went out in ${carrying} messages within one gossip interval`)
+  m.stop()
+})
+
 test('the retransmit limit holds on the wire: news rides on at most retransmitLimit(n) messages', () => {
   const { m } = engine()
   m.start()

@@ -112,12 +112,19 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
       discoveries.delete(hex(topic))
       await swarm.leave(b4a.from(topic))
     },
-    async lookup (topic, timeoutMs) {
+    async lookup (topic, timeoutMs, onFound) {
       const found = new Set<string>()
       const query = swarm.dht.lookup(b4a.from(topic))
       const timer = setTimeout(() => query.destroy(), timeoutMs)
       try {
-        for await (const reply of query) for (const peer of reply.peers) found.add(hex(peer.publicKey))
+        for await (const reply of query) {
+          for (const peer of reply.peers) {
+            const key = hex(peer.publicKey)
+            if (found.has(key)) continue
+            found.add(key)
+            onFound?.(peer.publicKey)
+          }
+        }
       } catch {
         // A destroyed (timed-out) query ends the loop with an error: what was found so far stands.
       } finally {

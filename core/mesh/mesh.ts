@@ -634,7 +634,9 @@ export class Mesh {
     if (!force && !holdingChanged && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs * Math.max(1, spacing / META_MIN_INTERVALS))) return
     this.published = { caps: capsText, sample, holding: holdingText, at: now }
     this.membership.setMeta(META.toBuffer({ capabilities: caps, sample, waiting: holding.waiting, sessions: holding.sessions }))
-    if (last === null || last.caps !== capsText) await this.announceCapabilities(caps).catch(() => {})
+    // Not waited for: a DHT announcement takes round trips, and a node starting must not wait on it
+    // (members learn its capabilities by gossip; the DHT serves those that have not heard yet).
+    if (last === null || last.caps !== capsText) void this.announceCapabilities(caps).catch(() => {})
   }
 
   /** What the gossip engine learned of a member, into the member table the router and views read. */
@@ -716,11 +718,17 @@ export class Mesh {
       // Every 250 ms for the first two seconds, every second while this node is still alone, then backing off to every 15 s.
       const alone = this.links().neighbours === 0
       const next = round < 8 ? 250 : alone ? 1000 : Math.min(Math.max(delayMs, 250) * 2, 15_000)
-      this.opts.transport.lookup(this.opts.keys.topic, this.opts.timing.providerLookupMs).then(found => {
-        for (const key of found.map(toHex)) {
-          if (key === this.opts.nodeId || this.members.has(key) || !this.admits(key) || this.discovered.size >= MAX_DISCOVERED) continue
-          this.discovered.add(key)
-        }
+      const discover = (key: string): boolean => {
+        if (key === this.opts.nodeId || this.members.has(key) || !this.admits(key) || this.discovered.size >= MAX_DISCOVERED) return false
+        this.discovered.add(key)
+        return true
+      }
+      // A node with no link yet dials the first it finds, not after the whole query (which takes seconds in a large mesh).
+      const onFound = (publicKey: Uint8Array): void => {
+        if (discover(toHex(publicKey)) && !this.stopped && this.links().neighbours === 0) this.maintain()
+      }
+      this.opts.transport.lookup(this.opts.keys.topic, this.opts.timing.providerLookupMs, onFound).then(found => {
+        for (const key of found.map(toHex)) discover(key)
         this.maintain()
       }).catch(() => {}).finally(() => this.scheduleRefresh(next, round + 1))
     }, delayMs)

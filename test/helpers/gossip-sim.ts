@@ -100,6 +100,8 @@ export interface Scenario {
   tailMs: number
   /** The least run after the churn window (so message rates see the quiet too). */
   minTailMs?: number
+  /** Then this long more, nothing happening, for the steady load (msgsPerNodePerSecQuiet). */
+  quietMs?: number
   loss?: number
   delayMs?: [number, number]
   neighbours?: number
@@ -127,8 +129,10 @@ export interface SimReport {
   detections: Detection[]
   /** Messages (all kinds, counted at the sender) per live node per second, over the churn window and tail. */
   msgsPerNodePerSec: number
-  /** The same over the whole run, joins included. */
+  /** The same over the whole run, joins included (not the quiet window). */
   msgsPerNodePerSecAll: number
+  /** Over the quiet window after everything settled (quietMs): what a member costs while nothing changes; null without one. */
+  msgsPerNodePerSecQuiet: number | null
   maxLinks: number
   simulatedMs: number
   events: number
@@ -225,6 +229,12 @@ export class GossipSim {
     await this.clock.run(churnEnd + s.tailMs, () => this.clock.now() >= minEnd && this.detections.length === crashes && this.detections.every(d => d.detectedMs !== null) && convergenceMs !== null)
     const end = this.clock.now()
     const live = this.liveIds.length
+    const messagesAtEnd = this.messages
+    let quiet: number | null = null
+    if ((s.quietMs ?? 0) > 0) {
+      await this.clock.run(end + (s.quietMs as number))
+      quiet = (this.messages - messagesAtEnd) / live / ((s.quietMs as number) / 1000)
+    }
     for (const n of this.nodes.values()) n.engine.stop()
     return {
       config: this.config,
@@ -236,10 +246,11 @@ export class GossipSim {
       falseSuspicions: this.suspected.size,
       falseDeaths: this.falseDeaths,
       detections: this.detections,
-      msgsPerNodePerSec: (this.messages - messagesAtChurn) / live / Math.max(1, (end - churnAt) / 1000),
-      msgsPerNodePerSecAll: this.messages / live / Math.max(1, (end - started) / 1000),
+      msgsPerNodePerSec: (messagesAtEnd - messagesAtChurn) / live / Math.max(1, (end - churnAt) / 1000),
+      msgsPerNodePerSecAll: messagesAtEnd / live / Math.max(1, (end - started) / 1000),
+      msgsPerNodePerSecQuiet: quiet,
       maxLinks: this.maxLinks,
-      simulatedMs: end - started,
+      simulatedMs: this.clock.now() - started,
       events: this.messages
     }
   }

@@ -6,7 +6,8 @@
 // queue: a mesh of thousands never sorts or rescans its whole queue per message.
 import type { GossipUpdate } from './types.js'
 
-interface Entry { update: GossipUpdate, transmits: number, stale: boolean }
+/** `urgent`: news of a state (a join, a suspicion, a death, a refutation) rather than fresh metadata of a live member. */
+interface Entry { update: GossipUpdate, transmits: number, stale: boolean, urgent: boolean }
 
 /** A FIFO of entries: an array read from `head`, compacted when half of it is spent. */
 interface Bucket { items: Entry[], head: number }
@@ -14,16 +15,27 @@ interface Bucket { items: Entry[], head: number }
 export class BroadcastQueue {
   private readonly buckets: Bucket[] = []
   private readonly entries = new Map<string, Entry>()
+  private urgentEntries = 0
 
   get size (): number {
     return this.entries.size
   }
 
-  /** Queues `update`, dropping whatever was queued about the same member. */
-  push (update: GossipUpdate): void {
+  /** Entries worth a message of their own; metadata alone rides on probes and acks. */
+  get urgent (): number {
+    return this.urgentEntries
+  }
+
+  /**
+   * Queues `update`, dropping whatever was queued about the same member. News that replaces urgent
+   * news stays urgent: the newer word carries the older (a member's metadata after its join is its join).
+   */
+  push (update: GossipUpdate, urgent = true): void {
+    const wasUrgent = this.entries.get(update.nodeId)?.urgent === true
     this.remove(update.nodeId)
-    const entry = { update, transmits: 0, stale: false }
+    const entry = { update, transmits: 0, stale: false, urgent: urgent || wasUrgent }
     this.entries.set(update.nodeId, entry)
+    if (entry.urgent) this.urgentEntries++
     this.enqueue(entry)
   }
 
@@ -31,6 +43,7 @@ export class BroadcastQueue {
     const old = this.entries.get(nodeId)
     if (old === undefined) return
     old.stale = true
+    if (old.urgent) this.urgentEntries--
     this.entries.delete(nodeId)
   }
 

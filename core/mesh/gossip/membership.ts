@@ -94,6 +94,11 @@ export class Membership {
     return this.selfNews.incarnation
   }
 
+  /** News of a state this node still has to pass on (0 once the mesh has settled). */
+  get urgentNews (): number {
+    return this.queue.urgent
+  }
+
   // ---- lifecycle
 
   start (): void {
@@ -121,7 +126,8 @@ export class Membership {
   }
 
   setMeta (meta: Uint8Array): void {
-    this.speak('alive', this.selfNews.incarnation + 1, meta)
+    // Fresh metadata is no change of state: it rides on probes and acks, costing no message of its own.
+    this.speak('alive', this.selfNews.incarnation + 1, meta, false)
   }
 
   /** Says goodbye to every linked member at once; the caller stops the engine next. */
@@ -293,8 +299,13 @@ export class Membership {
 
   // ---- spreading news
 
+  /**
+   * News of a state goes to gossipNodes linked members every gossipIntervalMs, on top of the probes.
+   * Metadata alone waits for the probes and acks: every member's load refreshed now and then is news
+   * in proportion to N, and sending it apart would make a member's messages grow with the mesh.
+   */
   private gossip (): void {
-    if (this.queue.size === 0) return
+    if (this.queue.urgent === 0) return
     const linked = this.links.linked()
     for (const to of shuffle([...linked], this.random).slice(0, this.config.gossipNodes)) {
       const updates = this.take()
@@ -331,9 +342,9 @@ export class Membership {
   }
 
   /** This node's own news: a new incarnation, state and metadata, queued for everyone. */
-  private speak (state: 'alive' | 'left', incarnation: number, meta: Uint8Array | null): void {
+  private speak (state: 'alive' | 'left', incarnation: number, meta: Uint8Array | null, urgent = true): void {
     this.selfNews = { nodeId: this.self, incarnation, state, from: this.self, meta: meta ?? this.selfNews.meta }
-    this.queue.push(this.selfNews)
+    this.queue.push(this.selfNews, urgent)
   }
 
   // ---- applying news
@@ -407,6 +418,7 @@ export class Membership {
   /** Puts `m` in the state `u` says, queues the news on (unless a push-pull brought it), and tells the host. */
   private change (m: Member, u: GossipUpdate, why: string, relay = true): void {
     const previous = m.state
+    const previousMeta = m.meta
     const now = this.clock.now()
     m.suspicion?.cancel()
     m.suspicion = null
@@ -427,7 +439,10 @@ export class Membership {
       m.stateSince = now
       if (gone(u.state)) this.forgetLater(m)
     }
-    if (relay) this.queue.push(u)
+    // A live member's new metadata is passed on by piggyback only. Any change of state is urgent, and so
+    // is a live member's new incarnation with the same metadata: a refutation, which nodes that never
+    // heard the suspicion must pass on as fast as those that did.
+    if (relay) this.queue.push(u, previous !== u.state || u.meta === null || sameMeta(u.meta, previousMeta))
     this.emit(m, previous, why)
   }
 
