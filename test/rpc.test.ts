@@ -342,6 +342,28 @@ test('closing rejects pending calls with CONNECTION_CLOSED and cancels the handl
   assert.equal(lateListener, true, 'onClose after the close fires at once')
 })
 
+test('a handler learns why its call ended (cancelled, or its connection gone), even when it listens only after that', async (t) => {
+  const heard: string[] = []
+  let release = (): void => {}
+  const late = new Promise<void>(resolve => { release = resolve })
+  const handlers = new Map<string, Handler>([
+    ['getWorkflowStatus', (_req, ctx) => new Promise(() => { ctx.onCancel(why => { heard.push(`early ${why}`) }) })],
+    // Awaits something first, as a handler that checks a policy or reads a file does, then listens.
+    ['ping', async (_req, ctx) => { await late; ctx.onCancel(why => { heard.push(`late ${why}`) }); return await new Promise(() => {}) }]
+  ])
+  const { client, server } = rpcPair(t, handlers)
+  await assert.rejects(client.call('getWorkflowStatus', { workflowId: 'w' }, { timeoutMs: 50 }), (err: SeError) => err.code === 'TIMEOUT')
+  await eventually('the cancel to be heard', () => heard.includes('early cancelled'))
+  const pending = client.call('ping', {}).catch(() => {})
+  await eventually('the call to reach the server', () => (server as unknown as { serving: Map<number, unknown> }).serving.size === 1)
+  client.close()
+  await pending
+  await eventually('the server side to close', () => server.isClosed)
+  release()
+  await eventually('the late listener to hear it', () => heard.includes('late gone'))
+  assert.deepEqual(heard, ['early cancelled', 'late gone'])
+})
+
 test('a handler whose reply does not fit the schema fails the call rather than leaving it hanging', async (t) => {
   const handlers = new Map<string, Handler>([['ping', async () => ({ name: 'missing every other field' })]])
   const { client } = rpcPair(t, handlers)

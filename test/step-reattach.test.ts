@@ -3,7 +3,7 @@
 // does not come back within the kept time has it ended as a cancel would. The StepServer
 // runs real processes here; only the connection's end is played by the test.
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { nodeRuntime } from '../adapters/node/runtime.js'
@@ -90,6 +90,33 @@ test('a requester that does not come back within the kept time has its step ende
   assert.notEqual(outcome.exitCode, 0)
   assert.ok(Date.now() - started < 10_000, 'ended after the kept time, not at the sleep\'s end')
   assert.equal(steps.count, 0)
+  // Coming back later, it finds nothing (its restart rules apply), not a failure to act on.
+  await assert.rejects(steps.attach(REQUESTER, 'wf-1', 'render', 1, () => {}, () => {}), /STEP_NOT_HERE/)
+})
+
+test('a requester that runs the step again ends the earlier attempt still running here without it', async t => {
+  const { steps, dir } = await server(t, 10_000)
+  const first = call()
+  const earlier = steps.run(REQUESTER, request(dir, 'sleep 30', 1), first.emit, first.onCancel)
+  await eventually('it to run', () => steps.count === 1)
+  first.end('gone')
+  const second = call()
+  const again = await steps.run(REQUESTER, request(dir, 'echo again', 2), second.emit, second.onCancel)
+  assert.equal(again.stdout, 'again\n')
+  assert.notEqual((await earlier).exitCode, 0, 'the earlier attempt was ended, not left to run beside it')
+  await assert.rejects(steps.attach(REQUESTER, 'wf-1', 'render', 1, () => {}, () => {}), /STEP_NOT_HERE/)
+  assert.equal(steps.count, 0)
+})
+
+test('a cancel that comes while the step is being set up stops it before it starts', async t => {
+  const { steps, dir } = await server(t, 10_000)
+  const marker = path.join(dir, 'started')
+  const first = call()
+  const running = steps.run(REQUESTER, request(dir, `touch ${marker}`), first.emit, first.onCancel)
+  first.end('cancelled')
+  const outcome = await running
+  assert.match(outcome.spawnError ?? '', /stopped before it started/)
+  assert.equal(await readFile(marker).then(() => true, () => false), false, 'its command never ran')
 })
 
 test('a cancel ends the step at once, and an attached call that is cancelled ends it too', async t => {

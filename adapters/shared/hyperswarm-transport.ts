@@ -122,7 +122,8 @@ export async function createSwarmTransport (keyPair: KeyPair, bootstrap: Bootstr
             const key = hex(peer.publicKey)
             if (found.has(key)) continue
             found.add(key)
-            onFound?.(peer.publicKey)
+            // The listener's own failure is not the query's: the lookup goes on.
+            try { onFound?.(peer.publicKey) } catch {}
           }
         }
       } catch {

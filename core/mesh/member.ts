@@ -12,6 +12,8 @@ export class Member {
   state: MemberState = 'up'
   /** When its state last changed (it is dialled a while after it went suspect or down, to hear it refute). */
   stateSince = 0
+  /** Down because it said goodbye: nothing to wait for or dial, unlike a member that may only look down. */
+  left = false
   sample: NodeSample | null = null
   latencyMs: number | null = null
   rpc: RpcPeer | null = null

@@ -130,7 +130,11 @@ export class Mesh {
   /** Nodes found on the mesh topic that gossip has not told of yet: whom a joining node dials first. */
   private readonly discovered = new Set<string>()
   /** Dials under way: as a neighbour or for work, since when. */
-  private readonly dialling = new Map<string, { neighbour: boolean, since: number }>()
+  /** `revive`: a member lately taken for down, dialled to hear it refute; no charge on the neighbour dials. */
+  private announced: Promise<void> = new Promise(() => {})
+  /** Capability announcements, one after another (each waits for the one before). */
+  private announcing: Promise<void> = Promise.resolve()
+  private readonly dialling = new Map<string, { neighbour: boolean, since: number, revive?: boolean }>()
   private readonly waiting = new Map<string, Array<() => void>>()
   private readonly explicit: Set<string>
   private readonly target: number
@@ -171,8 +175,17 @@ export class Mesh {
     for (const key of this.explicit) this.dial(key, true)
     // Announced, never dialled as a whole: whom to connect to is this node's choice (its neighbourhood),
     // not the swarm's. The announcement is not waited for: this node finds the others by looking them up.
-    transport.join(keys.topic).catch(err => this.opts.log.warn(`announcing mesh ${keys.name} on the DHT: ${(err as Error).message}`))
+    this.announced = transport.join(keys.topic)
+    this.announced.catch(err => this.opts.log.warn(`announcing mesh ${keys.name} on the DHT: ${(err as Error).message}`))
     this.scheduleRefresh(0)
+  }
+
+  /**
+   * Settles once this node is announced on the mesh topic (others can find it): what "joined" means for
+   * its readiness. Until start(), and on a DHT nobody answers, it waits.
+   */
+  get joined (): Promise<void> {
+    return this.announced
   }
 
   /** `farewell: false` leaves as a crash does, without a word: what tests of failure detection need. */
@@ -188,7 +201,9 @@ export class Mesh {
     }
     this.membership.stop()
     if (opts.farewell === false) { for (const member of this.members.values()) member.rpc?.close(); await this.opts.transport.destroy(); return }
-    // Provider records go with the node; a lookup must not find a node that has stopped.
+    // Provider records go with the node; a lookup must not find a node that has stopped. An announcement
+    // still under way ends first, or it could land after its unannouncement.
+    await withTimeout(this.announcing, 2000).catch(() => {})
     const topics = [...[...this.providing].map(id => providerTopic(this.opts.crypto, this.opts.keys, id)), ...[...this.capabilityTopics].map(c => capabilityTopic(this.opts.crypto, this.opts.keys, c))]
     await Promise.all(topics.map(async topic => await withTimeout(this.opts.transport.unannounce(topic), 2000).catch(() => {})))
     for (const member of this.members.values()) member.rpc?.close()
@@ -462,10 +477,10 @@ export class Mesh {
   }
 
   /** Opens a connection to a member: as a neighbour (asked once it is up), or for work. */
-  private dial (nodeId: string, neighbour: boolean): void {
+  private dial (nodeId: string, neighbour: boolean, revive = false): void {
     if (this.stopped || nodeId === this.opts.nodeId) return
     const m = this.memberFor(nodeId, 'gossip')
-    this.dialling.set(nodeId, { neighbour, since: this.opts.clock.now() })
+    this.dialling.set(nodeId, { neighbour, since: this.opts.clock.now(), revive })
     m.dialled = true
     this.opts.transport.joinPeer(fromHex(nodeId))
   }
@@ -496,7 +511,7 @@ export class Mesh {
       }
       if (m.cooldownUntil > now || this.dialling.has(m.nodeId)) continue
       if (m.state === 'up') candidates.push(m.nodeId)
-      else if (now - m.stateSince < REVIVE_INTERVALS * timing.heartbeatMs) revivable.push(m.nodeId)
+      else if (!m.left && now - m.stateSince < REVIVE_INTERVALS * timing.heartbeatMs) revivable.push(m.nodeId)
     }
     // An idle connection that is no neighbour link (work done, a neighbour request refused, or one
     // Hyperswarm made again after a drop, which neither end asked for) becomes a neighbour link
@@ -516,17 +531,19 @@ export class Mesh {
     if (neighbours > this.target) {
       // A link carrying calls (a step running there) is kept: it is trimmed at a later tick, once idle.
       const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId) && !(m.rpc as RpcPeer).busy).sort((a, b) => Number(b.dialled) - Number(a.dialled))
-      for (const m of excess.slice(0, neighbours - this.target)) this.unlink(m)
-      neighbours = this.target
+      const trimmed = excess.slice(0, neighbours - this.target)
+      for (const m of trimmed) this.unlink(m)
+      neighbours -= trimmed.length
     }
     for (const id of this.discovered) if (!this.dialling.has(id)) candidates.push(id)
-    const dialling = [...this.dialling].filter(([, d]) => d.neighbour).map(([id]) => id)
+    const dialling = [...this.dialling].filter(([, d]) => d.neighbour && d.revive !== true).map(([id]) => id)
     const planned = dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })
     for (const id of planned) this.dial(id, true)
     // Members declared suspect or down lately, while the neighbourhood lacks anyone better: one may be alive
     // and was cut off, or this node may be the one that was (it paused; its links dropped). A link lets news of
     // its state reach it so it can refute (memberlist gossips to the dead a while for the same reason).
-    for (const id of dialsNeeded({ neighbours, dialling: [...dialling, ...planned], candidates: revivable, target: this.target, random: Math.random })) this.dial(id, true)
+    const reviving = [...this.dialling].filter(([, d]) => d.revive === true).map(([id]) => id)
+    for (const id of dialsNeeded({ neighbours, dialling: [...dialling, ...planned, ...reviving], candidates: revivable, target: this.target, random: Math.random })) this.dial(id, true, true)
   }
 
   /**
@@ -636,7 +653,7 @@ export class Mesh {
     this.membership.setMeta(META.toBuffer({ capabilities: caps, sample, waiting: holding.waiting, sessions: holding.sessions }))
     // Not waited for: a DHT announcement takes round trips, and a node starting must not wait on it
     // (members learn its capabilities by gossip; the DHT serves those that have not heard yet).
-    if (last === null || last.caps !== capsText) void this.announceCapabilities(caps).catch(() => {})
+    if (last === null || last.caps !== capsText) this.announcing = this.announcing.then(async () => await this.announceCapabilities(caps)).catch(() => {})
   }
 
   /** What the gossip engine learned of a member, into the member table the router and views read. */
@@ -658,6 +675,7 @@ export class Mesh {
       }
     }
     const state: MemberState = known.state === 'alive' ? 'up' : known.state === 'suspect' ? 'suspect' : 'down'
+    m.left = known.state === 'left'
     if (!hadCapabilities && m.capabilities !== null && state === 'up') {
       const caps = m.capabilities
       this.opts.host.audit({ event: 'node_join', message: `node ${caps.name} (${m.nodeId.slice(0, 8)}) joined mesh ${this.name}${m.learned === 'gossip' ? ' (told by gossip)' : ''}: ${[...new Set([...caps.engines, ...caps.tools, ...caps.tags])].join(', ')}`, domains: ['mesh'] })
@@ -667,7 +685,8 @@ export class Mesh {
       m.state = state
       m.stateSince = this.opts.clock.now()
       this.opts.host.audit({ event: `node_${state}`, message: `node ${m.name} (${m.nodeId.slice(0, 8)}) ${from} -> ${state}: ${known.state === 'left' ? 'left the mesh' : why}`, domains: ['mesh'] })
-      // A down member's calls must fail now, so its work can move elsewhere.
+      // A down member's calls fail now: a step running there is joined again if the member was only
+      // taken for down and refutes it (Router.reattach), or moves elsewhere if it does not.
       if (state === 'down') m.rpc?.close()
     }
     this.opts.host.membersChanged(m)

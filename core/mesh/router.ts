@@ -185,6 +185,8 @@ export class Router implements StepPlacement {
     }
     const started = this.opts.clock.now()
     let killed = false
+    let onKilled = (): void => {}
+    const whenKilled = new Promise<void>(resolve => { onKilled = resolve })
     const lost = (why: string): StepResult => ({ exitCode: null, signal: null, stdout: '', stderr: why, durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null, lostNode: member.nodeId })
     const stopped = (): StepResult => ({ exitCode: null, signal: 'SIGTERM', stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: null })
     const directory = this.opts.members as MemberDirectory
@@ -209,7 +211,9 @@ export class Router implements StepPlacement {
         if (e.code === 'TIMEOUT') return lost(e.message)
         if (e.code !== 'CONNECTION_CLOSED') return { exitCode: null, signal: null, stdout: '', stderr: '', durationMs: this.opts.clock.now() - started, timedOut: false, spawnError: `${member.name} did not run the step: ${e.message}` }
         // The step may well run on there: the connection, not the member, may be what was lost.
-        outcome = await this.reattach(member, run, entry, onEvent, () => killed, e.message)
+        outcome = await this.reattach(member, run, entry, onEvent, () => killed, whenKilled, e.message)
+        // Given up on (not joined, not refused): the member may still run it; told to stop, in the background.
+        if (typeof outcome === 'string' && !killed) this.cancelThere(member, run.id, stepId)
       }
       if (killed) return stopped()
       if (typeof outcome === 'string') return lost(outcome)
@@ -229,10 +233,19 @@ export class Router implements StepPlacement {
     return {
       result,
       kill: () => {
+        if (killed) return
         killed = true
-        member.api?.cancelStep(run.id, stepId).catch(() => {})
+        onKilled()
+        // Over the connection there is, or one opened for it (the step's may have dropped).
+        this.cancelThere(member, run.id, stepId)
       }
     }
+  }
+
+  private cancelThere (member: Member, workflowId: string, stepId: string): void {
+    const directory = this.opts.members as MemberDirectory
+    void (member.api !== null ? Promise.resolve(member.api) : directory.reach(member.nodeId))
+      .then(async api => await api.cancelStep(workflowId, stepId)).catch(() => {})
   }
 
   /**
@@ -242,7 +255,7 @@ export class Router implements StepPlacement {
    * have it (it restarted) or cannot be reached within the re-attach window. A member declared down is
    * not dialled meanwhile: it comes back only by refuting that, which gossip tells at once.
    */
-  private async reattach (member: Member, run: WorkflowRun, entry: StepRun, onEvent: (event: WorkflowEvent) => boolean | undefined, killed: () => boolean, why: string): Promise<StepOutcome | string> {
+  private async reattach (member: Member, run: WorkflowRun, entry: StepRun, onEvent: (event: WorkflowEvent) => boolean | undefined, killed: () => boolean, whenKilled: Promise<void>, why: string): Promise<StepOutcome | string> {
     const directory = this.opts.members as MemberDirectory
     const { clock } = this.opts
     const windowMs = directory.reattachMs ?? 0
@@ -250,14 +263,18 @@ export class Router implements StepPlacement {
     let deadline = droppedAt + windowMs
     let last = why
     for (let attaches = 0; !killed() && clock.now() < deadline && attaches < MAX_REATTACHES;) {
-      if (member.state === 'down') { await pause(REATTACH_POLL_MS); continue }
-      let api: MeshPeerApi
+      // It said goodbye: it stopped, and its steps with it.
+      if (member.left) return `${member.name} left the mesh while running it`
+      if (member.state === 'down') { await Promise.race([pause(REATTACH_POLL_MS), whenKilled]); continue }
+      let api: MeshPeerApi | null
       try {
-        api = await directory.reach(member.nodeId, { timeoutMs: Math.max(1, deadline - clock.now()) })
+        // A kill does not wait for a connection to open.
+        api = await Promise.race([directory.reach(member.nodeId, { timeoutMs: Math.max(1, deadline - clock.now()) }), whenKilled.then(() => null)])
       } catch (err) {
         last = (err as Error).message
         continue
       }
+      if (api === null) break
       attaches++
       const at = clock.now()
       try {

@@ -37,6 +37,8 @@ interface ServedStep {
   emit: ((event: WorkflowEvent) => void) | null
   outcome: Promise<StepOutcome>
   ended: boolean
+  /** Ended because no requester came back for it: an attach then finds nothing, not a failure. */
+  expired: boolean
   /** Ends it when no requester came back for it in time, or forgets its outcome. */
   timer: ReturnType<typeof setTimeout> | null
   /** Ends it at its requester's word (cancel, or gone for good): set first, so the report says so. */
@@ -69,7 +71,6 @@ export class StepServer {
    */
   async run (from: string, req: StepRequest, emit: (event: WorkflowEvent) => void, onCancel: (listener: (why: CancelReason) => void) => void, withhold: string[] = []): Promise<StepOutcome> {
     const key = `${from}:${req.workflowId}:${req.stepId}`
-    const cwd = await this.cwdFor(req)
     let stopped = false
     const step: ServedStep = {
       attempt: req.attempt,
@@ -77,15 +78,21 @@ export class StepServer {
       emit,
       outcome: Promise.resolve(null as unknown as StepOutcome),
       ended: false,
+      expired: false,
       timer: null,
-      stop: () => { stopped = true; step.handle.kill() }
+      stop: () => { stopped = true; if (!step.ended) step.handle.kill() }
     }
-    // A requester that restarted may run the step again while this earlier attempt is still being ended: the newer one keeps the key.
+    // A requester that restarted runs the step again: the earlier attempt, if it still runs here (its
+    // connection gone), ends now, and the newer one keeps the key.
     const previous = this.steps.get(key)
-    if (previous?.timer != null) clearTimeout(previous.timer)
+    if (previous !== undefined) {
+      if (previous.timer !== null) clearTimeout(previous.timer)
+      previous.stop()
+    }
+    // Known and followed before anything is awaited: a cancel or a drop from now on is heard.
     this.steps.set(key, step)
     this.follow(step, onCancel)
-    step.outcome = this.execute(from, req, cwd, step, () => stopped, withhold)
+    step.outcome = this.cwdFor(req).then(async cwd => await this.execute(from, req, cwd, step, () => stopped, withhold))
     try {
       return await step.outcome
     } finally {
@@ -97,7 +104,7 @@ export class StepServer {
   /** The requester joins again a step whose connection dropped: its output from now on, then its outcome. */
   async attach (from: string, workflowId: string, stepId: string, attempt: number, emit: (event: WorkflowEvent) => void, onCancel: (listener: (why: CancelReason) => void) => void): Promise<StepOutcome> {
     const step = this.steps.get(`${from}:${workflowId}:${stepId}`)
-    if (step === undefined || step.attempt !== attempt) throw SeError.stepNotHere(from, workflowId, stepId, attempt)
+    if (step === undefined || step.attempt !== attempt || step.expired) throw SeError.stepNotHere(from, workflowId, stepId, attempt)
     if (!step.ended && step.timer !== null) { clearTimeout(step.timer); step.timer = null }
     step.emit = emit
     this.follow(step, onCancel)
@@ -126,10 +133,16 @@ export class StepServer {
     onCancel(why => {
       // A call that was already replaced by a newer attach says nothing about the step.
       if (step.emit !== emit) return
+      if (step.ended) { step.emit = null; return }
       if (why === 'cancelled') { step.stop(); return }
       step.emit = null
-      if (step.ended || step.timer !== null) return
-      step.timer = setTimeout(() => { step.timer = null; if (step.emit === null && !step.ended) step.stop() }, this.keptMs)
+      if (step.timer !== null) return
+      step.timer = setTimeout(() => {
+        step.timer = null
+        if (step.emit !== null || step.ended) return
+        step.expired = true
+        step.stop()
+      }, this.keptMs)
       ;(step.timer as { unref?: () => void }).unref?.()
     })
   }
@@ -172,7 +185,10 @@ export class StepServer {
     }
     if (req.timeoutMs !== null) spec.timeoutMs = req.timeoutMs
     const onOutput = (stream: 'stdout' | 'stderr', text: string): void => step.emit?.({ workflowId: req.workflowId, kind: 'OUTPUT', state: stream, stepId: req.stepId, text, at: runtime.clock.now() })
-    if (unprepared !== null) {
+    if (stopped()) {
+      // Cancelled, or replaced by a newer attempt, while its files were being placed: it never starts.
+      step.handle = failedHandle('stopped before it started: its requester cancelled it or ran it again')
+    } else if (unprepared !== null) {
       step.handle = failedHandle(unprepared.reason)
     } else if (req.container !== null) {
       const container = req.container
@@ -182,8 +198,6 @@ export class StepServer {
     } else {
       step.handle = runtime.processes.run(spec, onOutput)
     }
-    // Cancelled while its files were being placed: it ends as soon as it starts.
-    if (stopped()) step.handle.kill()
     let r = await step.handle.result
     let finished = { outputs: {} as Record<string, string>, artifacts: [] as StepOutcome['artifacts'] }
     if (this.stepFiles !== null && unprepared === null) {

@@ -96,6 +96,7 @@ export class SeNode implements NodeApi {
     // Joining waits on the DHT; the node serves its own clients meanwhile.
     mesh?.start()
       .then(async () => {
+        await mesh.joined
         this.meshJoined = true
         await mesh.provide((await this.catalogue.list()).map(c => c.name))
       })
@@ -114,9 +115,11 @@ export class SeNode implements NodeApi {
     await engine.shutdown(this.config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)
     await sessionManager.close()
     await workloads.close()
-    // Steps run here for members end now: leaving the mesh would only detach them, for requesters to come back to.
-    stepServer?.close()
     await mesh?.stop().catch(err => this.runtime.log.warn(`leaving the mesh: ${(err as Error).message}`))
+    // Steps run here for members end with the node: leaving the mesh only detached them, for requesters to
+    // come back to. Ended after the goodbye, so their requesters take them for lost (their restart rules),
+    // never for failed.
+    stepServer?.close()
     const counts = engine.counts()
     await audit.append({ event: 'node_stop', message: `node ${this.name} stopped; ${counts.running + counts.pending} workflow(s) checkpointed, ${counts.waiting} waiting for an intervention`, domains: ['node'] })
     await audit.close()

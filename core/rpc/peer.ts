@@ -432,6 +432,8 @@ export class RpcPeer {
 /** A call from the other end being served: the handler's context. */
 class ServedCall implements CallContext {
   private cancelListeners: Set<(why: CancelReason) => void> | null = null
+  /** Why it ended, once it has: a listener added later (the handler awaited first) still hears it. */
+  private ended: CancelReason | null = null
 
   constructor (private readonly rpc: RpcPeer, readonly peer: string, readonly id: number, readonly codec: MessageCodec, readonly began: number) {}
 
@@ -442,12 +444,16 @@ class ServedCall implements CallContext {
   }
 
   onCancel (listener: (why: CancelReason) => void): void {
+    if (this.ended !== null) { listener(this.ended); return }
     (this.cancelListeners ??= new Set()).add(listener)
   }
 
   /** The caller cancelled or went away. */
   cancelled (why: CancelReason): void {
+    if (this.ended !== null) return
+    this.ended = why
     if (this.cancelListeners !== null) for (const l of this.cancelListeners) l(why)
+    this.cancelListeners = null
   }
 }
 
