@@ -300,3 +300,14 @@ test('a restarted node hearing its own alive news from before the restart speaks
   assert.equal(m.incarnation, 8)
   m.stop()
 })
+
+test('a node stopped (its goodbye still held by the mesh) and started again speaks above that goodbye, not waiting for it to be forgotten', () => {
+  const { m } = engine({ linked: [B] })
+  m.start()
+  // Its earlier life said goodbye at incarnation 5: others hold it as left until they forget it.
+  const ack = m.onPing(B, [{ nodeId: SELF, incarnation: 5, state: 'left', from: SELF, meta: null }])
+  assert.equal(m.incarnation, 6)
+  const own = ack.updates.find(u => u.nodeId === SELF)
+  assert.deepEqual(own === undefined ? null : [own.state, own.incarnation], ['alive', 6])
+  m.stop()
+})

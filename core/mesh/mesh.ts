@@ -506,7 +506,7 @@ export class Mesh {
     for (const m of this.members.values()) {
       if (m.connected) {
         if (m.neighbour) neighbours++
-        else if (m.leases === 0 && !(m.rpc as RpcPeer).busy && now - m.lastUsed > timing.idleMs && !this.explicit.has(m.nodeId)) idle.push(m)
+        else if (m.leases === 0 && !(m.rpc as RpcPeer).busyBeyond(UPKEEP) && now - m.lastUsed > timing.idleMs && !this.explicit.has(m.nodeId)) idle.push(m)
         continue
       }
       if (m.cooldownUntil > now || this.dialling.has(m.nodeId)) continue
@@ -530,7 +530,7 @@ export class Mesh {
     // own requests were answered): the excess is closed, links it dialled first, and both ends re-plan.
     if (neighbours > this.target) {
       // A link carrying calls (a step running there) is kept: it is trimmed at a later tick, once idle.
-      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId) && !(m.rpc as RpcPeer).busy).sort((a, b) => Number(b.dialled) - Number(a.dialled))
+      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId) && !(m.rpc as RpcPeer).busyBeyond(UPKEEP)).sort((a, b) => Number(b.dialled) - Number(a.dialled))
       const trimmed = excess.slice(0, neighbours - this.target)
       for (const m of trimmed) this.unlink(m)
       neighbours -= trimmed.length
@@ -539,10 +539,12 @@ export class Mesh {
     const dialling = [...this.dialling].filter(([, d]) => d.neighbour && d.revive !== true).map(([id]) => id)
     const planned = dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })
     for (const id of planned) this.dial(id, true)
-    // Members declared suspect or down lately, while the neighbourhood lacks anyone better: one may be alive
-    // and was cut off, or this node may be the one that was (it paused; its links dropped). A link lets news of
-    // its state reach it so it can refute (memberlist gossips to the dead a while for the same reason).
+    // A node with no link at all dials members it took for suspect or down lately: it may be the one that
+    // was cut off (it paused; its links dropped), or they may have been. A link lets news of their state
+    // reach them so the live one refutes it (memberlist gossips to the dead a while for the same reason).
     const reviving = [...this.dialling].filter(([, d]) => d.revive === true).map(([id]) => id)
+    const links = this.links()
+    if (links.neighbours + links.work > 0) return
     for (const id of dialsNeeded({ neighbours, dialling: [...dialling, ...planned, ...reviving], candidates: revivable, target: this.target, random: Math.random })) this.dial(id, true, true)
   }
 
@@ -806,6 +808,8 @@ export function stepReattachMs (timing: MeshTiming): number {
 }
 /** A member that refused to be a neighbour, or could not be reached, is not asked again for this many probe intervals. */
 const NEIGHBOUR_COOLDOWN_INTERVALS = 30
+/** A link's own upkeep (membership gossip, neighbour talk): calls that do not make it busy with work. */
+const UPKEEP: ReadonlySet<string> = new Set(['gossipPing', 'gossipPingReq', 'gossipSync', 'heartbeat', 'neighbour', 'unlink', 'allowedActions', 'registerCapabilities', 'getCapabilities'])
 /** How long after it went suspect or down a member is still dialled when the neighbourhood has room (memberlist's GossipToTheDeadTime). */
 const REVIVE_INTERVALS = 30
 /** This node's metadata (load) goes out by gossip at most once in this many probe intervals… */

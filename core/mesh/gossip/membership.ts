@@ -378,8 +378,11 @@ export class Membership {
       // Alive news of this node that it never spoke: its own word from before a restart (the
       // incarnation starts again at 0). Others would hold that above anything it says now, so it
       // speaks again above it, as memberlist does, with what it is now.
-      const earlierLife = u.state === 'alive' && u.from === this.self && this.selfNews.state !== 'left' &&
-        (u.incarnation > this.selfNews.incarnation || (u.incarnation === this.selfNews.incarnation && u.meta !== null && !sameMeta(u.meta, this.selfNews.meta)))
+      // So is its goodbye from before a restart: while it is alive it has said none, and left at an
+      // incarnation it has reached would keep it gone everywhere until forgotten.
+      const earlierLife = u.from === this.self && this.selfNews.state !== 'left' && (
+        (u.state === 'alive' && (u.incarnation > this.selfNews.incarnation || (u.incarnation === this.selfNews.incarnation && u.meta !== null && !sameMeta(u.meta, this.selfNews.meta)))) ||
+        (u.state === 'left' && u.incarnation >= this.selfNews.incarnation))
       if (earlierLife) { this.stats.refutations++; this.speak('alive', u.incarnation + 1, null); return }
       if (u.incarnation > this.selfNews.incarnation) this.stats.ignored++
       return
