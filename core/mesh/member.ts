@@ -35,6 +35,8 @@ export class Member {
   unlinking: RpcPeer | null = null
   /** The connection on which this node last asked the member to be a neighbour: asked once per connection. */
   askedOn: RpcPeer | null = null
+  /** That request is still unanswered: the link is kept until it is. */
+  asking = false
   /** Not dialled as a neighbour again before this (it refused, or could not be reached). */
   cooldownUntil = 0
 

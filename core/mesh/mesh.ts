@@ -450,7 +450,8 @@ export class Mesh {
     try {
       if (dial?.neighbour === true && !m.neighbour) {
         m.askedOn = rpc
-        m.neighbour = await m.api.neighbour()
+        m.asking = true
+        m.neighbour = await m.api.neighbour().finally(() => { if (m.askedOn === rpc) m.asking = false })
         // Its neighbourhood is full: the link serves whatever work asked for it, then closes when idle.
         if (!m.neighbour) m.cooldownUntil = clock.now() + NEIGHBOUR_COOLDOWN_INTERVALS * timing.heartbeatMs
       }
@@ -506,7 +507,7 @@ export class Mesh {
     for (const m of this.members.values()) {
       if (m.connected) {
         if (m.neighbour) neighbours++
-        else if (m.leases === 0 && !(m.rpc as RpcPeer).busyBeyond(UPKEEP) && now - m.lastUsed > timing.idleMs && !this.explicit.has(m.nodeId)) idle.push(m)
+        else if (m.leases === 0 && !(m.rpc as RpcPeer).busy && now - m.lastUsed > timing.idleMs && !this.explicit.has(m.nodeId)) idle.push(m)
         continue
       }
       if (m.cooldownUntil > now || this.dialling.has(m.nodeId)) continue
@@ -518,10 +519,13 @@ export class Mesh {
     // while the neighbourhood has room, once per connection; otherwise it is closed.
     for (const m of idle) {
       const rpc = m.rpc as RpcPeer
+      // Asked and not answered yet (the member may be slow, or stopped): the answer decides.
+      if (m.askedOn === rpc && m.asking) continue
       if (neighbours < this.target && m.askedOn !== rpc && m.api !== null) {
         m.askedOn = rpc
+        m.asking = true
         neighbours++
-        m.api.neighbour().then(yes => { if (m.rpc === rpc && yes) m.neighbour = true }, () => {})
+        m.api.neighbour().then(yes => { if (m.rpc === rpc && yes) m.neighbour = true }, () => {}).finally(() => { if (m.askedOn === rpc) m.asking = false })
         continue
       }
       this.unlink(m)
@@ -530,7 +534,7 @@ export class Mesh {
     // own requests were answered): the excess is closed, links it dialled first, and both ends re-plan.
     if (neighbours > this.target) {
       // A link carrying calls (a step running there) is kept: it is trimmed at a later tick, once idle.
-      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId) && !(m.rpc as RpcPeer).busyBeyond(UPKEEP)).sort((a, b) => Number(b.dialled) - Number(a.dialled))
+      const excess = [...this.members.values()].filter(m => m.connected && m.neighbour && !this.explicit.has(m.nodeId) && !(m.rpc as RpcPeer).busy).sort((a, b) => Number(b.dialled) - Number(a.dialled))
       const trimmed = excess.slice(0, neighbours - this.target)
       for (const m of trimmed) this.unlink(m)
       neighbours -= trimmed.length
@@ -808,8 +812,6 @@ export function stepReattachMs (timing: MeshTiming): number {
 }
 /** A member that refused to be a neighbour, or could not be reached, is not asked again for this many probe intervals. */
 const NEIGHBOUR_COOLDOWN_INTERVALS = 30
-/** A link's own upkeep (membership gossip, neighbour talk): calls that do not make it busy with work. */
-const UPKEEP: ReadonlySet<string> = new Set(['gossipPing', 'gossipPingReq', 'gossipSync', 'heartbeat', 'neighbour', 'unlink', 'allowedActions', 'registerCapabilities', 'getCapabilities'])
 /** How long after it went suspect or down a member is still dialled when the neighbourhood has room (memberlist's GossipToTheDeadTime). */
 const REVIVE_INTERVALS = 30
 /** This node's metadata (load) goes out by gossip at most once in this many probe intervals… */

@@ -97,13 +97,6 @@ export class RpcPeer {
   /** Calls under way either way: a connection with some is not idle, however long they take. */
   get busy (): boolean { return this.pending.size > 0 || this.serving.size > 0 }
 
-  /** Calls in flight either way other than these messages (a link's own upkeep, as its probes are, is no work on it). */
-  busyBeyond (upkeep: ReadonlySet<string>): boolean {
-    for (const call of this.pending.values()) if (!upkeep.has(call.codec.name)) return true
-    for (const served of this.serving.values()) if (!upkeep.has(served.codec.name)) return true
-    return false
-  }
-
   onClose (listener: () => void): void {
     if (this.closed) listener()
     else this.closeListeners.push(listener)
