@@ -656,7 +656,8 @@ export class Mesh {
     const capsText = JSON.stringify(caps, (k, v) => k === 'loadAverage' || k === 'memoryFreeMb' ? undefined : v)
     if (!force && !holdingChanged && last !== null && last.caps === capsText && !loadMoved(last.sample, sample, now - last.at, this.opts.timing.heartbeatMs * Math.max(1, spacing / META_MIN_INTERVALS))) return
     this.published = { caps: capsText, sample, holding: holdingText, at: now }
-    this.membership.setMeta(META.toBuffer({ capabilities: caps, sample, waiting: holding.waiting, sessions: holding.sessions }))
+    // New capabilities or a question or session that appeared or went are pushed at once; load alone rides on the probes.
+    this.membership.setMeta(META.toBuffer({ capabilities: caps, sample, waiting: holding.waiting, sessions: holding.sessions }), holdingChanged || (last !== null && last.caps !== capsText))
     // Not waited for: a DHT announcement takes round trips, and a node starting must not wait on it
     // (members learn its capabilities by gossip; the DHT serves those that have not heard yet).
     if (last === null || last.caps !== capsText) this.announcing = this.announcing.then(async () => await this.announceCapabilities(caps)).catch(() => {})

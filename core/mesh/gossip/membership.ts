@@ -125,9 +125,9 @@ export class Membership {
     this.pending.clear()
   }
 
-  setMeta (meta: Uint8Array): void {
-    // Fresh metadata is no change of state: it rides on probes and acks, costing no message of its own.
-    this.speak('alive', this.selfNews.incarnation + 1, meta, false)
+  /** `urgent`: news others act on (what it can do, what it holds), pushed as a state is; otherwise (its load) it rides on probes and acks only. */
+  setMeta (meta: Uint8Array, urgent = false): void {
+    this.speak('alive', this.selfNews.incarnation + 1, meta, urgent)
   }
 
   /** Says goodbye to every linked member at once; the caller stops the engine next. */
