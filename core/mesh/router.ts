@@ -272,6 +272,8 @@ export class Router implements StepPlacement {
         api = await Promise.race([directory.reach(member.nodeId, { timeoutMs: Math.max(1, deadline - clock.now()) }), whenKilled.then(() => null)])
       } catch (err) {
         last = (err as Error).message
+        // A reach that fails at once (the member forgotten) must not spin the event loop until the deadline.
+        await Promise.race([pause(REATTACH_POLL_MS), whenKilled])
         continue
       }
       if (api === null) break
