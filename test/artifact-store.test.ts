@@ -7,25 +7,26 @@ import { test, type TestContext } from 'node:test'
 import { SodiumCrypto } from '../adapters/shared/sodium-crypto.js'
 import { NodeFileSystem } from '../adapters/node/fs.js'
 import { toHex } from '../core/hex.js'
-import { ArtifactService } from '../core/artifact/service.js'
+import { ArtifactService, type ArtifactServiceOptions } from '../core/artifact/service.js'
 import { StepFiles } from '../core/artifact/step-files.js'
 import { parseOutputs } from '../core/artifact/outputs.js'
 import { parseSize } from '../core/artifact/size.js'
 import { CHUNK_SIZE, encodeManifest, manifestHash, type Manifest } from '../core/artifact/manifest.js'
 import type { AuditInput } from '../core/audit/log.js'
+import type { MessageChannel } from '../core/ports.js'
 import { SeError } from '../core/errors.js'
 import { makeTempDir } from './helpers/tmp.js'
 
 const crypto = new SodiumCrypto()
 const quiet = { info () {}, warn () {}, error () {} }
 
-async function service (t: TestContext, env: Record<string, string> = {}): Promise<{ artifacts: ArtifactService, dataDir: string, cwd: string, audits: AuditInput[], nodeId: string }> {
+async function service (t: TestContext, env: Record<string, string> = {}, more: Pick<ArtifactServiceOptions, 'reach' | 'reachWindowMs' | 'holderGone'> = {}): Promise<{ artifacts: ArtifactService, dataDir: string, cwd: string, audits: AuditInput[], nodeId: string }> {
   const dataDir = await makeTempDir(t, 'se-art-data-')
   const cwd = await makeTempDir(t, 'se-art-cwd-')
   const keys = crypto.generateKeyPair()
   const audits: AuditInput[] = []
   const nodeId = toHex(keys.publicKey)
-  const artifacts = new ArtifactService({ fs: new NodeFileSystem(), crypto, log: quiet, dataDir, nodeId, secretKey: keys.secretKey, env: name => env[name], audit: a => audits.push(a) })
+  const artifacts = new ArtifactService({ fs: new NodeFileSystem(), crypto, log: quiet, dataDir, nodeId, secretKey: keys.secretKey, env: name => env[name], audit: a => audits.push(a), ...more })
   await artifacts.open()
   return { artifacts, dataDir, cwd, audits, nodeId }
 }
@@ -155,4 +156,72 @@ test('StepFiles gives a step its $SE_OUTPUT and reads it back, caps it, and publ
   await writeFile(again.env.SE_OUTPUT as string, Buffer.alloc(1024 * 1024 + 1, 97))
   await assert.rejects(files.finish({ ...step, attempt: 3, publish: [], outputs: true, succeeded: true }), (err: SeError) => err.code === 'BAD_INPUT' && err.reason.includes('more than 1.0 MiB'))
   await assert.rejects(files.finish({ ...step, attempt: 4, publish: [{ name: 'gone', path: 'gone/' }], outputs: false, succeeded: true }), (err: SeError) => err.reason === `artifact gone: gone/ does not exist in ${s.cwd}`)
+})
+
+/** The two ends of one in-memory connection's artifact channel, as the mesh hands them to each node's service. */
+function channelPair (): [MessageChannel, MessageChannel] {
+  const listeners: Array<(data: Uint8Array) => void> = [() => {}, () => {}]
+  const end = (i: 0 | 1): MessageChannel => ({
+    send: data => { const copy = data.slice(); queueMicrotask(() => (listeners[1 - i] as (d: Uint8Array) => void)(copy)); return true },
+    drained: async () => {},
+    onMessage: l => { listeners[i] = l }
+  })
+  return [end(0), end(1)]
+}
+
+/**
+ * A holder `a` and a fetcher `b` whose dials to it go through `dial`: on the call it lets through,
+ * the connection comes up as the mesh brings one up (each end's service is handed its channel).
+ */
+async function holderAndFetcher (t: TestContext, dial: (n: number) => boolean, more: Pick<ArtifactServiceOptions, 'reachWindowMs' | 'holderGone'> = {}): Promise<{ a: Awaited<ReturnType<typeof service>>, b: Awaited<ReturnType<typeof service>>, dials: () => number }> {
+  const a = await service(t)
+  let dials = 0
+  let b: Awaited<ReturnType<typeof service>> | undefined
+  const reach = async (nodeId: string): Promise<() => void> => {
+    if (!dial(++dials)) throw SeError.memberUnreachable('a', nodeId, 5000)
+    const [toB, toA] = channelPair()
+    a.artifacts.attach((b as typeof a).nodeId, toB, () => {})
+    ;(b as typeof a).artifacts.attach(nodeId, toA, () => {})
+    return () => {}
+  }
+  b = await service(t, {}, { reach, ...more })
+  return { a, b, dials: () => dials }
+}
+
+test('a holder not reached at first is dialled again until it answers; one never reached fails naming it and why', async t => {
+  // The first two dials fail as a dial to a loaded member does (TIMEOUT); the third connects.
+  const late = await holderAndFetcher(t, n => n >= 3)
+  await tree(late.a.cwd)
+  const record = await late.a.artifacts.publish({ workflowId: 'wf-1', requesterId: late.b.nodeId, stepId: 'build', cwd: late.a.cwd, name: 'dist', path: 'dist' })
+  const placed = await late.b.artifacts.place({ workflowId: 'wf-1', requesterId: late.b.nodeId, cwd: late.b.cwd, use: { artifact: record, grant: '' } })
+  assert.equal(late.dials(), 3)
+  assert.deepEqual(placed.nodes, [late.a.nodeId, late.b.nodeId])
+  assert.equal(await readFile(path.join(late.b.cwd, 'dist/index.js'), 'utf8'), 'console.log(1)\n')
+
+  // Never reached: tried for the window (250 ms, then 500 ms between dials), then refused with the dial's own failure.
+  const never = await holderAndFetcher(t, () => false, { reachWindowMs: 1200 })
+  await tree(never.a.cwd)
+  const lost = await never.a.artifacts.publish({ workflowId: 'wf-1', requesterId: never.b.nodeId, stepId: 'build', cwd: never.a.cwd, name: 'dist', path: 'dist' })
+  await assert.rejects(never.b.artifacts.place({ workflowId: 'wf-1', requesterId: never.b.nodeId, cwd: never.b.cwd, use: { artifact: lost, grant: '' } }), (err: SeError) => {
+    assert.equal(err.code, 'NO_NODE')
+    assert.equal(err.reason, `artifact dist (${lost.hash.slice(0, 12)}) could not be fetched: tried ${never.a.nodeId.slice(0, 12)}: TIMEOUT: could not connect to a (${never.a.nodeId.slice(0, 12)}) within 5000 ms`)
+    return true
+  })
+  assert.equal(never.dials(), 3)
+
+  // A holder the mesh lists as down is dialled once, not waited for: the requester makes the artifact again elsewhere.
+  const down = await holderAndFetcher(t, () => false, { holderGone: () => true })
+  await tree(down.a.cwd)
+  const held = await down.a.artifacts.publish({ workflowId: 'wf-1', requesterId: down.b.nodeId, stepId: 'build', cwd: down.a.cwd, name: 'dist', path: 'dist' })
+  await assert.rejects(down.b.artifacts.place({ workflowId: 'wf-1', requesterId: down.b.nodeId, cwd: down.b.cwd, use: { artifact: held, grant: '' } }), (err: SeError) => err.code === 'NO_NODE')
+  assert.equal(down.dials(), 1)
+})
+
+test('a holder that answers with a refusal is not asked again: its own error is the failure', async t => {
+  const { a, b, dials } = await holderAndFetcher(t, () => true)
+  await tree(a.cwd)
+  // Made for another requester: b has no step in that workflow and no grant.
+  const record = await a.artifacts.publish({ workflowId: 'wf-1', requesterId: a.nodeId, stepId: 'build', cwd: a.cwd, name: 'dist', path: 'dist' })
+  await assert.rejects(b.artifacts.place({ workflowId: 'wf-1', requesterId: b.nodeId, cwd: b.cwd, use: { artifact: record, grant: '' } }), (err: SeError) => err.code === 'NOT_ALLOWED' && err.reason.includes('may not fetch artifact dist'))
+  assert.equal(dials(), 1)
 })

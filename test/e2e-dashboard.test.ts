@@ -20,12 +20,10 @@ test('the dashboard shows the mesh, answers an intervention with one key, filter
   const out = path.join(await tempDir(t), 'exit')
   const term = await terminal(t, `sh -c '${process.execPath} ${SE_BIN} --data-dir ${home.dataDir} dashboard --refresh-ms 300; echo "EXIT=$?" > ${out}; echo dashboard-exited; sleep 60'`, { env: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } })
 
-  const first = await term.waitFor('both nodes with their capabilities', s => /home \*/.test(s) && /worker .*tag:builder/.test(s))
-  assert.match(first, / nodes /)
-  assert.match(first, / workloads /)
-  assert.match(first, / workflows /)
-  assert.match(first, / audit /)
-  assert.match(first, /cpu %/)
+  // Every pane, each with its title, once both nodes are listed: the panes fill in over the first refreshes, so one capture is not enough.
+  const panes = [/ nodes /, / workloads /, / workflows /, / audit /, /cpu %/]
+  const first = await term.waitFor('both nodes with their capabilities, and every pane', s => /home \*/.test(s) && /worker .*tag:builder/.test(s) && panes.every(p => p.test(s)))
+  for (const p of panes) assert.match(first, p)
 
   // A workflow routed to the worker that stops for a person.
   const dir = await tempDir(t)

@@ -78,9 +78,10 @@ test('a build on one node, its 50 MB artifact used byte for byte by test shards 
   const id = await execute(t, home, area, BUILD_AND_TEST)
   const done = await finished(home, id)
   if (done.state !== 'completed') {
-    // Why, in the failure itself: each step's stderr and the trail's newest entries (the members' states among them).
+    // Why, in the failure itself: each step's stderr and where it ran, each node's warnings, and the trail's newest entries.
     const trail = (await se(['audit', '--limit', '60'], { dataDir: home.dataDir })).stdout
-    assert.fail(`${done.error ?? done.state}\n${done.steps.map(s => `${s.id} ${s.state}: ${s.stderr ?? ''}`).join('\n')}\n${trail}`)
+    const warnings = [home, builder, tester].map(n => `${n.name}:\n${n.proc.stderr().split('\n').filter(l => !/ info /.test(l)).slice(-25).join('\n')}`).join('\n')
+    assert.fail(`${done.error ?? done.state}\n${done.steps.map(s => `${s.id} ${s.state} on ${s.node?.slice(0, 8) ?? '-'}: ${s.stderr ?? ''}`).join('\n')}\n${warnings}\n${trail}`)
   }
   const by = (id: string): Step => done.steps.find(s => s.id === id) as Step
   const build = by('build')

@@ -38,6 +38,10 @@ export interface ArtifactServiceOptions {
   /** Opens a connection to a holder this node holds none to, kept open until the returned release is called. */
   reach?: (nodeId: string) => Promise<() => void>
   replyTimeoutMs?: number
+  /** How long to go on trying holders that could not be reached (ARTIFACT_REACH_WINDOW_MS). */
+  reachWindowMs?: number
+  /** True for a holder the mesh lists as down or gone: no reason to dial it again. */
+  holderGone?: (nodeId: string) => boolean
 }
 
 export interface PublishRequest {
@@ -172,16 +176,52 @@ export class ArtifactService {
     return await pending
   }
 
+  /**
+   * Tries the holders in the record's order, round after round while every failure was one of
+   * reaching them (no connection yet, a dial not answered in time, a connection that dropped):
+   * a loaded member or a link being replaced is no reason to fail a step. Anything else a holder
+   * says (refused, corrupt, not held) ends it at once, and so do holders the mesh lists as down.
+   */
   private async fetchFromHolders (record: ArtifactRecord, grant: string): Promise<Manifest> {
+    const windowMs = this.o.reachWindowMs ?? ARTIFACT_REACH_WINDOW_MS
+    const started = Date.now()
+    let pauseMs = FIRST_PAUSE_MS
+    for (;;) {
+      const round = await this.fetchRound(record, grant)
+      if ('manifest' in round) return round.manifest
+      const { tried, last, answered } = round
+      const unreached = tried.length === 0 || isUnreached(last)
+      const worthWaiting = record.nodes.some(id => id !== this.o.nodeId && this.o.holderGone?.(id) !== true)
+      if (!unreached || !worthWaiting || this.o.reach === undefined || Date.now() - started + pauseMs > windowMs) {
+        // One holder answered: its own error says best what went wrong (refused, which chunk was corrupt).
+        if (tried.length === 1 && answered && !unreached) throw last
+        throw SeError.artifactUnreachable(record.name, record.hash, tried, last)
+      }
+      this.o.log.info(`artifact ${record.name} (${record.hash.slice(0, 12)}): no holder reached yet; trying again in ${pauseMs} ms`)
+      await new Promise(resolve => setTimeout(resolve, pauseMs))
+      pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS)
+    }
+  }
+
+  /** One pass over the holders: the manifest of the first that gave it, or who was tried and the last failure (`answered`: a holder's, not a dial's). */
+  private async fetchRound (record: ArtifactRecord, grant: string): Promise<{ manifest: Manifest } | { tried: string[], last: unknown, answered: boolean }> {
     const tried: string[] = []
     let last: unknown
+    let answered = false
     for (const nodeId of record.nodes) {
       if (nodeId === this.o.nodeId) continue
       let link = this.links.get(nodeId)
       let release = (): void => {}
       // Most holders in a large mesh are no neighbours of this node: a connection is opened for the fetch.
       if ((link === undefined || link.isClosed) && this.o.reach !== undefined) {
-        release = await this.o.reach(nodeId).catch(() => release)
+        try {
+          release = await this.o.reach(nodeId)
+        } catch (err) {
+          tried.push(nodeId)
+          last = err
+          answered = false
+          continue
+        }
         link = this.links.get(nodeId)
       }
       if (link === undefined || link.isClosed) { release(); continue }
@@ -189,10 +229,11 @@ export class ArtifactService {
       try {
         while (link !== undefined) {
           try {
-            return await fetchArtifact({ store: this.store, crypto: this.o.crypto, log: this.o.log }, link, record, grant)
+            return { manifest: await fetchArtifact({ store: this.store, crypto: this.o.crypto, log: this.o.log }, link, record, grant) }
           } catch (err) {
             this.o.log.warn(`artifact ${record.name} (${record.hash.slice(0, 12)}) from ${nodeId.slice(0, 12)}: ${(err as Error).message}`)
             last = err
+            answered = true
             // The connection it was on was replaced by a newer one to the same node (Hyperswarm keeps one of two duplicates): asked again there.
             const newer = this.links.get(nodeId)
             link = err instanceof SeError && err.code === 'CONNECTION_CLOSED' && newer !== link && newer?.isClosed === false ? newer : undefined
@@ -202,8 +243,16 @@ export class ArtifactService {
         release()
       }
     }
-    // One holder tried: its own error says best what went wrong (refused, which chunk was corrupt).
-    if (tried.length === 1) throw last
-    throw SeError.artifactUnreachable(record.name, record.hash, tried, last)
+    return { tried, last, answered }
   }
 }
+
+/** A failure of reaching a holder, not of what it said: worth another round. */
+function isUnreached (err: unknown): boolean {
+  return err instanceof SeError && (err.code === 'CONNECTION_CLOSED' || err.code === 'TIMEOUT')
+}
+
+/** How long a fetch goes on trying to reach the nodes that hold an artifact (a dial is given 5 s each time). */
+export const ARTIFACT_REACH_WINDOW_MS = 30_000
+const FIRST_PAUSE_MS = 250
+const MAX_PAUSE_MS = 2_000

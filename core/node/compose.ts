@@ -158,7 +158,9 @@ export async function composeNode (runtime: Runtime, config: NodeConfig, catalog
   const sessions = new SessionService({ sessions: sessionManager, nodeId: id, nodeName: identity.name, members, memberName, meshQuery, reach })
 
   // Artifacts: one store under the data dir, served to members over their artifact channels (below, once the mesh exists).
-  const artifacts = new ArtifactService({ fs, crypto, log, dataDir, nodeId: id, secretKey: identity.keyPair.secretKey, env: name => system.env(name), audit: appendQuietly, memberName: nodeId => `${memberName(nodeId)} (${nodeId.slice(0, 8)})`, reach: async nodeId => await (parts.mesh?.lease(nodeId) ?? Promise.reject(SeError.noSuchMember(nodeId.slice(0, 12)))) })
+  const artifacts = new ArtifactService({ fs, crypto, log, dataDir, nodeId: id, secretKey: identity.keyPair.secretKey, env: name => system.env(name), audit: appendQuietly, memberName: nodeId => `${memberName(nodeId)} (${nodeId.slice(0, 8)})`, reach: async nodeId => await (parts.mesh?.lease(nodeId) ?? Promise.reject(SeError.noSuchMember(nodeId.slice(0, 12)))),
+    // A holder the mesh lists down or gone is not waited for: the requester makes the artifact again elsewhere.
+    holderGone: nodeId => { const m = parts.mesh?.member(nodeId); return m === undefined || m.left || m.state === 'down' } })
   await artifacts.open()
   const stepFiles = new StepFiles({ artifacts, fs, dataDir })
 
