@@ -14,6 +14,10 @@ import { Random, chaosSeed } from './helpers/chaos-random.js'
 import { chaosPaths, gateFile, writeChaosWorkflow, type WorkflowModel } from './helpers/chaos-workflows.js'
 import { ChaosCluster, processesMarked, type ChaosMember, type KillKind } from './helpers/chaos-mesh.js'
 import { checkChaos, rejoinTimes, type TrailRecord, type WorkflowStatusLite } from './helpers/chaos-checker.js'
+import { heavyFileTurn } from './helpers/heavy.js'
+
+// One CPU-heavy file at a time (test/helpers/heavy.ts).
+await heavyFileTurn()
 
 const SEED = chaosSeed()
 const ROUNDS = Number(process.env.SE_CHAOS_ROUNDS ?? 5)

@@ -223,7 +223,7 @@ test('the Bare node refuses a peer with the wrong mesh secret, and stops cleanly
   await waitFor('the Bare node to audit the refusal', async () => {
     const trail = json<Array<{ entry: { event: string, message: string } }>>(await se(['audit', '--json'], { dataDir: edge.dataDir }))
     return trail.some(r => r.entry.event === 'peer_rejected' && r.entry.message.includes(intruder.key.slice(0, 12)) && /mesh secret/.test(r.entry.message))
-  }, 20_000)
+  }, 20_000).catch((err: Error) => { throw new Error(`${err.message}\nthe Bare node:\n${edge.proc.stderr()}\nthe intruder:\n${intruder.proc.stderr()}`) })
   await sleep(1000)
   assert.ok(!(await nodesOf(edge)).some(n => n.nodeId === intruder.key), 'the intruder is not a member')
   assert.ok(!(await nodesOf(intruder)).some(n => n.nodeId === edge.key && n.state === 'up'))

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { test } from 'node:test'
 import { json, jsonError, se, startNode, tempDir } from './helpers/cli.js'
-import { killTree } from './helpers/process-tree.js'
+import { killTree, runsWith } from './helpers/process-tree.js'
 import { defer } from './helpers/tmp.js'
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
@@ -25,7 +25,7 @@ test('se node start --detach, status, a second start refused with the pid, stop'
   assert.match(started.stderr, new RegExp(`node svc \\(pid \\d+\\) ready on .*; log: ${logFile}`))
   const pid = Number((await readFile(path.join(dataDir, 'node.pid'), 'utf8')).trim())
   // Registered at once: a failing assertion must not leave the node running.
-  defer(t, () => { if (alive(pid)) killTree(pid) })
+  defer(t, () => { if (runsWith(pid, dataDir)) killTree(pid) })
   assert.ok(alive(pid), 'the node runs after the command returned')
   assert.match(await readFile(logFile, 'utf8'), /ready on/)
 
@@ -58,7 +58,7 @@ test('se node start --detach, status, a second start refused with the pid, stop'
   const stopped = await se(['node', 'stop'], { dataDir })
   assert.equal(stopped.code, 0, stopped.stderr)
   assert.match(stopped.stderr, new RegExp(`node stopped \\(pid ${pid}`))
-  assert.equal(alive(pid), false, 'stop returns once the process has ended')
+  assert.equal(runsWith(pid, dataDir), false, 'stop returns once the process has ended')
   assert.equal(existsSync(path.join(dataDir, 'node.pid')), false)
   assert.match(await readFile(logFile, 'utf8'), /SIGTERM: stopping[\s\S]*node stopped/)
   assert.equal((await se(['node', 'status'], { dataDir })).code, 4)

@@ -10,7 +10,7 @@ import { execa } from 'execa'
 import fsx from 'fs-native-extensions'
 import { SE_BIN, json, jsonError, lines, se, startNode, startNodeProcess, tempDir, waitFor, type RunningNode } from './helpers/cli.js'
 import { BARE_BIN, BARE_ENTRY } from './helpers/bare.js'
-import { killTree } from './helpers/process-tree.js'
+import { ended, killTree } from './helpers/process-tree.js'
 import { defer } from './helpers/tmp.js'
 
 test('a second node on a data dir is refused with the first one\'s pid, exit 2, and the first goes on', async t => {
@@ -101,14 +101,14 @@ test('kill -9, then a restart raced by `se execute`: one node runs the data dir,
     await node.crash()
     // The restart and a CLI call on the data dir start together (in turn, each a head start).
     const restart = execa(process.execPath, [SE_BIN, 'node', 'start', '--data-dir', dataDir], { reject: false, detached: true, env: { SE_SHUTDOWN_GRACE_SEC: '2' } })
-    defer(t, async () => { if (restart.exitCode === null) { killTree(restart.pid as number); await restart } })
+    defer(t, async () => { if (!ended(restart)) { killTree(restart.pid as number); await restart } })
     let restartLog = ''
     restart.stderr?.on('data', (d: Buffer) => { restartLog += d.toString() })
     const call = await se(['execute', flow, '--json'], { dataDir })
     assert.equal(call.code, 0, call.stderr)
     const second = json(call).id as string
-    await waitFor('the restart to serve or be refused', async () => restartLog.includes('ready on') || restart.exitCode !== null)
-    if (restart.exitCode !== null) {
+    await waitFor('the restart to serve or be refused', async () => restartLog.includes('ready on') || ended(restart))
+    if (ended(restart)) {
       // The call took the data dir first: the restart was refused, and nothing ran beside it.
       const refused = await restart
       assert.equal(refused.exitCode, 2, refused.stderr)
@@ -117,7 +117,7 @@ test('kill -9, then a restart raced by `se execute`: one node runs the data dir,
       node = await startNode(t, dataDir)
     } else {
       outcomes.push('restarted')
-      node = { proc: restart, stderr: () => '', crash: async () => { killTree(restart.pid as number); await restart }, stop: async () => { restart.kill('SIGTERM'); return (await restart).exitCode ?? -1 } }
+      node = { proc: restart, stderr: () => '', crash: async () => { if (!ended(restart)) killTree(restart.pid as number); await restart }, stop: async () => { restart.kill('SIGTERM'); return (await restart).exitCode ?? -1 } }
     }
     await waitFor('both workflows to finish', async () => {
       const rows = json(await se(['status', '--json'], { dataDir })) as Array<{ id: string, state: string }>

@@ -9,6 +9,10 @@ import assert from 'node:assert/strict'
 import { detectionBoundMs, disseminationHops, retransmitLimit } from '../core/mesh/gossip/config.js'
 import { simulate, type SimReport } from './helpers/gossip-sim.js'
 import { fuzzSeed } from './helpers/fuzz.js'
+import { heavyFileTurn } from './helpers/heavy.js'
+
+// One CPU-heavy file at a time (test/helpers/heavy.ts).
+await heavyFileTurn()
 
 const LOSS = 0.01
 const DELAY: [number, number] = [1, 20]

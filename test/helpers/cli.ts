@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
 import { connectNode, type NodeConnection } from '../../adapters/node/client.js'
-import { killTree } from './process-tree.js'
+import { ended, killTree } from './process-tree.js'
 import { defer } from './tmp.js'
 
 export const REPO = path.resolve(import.meta.dirname, '../..')
@@ -73,22 +73,24 @@ export async function startNodeProcess (t: TestContext, commandLine: string[], e
   })
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => { err += d.toString() })
+  // A node that died of a signal prints nothing of it: said here, so a failing test shows which one.
+  proc.on('exit', (_code, signal) => { if (signal !== null) err += `\n[test: the process was ended by ${signal}]\n` })
   // Registered before the wait: a node that never gets ready must not outlive the test and hold its file open.
   defer(t, async () => {
-    if (proc.exitCode !== null) return
+    if (ended(proc)) return
     killTree(proc.pid as number)
     await proc
   })
   const started = Date.now()
   while (!err.includes('ready on')) {
-    if (proc.exitCode !== null || Date.now() - started > 30_000) throw new Error(`node did not start: ${err}`)
+    if (ended(proc) || Date.now() - started > 30_000) throw new Error(`node did not start: ${err}`)
     await sleep(50)
   }
   const node: RunningNode = {
     proc,
     stderr: () => err,
     crash: async () => {
-      killTree(proc.pid as number)
+      if (!ended(proc)) killTree(proc.pid as number)
       await proc
     },
     stop: async () => {

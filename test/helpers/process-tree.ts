@@ -31,6 +31,24 @@ export function descendants (pid: number): number[] {
 }
 
 /** Collected before any dies: a killed parent's children are re-parented and could no longer be found. */
+/**
+ * Whether a child has ended, by exit code or by signal. A child killed by a signal keeps
+ * exitCode null: taking that for "still running" would SIGKILL its pid (and its group) later,
+ * when the system may have given that pid to another test's process.
+ */
+export function ended (child: { exitCode: number | null, signalCode: string | null }): boolean {
+  return child.exitCode !== null || child.signalCode !== null
+}
+
+/** Whether `pid` is still the process started with `text` in its command line (pids are reused). */
+export function runsWith (pid: number, text: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some(arg => arg.includes(text))
+  } catch {
+    return false
+  }
+}
+
 export function killTree (pid: number): void {
   const all = [pid, ...descendants(pid)]
   try { process.kill(-pid, 'SIGKILL') } catch {}
