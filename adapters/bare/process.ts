@@ -37,7 +37,11 @@ export class BareProcessRunner implements ProcessRunner {
     const group = spec.processGroup === true ? child.pid : null
     let timedOut = false
     let forceTimer: ReturnType<typeof setTimeout> | null = null
+    // Once the leader has exited (and its group was killed with it, below) its pid may be given to
+    // any new process, and so may the group's id: a kill after that could hit a stranger.
+    let over = false
     const signal = (name: string): void => {
+      if (over) return
       try {
         if (group !== null) os.kill(-group, name)
         else child.kill(name as unknown as number)
@@ -69,6 +73,7 @@ export class BareProcessRunner implements ProcessRunner {
       // The leader is gone: whatever it left in its group goes with it, now rather
       // than when the last of them closes the output pipes it inherited.
       if (group !== null) try { os.kill(-group, 'SIGKILL') } catch {}
+      over = true
       await Promise.all(drained)
       if (timeout !== null) clearTimeout(timeout)
       if (forceTimer !== null) clearTimeout(forceTimer)

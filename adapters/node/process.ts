@@ -36,12 +36,15 @@ export class ExecaProcessRunner implements ProcessRunner {
     let forceTimer: ReturnType<typeof setTimeout> | null = null
     let timeoutTimer: ReturnType<typeof setTimeout> | null = null
     let timedOut = false
+    // Once the leader has exited (and its group was killed with it, below) its pid may be given to
+    // any new process, and so may the group's id: a kill after that could hit a stranger.
+    let over = false
     // With a group of its own the child's children get the signal too; the group is killed for good if it lingers.
     const signalGroup = (signal: NodeJS.Signals): void => {
-      if (group === null) return
+      if (group === null || over) return
       try { process.kill(-group, signal) } catch {}
       if (signal !== 'SIGKILL' && forceTimer === null) {
-        forceTimer = setTimeout(() => { try { process.kill(-group, 'SIGKILL') } catch {} }, FORCE_KILL_AFTER_MS)
+        forceTimer = setTimeout(() => { if (!over) try { process.kill(-group, 'SIGKILL') } catch {} }, FORCE_KILL_AFTER_MS)
         forceTimer.unref()
       }
     }
@@ -51,7 +54,10 @@ export class ExecaProcessRunner implements ProcessRunner {
     }
     // The leader is gone: whatever it left in its group goes with it, now rather than
     // when the last of them closes the output pipes it inherited.
-    if (group !== null) child.once('exit', () => { try { process.kill(-group, 'SIGKILL') } catch {} })
+    child.once('exit', () => {
+      if (group !== null) try { process.kill(-group, 'SIGKILL') } catch {}
+      over = true
+    })
     const tails = { stdout: new OutputTail(this.tailBytes), stderr: new OutputTail(this.tailBytes) }
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = child[stream]
