@@ -31,7 +31,17 @@ test('five nodes keeping two neighbours each: a question held by an unlinked mem
   const started = await se(['execute', 'ask.yaml', '--json'], { dataDir: holder.dataDir, cwd: dir })
   const id = json(started).id as string
   // The holder tells the mesh it holds a question; the asker, not linked to it, connects to answer.
-  await waitFor(`${asker.name} to answer ${holder.name}'s question`, async () => (await se(['approve', id, '--json'], { dataDir: asker.dataDir })).code === 0, 20_000)
+  let last = ''
+  await waitFor(`${asker.name} to answer ${holder.name}'s question`, async () => {
+    const r = await se(['approve', id, '--json'], { dataDir: asker.dataDir })
+    last = `exit ${r.code}: ${r.stderr}`
+    return r.code === 0
+  }, 20_000).catch(async (err: Error) => {
+    // Why, in the failure: the last answer's error, what the asker knows of the holder, and both nodes' warnings.
+    const row = (await nodesOf(asker)).find(r => r.nodeId === holder.key)
+    const warnings = (n: MeshNodeProc): string => n.proc.stderr().split('\n').filter(l => !/ info /.test(l)).slice(-15).join('\n')
+    throw new Error(`${err.message}\nlast: ${last}\n${asker.name} sees ${holder.name}: ${JSON.stringify(row)}\n${asker.name}:\n${warnings(asker)}\n${holder.name}:\n${warnings(holder)}`)
+  })
   await waitFor('the workflow to complete on its holder', async () => json(await se(['status', id, '--json'], { dataDir: holder.dataDir })).state === 'completed')
 
   // A step needing what only the holder has, asked for at the asker: routed over a connection opened for it.

@@ -7,7 +7,7 @@ import { Membership } from '../core/mesh/gossip/membership.js'
 import { BroadcastQueue } from '../core/mesh/gossip/broadcast-queue.js'
 import { detectionBoundMs, gossipConfig, retransmitLimit, suspicionTimeouts } from '../core/mesh/gossip/config.js'
 import { suspicionTimeoutMs } from '../core/mesh/gossip/suspicion.js'
-import { acceptsNeighbour, dialsNeeded, neighbourTarget } from '../core/mesh/gossip/neighbourhood.js'
+import { acceptsNeighbour, bridges, dialsNeeded, neighbourTarget } from '../core/mesh/gossip/neighbourhood.js'
 import type { GossipLinks, GossipState, GossipUpdate } from '../core/mesh/gossip/types.js'
 import { VirtualClock } from './helpers/gossip-sim.js'
 import { SeededRandom } from './helpers/seeded-random.js'
@@ -63,6 +63,12 @@ test('neighbourhood: dial up to half the target, accept up to the target, target
   assert.equal(neighbourTarget(NaN), 12)
   assert.equal(neighbourTarget(1), 2)
   assert.equal(neighbourTarget(500), 64)
+  // Bridges: a node at half its target or fewer (a pair, with a target of 2) reaches past its neighbourhood; one with no link revives instead.
+  assert.equal(bridges(1, 2), true)
+  assert.equal(bridges(2, 2), false)
+  assert.equal(bridges(6, 12), true)
+  assert.equal(bridges(7, 12), false)
+  assert.equal(bridges(0, 12), false)
 })
 
 test('precedence: higher incarnation wins; at one incarnation suspect beats alive, dead and left beat both', () => {

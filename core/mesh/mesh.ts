@@ -25,7 +25,7 @@ import { capabilityTopic, providerTopic, type MeshKeys } from './keys.js'
 import { Member, type Learned } from './member.js'
 import { gossipConfig } from './gossip/config.js'
 import { Membership } from './gossip/membership.js'
-import { acceptsNeighbour, dialsNeeded, neighbourTarget } from './gossip/neighbourhood.js'
+import { BRIDGE_INTERVALS, BRIDGE_MAX_BACKOFF, acceptsNeighbour, bridges, dialsNeeded, neighbourTarget } from './gossip/neighbourhood.js'
 import type { GossipAck, GossipLinks, GossipState, GossipUpdate, IndirectAck, KnownMember } from './gossip/types.js'
 
 export { Member }
@@ -129,12 +129,17 @@ export class Mesh {
   private readonly lastRejected = new Map<string, number>()
   /** Nodes found on the mesh topic that gossip has not told of yet: whom a joining node dials first. */
   private readonly discovered = new Set<string>()
-  /** Dials under way: as a neighbour or for work, since when. */
-  /** `revive`: a member lately taken for down, dialled to hear it refute; no charge on the neighbour dials. */
   private announced: Promise<void> = new Promise(() => {})
   /** Capability announcements, one after another (each waits for the one before). */
   private announcing: Promise<void> = Promise.resolve()
-  private readonly dialling = new Map<string, { neighbour: boolean, since: number, revive?: boolean }>()
+  /**
+   * Dials under way: as a neighbour or for work, since when. `revive`: a member lately taken for
+   * down, dialled to hear it refute; no charge on the neighbour dials. `bridge`: see bridges().
+   */
+  private readonly dialling = new Map<string, { neighbour: boolean, since: number, revive?: boolean, bridge?: boolean }>()
+  /** When this node next reaches past its neighbourhood, and how many times the base interval it waits after a refusal. */
+  private nextBridgeAt = 0
+  private bridgeBackoff = 1
   private readonly waiting = new Map<string, Array<() => void>>()
   private readonly explicit: Set<string>
   private readonly target: number
@@ -452,6 +457,7 @@ export class Mesh {
         m.askedOn = rpc
         m.asking = true
         m.neighbour = await m.api.neighbour().finally(() => { if (m.askedOn === rpc) m.asking = false })
+        if (dial.bridge === true) this.bridgeBackoff = m.neighbour ? 1 : Math.min(this.bridgeBackoff * 2, BRIDGE_MAX_BACKOFF)
         // Its neighbourhood is full: the link serves whatever work asked for it, then closes when idle.
         if (!m.neighbour) m.cooldownUntil = clock.now() + NEIGHBOUR_COOLDOWN_INTERVALS * timing.heartbeatMs
       }
@@ -478,10 +484,10 @@ export class Mesh {
   }
 
   /** Opens a connection to a member: as a neighbour (asked once it is up), or for work. */
-  private dial (nodeId: string, neighbour: boolean, revive = false): void {
+  private dial (nodeId: string, neighbour: boolean, revive = false, bridge = false): void {
     if (this.stopped || nodeId === this.opts.nodeId) return
     const m = this.memberFor(nodeId, 'gossip')
-    this.dialling.set(nodeId, { neighbour, since: this.opts.clock.now(), revive })
+    this.dialling.set(nodeId, { neighbour, since: this.opts.clock.now(), revive, bridge })
     m.dialled = true
     this.opts.transport.joinPeer(fromHex(nodeId))
   }
@@ -543,6 +549,15 @@ export class Mesh {
     const dialling = [...this.dialling].filter(([, d]) => d.neighbour && d.revive !== true).map(([id]) => id)
     const planned = dialsNeeded({ neighbours, dialling, candidates, target: this.target, random: Math.random })
     for (const id of planned) this.dial(id, true)
+    // A bridge, while this node holds half its target or fewer: a member it holds no link to, dialled as
+    // a neighbour. The link's exchange of state carries news across groups of neighbourhoods that
+    // never link otherwise; refused, the next one waits twice as long.
+    if (planned.length === 0 && bridges(neighbours, this.target) && now >= this.nextBridgeAt) {
+      this.nextBridgeAt = now + BRIDGE_INTERVALS * this.bridgeBackoff * timing.heartbeatMs * (0.5 + Math.random())
+      const pool = candidates.filter(id => !this.dialling.has(id) && this.members.get(id) !== undefined)
+      const id = pool[Math.floor(Math.random() * pool.length)]
+      if (id !== undefined) this.dial(id, true, false, true)
+    }
     // A node with no link at all dials members it took for suspect or down lately: it may be the one that
     // was cut off (it paused; its links dropped), or they may have been. A link lets news of their state
     // reach them so the live one refutes it (memberlist gossips to the dead a while for the same reason).

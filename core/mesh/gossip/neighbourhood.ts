@@ -38,6 +38,20 @@ export function dialsNeeded (input: NeighbourhoodPlanInput): string[] {
   return out
 }
 
+/**
+ * Whether a node should reach past its neighbourhood now and then (a bridge): while it holds half
+ * its target or fewer. Dialling stops at half the target, so small neighbourhoods can settle into
+ * separate groups (with a target of 2, pairs) whose gossip never crosses; a bridge's link brings
+ * a full exchange of state with it, and becomes a neighbour link where the other end has room.
+ */
+export function bridges (neighbours: number, target: number): boolean {
+  return neighbours > 0 && neighbours <= Math.ceil(target / 2)
+}
+
+/** Probe intervals between a node's bridges, doubled after each one refused, up to BRIDGE_MAX_BACKOFF times. */
+export const BRIDGE_INTERVALS = 10
+export const BRIDGE_MAX_BACKOFF = 4
+
 /** Whether a node holding `neighbours` links takes one more: up to the target, so links stay bounded. */
 export function acceptsNeighbour (neighbours: number, target: number): boolean {
   return neighbours < target
