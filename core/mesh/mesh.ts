@@ -176,6 +176,8 @@ export class Mesh {
     transport.onConnection(link => { void this.accept(link) })
     await this.publish(true)
     this.membership.start()
+    // The first bridge waits a whole period: a node just started is still forming its neighbourhood.
+    this.nextBridgeAt = this.opts.clock.now() + BRIDGE_INTERVALS * timing.heartbeatMs * (0.5 + Math.random())
     this.tickTimer = setInterval(() => this.tick(), timing.heartbeatMs)
     for (const key of this.explicit) this.dial(key, true)
     // Announced, never dialled as a whole: whom to connect to is this node's choice (its neighbourhood),
@@ -551,8 +553,9 @@ export class Mesh {
     for (const id of planned) this.dial(id, true)
     // A bridge, while this node holds half its target or fewer: a member it holds no link to, dialled as
     // a neighbour. The link's exchange of state carries news across groups of neighbourhoods that
-    // never link otherwise; refused, the next one waits twice as long.
-    if (planned.length === 0 && bridges(neighbours, this.target) && now >= this.nextBridgeAt) {
+    // never link otherwise; refused, the next one waits twice as long. Not while news is still being
+    // passed on (a mesh starting up): the neighbourhoods are still forming then.
+    if (planned.length === 0 && bridges(neighbours, this.target) && now >= this.nextBridgeAt && this.membership.urgentNews === 0) {
       this.nextBridgeAt = now + BRIDGE_INTERVALS * this.bridgeBackoff * timing.heartbeatMs * (0.5 + Math.random())
       const pool = candidates.filter(id => !this.dialling.has(id) && this.members.get(id) !== undefined)
       const id = pool[Math.floor(Math.random() * pool.length)]
