@@ -553,11 +553,12 @@ export class Mesh {
     for (const id of planned) this.dial(id, true)
     // A bridge, while this node holds half its target or fewer: a member it holds no link to, dialled as
     // a neighbour. The link's exchange of state carries news across groups of neighbourhoods that
-    // never link otherwise; refused, the next one waits twice as long. Not while news is still being
-    // passed on (a mesh starting up): the neighbourhoods are still forming then.
-    if (planned.length === 0 && bridges(neighbours, this.target) && now >= this.nextBridgeAt && this.membership.urgentNews === 0) {
+    // never link otherwise; refused, the next one waits twice as long. None while news is still being
+    // passed on (a mesh starting up, its neighbourhoods still forming): that turn is skipped, not held
+    // back, or every node would bridge at the same moment once the news stopped.
+    if (planned.length === 0 && bridges(neighbours, this.target) && now >= this.nextBridgeAt) {
       this.nextBridgeAt = now + BRIDGE_INTERVALS * this.bridgeBackoff * timing.heartbeatMs * (0.5 + Math.random())
-      const pool = candidates.filter(id => !this.dialling.has(id) && this.members.get(id) !== undefined)
+      const pool = this.membership.urgentNews > 0 ? [] : candidates.filter(id => !this.dialling.has(id) && this.members.get(id) !== undefined)
       const id = pool[Math.floor(Math.random() * pool.length)]
       if (id !== undefined) this.dial(id, true, false, true)
     }
