@@ -11,6 +11,8 @@ const LOCK = path.join(os.tmpdir(), 'se-mesh-heavy-test.lock')
 const POLL_MS = 250
 /** A lock this young with no pid in it yet is being taken, not left behind. */
 const TAKING_MS = 5_000
+/** No heavy file holds its turn this long; a lock older is left behind by a holder whose pid came round to another process. */
+const STALE_MS = 15 * 60_000
 
 /**
  * Waits (at the file's top level, before its tests and their timeouts start) until no other
@@ -33,6 +35,7 @@ export async function heavyFileTurn (): Promise<void> {
 }
 
 function holderAlive (): boolean {
+  try { if (Date.now() - statSync(LOCK).mtimeMs > STALE_MS) return false } catch { return false }
   let text = ''
   try { text = readFileSync(path.join(LOCK, 'pid'), 'utf8') } catch {}
   if (text === '') {
